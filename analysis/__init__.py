@@ -1,0 +1,45 @@
+"""KhaoSat analysis: design-based estimation that agrees with R's ``survey`` package.
+
+Works on plain tables (pandas DataFrames) and never imports the web application.
+
+>>> from analysis import SurveyDesign
+>>> des = SurveyDesign(df, weights="pw", strata="stype", psu="dnum", fpc="fpc")  # doctest: +SKIP
+>>> des.mean("api00", by="stype")  # doctest: +SKIP
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+Lohr, S. L. (2019). *Sampling: Design and Analysis*, 2nd ed. CRC Press.
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
+"""
+
+from analysis.design import SurveyDesign
+from analysis.errors import CalibrationError, ConvergenceError, DesignError, LonelyPSUError, SurveyError
+from analysis.inequality import circumstance_tree, dissimilarity_index
+from analysis.left_behind import left_behind
+from analysis.policies import CIMethod, LonelyPSU, QuantileRule, ReplicateType
+from analysis.replicate import ReplicateDesign
+from analysis.sql import SqlDesign
+from analysis.weighting import base_weights, trim_weights, weight_diagnostics, weighting_pipeline
+
+__all__ = [
+    "SurveyDesign",
+    "ReplicateDesign",
+    "SqlDesign",
+    "left_behind",
+    "dissimilarity_index",
+    "circumstance_tree",
+    "base_weights",
+    "trim_weights",
+    "weight_diagnostics",
+    "weighting_pipeline",
+    "SurveyError",
+    "DesignError",
+    "LonelyPSUError",
+    "CalibrationError",
+    "ConvergenceError",
+    "LonelyPSU",
+    "CIMethod",
+    "QuantileRule",
+    "ReplicateType",
+]

@@ -1,0 +1,245 @@
+"""Weighting to population information: post-stratification, raking and linear (GREG) calibration.
+
+Each function returns a new design whose weights meet the population counts or totals and which
+remembers a *step* that removes, from any influence values, the part explained by the
+calibration variables, exactly as R's ``svyrecvar`` does with ``design$postStrata``:
+
+* post-stratification: :math:`x - w_{new} \\cdot \\overline{(x\\, w_{old}/w_{new})}_{cell}` (``postStratify``);
+* raking: ten sweeps of :math:`x - w_m \\, \\mathrm{ave}(x / w_m, \\mathrm{margin})` over the margins
+  (``rake``), with the weights of the last raking iteration;
+* GREG: residuals of the weighted regression of :math:`x/w` on the calibration variables
+  (``calibrate``, ``regcalibrate``, ``grake`` with the linear calibration function and bounds).
+
+References
+----------
+Deville, J.-C. and Sarndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87, 376-382.
+Lumley, T. (2010). *Complex Surveys*. Wiley, ch. 7.
+Lohr, S. L. (2019). *Sampling: Design and Analysis*, 2nd ed. CRC, sections 4.4 and 8.6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.domains import domains
+from analysis.errors import CalibrationError, ConvergenceError
+
+if TYPE_CHECKING:
+    from analysis.design import SurveyDesign
+
+__all__ = ["poststratify", "rake", "calibrate", "PostStratStep", "RakeStep", "GregStep"]
+
+
+def _group_sum(codes: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
+    return np.stack([np.bincount(codes, weights=x[:, j], minlength=size) for j in range(x.shape[1])], axis=1)
+
+
+@dataclass(frozen=True)
+class PostStratStep:
+    """Post-stratification residuals (R's ``postStrata`` index with its weights)."""
+
+    cells: np.ndarray
+    n_cells: int
+    weights: np.ndarray
+    old_weights: np.ndarray
+
+    def adjust(self, x: np.ndarray) -> np.ndarray:
+        psw = np.where((self.weights == 0) & (self.old_weights == 0), 1.0, self.weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sums = _group_sum(self.cells, x * (self.old_weights / psw)[:, None], self.n_cells)
+            means = sums / np.bincount(self.cells, weights=self.old_weights, minlength=self.n_cells)[:, None]
+        return x - means[self.cells] * psw[:, None]
+
+
+@dataclass(frozen=True)
+class RakeStep:
+    """Raking residuals: ten sweeps over the margins of the final raking iteration (as R)."""
+
+    margins: tuple[tuple[np.ndarray, int, np.ndarray], ...]
+
+    def adjust(self, x: np.ndarray) -> np.ndarray:
+        for _ in range(10):
+            for cells, size, psw in self.margins:
+                counts = np.bincount(cells, minlength=size)[:, None]
+                means = _group_sum(cells, x / psw[:, None], size) / counts
+                x = x - psw[:, None] * means[cells]
+        return x
+
+
+@dataclass(frozen=True)
+class GregStep:
+    """GREG residuals: ``qr.resid(qr(X sqrt(d)), x / w) * w`` with ``w = g sqrt(d)`` (R's ``greg_calibration``)."""
+
+    basis: np.ndarray
+    w: np.ndarray
+
+    def adjust(self, x: np.ndarray) -> np.ndarray:
+        y = x / self.w[:, None]
+        return (y - self.basis @ (self.basis.T @ y)) * self.w[:, None]
+
+
+def _cells(design: SurveyDesign, variables: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    dom = domains(design.data, list(variables))
+    if not dom.member.all():
+        raise CalibrationError(f"missing values in weighting variable(s) {list(variables)}; impute or drop them first")
+    return dom.codes, dom.keys
+
+
+def _population_vector(keys: pd.DataFrame, population: Mapping, partial: bool, what: str) -> np.ndarray:
+    lookup = {(k if isinstance(k, tuple) else (k,)): float(v) for k, v in population.items()}
+    lookup = {tuple(str(p) for p in k): v for k, v in lookup.items()}
+    sample_keys = [tuple(str(v) for v in row) for row in keys.itertuples(index=False)]
+    missing = [k for k in sample_keys if k not in lookup or lookup[k] == 0]
+    if missing:
+        raise CalibrationError(f"{what}: sample level(s) {missing[:5]} have respondents but no population count")
+    absent = sorted(set(lookup) - set(sample_keys))
+    absent = [k for k in absent if lookup[k] != 0]
+    if absent and not partial:
+        raise CalibrationError(
+            f"{what}: population level(s) {absent[:5]} have no respondents; collapse them with a "
+            "neighbouring level, or pass partial=True to ignore them"
+        )
+    return np.array([lookup[k] for k in sample_keys])
+
+
+def _poststratify_weights(design, variables, population, partial, weights):
+    cells, keys = _cells(design, variables)
+    pop = _population_vector(keys, population, partial, f"post-stratification on {list(variables)}")
+    sample = np.bincount(cells, weights=weights, minlength=len(keys))
+    new = weights * (pop / sample)[cells]
+    return cells, len(keys), new
+
+
+def poststratify(design: SurveyDesign, variables: str | Sequence[str], population: Mapping,
+                 partial: bool = False) -> SurveyDesign:
+    """Post-stratify to population counts per cell (R's ``postStratify``).
+
+    Parameters
+    ----------
+    variables : str or list of str
+        Cell-defining column(s).
+    population : mapping
+        Population count per level (a tuple of levels when several variables).
+    partial : bool
+        Ignore population cells with no respondents instead of raising ``CalibrationError``.
+    """
+    variables = [variables] if isinstance(variables, str) else list(variables)
+    cells, size, new = _poststratify_weights(design, variables, population, partial, design.weights)
+    return design._derive(new, PostStratStep(cells, size, new, design.weights))
+
+
+def _joint_table(design, margin_cells, weights):
+    key = np.zeros(design.n, dtype=np.int64)
+    for cells, size in margin_cells:
+        key = key * size + cells
+    return np.bincount(np.unique(key, return_inverse=True)[1], weights=weights)
+
+
+def rake(design: SurveyDesign, margins: Mapping[str, Mapping], tol: float = 1.0, max_iter: int = 10) -> SurveyDesign:
+    """Rake (iterative proportional fitting) to population margins (R's ``rake``).
+
+    Parameters
+    ----------
+    margins : mapping
+        ``{variable: {level: population count}}``; a tuple of variables as key rakes to a joint margin.
+    tol : float
+        Convergence when no cell of the joint sample table moves by ``tol`` or more (weighted
+        count units); a ``tol`` below 1 is relative to the sum of weights (R's ``epsilon``).
+    max_iter : int
+        Sweeps before ``ConvergenceError`` (R's ``maxit``, default 10).
+    """
+    names = [[k] if isinstance(k, str) else list(k) for k in margins]
+    eps = tol * design.weights.sum() if tol < 1 else tol
+    margin_cells = [_cells(design, v) for v in names]
+    for (_, keys), v, pop in zip(margin_cells, names, margins.values(), strict=True):
+        _population_vector(keys, pop, False, f"raking margin {v}")
+    sizes = [(c, len(k)) for c, k in margin_cells]
+    w = design.weights
+    old = _joint_table(design, sizes, w)
+    for _ in range(max_iter):
+        steps = []
+        for v, pop in zip(names, margins.values(), strict=True):
+            cells, size, new = _poststratify_weights(design, v, pop, False, w)
+            steps.append((cells, size, new))
+            w = new
+        table = _joint_table(design, sizes, w)
+        if np.max(np.abs(old - table)) < eps:
+            return design._derive(w, RakeStep(tuple(steps)))
+        old = table
+    raise ConvergenceError(f"raking did not converge in {max_iter} iterations (tol={tol}); raise max_iter, "
+                           "loosen tol or collapse sparse margins")
+
+
+def _model_matrix(design: SurveyDesign, population: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    columns, totals, first_categorical = [], [], True
+    for name, target in population.items():
+        col = design.column(name)
+        if isinstance(target, Mapping):
+            levels = [str(k) for k in target]
+            values = col.astype(str).to_numpy()
+            unknown = sorted(set(np.unique(values)) - set(levels))
+            if col.isna().any() or unknown:
+                raise CalibrationError(f"calibration variable {name!r} has value(s) {unknown[:5] or ['NA']} "
+                                       f"without a population count; known levels are {levels}")
+            use = levels if first_categorical else levels[1:]
+            first_categorical = False
+            for level in use:
+                columns.append((values == level).astype(float))
+                totals.append(float(target[level] if level in target else dict(
+                    (str(k), v) for k, v in target.items())[level]))
+        else:
+            x = pd.to_numeric(col).to_numpy(dtype=float)
+            if np.isnan(x).any():
+                raise CalibrationError(f"calibration variable {name!r} has missing values")
+            columns.append(x)
+            totals.append(float(target))
+    return np.column_stack(columns), np.array(totals)
+
+
+def _linear_bounded(mm, ww, population, bounds, max_iter, tol) -> np.ndarray:
+    """R's ``grake`` with ``cal.linear``: Newton steps on the truncated linear calibration function."""
+    lower, upper = bounds[0] - 1, bounds[1] - 1
+    sample_total = mm.T @ ww
+    eta = np.zeros(mm.shape[1])
+    for _ in range(max_iter):
+        u = mm @ eta
+        deriv = ((u < upper) & (u > lower)).astype(float)
+        tmat = (mm * (ww * deriv)[:, None]).T @ mm
+        misfit = population - sample_total - mm.T @ (ww * np.clip(u, lower, upper))
+        eta = eta + np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps) @ misfit
+        u = mm @ eta
+        misfit = population - sample_total - mm.T @ (ww * np.clip(u, lower, upper))
+        if np.all(np.abs(misfit) / (1 + np.abs(population)) < tol):
+            return 1 + np.clip(u, lower, upper)
+    raise ConvergenceError(f"bounded calibration did not converge in {max_iter} iterations; widen bounds={bounds}")
+
+
+def calibrate(design: SurveyDesign, population: Mapping[str, Any], bounds: tuple[float, float] = (-np.inf, np.inf),
+              max_iter: int = 50, tol: float = 1e-7) -> SurveyDesign:
+    """Linear (GREG) calibration to population totals, optionally with bounds on the g-weights.
+
+    Parameters
+    ----------
+    population : mapping
+        ``{variable: {level: count}}`` for a categorical variable, ``{variable: total}`` for a
+        numeric one. Every level of the first categorical variable is a column (so no intercept
+        is needed); later categorical variables drop their first level.
+    bounds : (float, float)
+        Lower and upper bounds on ``g = w_new / w_old`` (R's ``bounds=``).
+    """
+    mm, totals = _model_matrix(design, population)
+    ww = design.weights
+    if np.all(np.isinf(bounds)):
+        tmat = (mm * ww[:, None]).T @ mm
+        g = 1 + mm @ np.linalg.solve(tmat, totals - mm.T @ ww)
+    else:
+        g = _linear_bounded(mm, ww, totals, bounds, max_iter, tol)
+    whalf = np.sqrt(ww)
+    u, s, _ = np.linalg.svd(mm * whalf[:, None], full_matrices=False)
+    basis = u[:, s > s.max() * len(s) * np.finfo(float).eps]
+    return design._derive(ww * g, GregStep(basis, g * whalf))

@@ -1,0 +1,45 @@
+"""Survey instruments as data: schema, loaders, safe expressions, answer checking and scoring.
+
+Never imports ``web``; the Flask app glues these to HTTP and the database.
+"""
+
+from pathlib import Path
+
+from surveys.answers import Checked, check
+from surveys.errors import InstrumentError, Problem
+from surveys.jsonform import instrument_to_json
+from surveys.loader import from_dict, load_yaml
+from surveys.schema import Choice, Instrument, Page, Question, pick
+from surveys.scoring import score
+from surveys.scoring_spec import indicator_names
+from surveys.versions import changes, poolable, question_unchanged
+
+BUILTIN_DIR = Path(__file__).parent / "instruments"
+
+
+def builtin_instruments() -> list[Instrument]:
+    """The instruments shipped in ``surveys/instruments``, loaded and checked."""
+    return [load_yaml(path) for path in sorted(BUILTIN_DIR.glob("*.yaml"))]
+
+
+def load_instrument(path: str | Path) -> Instrument:
+    """Load an instrument from YAML (``.yaml``/``.yml``) or an XLSForm (``.xlsx``/``.xls``)."""
+    if Path(path).suffix.lower() in (".xlsx", ".xls", ".xlsm"):
+        from surveys.xlsform import import_xlsform
+
+        return import_xlsform(path)
+    return load_yaml(path)
+
+
+def export_xlsform(instrument: Instrument, path: str | Path) -> Path:
+    """Write ``instrument`` as an XLSForm (.xlsx) that pyxform, ODK and KoboToolbox accept."""
+    from surveys.xlsform_export import export_xlsform as write
+
+    return write(instrument, path)
+
+
+__all__ = [
+    "Checked", "Choice", "Instrument", "InstrumentError", "Page", "Problem", "Question",
+    "builtin_instruments", "changes", "check", "export_xlsform", "from_dict", "indicator_names",
+    "instrument_to_json", "load_instrument", "load_yaml", "pick", "poolable", "question_unchanged", "score",
+]

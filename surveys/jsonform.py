@@ -1,0 +1,77 @@
+"""The instrument as JSON for offline clients (``GET /api/v1/surveys/<slug>``).
+
+Everything a client needs to render and validate without the server: pages, questions, types,
+choices with codes, texts in every language, and relevance/constraint/calculation both as source
+text and as parsed trees (see :meth:`surveys.expressions.Node.to_json`), which the form's
+JavaScript evaluates with the same semantics as the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from surveys.expressions import parse
+from surveys.schema import Instrument, Page, Question
+
+FORMAT = 1  #: bumped when the shape of this JSON changes
+
+
+def instrument_to_json(instrument: Instrument) -> dict[str, Any]:
+    """A JSON-serialisable description of ``instrument``."""
+    return {
+        "format": FORMAT,
+        "slug": instrument.slug,
+        "version": instrument.version,
+        "languages": list(instrument.languages),
+        "default_language": instrument.default_language,
+        "title": instrument.title,
+        "description": instrument.description,
+        "pages": [_page(p) for p in instrument.pages],
+    }
+
+
+def _rule(src: str | None) -> dict[str, Any] | None:
+    return None if not src else {"source": src, "tree": parse(src).to_json()}
+
+
+def _page(page: Page) -> dict[str, Any]:
+    return {
+        "name": page.name,
+        "title": page.title,
+        "relevant": _rule(page.relevant),
+        "questions": [_question(q) for q in page.questions],
+    }
+
+
+def _question(q: Question) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": q.name,
+        "type": q.type,
+        "label": q.label,
+        "hint": q.hint,
+        "required": q.required,
+        "relevant": _rule(q.relevant),
+        "constraint": _rule(q.constraint),
+        "constraint_message": q.constraint_message,
+        "calculation": _rule(q.calculation),
+        "minimum": q.minimum,
+        "maximum": q.maximum,
+        "competence": q.competence,
+        "choices": [{"code": c.code, "label": c.label, **({"filters": c.filters} if c.filters else {})}
+                    for c in q.choices],
+    }
+    if q.type == "grid":
+        out["items"] = [{"name": i.name, "label": i.label, "competence": i.competence} for i in q.items]
+    elif q.type == "repeat":
+        out["questions"] = [_question(i) for i in q.items]
+        out["min_rows"] = q.extra.get("min_rows", 0)
+        out["max_rows"] = q.extra.get("max_rows")
+    if q.type == "area":
+        out["province"] = q.extra.get("province", 1)
+    if q.type == "knowledge":
+        out["multiple"] = bool(q.extra.get("multiple"))
+    if q.extra.get("choice_filter"):
+        src = str(q.extra["choice_filter"])
+        columns = frozenset(k for c in q.choices for k in c.filters)
+        out["choice_filter"] = {"source": src, "tree": parse(src, columns).to_json()}
+    return out

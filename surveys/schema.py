@@ -1,0 +1,156 @@
+"""The instrument as data: pages, questions, choices and their texts in every language.
+
+An instrument is immutable once loaded. Choice codes are what answers store; labels are looked up
+here, in whichever language the person reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: language code -> text, e.g. {"vi": "Có", "en": "Yes"}
+Text = dict[str, str]
+
+#: Question types, and how each appears in ``Page.questions`` for the renderer:
+#:
+#: * ``single`` / ``multiple`` / ``yesno`` / ``likert``: ``choices`` holds the options (``yesno`` gets
+#:   the built-in list, codes "1" yes / "0" no; ``likert`` is an ordered scale). The value is a code,
+#:   or for ``multiple`` the list of chosen codes in choice order.
+#: * ``integer`` / ``decimal`` / ``text`` / ``date`` (ISO ``YYYY-MM-DD``): a typed value; ``minimum``
+#:   and ``maximum`` bound numbers.
+#: * ``consent``: must be ticked to go on; value "1".
+#: * ``area``: a ward/commune code of ``extra["province"]`` (GSO code, default 1 = Hà Nội).
+#: * ``note``: text only, no answer. ``calculate``: hidden, ``calculation`` gives its value.
+#: * ``knowledge``: a scored item, shown as a single choice (or multiple when ``extra["multiple"]``);
+#:   ``correct`` holds the right code(s). The value is the chosen code (or list of codes).
+#: * ``grid``: Likert items sharing one scale. ``choices`` is the scale; ``items`` are the rows, each a
+#:   ``likert`` Question with its own name, label and competence (answers are stored per item name,
+#:   never under the grid's name); ``extra["items"]`` repeats them as ``[{"name", "label"}]``.
+#: * ``repeat``: a roster (e.g. household members). ``items`` are the questions asked for each row;
+#:   ``extra["min_rows"]``/``extra["max_rows"]`` bound the number of rows. The value is a list of row
+#:   dicts; a form post may send ``<repeat>.<row>.<field>`` keys instead (row from 0).
+QUESTION_TYPES = (
+    "single",
+    "multiple",
+    "yesno",
+    "integer",
+    "decimal",
+    "text",
+    "date",
+    "likert",
+    "consent",
+    "area",
+    "note",
+    "calculate",
+    "knowledge",
+    "grid",
+    "repeat",
+)
+#: DigComp 2.2 competence ids, plus the device-basics layer 0.1-0.2 of UNESCO's DLGF
+COMPETENCES = frozenset(
+    ["0.1", "0.2", "1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "3.1", "3.2", "3.3", "3.4",
+     "4.1", "4.2", "4.3", "4.4", "5.1", "5.2", "5.3", "5.4"]
+)
+#: DigComp 2.2 area of a competence id: "2.3" -> "2"
+AREAS = ("0", "1", "2", "3", "4", "5")
+INPUT_TYPES = frozenset(QUESTION_TYPES) - {"note", "calculate"}
+CHOICE_TYPES = frozenset({"single", "multiple", "yesno", "likert", "knowledge", "grid"})
+#: types whose answers live under other names (the grid's items) or nest (the repeat's rows)
+CONTAINER_TYPES = frozenset({"grid", "repeat"})
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str  #: stable code stored in answers
+    label: Text
+    #: other columns of the choice (e.g. ``province`` for a cascading select's ``choice_filter``)
+    filters: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str  #: stable variable name, also the column name in exports
+    type: str
+    label: Text
+    hint: Text | None = None
+    choices: tuple[Choice, ...] = ()
+    required: bool = False
+    relevant: str | None = None  #: expression; the question is asked only when it is true
+    constraint: str | None = None  #: expression on ``.``, the answer itself
+    constraint_message: Text | None = None
+    calculation: str | None = None  #: for ``calculate`` questions
+    minimum: float | None = None
+    maximum: float | None = None
+    competence: str | None = None  #: DigComp 2.2 competence id, e.g. "2.3"
+    correct: tuple[str, ...] = ()  #: right code(s) of a ``knowledge`` item
+    items: tuple[Question, ...] = ()  #: rows of a ``grid``; fields of a ``repeat``
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def takes_answer(self) -> bool:
+        return self.type in INPUT_TYPES
+
+    @property
+    def variables(self) -> tuple[Question, ...]:
+        """The questions whose answers are stored at the top level: a grid's items, else itself."""
+        return self.items if self.type == "grid" else (self,)
+
+    def choice_label(self, code: str, lang: str, default_lang: str = "vi") -> str:
+        for choice in self.choices:
+            if choice.code == code:
+                return pick(choice.label, lang, default_lang)
+        return code
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    title: Text
+    questions: tuple[Question, ...]
+    relevant: str | None = None
+
+
+@dataclass(frozen=True)
+class Instrument:
+    slug: str
+    version: int
+    title: Text
+    description: Text
+    languages: tuple[str, ...]
+    pages: tuple[Page, ...]
+    scoring: dict[str, Any] = field(default_factory=dict, compare=False)
+    source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return tuple(q for page in self.pages for q in page.questions)
+
+    @property
+    def variables(self) -> tuple[Question, ...]:
+        """Every question with its own top-level answer, grid items included, in form order."""
+        return tuple(v for q in self.questions for v in q.variables)
+
+    def question(self, name: str) -> Question:
+        """The question, grid item or repeat field called ``name``."""
+        for q in self.questions:
+            if q.name == name:
+                return q
+            for item in q.items:
+                if item.name == name:
+                    return item
+        raise KeyError(name)
+
+    def text(self, text: Text | None, lang: str) -> str:
+        return pick(text, lang, self.default_language)
+
+
+def pick(text: Text | None, lang: str, default_lang: str = "vi") -> str:
+    """The text in ``lang``, else in the default language, else empty."""
+    if not text:
+        return ""
+    return text.get(lang) or text.get(default_lang) or next(iter(text.values()), "")

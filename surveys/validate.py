@@ -1,0 +1,172 @@
+"""Checks across a whole instrument, after each question has been read on its own.
+
+Unique names, DigComp competence ids, every expression (syntax, unknown references with a
+near-miss suggestion, type errors that can be seen without answers, choice codes that do not exist)
+and cycles among calculations. Returns problems; the loader raises them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from surveys.errors import Code, Problem
+from surveys.expressions import ExpressionError, Node, parse
+from surveys.schema import COMPETENCES, Instrument, Question
+
+CHOICE_REF_TYPES = frozenset({"single", "multiple", "yesno", "likert", "knowledge"})
+NOT_NUMERIC = frozenset({"text", "multiple", "note", "consent", "grid", "repeat"})
+ARITHMETIC = frozenset({"+", "-", "*", "div", "mod", "neg"})
+COMPARISONS = frozenset({"=", "!="})
+
+
+def walk_questions(instrument: Instrument) -> Iterator[tuple[str, Question]]:
+    """(YAML path, question) for every question, grid item and repeat field."""
+    for i, page in enumerate(instrument.pages):
+        for j, q in enumerate(page.questions):
+            where = f"pages[{i}].questions[{j}]"
+            yield where, q
+            field = "items" if q.type == "grid" else "questions"
+            for k, item in enumerate(q.items):
+                yield f"{where}.{field}[{k}]", item
+
+
+def validate(instrument: Instrument, file: str) -> list[Problem]:
+    checker = _Checker(instrument, file)
+    checker.run()
+    return checker.problems
+
+
+class _Checker:
+    def __init__(self, instrument: Instrument, file: str):
+        self.instrument = instrument
+        self.file = file
+        self.problems: list[Problem] = []
+        self.by_name: dict[str, Question] = {}
+        self.calc_refs: dict[str, set[str]] = {}
+
+    def add(self, code: Code, where: str, field: str = "", value: object = "", detail: object = "") -> None:
+        self.problems.append(Problem(code, self.file, where, field, str(value)[:200], detail))  # type: ignore[arg-type]
+
+    def run(self) -> None:
+        self.names()
+        for i, page in enumerate(self.instrument.pages):
+            if page.relevant:
+                self.expression(page.relevant, f"pages[{i}]", "relevant", None)
+        for where, q in walk_questions(self.instrument):
+            self.question(q, where)
+        self.cycles()
+        from surveys.scoring import check_spec
+
+        for detail in check_spec(self.instrument):
+            self.add(Code.BAD_SCORING, "scoring", "scoring", detail=detail)
+
+    def names(self) -> None:
+        pages: set[str] = set()
+        for i, page in enumerate(self.instrument.pages):
+            if page.name in pages:
+                self.add(Code.DUPLICATE_NAME, f"pages[{i}]", "name", page.name)
+            pages.add(page.name)
+        for where, q in walk_questions(self.instrument):
+            if q.name in self.by_name:
+                self.add(Code.DUPLICATE_NAME, where, "name", q.name)
+            self.by_name.setdefault(q.name, q)
+
+    def question(self, q: Question, where: str) -> None:
+        if q.competence is not None and q.competence not in COMPETENCES:
+            self.add(Code.BAD_COMPETENCE, where, "competence", q.competence)
+        if q.relevant:
+            self.expression(q.relevant, where, "relevant", q)
+        if q.constraint:
+            self.expression(q.constraint, where, "constraint", q)
+        if q.calculation:
+            tree = self.expression(q.calculation, where, "calculation", q)
+            if tree is not None and q.type == "calculate":
+                self.calc_refs[q.name] = {n.value for n in tree.walk() if n.kind == "ref"}
+        choice_filter = q.extra.get("choice_filter")
+        if choice_filter:
+            columns = frozenset(k for c in q.choices for k in c.filters)
+            self.expression(str(choice_filter), where, "choice_filter", q, columns)
+
+    def expression(
+        self, src: str, where: str, field: str, owner: Question | None, columns: frozenset[str] = frozenset()
+    ) -> Node | None:
+        try:
+            tree = parse(src, columns)
+        except ExpressionError as exc:
+            self.add(Code.BAD_EXPRESSION, where, field, src, exc.detail)
+            return None
+        for node in tree.walk():
+            if node.kind == "ref" and node.value not in self.by_name:
+                from surveys.loader import suggest
+
+                self.add(Code.UNKNOWN_REFERENCE, where, field, node.value, suggest(node.value, set(self.by_name)))
+            elif node.kind == "cur" and field in ("relevant", "calculation"):
+                self.add(Code.BAD_EXPRESSION, where, field, src,
+                         {"en": "'.' (this answer) can only be used in a constraint",
+                          "vi": "'.' (câu trả lời này) chỉ dùng được trong điều kiện ràng buộc"})
+            elif node.kind in ("op", "fn"):
+                self.types(node, where, field, owner)
+        return tree
+
+    def types(self, node: Node, where: str, field: str, owner: Question | None) -> None:
+        args = node.args
+        if node.kind == "fn" and node.value in ("selected", "count-selected"):
+            target = self.target(args[0], owner)
+            if target is not None and target.type not in CHOICE_REF_TYPES:
+                self.mismatch(where, field, f"{node.value}() needs a choice question, '{target.name}' is {target.type}",
+                              f"{node.value}() cần câu hỏi lựa chọn, '{target.name}' là loại {target.type}")
+            elif target is not None and node.value == "selected":
+                self.codes(target, args[1], where, field)
+        elif node.kind == "op" and node.value in ARITHMETIC:
+            for arg in args:
+                target = self.target(arg, owner)
+                if target is not None and target.type in NOT_NUMERIC:
+                    self.mismatch(where, field, f"'{target.name}' ({target.type}) is not a number",
+                                  f"'{target.name}' (loại {target.type}) không phải là số")
+        elif node.kind == "op" and node.value in COMPARISONS:
+            for a, b in ((args[0], args[1]), (args[1], args[0])):
+                target = self.target(a, owner)
+                if target is not None and target.type in CHOICE_REF_TYPES - {"multiple"}:
+                    self.codes(target, b, where, field)
+
+    def target(self, node: Node, owner: Question | None) -> Question | None:
+        if node.kind == "ref":
+            return self.by_name.get(node.value)
+        if node.kind == "cur":
+            return owner
+        return None
+
+    def codes(self, target: Question, literal: Node, where: str, field: str) -> None:
+        if literal.kind == "str" and literal.value != "" and target.choices and literal.value not in {c.code for c in target.choices}:
+            self.add(Code.UNKNOWN_CHOICE_CODE, where, field, literal.value, target.name)
+
+    def mismatch(self, where: str, field: str, en: str, vi: str) -> None:
+        self.add(Code.TYPE_MISMATCH, where, field, detail={"en": en, "vi": vi})
+
+    def cycles(self) -> None:
+        """Peel off calculations whose inputs are settled (Kahn); what is left lies on or after a cycle."""
+        deps = {name: {r for r in refs if r in self.calc_refs} for name, refs in self.calc_refs.items()}
+        settled: set[str] = set()
+        changed = True
+        while changed:
+            ready = [n for n, d in deps.items() if n not in settled and d <= settled]
+            settled.update(ready)
+            changed = bool(ready)
+        left = {n: d - settled for n, d in deps.items() if n not in settled}
+        reported: set[str] = set()
+        for start in sorted(left):
+            if start in reported:
+                continue
+            path, name = [start], start
+            while True:
+                name = sorted(left[name])[0]
+                if name in path:
+                    loop = path[path.index(name):] + [name]
+                    break
+                path.append(name)
+            if not reported & set(loop):
+                self.add(Code.CYCLE, self.where_of(loop[0]), "calculation", " -> ".join(loop))
+            reported.update(path)
+
+    def where_of(self, name: str) -> str:
+        return next((w for w, q in walk_questions(self.instrument) if q.name == name), "")

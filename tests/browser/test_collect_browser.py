@@ -1,0 +1,160 @@
+"""A volunteer interviews offline on a phone: nothing is lost on reload, nothing is doubled on send."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from tests.browser.answering import HOAN_KIEM, answer_page
+from tests.browser.test_surveys_browser import instrument, serious_violations
+from tests.web.test_api import valid_answers
+from web import db
+from web.auth import hash_password
+from web.models import Response, User
+
+SLUG = "service-satisfaction"
+PASSWORD = "correct-horse-9"
+
+
+def volunteer_page(app, browser, username="vol-phone"):
+    with app.app_context():
+        session = db.session()
+        if session.exec(select(User).where(User.username == username)).first() is None:
+            session.add(User(username=username, role="volunteer", password_hash=hash_password(PASSWORD)))
+            session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{app.config['BASE_URL']}/accounts/login?next=/collect/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/collect/")
+    page.wait_for_selector("html[data-offline-ready='1']")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    return context, page
+
+
+def rows(app) -> list[Response]:
+    with app.app_context():
+        return db.session().exec(select(Response)).all()
+
+
+def interview(page, inst, reload_midway: bool = False, axe: bool = False) -> None:
+    titles = {inst.text(p.title, "vi"): p for p in inst.pages}
+    page.get_by_role("button", name=inst.text(inst.title, "vi")).click()
+    page.wait_for_selector("#interview:not([hidden])")
+    for n in range(len(inst.pages) + 1):
+        if page.locator("#home").is_visible():
+            return
+        current = titles[page.locator("#ptitle").inner_text()]
+        answer_page(page, current.questions)
+        if axe:
+            assert serious_violations(page) == [], current.name
+        if reload_midway and n == 1:
+            chosen = page.locator("#iform input:checked").count()
+            page.reload()  # offline: the service worker serves the shell, IndexedDB the answers
+            page.wait_for_selector("#drafts button")
+            page.locator("#drafts button").first.click()
+            page.wait_for_selector("#interview:not([hidden])")
+            assert page.locator("#ptitle").inner_text() == inst.text(current.title, "vi")
+            assert page.locator("#iform input:checked").count() == chosen > 0
+            reload_midway = False
+        position = page.locator("#ppos").inner_text()
+        page.locator("#next").click()
+        page.wait_for_function("([p]) => !document.getElementById('home').hidden || "
+                               "document.getElementById('ppos').textContent !== p", arg=[position])
+    raise AssertionError("the interview did not end: " + page.locator("#interview").inner_text()[:1500])
+
+
+def test_three_interviews_offline_survive_a_reload_and_arrive_once(live_app, browser):
+    inst = instrument(live_app, SLUG)
+    context, page = volunteer_page(live_app, browser)
+    assert serious_violations(page) == []
+    page.select_option("#ward", HOAN_KIEM)
+    context.set_offline(True)
+    # the service worker is offline too: an uncached URL it must fetch fails
+    probe = "() => fetch('/collect/?probe=1').then((r) => r.status, () => 'failed')"
+    assert page.evaluate(probe) == "failed"
+    for i in range(3):
+        interview(page, inst, reload_midway=(i == 2), axe=(i == 0))
+    assert page.locator("#queue").inner_text() == "3 đang chờ gửi"
+    page.reload()
+    assert page.locator("#queue").inner_text() == "3 đang chờ gửi"
+    assert rows(live_app) == []
+    context.set_offline(False)
+    wait_until_sent(page)
+    page.wait_for_function("() => document.getElementById('queue').textContent === '0 đang chờ gửi'")
+    stored = rows(live_app)
+    assert len(stored) == 3
+    assert {r.ward_code for r in stored} == {int(HOAN_KIEM)}
+    assert all(r.channel == "interview" and r.volunteer_id and r.meta["app_version"] for r in stored)
+    assert all(r.meta["duration_s"] >= 0 and r.meta["ended_at"] >= r.meta["started_at"] for r in stored)
+    page.wait_for_function("() => document.querySelector('#progress tbody td.num') !== null")
+    assert page.locator("#progress tbody td.num").first.inner_text() == "3"
+    context.close()
+
+
+QUEUE = """async ([item]) => {
+  const db = await new Promise((ok, fail) => { const r = indexedDB.open('khaosat-collect', 1);
+    r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+  await new Promise((ok, fail) => { const t = db.transaction('interviews', 'readwrite');
+    t.objectStore('interviews').put(item); t.oncomplete = ok; t.onerror = () => fail(t.error); });
+}"""
+
+
+LEFT = """async () => {
+  const db = await new Promise((ok) => { const r = indexedDB.open('khaosat-collect', 1); r.onsuccess = () => ok(r.result); });
+  const all = await new Promise((ok) => { const q = db.transaction('interviews').objectStore('interviews').getAll();
+    q.onsuccess = () => ok(q.result); });
+  return all.map((i) => i.status);
+}"""
+
+
+def wait_until_sent(page, expect=()) -> None:
+    """Until the phone's IndexedDB holds only ``expect`` (statuses), i.e. the queue is empty."""
+    for _ in range(100):
+        if sorted(page.evaluate(LEFT)) == sorted(expect):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"still in IndexedDB: {page.evaluate(LEFT)}")
+
+
+def queued(app, uuid: str, answers: dict) -> dict:
+    body = {"uuid": uuid, "survey": "digital-skills", "version": instrument(app, "digital-skills").version,
+            "answers": answers, "meta": {"language": "vi", "channel": "interview"}}
+    return {"uuid": uuid, "survey": "digital-skills", "version": body["version"], "title": "t", "ward": 70,
+            "lang": "vi", "answers": answers, "page": 0, "status": "queued", "started_at": "2026-11-23T08:00:00Z",
+            "body": body, "attempts": 0, "next_try": 0}
+
+
+def test_same_queue_sent_twice_and_from_two_phones_at_once_is_one_row(live_app, browser):
+    answers = json.loads(json.dumps(valid_answers(live_app)))
+    item = queued(live_app, "0b5e1c3a-4d2f-4a6b-9c8d-7e6f5a4b3c2d", answers)
+    one, page_a = volunteer_page(live_app, browser, "vol-a")
+    two, page_b = volunteer_page(live_app, browser, "vol-b")
+    for page in (page_a, page_b):
+        page.evaluate(QUEUE, [item])
+        assert page.evaluate(LEFT) == ["queued"]
+    page_a.locator("#send").click()
+    page_b.locator("#send").click()
+    for page in (page_a, page_b):
+        wait_until_sent(page)
+    assert len(rows(live_app)) == 1
+    # the same uuid again (a retry after a lost answer): 200, leaves the queue, still one row
+    page_a.evaluate(QUEUE, [item])
+    assert page_a.evaluate(LEFT) == ["queued"]
+    page_a.locator("#send").click()
+    wait_until_sent(page_a)
+    assert len(rows(live_app)) == 1
+    # the same uuid with different content: a visible conflict, never dropped
+    changed = queued(live_app, item["uuid"], {**answers, "birth_year": 1990})
+    page_a.evaluate(QUEUE, [changed])
+    page_a.locator("#send").click()
+    wait_until_sent(page_a, ["conflict"])
+    page_a.wait_for_selector(f"#problems li[data-uuid='{item['uuid']}']")
+    assert "khác" in page_a.locator("#problems").inner_text()
+    assert len(rows(live_app)) == 1
+    one.close()
+    two.close()

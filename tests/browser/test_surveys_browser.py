@@ -1,0 +1,133 @@
+"""Residents complete every built-in survey on a 360x740 phone: in Vietnamese (with axe-core on every
+page), in English, and with JavaScript off; switching language keeps every answer."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from sqlmodel import select
+
+from tests.browser.answering import HOAN_KIEM, answer_page
+from web import db
+from web.catalog import current_version, instrument_of
+from web.models import Response
+
+SLUGS = ["digital-skills", "service-satisfaction", "officials-digital-competency"]
+NEXT = {"vi": "Tiếp", "en": "Next"}
+START = {"vi": "Bắt đầu", "en": "Start"}
+THANKS = {"vi": "Cảm ơn bạn", "en": "Thank you"}
+_axe = Axe()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page, as readable lines."""
+    found = _axe.run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
+def instrument(app, slug):
+    with app.app_context():
+        return instrument_of(current_version(db.session(), slug))
+
+
+def phone_context(browser, lang: str, javascript: bool = True):
+    return browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                               has_touch=True, locale="vi-VN", java_script_enabled=javascript)
+
+
+def walk(app, page, slug: str, lang: str, axe: bool) -> list[str]:
+    """Complete ``slug`` from its start page; returns axe findings (empty when not asked)."""
+    inst = instrument(app, slug)
+    base = app.config["BASE_URL"]
+    problems: list[str] = []
+    page.goto(f"{base}/s/{slug}?lang={lang}&ward={HOAN_KIEM}")
+    assert page.get_attribute("html", "lang") == lang
+    if axe:
+        problems += [f"start: {p}" for p in serious_violations(page)]
+    page.get_by_role("button", name=START[lang]).click()
+    for _ in range(len(inst.pages) + 1):
+        if "/p/" not in page.url:
+            break
+        index = int(page.url.rsplit("/p/", 1)[1].split("?")[0])
+        assert page.locator("h1").inner_text() == inst.text(inst.pages[index].title, lang)
+        answer_page(page, inst.pages[index].questions)
+        if axe:
+            problems += [f"page {index}: {p}" for p in serious_violations(page)]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.get_by_role("button", name=NEXT[lang], exact=True).click()
+    assert THANKS[lang] in page.locator("h1").inner_text()
+    if axe:
+        problems += [f"done: {p}" for p in serious_violations(page)]
+    return problems
+
+
+def stored(app) -> list[Response]:
+    with app.app_context():
+        return db.session().exec(select(Response)).all()
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_complete_in_vietnamese_with_axe_on_every_page(live_app, browser, slug):
+    context = phone_context(browser, "vi")
+    problems = walk(live_app, context.new_page(), slug, "vi", axe=True)
+    context.close()
+    assert problems == []
+    [response] = stored(live_app)
+    assert response.language == "vi" and response.ward_code == int(HOAN_KIEM)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_complete_in_english(live_app, browser, slug):
+    context = phone_context(browser, "en")
+    walk(live_app, context.new_page(), slug, "en", axe=False)
+    context.close()
+    [response] = stored(live_app)
+    assert response.language == "en"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_complete_with_javascript_off(live_app, browser, slug):
+    context = phone_context(browser, "vi", javascript=False)
+    walk(live_app, context.new_page(), slug, "vi", axe=False)
+    context.close()
+    assert len(stored(live_app)) == 1
+
+
+def test_personal_result_shows_the_profile_and_where_to_learn(live_app, browser):
+    context = phone_context(browser, "en")
+    page = context.new_page()
+    walk(live_app, page, "digital-skills", "en", axe=False)
+    text = page.locator("main").inner_text()
+    assert "Your digital skills by area" in text and "Staying safe online" in text
+    assert "Bình dân học vụ số" in text and "Hoàn Kiếm" in text
+    context.close()
+
+
+def test_switching_language_mid_survey_keeps_every_answer(live_app, browser):
+    inst = instrument(live_app, "digital-skills")
+    base = live_app.config["BASE_URL"]
+    context = phone_context(browser, "vi")
+    page = context.new_page()
+    page.goto(f"{base}/s/digital-skills?lang=vi")
+    page.get_by_role("button", name="Bắt đầu").click()
+    answer_page(page, inst.pages[0].questions)
+    page.get_by_role("button", name="Tiếp", exact=True).click()
+    # an empty Next: errors next to the questions, in Vietnamese, focus on the first one
+    page.get_by_role("button", name="Tiếp", exact=True).click()
+    first_error = page.locator("fieldset.has-error").first
+    assert first_error.locator("p.error").inner_text() == "Vui lòng trả lời câu hỏi này."
+    assert page.evaluate("document.activeElement.closest('fieldset.has-error') !== null")
+    questions = inst.pages[1].questions
+    answer_page(page, questions)
+    before = {q.name: page.locator(f"[name={q.name}]").first.input_value() if q.type in ("integer", "area") else
+              page.locator(f"input[name={q.name}]:checked").first.get_attribute("value")
+              for q in questions if q.type not in ("note", "calculate", "grid", "text")}
+    page.get_by_role("button", name="English").click()
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.locator("h1").inner_text() == inst.text(inst.pages[1].title, "en")
+    after = {q.name: page.locator(f"[name={q.name}]").first.input_value() if q.type in ("integer", "area") else
+             page.locator(f"input[name={q.name}]:checked").first.get_attribute("value")
+             for q in questions if q.type not in ("note", "calculate", "grid", "text")}
+    assert after == before and all(v for v in after.values())
+    context.close()

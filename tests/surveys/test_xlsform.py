@@ -1,0 +1,180 @@
+"""XLSForm in (through pyxform) and out (openpyxl): real-world forms, broken forms, round trips."""
+
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from surveys import InstrumentError, builtin_instruments, check, instrument_to_json, load_instrument
+from surveys.errors import Code
+from surveys.xlsform import import_xlsform, language_code, read_xlsform
+from surveys.xlsform_export import export_xlsform
+
+SHARED = Path(__file__).parents[3] / "shared" / "xlsforms"
+
+#: file -> None if it imports, else (code of the first problem, text in its message)
+REAL_FORMS = {
+    "kobo-sample_xlsform": None,
+    "kobo-acknowledge": None,
+    "kobo-calculations_constraints_matrix": None,
+    "kobo-repeating_matrix_question": None,
+    "pyxform-yes_or_no_question": None,
+    "xlsform-cascading_select": None,
+    "kobo-date_time": (Code.UNSUPPORTED, "sheet 'survey', row 3: The feature 'time'"),
+    "kobo-form_meta": (Code.UNSUPPORTED, "no question KhaoSat can ask"),
+    "kobo-number_decimal_range_question_types": (Code.XLSFORM_INVALID, "sheet 'survey', row 9"),
+    "kobo-parent": (Code.UNSUPPORTED, "'geopoint'"),
+    "pyxform-UCL_Biomass_Plot_Form": (Code.UNSUPPORTED, "row 22: The feature 'geopoint'"),
+    "pyxform-bad_calc": (Code.BAD_EXPRESSION, "sheet 'survey', row 2"),
+    "pyxform-choice_filter_test": (Code.DUPLICATE_NAME, "sheet 'choices', row 6"),
+    "pyxform-duplicate_columns": (Code.XLSFORM_INVALID, "Duplicate column header: label"),
+    "pyxform-group": (Code.UNSUPPORTED, "'phone number'"),
+    "pyxform-loop": (Code.UNSUPPORTED, "'loop'"),
+    "pyxform-or_other": (Code.BAD_EXPRESSION, "'pastel=yes'"),
+    "pyxform-xlsform_spec_test": (Code.UNSUPPORTED, "group inside a repeat"),
+}
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/xlsforms is not here")
+
+
+@needs_shared
+def test_every_shared_form_has_an_expectation():
+    assert {p.stem for p in SHARED.glob("*.xlsx")} == set(REAL_FORMS)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", sorted(REAL_FORMS))
+def test_real_forms_import_or_fail_clearly(name):
+    path = SHARED / f"{name}.xlsx"
+    start = time.perf_counter()
+    expected = REAL_FORMS[name]
+    if expected is None:
+        instrument = import_xlsform(path)
+        assert instrument.questions and check(instrument, {}).values is not None
+        assert instrument_to_json(instrument)["slug"] == instrument.slug
+    else:
+        with pytest.raises(InstrumentError) as info:
+            import_xlsform(path)
+        first = info.value.problems[0]
+        assert first.code is expected[0]
+        assert expected[1] in first.message("en") and first.message("en").startswith(f"[{first.code.name}] {name}")
+        assert first.message("vi") != first.message("en")
+    assert time.perf_counter() - start < 5  # the UCL form claims a million rows
+
+
+@needs_shared
+def test_languages_and_cascading_selects():
+    cascade = import_xlsform(SHARED / "xlsform-cascading_select.xlsx")
+    county = cascade.question("selected_county")
+    assert county.extra["choice_filter"] == "state=${selected_state}"
+    assert check(cascade, {"selected_state": "texas", "selected_county": "cameron"}).ok
+    assert not check(cascade, {"selected_state": "texas", "selected_county": "king"}).ok
+    tree = instrument_to_json(cascade)["pages"][0]["questions"][1]["choice_filter"]["tree"]
+    assert tree["args"][0] == {"kind": "col", "value": "state"}
+
+
+def test_third_language_is_data(tmp_path):
+    survey = [["type", "name", "label::Swahili (sw)", "label:English", "label::Vietnamese (vi)"],
+              ["text", "name", "Jina", "Name", "Tên"]]
+    imported = read_xlsform(_xlsx(tmp_path, survey))
+    assert imported.data["languages"] == ["vi", "en", "sw"]
+    assert imported.data["pages"][0]["questions"][0]["label"] == {"sw": "Jina", "en": "Name", "vi": "Tên"}
+
+
+def test_language_codes():
+    assert language_code("Vietnamese (vi)") == "vi"
+    assert language_code("English") == "en"
+    assert language_code("Hmong (hmn)") == "hmn"
+    assert language_code("default", "vi") == "vi"
+    assert language_code("Klingon") is None
+
+
+@pytest.mark.parametrize("instrument", builtin_instruments(), ids=lambda i: i.slug)
+def test_export_converts_with_pyxform_and_round_trips(instrument, tmp_path):
+    from pyxform.xls2xform import convert
+
+    path = export_xlsform(instrument, tmp_path / f"{instrument.slug}.xlsx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        produced: list[str] = []
+        result = convert(str(path), warnings=produced)
+    assert "<h:html" in result.xform and produced == []
+    back = load_instrument(path)
+    assert back == instrument
+    assert back.scoring == instrument.scoring and back.description == instrument.description
+    assert [q.competence for q in back.variables] == [q.competence for q in instrument.variables]
+
+
+def _xlsx(tmp_path, survey, choices=None, settings=None, name="form.xlsx"):
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in (("survey", survey), ("choices", choices), ("settings", settings)):
+        if rows:
+            sheet = book.create_sheet(title)
+            for row in rows:
+                sheet.append(row)
+    path = tmp_path / name
+    book.save(path)
+    return path
+
+
+HEAD = ["type", "name", "label::Vietnamese (vi)", "label::English (en)", "relevant", "required"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "code", "place"),
+    [
+        ([["integer", "age", "Tuổi", None, None, None]], Code.MISSING_TRANSLATION, "sheet 'survey', row 2"),
+        ([["integer", "age", "Tuổi", "Age", None, None], ["geopoint", "gps", "Vị trí", "Where", None, None]],
+         Code.UNSUPPORTED, "sheet 'survey', row 3"),
+        ([["integer", "age", "Tuổi", "Age", None, None], ["text", "nm", "Tên", "Name", "${agee} > 3", None]],
+         Code.XLSFORM_INVALID, "Could not find the name 'agee'"),
+        ([["integer", "age", "Tuổi", "Age", None, None], ["text", "nm", "Tên", "Name", "${age} ==", None]],
+         Code.BAD_EXPRESSION, "sheet 'survey', row 3"),
+        ([["integer", "age", "Tuổi", "Age", None, None], ["text", "nm", "Tên", "Name", None, "${age} > 1"]],
+         Code.UNSUPPORTED, "sheet 'survey', row 3"),
+        ([["select_one yn", "ok", "Được?", "OK?", None, None]], Code.XLSFORM_INVALID, ""),
+        ([["integer", "1age", "Tuổi", "Age", None, None]], Code.XLSFORM_INVALID, "row 2"),
+    ],
+    ids=["missing-translation", "unsupported-type", "unknown-reference", "bad-expression", "conditional-required",
+         "missing-choice-list", "bad-name"],
+)
+def test_broken_xlsforms(tmp_path, rows, code, place):
+    path = _xlsx(tmp_path, [HEAD, *rows])
+    with pytest.raises(InstrumentError) as info:
+        import_xlsform(path)
+    first = info.value.problems[0]
+    assert first.code is code and place in first.message("en") and first.file == "form.xlsx"
+
+
+def test_not_a_workbook(tmp_path):
+    path = tmp_path / "fake.xlsx"
+    path.write_text("this is not a spreadsheet")
+    with pytest.raises(InstrumentError) as info:
+        load_instrument(path)
+    assert info.value.problems[0].code is Code.XLSFORM_INVALID
+
+
+def test_no_survey_sheet(tmp_path):
+    path = _xlsx(tmp_path, None, choices=[["list_name", "name", "label"], ["yn", "1", "Yes"]])
+    with pytest.raises(InstrumentError) as info:
+        import_xlsform(path)
+    assert info.value.problems[0].code is Code.XLSFORM_INVALID
+    assert "survey" in info.value.problems[0].message("en")
+
+
+def test_a_small_bilingual_form_imports_with_settings(tmp_path):
+    survey = [HEAD + ["constraint", "constraint_message::Vietnamese (vi)", "constraint_message::English (en)"],
+              ["integer", "age", "Tuổi", "Age", None, "yes", ". >= 0", "Không âm", "Not negative"],
+              ["select_one yn", "smoker", "Hút thuốc?", "Smoke?", "${age} >= 15", None, None, None, None]]
+    choices = [["list_name", "name", "label::Vietnamese (vi)", "label::English (en)"],
+               ["yn", "1", "Có", "Yes"], ["yn", "0", "Không", "No"]]
+    settings = [["form_title", "form_id", "version"], ["Sức khỏe", "health_2025", "7"]]
+    instrument = import_xlsform(_xlsx(tmp_path, survey, choices, settings))
+    assert (instrument.slug, instrument.version, instrument.languages) == ("health-2025", 7, ("vi", "en"))
+    age = instrument.question("age")
+    assert age.required and age.constraint == ". >= 0" and age.constraint_message == {"vi": "Không âm",
+                                                                                       "en": "Not negative"}
+    assert check(instrument, {"age": "10", "smoker": "1"}).values == {"age": 10}
+    assert check(instrument, {"age": "-1"}).errors["age"]["en"] == "Not negative"

@@ -1,0 +1,57 @@
+"""The app starts from the environment, answers /healthz, and speaks Vietnamese by default."""
+
+import re
+
+
+def html_lang(response) -> str:
+    return re.search(rb'<html lang="([a-z-]+)"', response.data).group(1).decode()
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "db": "ok"}
+
+
+def test_vietnamese_is_the_default(client):
+    response = client.get("/")
+    assert html_lang(response) == "vi"
+    assert "Khảo sát kỹ năng số của người dân" in response.get_data(as_text=True)
+
+
+def test_lang_switch_is_remembered_in_a_cookie(client):
+    response = client.get("/?lang=en")
+    assert html_lang(response) == "en"
+    assert "Residents&#39; digital skills survey" in response.get_data(as_text=True)
+    assert "lang=en" in response.headers["Set-Cookie"]
+    assert html_lang(client.get("/")) == "en"
+    assert html_lang(client.get("/?lang=vi")) == "vi"
+    assert html_lang(client.get("/")) == "vi"
+
+
+def test_unknown_language_falls_back_to_vietnamese(client):
+    assert html_lang(client.get("/?lang=xx")) == "vi"
+
+
+def test_unknown_page_is_a_friendly_404_in_the_chosen_language(client):
+    response = client.get("/no-such-page?lang=en")
+    assert response.status_code == 404
+    assert "This page does not exist." in response.get_data(as_text=True)
+    response = client.get("/no-such-page?lang=vi")
+    assert "Trang này không tồn tại." in response.get_data(as_text=True)
+
+
+def test_security_headers_on_every_response(client):
+    response = client.get("/")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_database_url_from_environment(monkeypatch, tmp_path):
+    from web import create_app
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://someone@db.example/khaosat")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    app = create_app()
+    assert app.config["DATABASE_URL"] == "postgresql+psycopg://someone@db.example/khaosat"
+    assert app.config["SECRET_KEY"] == "from-env"

@@ -1,0 +1,111 @@
+"""The fieldwork dashboard and the quality review: supervisors see their wards, flag, exclude."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from sqlmodel import select
+
+from tests.web.helpers import HOAN_KIEM, instrument
+from tests.web.test_api import submission
+from web import db
+from web.models import AuditEvent, Response, User, WardAssignment, WardQuota
+from web.tables import responses_frame
+
+BA_DINH = 4
+_ids = itertools.count(1)
+
+
+def submit(client, app, token, ward=HOAN_KIEM, minutes=20, birth_year=1958, vary=True):
+    """One interview through the API, begun ``minutes`` ago; ``vary`` breaks the straight line."""
+    body = submission(app, uuid=f"fieldwork-{next(_ids):05d}")
+    body["answers"]["ward"] = ward
+    body["answers"]["birth_year"] = birth_year
+    if vary:
+        body["answers"]["act_search_info"] = "0" if body["answers"]["act_search_info"] != "0" else "1"
+    else:  # an internet user who says "yes" to every one of the activities
+        body["answers"].update({q.name: "1" for q in instrument(app).questions if q.type == "yesno"})
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
+    body["meta"]["started_at"] = started.isoformat()
+    response = client.post("/api/v1/submissions", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+@pytest.fixture
+def field(app, accounts):
+    """A supervisor of Hoàn Kiếm, a volunteer's interviews there and in Ba Đình, and a quota."""
+    token = accounts.token("volunteer")
+    client = app.test_client()
+    ids = {
+        "ok": submit(client, app, token, birth_year=1960),
+        "fast": submit(client, app, token, minutes=0.5, birth_year=1970),
+        "straight": submit(client, app, token, birth_year=1980, vary=False),
+        "twin_a": submit(client, app, token, birth_year=1990),
+        "twin_b": submit(client, app, token, birth_year=1990),
+        "elsewhere": submit(client, app, token, ward=BA_DINH, minutes=0.5, birth_year=1965),
+    }
+    accounts.create("supervisor", "sup")
+    with app.app_context():
+        session = db.session()
+        sup = session.exec(select(User).where(User.username == "sup")).one()
+        session.add(WardAssignment(user_id=sup.id, ward_code=HOAN_KIEM))
+        survey_id = session.get(Response, ids["ok"]).survey_version_id
+        from web.models import SurveyVersion
+
+        session.add(WardQuota(survey_id=session.get(SurveyVersion, survey_id).survey_id, ward_code=HOAN_KIEM,
+                              target=10))
+        session.commit()
+    supervisor = app.test_client()
+    supervisor.post("/accounts/login", data={"username": "sup", "password": "correct-horse-9"})
+    return ids, supervisor
+
+
+def test_supervisor_sees_progress_of_their_wards_only(field):
+    _ids, supervisor = field
+    page = supervisor.get("/admin/fieldwork?lang=en").get_data(as_text=True)
+    assert "Phường Hoàn Kiếm" in page and "Phường Ba Đình" not in page
+    assert "50%" in page  # 5 of a quota of 10
+    assert "volunteer-api" in page
+    assert supervisor.get("/admin/users").status_code == 403
+
+
+def test_admin_sees_every_ward(field, accounts, client):
+    accounts.login("admin")
+    page = client.get("/admin/fieldwork?lang=en").get_data(as_text=True)
+    assert "Phường Hoàn Kiếm" in page and "Phường Ba Đình" in page
+
+
+def test_quality_flags(field):
+    ids, supervisor = field
+    page = supervisor.get("/admin/quality?lang=en").get_data(as_text=True)
+    rows = {int(row.split("</td>")[0]): row for row in page.split("<tr><td>")[1:] if row[0].isdigit()}
+    assert "Too fast" in rows[ids["fast"]]
+    assert "Same answer to every item" in rows[ids["straight"]]
+    assert "Identical to another response" in rows[ids["twin_a"]] and "Identical" in rows[ids["twin_b"]]
+    assert ids["ok"] not in rows and ids["elsewhere"] not in rows  # fine, or not in the supervisor's wards
+
+
+def test_excluded_responses_leave_the_analysis_table(app, field):
+    ids, supervisor = field
+    response = supervisor.post(f"/admin/quality/{ids['fast']}", data={"decision": "exclude", "flag": "too_fast"})
+    assert response.status_code == 302
+    with app.app_context():
+        frame = responses_frame(db.session(), "digital-skills")
+        assert ids["fast"] not in set(frame["response_id"]) and ids["ok"] in set(frame["response_id"])
+        event = db.session().exec(select(AuditEvent).where(AuditEvent.action == "response_excluded")).one()
+        assert event.actor_name == "sup" and event.target == f"response {ids['fast']}"
+    assert "1 response excluded after review." in supervisor.get("/admin/fieldwork?lang=en").get_data(as_text=True)
+    supervisor.post(f"/admin/quality/{ids['fast']}", data={"decision": "include"})
+    with app.app_context():
+        assert ids["fast"] in set(responses_frame(db.session(), "digital-skills")["response_id"])
+
+
+def test_supervisor_cannot_review_other_wards_or_send_nonsense(app, field):
+    ids, supervisor = field
+    assert supervisor.post(f"/admin/quality/{ids['elsewhere']}", data={"decision": "exclude"}).status_code == 403
+    assert supervisor.post(f"/admin/quality/{ids['ok']}", data={"decision": "delete"}).status_code == 400
+    with app.app_context():
+        assert not any(r.is_excluded for r in db.session().exec(select(Response)).all())

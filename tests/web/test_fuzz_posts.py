@@ -1,0 +1,124 @@
+"""Random and hostile form posts and JSON bodies to every POST endpoint (hypothesis).
+
+Every POST route in the URL map gets form data and JSON bodies made of random text, hostile strings
+and random structure, posted by a logged-in admin (so the role checks let the request reach the
+validation), with real ids in the URL. The server must never answer 500, and a request it refuses
+(4xx) must not change a single row in any table.
+"""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from tests.web.helpers import instrument
+from tests.web.test_access import routes
+from tests.web.test_api import submission
+from tests.web.test_hardening import row_counts
+from web import db
+from web.models import ApiToken, Response, SurveyVersion, User, WardAssignment
+
+HOSTILE = [
+    "", " ", "<script>alert(1)</script>", "' OR '1'='1' --", "\x00", "=HYPERLINK(\"http://evil\")", "@SUM(A1)",
+    "../../etc/passwd", "9" * 400, "-1", "0", "1e308", "NaN", "yes", "exclude", "include", "admin", "vi", "en",
+    "next", "back", "70", "digital-skills", "%s%n%x", "{{7*7}}", "😀", "Phường Hoàn Kiếm", "\u202e", "null",
+]
+FIELDS = ["username", "password", "role", "user_id", "ward_code", "survey_id", "target", "code", "confirm",
+          "decision", "flag", "nav", "lang", "response_id", "consent", "ward", "birth_year", "sex", "education"]
+FORM_EXAMPLES, JSON_EXAMPLES = 15, 10  #: per endpoint, so the suite stays fast
+
+values = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60))
+forms = st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(min_size=1, max_size=12)),
+                        st.one_of(values, st.lists(values, max_size=3)), max_size=8)
+json_bodies = st.one_of(
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                 lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                 max_leaves=12),
+    st.fixed_dictionaries({"uuid": values, "survey": values, "version": st.integers() | values,
+                           "answers": st.dictionaries(st.sampled_from(FIELDS), values | st.integers(), max_size=5),
+                           "meta": st.dictionaries(st.text(max_size=8), values | st.integers(), max_size=3)}),
+)
+uploads = st.tuples(st.binary(max_size=300), st.sampled_from(["form.yaml", "form.xlsx", "form.yml", "x.txt", ""]))
+
+def bounded(examples: int):
+    return settings(max_examples=examples, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def real_ids(app, accounts, client) -> dict[str, int]:
+    """Objects the URLs point at, so the requests reach the code behind the 404 checks."""
+    accounts.create("volunteer", "target-volunteer")
+    headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
+    assert client.post("/api/v1/submissions", json=submission(app), headers=headers).status_code == 201
+    with app.app_context():
+        session = db.session()
+        volunteer = session.exec(select(User).where(User.username == "target-volunteer")).one()
+        session.add(WardAssignment(user_id=volunteer.id, ward_code=70))
+        session.commit()
+        return {
+            "user_id": volunteer.id,
+            "token_id": session.exec(select(ApiToken)).first().id,
+            "assignment_id": session.exec(select(WardAssignment)).first().id,
+            "response_id": session.exec(select(Response)).first().id,
+            "version_id": session.exec(select(SurveyVersion)).first().id,
+        }
+
+
+def post_endpoints(app, ids):
+    for endpoint, _url, method in routes(app):
+        if method != "POST":
+            continue
+        rule = next(r for r in app.url_map.iter_rules(endpoint=endpoint))
+        values = {name: ids.get(name, 0 if name == "index" else "digital-skills") for name in rule.arguments}
+        yield endpoint, rule.build(values, append_unknown=False)[1]
+
+
+def check(app, endpoint, url, response, before):
+    assert response.status_code < 500, f"{endpoint} {url}: {response.status_code}"
+    if response.status_code >= 400:
+        after = row_counts(app)
+        if endpoint == "accounts.login":  # a failed login is itself recorded in the audit log
+            after.pop("audit_events"), before.pop("audit_events")
+        assert after == before, f"{endpoint} {url} changed rows on {response.status_code}"
+
+
+def fuzz(app, client, endpoint: str, url: str, names: list[str]) -> None:
+    """Post random forms, then random JSON bodies, to one endpoint."""
+    @bounded(FORM_EXAMPLES)
+    @given(data=forms, extra=st.dictionaries(st.sampled_from(names), values, max_size=4), upload=uploads)
+    def form_post(data, extra, upload):
+        before = row_counts(app)
+        body = {**data, **extra}
+        if endpoint == "admin.upload_instrument":
+            body["instrument"] = (io.BytesIO(upload[0]), upload[1])
+        response = client.post(url, data=body, content_type="multipart/form-data")
+        check(app, endpoint, url, response, before)
+
+    @bounded(JSON_EXAMPLES)
+    @given(body=json_bodies)
+    def json_post(body):
+        before = row_counts(app)
+        try:
+            response = client.post(url, json=body)
+        except ValueError:  # NaN/inf are not JSON: send them as the raw text a client might
+            response = client.post(url, data=repr(body), content_type="application/json")
+        check(app, endpoint, url, response, before)
+
+    form_post()
+    json_post()
+
+
+def test_random_and_hostile_posts_never_500_and_refusals_change_nothing(app, accounts):
+    client = app.test_client()
+    ids = real_ids(app, accounts, client)
+    accounts.create("admin")
+    client.post("/accounts/login", data={"username": "admin-user", "password": "correct-horse-9"})
+    client.post("/s/digital-skills")  # a draft, so the page posts reach the answer checks
+    names = [q.name for q in instrument(app).questions]
+    endpoints = list(post_endpoints(app, ids))
+    assert len(endpoints) >= 20
+    for endpoint, url in endpoints:
+        fuzz(app, client, endpoint, url, names)

@@ -1,0 +1,121 @@
+"""The KhaoSat web app: ``create_app()`` builds it (also the WSGI entry for gunicorn).
+
+    gunicorn 'web:create_app()'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from web import auth, config, db, i18n, limits
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+        app.config["DATABASE_URL"] = config.normalise_database_url(app.config["DATABASE_URL"])
+
+    db.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    csrf.init_app(app)
+    limits.init_app(app)
+
+    from web.accounts import bp as accounts_bp
+    from web.admin import bp as admin_bp
+    from web.api import bp as api_bp
+    from web.collect import bp as collect_bp
+    from web.home import bp as home_bp
+    from web.privacy import bp as privacy_bp
+    from web.research import bp as research_bp
+    from web.respond import bp as respond_bp
+
+    for blueprint in (home_bp, accounts_bp, respond_bp, research_bp, api_bp, collect_bp, admin_bp, privacy_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
+
+    _register_error_handlers(app)
+    app.before_request(_forms_are_not_json)
+    app.after_request(_security_headers)
+    app.add_url_rule("/healthz", "healthz", auth.public(healthz))
+
+    from web.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def healthz():
+    """Liveness and database check for load balancers."""
+    try:
+        db.session().exec(text("SELECT 1"))
+        return jsonify(status="ok", db="ok")
+    except Exception:  # noqa: BLE001 - any database failure is reported, not raised
+        return jsonify(status="error", db="unavailable"), 503
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = i18n._("The form expired. Please go back, reload the page and try again.")
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            400: i18n._("The request could not be understood."),
+            401: i18n._("Authentication required."),
+            403: i18n._("You do not have access to this page."),
+            404: i18n._("This page does not exist."),
+            405: i18n._("This action is not allowed here."),
+            413: i18n._("The upload is too large."),
+            415: i18n._("This page takes a form, not JSON."),
+            429: i18n._("Too many requests. Please wait a moment and try again."),
+        }
+        message = messages.get(error.code or 500, i18n._("Something went wrong."))
+        if _wants_json():
+            return jsonify(error=message), error.code
+        return render_template("error.html", code=error.code, message=message), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("unexpected error")
+        message = i18n._("Something went wrong on our side. Your earlier answers are saved.")
+        if _wants_json():
+            return jsonify(error=message), 500
+        return render_template("error.html", code=500, message=message), 500
+
+
+def _forms_are_not_json():
+    """Pages take form posts; only the API takes JSON (Flask-WTF would try to read a JSON body as a form)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json and request.blueprint != "api":
+        abort(415)
+
+
+def _security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault(
+        "Permissions-Policy", "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response

@@ -1,0 +1,69 @@
+"""Login and logout views."""
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlmodel import select
+
+from web import audit, db
+from web.accounts import bp
+from web.accounts.forms import LoginForm
+from web.auth import check_no_password, check_password, public
+from web.i18n import _
+from web.limits import limiter, setting
+from web.models import User
+from web.models.base import utcnow
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths, so the login page cannot send people elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("KHAOSAT_LOGIN_LIMIT"), methods=["POST"])
+@public
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        session = db.session()
+        user = session.exec(select(User).where(User.username == form.username.data.strip())).first()
+        if user is None:
+            check_no_password(form.password.data)
+        if user is None or not user.is_active or not check_password(user, form.password.data):
+            error = _("Wrong username or password.")
+            audit.record("login_failed", actor=None, actor_name=form.username.data.strip()[:64],
+                         detail={"known_user": user is not None})
+        else:
+            user.last_login_at = utcnow()
+            session.add(user)
+            audit.record("login", actor=user, commit=False)
+            session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for(_landing(user.role)))
+    elif request.method == "POST":
+        error = _("Please enter your username and password.")
+    return render_template("accounts/login.html", form=form, error=error), 200 if error is None else 401
+
+
+def _landing(role: str) -> str:
+    """Where each role starts after logging in."""
+    return {"admin": "admin.index", "supervisor": "admin.fieldwork", "researcher": "research.index"}.get(
+        role, "home.index")
+
+
+@bp.route("/logout")
+@public
+def logout():
+    if current_user.is_authenticated:
+        audit.record("logout", actor=current_user)
+    logout_user()
+    flash(_("You are logged out."))
+    return redirect(url_for("home.index"))

@@ -1,0 +1,122 @@
+"""The changes an administrator or supervisor makes; each one is committed and written to the audit log."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlmodel import Session, select
+
+from web import audit
+from web.auth import hash_password, new_token, revoke_token
+from web.models import ApiToken, Response, Survey, SurveyVersion, User, WardAssignment, WardQuota
+from web.models.base import utcnow
+
+
+def create_user(session: Session, username: str, role: str, password: str) -> User | None:
+    """A new active user, or None when the username is taken."""
+    if session.exec(select(User).where(User.username == username)).first() is not None:
+        return None
+    user = User(username=username, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    audit.record("user_created", target=f"user {user.username}", detail={"role": role}, session=session,
+                 commit=False)
+    session.commit()
+    return user
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    user.is_active = active
+    session.add(user)
+    audit.record("user_activated" if active else "user_deactivated", target=f"user {user.username}",
+                 session=session, commit=False)
+    session.commit()
+
+
+def change_role(session: Session, user: User, role: str) -> None:
+    before = user.role
+    user.role = role
+    session.add(user)
+    audit.record("role_changed", target=f"user {user.username}", detail={"from": before, "to": role},
+                 session=session, commit=False)
+    session.commit()
+
+
+def reset_password(session: Session, user: User) -> str:
+    """Give ``user`` a new random password, returned once to show to the administrator."""
+    password = "-".join(secrets.token_hex(3) for _ in range(3))
+    user.password_hash = hash_password(password)
+    session.add(user)
+    audit.record("password_reset", target=f"user {user.username}", session=session, commit=False)
+    session.commit()
+    return password
+
+
+def create_token(session: Session, user: User) -> str:
+    token = new_token(user)
+    audit.record("token_created", target=f"user {user.username}", session=session)
+    return token
+
+
+def revoke(session: Session, token: ApiToken) -> None:
+    owner = session.get(User, token.user_id)
+    revoke_token(token)
+    audit.record("token_revoked", target=f"token {token.id}",
+                 detail={"user": owner.username if owner else None}, session=session)
+
+
+def assign_ward(session: Session, user: User, ward_code: int) -> bool:
+    """Assign ``user`` to a ward; False if already assigned."""
+    exists = session.exec(select(WardAssignment).where(
+        WardAssignment.user_id == user.id, WardAssignment.ward_code == ward_code)).first()
+    if exists is not None:
+        return False
+    session.add(WardAssignment(user_id=user.id, ward_code=ward_code))
+    audit.record("ward_assigned", target=f"user {user.username}", detail={"ward_code": ward_code},
+                 session=session, commit=False)
+    session.commit()
+    return True
+
+
+def unassign_ward(session: Session, assignment: WardAssignment) -> None:
+    user = session.get(User, assignment.user_id)
+    audit.record("ward_unassigned", target=f"user {user.username if user else assignment.user_id}",
+                 detail={"ward_code": assignment.ward_code}, session=session, commit=False)
+    session.delete(assignment)
+    session.commit()
+
+
+def set_quota(session: Session, survey: Survey, ward_code: int, target: int) -> WardQuota:
+    quota = session.exec(select(WardQuota).where(
+        WardQuota.survey_id == survey.id, WardQuota.ward_code == ward_code)).first()
+    quota = quota or WardQuota(survey_id=survey.id, ward_code=ward_code, target=target)
+    quota.target, quota.updated_at = target, utcnow()
+    session.add(quota)
+    audit.record("quota_set", target=f"survey {survey.slug}", detail={"ward_code": ward_code, "target": target},
+                 session=session, commit=False)
+    session.commit()
+    return quota
+
+
+def publish_version(session: Session, version: SurveyVersion, slug: str) -> None:
+    version.published_at = version.published_at or utcnow()
+    version.retired_at = None
+    session.add(version)
+    audit.record("survey_published", target=f"survey {slug} v{version.version}", session=session, commit=False)
+    session.commit()
+
+
+def retire_version(session: Session, version: SurveyVersion, slug: str) -> None:
+    version.retired_at = utcnow()
+    session.add(version)
+    audit.record("survey_retired", target=f"survey {slug} v{version.version}", session=session, commit=False)
+    session.commit()
+
+
+def set_excluded(session: Session, response: Response, excluded: bool, reason: str | None = None) -> None:
+    """Mark a response as excluded from analysis (or take it back in) after quality review."""
+    response.is_excluded = excluded
+    session.add(response)
+    audit.record("response_excluded" if excluded else "response_included", target=f"response {response.id}",
+                 detail={"reason": reason} if reason else {}, session=session, commit=False)
+    session.commit()

@@ -1,0 +1,88 @@
+"""The OpenAPI 3 description of KhaoSat's HTTP API (served at ``/api/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "example": "digital-skills"}
+BILINGUAL_ERROR = {"type": "object", "properties": {"error": {"oneOf": [
+    {"type": "string"}, {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}]}}}
+
+
+def _error(text: str) -> dict:
+    return {"description": text, "content": {"application/json": {"schema": BILINGUAL_ERROR}}}
+
+
+def document() -> dict[str, Any]:
+    row = {"type": "object", "description": "A cell: its key columns, labels and estimates", "properties": {
+        "ward_code": {"type": "integer"}, "ward": {"type": "string"}, "cell": {"type": "string"},
+        "estimate": {"type": "number", "nullable": True}, "se": {"type": "number", "nullable": True},
+        "ci_low": {"type": "number", "nullable": True}, "ci_high": {"type": "number", "nullable": True},
+        "n": {"type": "integer"}, "cv": {"type": "number", "nullable": True},
+        "reliability": {"type": "string", "enum": ["ok", "unreliable", "suppressed"]}}}
+    export_formats = ["csv", "xlsx", "sav", "dta", "parquet"]
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "KhaoSat API", "version": "1",
+                 "description": "Bilingual survey platform: submissions from field clients, instruments for offline "
+                                "use, weighted results and microdata for researchers. Errors carry Vietnamese and "
+                                "English messages."},
+        "servers": [{"url": "/"}],
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `khaosat create-token`"}}},
+        "paths": {
+            "/api/v1/surveys/{slug}": {"get": {
+                "summary": "The current published version of an instrument", "parameters": [SLUG],
+                "responses": {"200": {"description": "The instrument as JSON"}, "404": _error("No such survey")}}},
+            "/api/v1/submissions": {"post": {
+                "summary": "Submit a response (volunteer token); idempotent on uuid",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["uuid", "survey", "version", "answers"],
+                    "properties": {"uuid": {"type": "string"}, "survey": {"type": "string"},
+                                   "version": {"type": "integer"}, "answers": {"type": "object"},
+                                   "meta": {"type": "object"}}}}}},
+                "responses": {"201": {"description": "Stored"}, "200": {"description": "Already stored (same content)"},
+                              "401": _error("No or bad token"), "409": _error("uuid known with other content"),
+                              "422": _error("Invalid answers")}}},
+            "/api/v1/results/{slug}": {"get": {
+                "summary": "Weighted estimates with 95% CIs, n and reliability flags (researcher token)",
+                "security": [{"bearer": []}],
+                "parameters": [SLUG,
+                               {"name": "indicator", "in": "query", "schema": {"type": "string"},
+                                "description": "A derived indicator or a yes/no, scale or number question"},
+                               {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["province", "ward"]}},
+                               {"name": "by", "in": "query", "schema": {"type": "string"},
+                                "description": "A group (age_band, sex, ethnicity, area_type, urban_rural, education, "
+                                               "disability, income) or `ward` (same as level=ward)"},
+                               {"name": "by2", "in": "query", "schema": {"type": "string"},
+                                "description": "A second group, crossed with the first"},
+                               {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
+                "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "survey": {"type": "string"}, "indicator": {"type": "string"}, "level": {"type": "string"},
+                        "by": {"type": "array", "items": {"type": "string"}}, "weights": {"type": "string"},
+                        "benchmark": {"type": "number"}, "rows": {"type": "array", "items": row}}}}}},
+                    "401": _error("No or bad token"), "403": _error("Not a researcher"),
+                    "404": _error("No such survey"), "422": _error("A parameter this survey does not offer")}}},
+            "/research/{slug}/export.{fmt}": {"get": {
+                "summary": "De-identified microdata with final weights and design variables (researcher token "
+                           "or session)",
+                "security": [{"bearer": []}],
+                "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
+                                      "schema": {"type": "string", "enum": export_formats}},
+                               {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]},
+                                "description": "Language of variable and value labels (sav, dta)"}],
+                "responses": {"200": {"description": "The file", "content": {
+                    "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                    "application/x-spss-sav": {}, "application/x-stata-dta": {},
+                    "application/vnd.apache.parquet": {}}}, "401": _error("No or bad token")}}},
+            "/research/{slug}/codebook.{fmt}": {"get": {
+                "summary": "The bilingual codebook", "security": [{"bearer": []}],
+                "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
+                                      "schema": {"type": "string", "enum": ["html", "csv"]}}],
+                "responses": {"200": {"description": "The codebook"}}}},
+            "/api/v1/openapi.json": {"get": {"summary": "This description",
+                                             "responses": {"200": {"description": "OpenAPI 3"}}}},
+        },
+    }

@@ -1,0 +1,128 @@
+"""API views. Bodies are untrusted: anything malformed gets a 4xx with a message in both languages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import abort, current_app, jsonify, request
+
+import surveys
+from web import db
+from web.api import bp
+from web.auth import public, requesting_user, role_required
+from web.catalog import current_version, find_version, instrument_of
+from web.limits import limiter, setting, token_or_address
+from web.models import Role
+from web.submissions import store
+
+UUID_RE = re.compile(r"^[A-Za-z0-9:_-]{8,64}$")
+
+
+def _bad(vi: str, en: str, status: int = 400, **extra: Any):
+    return jsonify(error={"vi": vi, "en": en}, **extra), status
+
+
+@bp.route("/surveys/<slug>")
+@public
+def get_survey(slug: str):
+    version = current_version(db.session(), slug)
+    if version is None:
+        abort(404)
+    return jsonify(surveys.instrument_to_json(instrument_of(version)))
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@bp.route("/submissions", methods=["POST"])
+@limiter.limit(setting("KHAOSAT_SUBMISSION_LIMIT"), key_func=token_or_address, override_defaults=False)
+@role_required(Role.volunteer, Role.supervisor, api=True)
+def create_submission():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad("Nội dung phải là một đối tượng JSON.", "The body must be a JSON object.")
+    uuid, slug, number = body.get("uuid"), body.get("survey"), body.get("version")
+    answers, meta = body.get("answers"), body.get("meta", {})
+    if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+        return _bad("Thiếu 'uuid' hợp lệ (8–64 ký tự).", "A valid 'uuid' (8-64 characters) is required.", 422)
+    if (not isinstance(slug, str) or not isinstance(number, int) or isinstance(number, bool)
+            or not 0 < number < 2**31):
+        return _bad("Cần 'survey' (tên) và 'version' (số).", "'survey' (a name) and 'version' (a number) are required.", 422)
+    if not isinstance(answers, dict) or not isinstance(meta, dict):
+        return _bad("'answers' và 'meta' phải là đối tượng JSON.", "'answers' and 'meta' must be JSON objects.", 422)
+    session = db.session()
+    version = find_version(session, slug[:64], number)
+    if version is None:
+        return _bad("Không có phiên bản khảo sát này.", "This survey version does not exist.", 404)
+    instrument = instrument_of(version)
+    checked = surveys.check(instrument, answers)
+    if not checked.ok:
+        return jsonify(uuid=uuid, errors=checked.errors), 422
+    language = meta.get("language") if meta.get("language") in instrument.languages else instrument.default_language
+    clean_meta = {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str | int | float | bool)}
+    outcome = store(session, version, instrument, uuid, checked.values, channel="interview", language=language,
+                    meta=clean_meta, started_at=_parse_time(meta.get("started_at")),
+                    volunteer_id=requesting_user().id)
+    if outcome.conflict:
+        return _bad("Mã 'uuid' này đã được gửi với nội dung khác.",
+                    "This 'uuid' was already submitted with different content.", 409, uuid=uuid)
+    body = {"uuid": uuid, "id": outcome.response.id, "survey": slug, "version": number,
+            "received_at": outcome.response.submitted_at.isoformat()}
+    return jsonify(body), 201 if outcome.created else 200
+
+
+@bp.route("/results/<slug>")
+@role_required(Role.researcher, api=True)
+def get_results(slug: str):
+    """Weighted estimates: ``indicator``, ``level`` (province|ward), ``by`` (a group, or ``ward``), ``by2``."""
+    from web.research import query
+
+    if current_version(db.session(), slug) is None:
+        abort(404)
+    try:
+        q = query.read(slug, request.args, api=True)
+    except query.BadQuery as exc:
+        return _bad(f"Tham số '{exc}' không có trong khảo sát này.", f"The '{exc}' parameter is not offered by this survey.",
+                    422, indicators=[i.name for i in q_offered(slug)], groups=_groups(slug))
+    if q.indicator is None:
+        return jsonify(survey=slug, indicator=None, rows=[])
+    table = query.table(q)
+    table = table.astype(object).where(table.notna(), None)
+    return jsonify(survey=slug, indicator=q.indicator.name, level=q.level, by=[c for c in (q.by, q.by2) if c],
+                   weights=q.data.method, benchmark=query.benchmark(q), rows=table.to_dict(orient="records"))
+
+
+def q_offered(slug: str):
+    from web.i18n import language
+    from web.research import variables
+    from web.research.weighting import weighted
+
+    data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
+    instrument = instrument_of(current_version(db.session(), slug))
+    return variables.indicators(instrument, data.frame, language()) if not data.frame.empty else []
+
+
+def _groups(slug: str) -> list[str]:
+    from web.research import variables
+    from web.research.weighting import weighted
+
+    frame = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"]).frame
+    return variables.groups(frame) if not frame.empty else []
+
+
+@bp.route("/openapi.json")
+@public
+def openapi():
+    """The OpenAPI 3 description of the API and the researcher downloads."""
+    from web.api.openapi import document
+
+    return jsonify(document())

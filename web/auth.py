@@ -1,0 +1,145 @@
+"""Who is asking: session login (Flask-Login), API tokens (Bearer), and the role checks on routes.
+
+Every view declares who may use it with :func:`role_required` or :func:`public`; a test walks the
+URL map and fails on a route that declares nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, abort, g, jsonify, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from sqlmodel import select
+
+from web import db
+from web.i18n import _, lazy_gettext
+from web.models import ApiToken, Role, User
+from web.models.base import utcnow
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = lazy_gettext("Please log in to see this page.")
+_hasher = PasswordHasher()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = db.session().get(User, int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.is_active else None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_dummy_hash: list[str] = []
+
+
+def check_no_password(password: str) -> None:
+    """Spend the time of a password check when there is no such user, so timing does not tell."""
+    if not _dummy_hash:
+        _dummy_hash.append(_hasher.hash(secrets.token_hex(16)))
+    try:
+        _hasher.verify(_dummy_hash[0], password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(user: User) -> str:
+    """Create an API token for ``user``; the token itself is returned once and stored only hashed."""
+    token = "ks_" + secrets.token_urlsafe(32)
+    session = db.session()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    session.commit()
+    return token
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Stop a token from working (kept, with its revocation time, for the record)."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session().add(token)
+        db.session().commit()
+
+
+def token_user() -> User | None:
+    """The active user behind a valid ``Authorization: Bearer`` token, if any."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    session = db.session()
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip()))).first()
+    if token is None or token.is_revoked:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    last = token.last_used_at
+    if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))).total_seconds() > 60:
+        token.last_used_at = now  # to the minute: a write per request would halve submission throughput
+        session.add(token)
+        session.commit()
+    return user
+
+
+def requesting_user() -> User | None:
+    """The user making this request: by session cookie, else by Bearer token."""
+    if "requesting_user" not in g:
+        g.requesting_user = current_user if current_user.is_authenticated else token_user()
+    return g.requesting_user
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to anyone, residents included."""
+    view.access = "public"
+    return view
+
+
+def role_required(*roles: Role, api: bool = False) -> Callable[[Callable], Callable]:
+    """Let in only users with one of ``roles`` (admins always); others get a login page or 403.
+
+    With ``api=True`` an anonymous caller gets a JSON 401 instead of a redirect to the login page.
+    """
+    allowed = {Role.admin.value, *(r.value for r in roles)}
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = requesting_user()
+            if user is None:
+                if api or request.headers.get("Authorization"):
+                    return jsonify(error=_("Authentication required.")), 401
+                return redirect(url_for("accounts.login", next=request.full_path))
+            if user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.access = tuple(sorted(allowed))
+        return wrapped
+
+    return decorate

@@ -1,0 +1,151 @@
+"""The ``khaosat`` command (also ``flask --app web ...``): database, users, tokens, forms, demo, serve."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlmodel import select
+
+from web import catalog, db
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or migrate the database, load the areas and publish the built-in surveys."""
+    db.upgrade(db.engine())
+    session = db.session()
+    added = catalog.load_areas(session)
+    versions = catalog.publish_builtin(session)
+    click.echo(f"database ready: {added} areas added, {len(versions)} built-in surveys published")
+
+
+@click.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "supervisor", "volunteer", "researcher"]), required=True)
+@click.option("--username", required=True)
+@with_appcontext
+def create_user(role: str, username: str) -> None:
+    """Create a user; the password is read from standard input."""
+    from web.auth import hash_password
+    from web.models import User
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.UsageError("the password must have at least 8 characters")
+    session = db.session()
+    if session.exec(select(User).where(User.username == username)).first() is not None:
+        raise click.UsageError(f"the user {username!r} already exists")
+    session.add(User(username=username, role=role, password_hash=hash_password(password)))
+    session.commit()
+    click.echo(f"created {role} {username}")
+
+
+@click.command("create-token")
+@click.option("--username", required=True)
+@with_appcontext
+def create_token(username: str) -> None:
+    """Print a new API token for a user (shown once, stored hashed)."""
+    from web.auth import new_token
+    from web.models import User
+
+    user = db.session().exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise click.UsageError(f"there is no user {username!r}")
+    click.echo(new_token(user))
+
+
+@click.command("import-form")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def import_form(path: str) -> None:
+    """Check and publish an instrument (YAML or XLSForm); print its slug and version."""
+    import surveys
+
+    try:
+        instrument = surveys.load_instrument(path)
+    except surveys.InstrumentError as exc:
+        for line in exc.messages("en"):
+            click.echo(line, err=True)
+        sys.exit(2)
+    version = catalog.publish(db.session(), instrument)
+    click.echo(f"{instrument.slug} {version.version}")
+
+
+@click.command("export-form")
+@click.argument("slug")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="file to write (default SLUG.xlsx)")
+@with_appcontext
+def export_form(slug: str, output: str | None) -> None:
+    """Write the current version of a survey as an XLSForm (for ODK Collect or KoboToolbox)."""
+    import surveys
+
+    version = catalog.current_version(db.session(), slug)
+    if version is None:
+        raise click.UsageError(f"there is no published survey {slug!r}")
+    path = output or f"{slug}.xlsx"
+    surveys.export_xlsform(catalog.instrument_of(version), path)
+    click.echo(path)
+
+
+@click.command("purge-contacts")
+@click.option("--fieldwork-end", default=None, help="ISO date fieldwork ended (default: KHAOSAT_FIELDWORK_END)")
+@click.option("--retention-days", type=int, default=None,
+              help="days contact details are kept (default: KHAOSAT_CONTACT_RETENTION_DAYS)")
+@with_appcontext
+def purge_contacts(fieldwork_end: str | None, retention_days: int | None) -> None:
+    """Delete respondents' contact details (names, phones, addresses, GPS) past their retention."""
+    import datetime as dt
+
+    from web.privacy import purge_contacts as purge
+
+    end_text = fieldwork_end or current_app.config.get("KHAOSAT_FIELDWORK_END")
+    try:
+        end = dt.date.fromisoformat(end_text) if end_text else None
+    except ValueError:
+        raise click.UsageError(f"the fieldwork end {end_text!r} is not a date like 2026-12-31") from None
+    days = retention_days if retention_days is not None else current_app.config["KHAOSAT_CONTACT_RETENTION_DAYS"]
+    if days < 0:
+        raise click.UsageError("the retention must be 0 days or more")
+    removed = purge(db.session(), retention_days=days, fieldwork_end=end)
+    click.echo(f"contact details deleted: {removed}")
+
+
+@click.command("demo")
+@click.option("--per-ward", default=32, show_default=True, help="responses per ward")
+@click.option("--seed", default=20251, show_default=True)
+@with_appcontext
+def demo(per_ward: int, seed: int) -> None:
+    """Seed demo accounts and synthetic responses across the province's wards (once)."""
+    from web.demo import seed_demo
+
+    init_db.callback()
+    report = seed_demo(db.session(), current_app.config["KHAOSAT_PROVINCE"], per_ward=per_ward, seed=seed)
+    click.echo(report)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, envvar="PORT")
+def serve(host: str, port: int) -> None:
+    """Serve the app (for a laptop; use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
+    from web import create_app
+
+    click.echo(f"KhaoSat on http://{host}:{port}")
+    run_simple(host, port, create_app(), threaded=True)
+
+
+def main() -> None:
+    from web import create_app
+
+    FlaskGroup(create_app=create_app, add_default_commands=False, add_version_option=False)(prog_name="khaosat")

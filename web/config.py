@@ -1,0 +1,50 @@
+"""Settings, read from the environment with safe defaults for a laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def from_environment(instance_path: str) -> dict:
+    """The settings that come from the environment: ``DATABASE_URL``, ``SECRET_KEY`` and the rest."""
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        "DATABASE_URL": normalise_database_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'khaosat.sqlite'}"
+        ),
+        "KHAOSAT_PROVINCE": int(os.environ.get("KHAOSAT_PROVINCE", "1")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("KHAOSAT_HTTPS", "") == "1",
+        "MIN_CELL_COUNT": int(os.environ.get("KHAOSAT_MIN_CELL_COUNT", "10")),
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "vi",
+        # rate limits: in memory, or shared in Redis across workers (see web/limits.py)
+        "RATELIMIT_ENABLED": os.environ.get("KHAOSAT_RATE_LIMITS", "1") != "0",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
+        # privacy: contact details are deleted this many days after fieldwork ends (khaosat purge-contacts)
+        "KHAOSAT_CONTACT_RETENTION_DAYS": int(os.environ.get("KHAOSAT_CONTACT_RETENTION_DAYS", "90")),
+        "KHAOSAT_FIELDWORK_END": os.environ.get("KHAOSAT_FIELDWORK_END") or None,  #: ISO date, e.g. 2026-12-31
+        # quality flags on the fieldwork dashboard
+        "KHAOSAT_MIN_INTERVIEW_SECONDS": int(os.environ.get("KHAOSAT_MIN_INTERVIEW_SECONDS", "120")),
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A secret key kept in the instance folder, so sessions survive a restart on one machine."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,137 @@
+"""Demo data: accounts, population margins, and synthetic responses from :mod:`web.population`.
+
+The population (Hanoi's 126 wards by default, real names) has known rates by group and planted gaps:
+some rural communes far behind, and women aged 60+ behind everywhere. The sample is stratified by
+ward, four clusters a ward, with unequal response by sex and age, so unweighted tables are biased
+and the weights calibrated to the saved margins correct them. Each respondent's answers are
+generated from the instrument itself (skilled people answer most activity questions yes), so the
+demo follows the instrument as it grows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, select
+
+import surveys
+from web.auth import hash_password
+from web.catalog import current_version, instrument_of
+from web.models import PopulationMargin, Response, User
+from web.population import EDUCATION_CODES, build_population, draw_sample
+from web.research.margins import replace_margins
+from web.submissions import build
+
+DEMO_PASSWORDS = {
+    "admin": "khaosat-admin",
+    "researcher": "khaosat-researcher",
+    "volunteer": "khaosat-volunteer",
+    "supervisor": "khaosat-supervisor",
+}
+PSUS_PER_WARD = 4
+
+
+def seed_accounts(session: Session) -> list[str]:
+    lines = []
+    for role, password in DEMO_PASSWORDS.items():
+        username = f"demo-{role}"
+        if session.exec(select(User).where(User.username == username)).first() is None:
+            session.add(User(username=username, role=role, password_hash=hash_password(password)))
+        lines.append(f"  {role:<11} user {username:<17} password {password}")
+    session.commit()
+    return lines
+
+
+def seed_demo(session: Session, province: int, per_ward: int = 32, seed: int = 20251) -> str:
+    """Demo accounts, the synthetic population's margins, and a sample of responses to each survey (once)."""
+    accounts = seed_accounts(session)
+    population = build_population(province, seed=seed)
+    lines = []
+    if session.exec(select(PopulationMargin.id).where(PopulationMargin.province_code == province).limit(1)).first() is None:
+        cells = replace_margins(session, province, population.margins(), "demo", None)
+        lines.append(f"demo population margins: {cells} cells (ward x sex x age band)")
+    added = 0
+    for offset, slug in enumerate(("digital-skills", "service-satisfaction", "officials-digital-competency")):
+        version = current_version(session, slug)
+        if version is None:
+            continue
+        if session.exec(select(Response.id).where(Response.survey_version_id == version.id).limit(1)).first():
+            continue
+        rng = np.random.default_rng(seed + offset)
+        contacts = max(1, round(per_ward / PSUS_PER_WARD / 0.55))
+        sample = draw_sample(population, rng, psus_per_ward=PSUS_PER_WARD, contacts_per_psu=contacts)
+        responses = list(_responses(version, instrument_of(version), sample, random.Random(seed + offset)))
+        session.add_all(responses)
+        session.commit()
+        added += len(responses)
+    return "\n".join(["demo accounts:", *accounts, *lines, f"demo responses added: {added}"])
+
+
+def _responses(version, instrument: surveys.Instrument, sample, rng: random.Random):
+    today = dt.date.today()
+    for i, person in enumerate(sample.to_dict(orient="records")):
+        person["p"] = 0.88 if person["y"] else 0.12
+        person["education"] = rng.choice(EDUCATION_CODES[person["education"]])
+        person["ethnicity"] = "kinh" if person["urban_rural"] == "urban" or rng.random() < 0.8 else \
+            rng.choice(["muong", "dao", "tay", "thai", "mong"])
+        values = _answers(instrument, person, int(person["ward_code"]), rng, today)
+        if values is None:
+            continue
+        yield build(
+            version, instrument, f"demo-{instrument.slug}-{i}", values,
+            channel="interview" if i % 2 else "self", language="vi" if rng.random() < 0.93 else "en",
+            meta={"demo": True}, stratum=person["stratum"], psu=person["psu"], base_weight=float(person["weight"]),
+        )
+
+
+def _answers(instrument, person, ward_code, rng: random.Random, today: dt.date) -> dict | None:
+    raw: dict[str, Any] = {}
+    for q in instrument.variables:
+        raw[q.name] = _answer(q, person, ward_code, rng, today)
+    checked = surveys.check(instrument, raw)
+    if not checked.ok:
+        for name in checked.errors:
+            raw[name] = None
+        checked = surveys.check(instrument, raw)
+    return checked.values if checked.ok else None
+
+
+def _answer(q: surveys.Question, person, ward_code, rng: random.Random, today: dt.date) -> Any:
+    known = {"consent": "1", "ward": ward_code, "birth_year": today.year - int(person["age"]),
+             "sex": person["sex"], "education": person["education"], "urban_rural": person["urban_rural"],
+             "ethnicity": person["ethnicity"]}
+    if q.name in known:
+        return known[q.name]
+    codes = [c.code for c in q.choices]
+    if q.name.startswith("wg_") and codes:
+        older = person["age_band"] == "60+"
+        return codes[0] if rng.random() < (0.75 if older else 0.95) else rng.choice(codes[1:])
+    correct = q.extra.get("correct")
+    if q.type == "yesno":
+        return "1" if rng.random() < person["p"] else "0"
+    if correct and codes:
+        right = correct if isinstance(correct, list) else [correct]
+        return str(right[0]) if rng.random() < person["p"] else rng.choice(codes)
+    if q.type == "likert" and codes:
+        position = min(len(codes) - 1, max(0, round(person["p"] * (len(codes) - 1) + rng.gauss(0, 0.8))))
+        return codes[position]
+    if q.type == "single" and codes:
+        return rng.choice(codes)
+    if q.type == "multiple" and codes:
+        ordinary = [c for c in codes if c not in ("none", "cash_only", "other")] or codes
+        return [c for c in ordinary if rng.random() < 0.3] or [rng.choice(ordinary)]
+    if q.type in ("integer", "decimal"):
+        low = q.minimum if q.minimum is not None else 0
+        high = q.maximum if q.maximum is not None else low + 10
+        return rng.randint(int(math.ceil(low)), int(math.floor(high)))
+    if q.type == "consent":
+        return "1"
+    if q.type == "area":
+        return ward_code
+    if q.type == "date":
+        return (today - dt.timedelta(days=rng.randint(1, 300))).isoformat()
+    return None

@@ -1,0 +1,30 @@
+"""Population margins for weighting: head counts by ward x sex x age band, from the census."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from web.models.base import utcnow
+
+
+class PopulationMargin(SQLModel, table=True):
+    """One census cell; an upload replaces all the cells of its province at once."""
+
+    __tablename__ = "population_margins"
+    __table_args__ = (UniqueConstraint("ward_code", "sex", "age_band", name="uq_population_margins_cell"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    province_code: int = Field(index=True)
+    ward_code: int = Field(index=True)  #: GSO code of the ward/commune
+    sex: str = Field(max_length=8)  #: the instruments' code: "1" male, "2" female
+    age_band: str = Field(max_length=8)  #: "16-29", "30-44", "45-59", "60+"
+    count: int  #: people in the cell
+    source: str = Field(default="", max_length=200)  #: the uploaded file's name, or "demo"
+    uploaded_by: int | None = Field(default=None, foreign_key="users.id")
+    uploaded_at: dt.datetime = Field(default_factory=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PopulationMargin {self.ward_code} {self.sex} {self.age_band} {self.count}>"

@@ -1,0 +1,60 @@
+"""Responses (finished, acknowledged, never lost or doubled) and drafts (in progress, resumable)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, false
+from sqlmodel import Field, SQLModel
+
+from web.models.base import utcnow
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "responses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: the client's id for this response; unique, so a retried submission is stored once
+    uuid: str = Field(max_length=64, unique=True, index=True)
+    survey_version_id: int = Field(foreign_key="survey_versions.id", index=True)
+    ward_code: int | None = Field(default=None, index=True)  #: GSO code of the ward/commune
+    channel: str = Field(max_length=16)  #: "self" (own phone) or "interview" (volunteer)
+    language: str = Field(max_length=8)  #: the language the person answered in
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  #: question name -> code/value
+    scores: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  #: derived indicators
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  #: paradata
+    content_hash: str = Field(max_length=64)  #: sha256 of the submitted content, to tell a retry from a clash
+    #: design variables from the sampling plan (stratum, primary sampling unit, base weight)
+    stratum: str | None = Field(default=None, max_length=64)
+    psu: str | None = Field(default=None, max_length=64)
+    base_weight: float = 1.0
+    volunteer_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    started_at: dt.datetime | None = None
+    submitted_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    #: a supervisor judged it unusable (quality review); analysis and exports leave it out
+    is_excluded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: given to a self-completing respondent at the end, so they can erase their answers later
+    erase_code: str | None = Field(default=None, max_length=16, unique=True, index=True)
+
+    def __repr__(self) -> str:
+        return f"<Response {self.uuid} v{self.survey_version_id} ward {self.ward_code}>"
+
+
+class Draft(SQLModel, table=True):
+    """A self-completion in progress: answers so far, found again by its resume code."""
+
+    __tablename__ = "drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resume_code: str = Field(max_length=16, unique=True, index=True)
+    survey_version_id: int = Field(foreign_key="survey_versions.id")
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    page_index: int = 0
+    language: str = Field(default="vi", max_length=8)
+    ward_code: int | None = None  #: from the link or QR code, when the poster names the ward
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Draft {self.resume_code} page {self.page_index}>"

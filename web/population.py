@@ -1,0 +1,145 @@
+"""A synthetic population of a province's wards with known truths, and survey samples drawn from it.
+
+Pure functions on numpy/pandas (no Flask, no database), so the demo and the statistical tests share
+one simulation. The population is a table of cells (ward x cluster x sex x age band x education),
+each with a head count and a true probability of the indicator (e.g. at least basic digital
+skills) from a logistic model:
+
+* skills fall with age and rise with education; rural communes (xã) are lower;
+* every ward and every cluster (residential group, village) has its own random effect;
+* planted gaps: some rural communes are far behind as a whole, and women aged 60+ are behind
+  city-wide (an intersection neither sex nor age alone shows at its full size).
+
+A sample is stratified by ward (equal allocation, so small communes are over-sampled), with
+``psus_per_ward`` clusters drawn by simple random sampling and a fixed number of contacts per
+cluster; who responds depends on sex and age band (young men least, older women most), so the
+unweighted sample is biased. Calibrating the design weights to the ward x sex x age-band counts
+(:meth:`Population.margins`) removes that bias, because response depends only on those cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from surveys import areas
+
+AGE_BANDS = ("16-29", "30-44", "45-59", "60+")
+AGE_MIDPOINTS = {"16-29": (16, 29), "30-44": (30, 44), "45-59": (45, 59), "60+": (60, 85)}
+SEXES = ("1", "2")  # the instruments' codes: 1 male, 2 female
+EDUCATION = ("low", "middle", "high")  # primary or less; secondary; college or university
+EDUCATION_CODES = {"low": ("1", "2"), "middle": ("3", "4"), "high": ("5", "6")}
+
+AGE_EFFECT = {"16-29": 1.0, "30-44": 0.5, "45-59": -0.4, "60+": -1.4}
+EDUCATION_EFFECT = {"low": -0.9, "middle": 0.0, "high": 0.9}
+RURAL_EFFECT = -0.5
+OLDER_WOMEN_GAP = -1.0  # planted: women aged 60+ behind everywhere
+BEHIND_COMMUNE_GAP = -2.0  # planted: whole rural communes far behind
+RESPONSE = {("1", "16-29"): 0.30, ("1", "30-44"): 0.40, ("1", "45-59"): 0.55, ("1", "60+"): 0.70,
+            ("2", "16-29"): 0.40, ("2", "30-44"): 0.50, ("2", "45-59"): 0.65, ("2", "60+"): 0.80}
+
+
+def age_band(age: np.ndarray | pd.Series) -> pd.Series:
+    """The age band code of each age (``None`` below 16 or unknown)."""
+    age = pd.to_numeric(pd.Series(age), errors="coerce")
+    bins = [16, 30, 45, 60, 200]
+    return pd.cut(age, bins=bins, right=False, labels=list(AGE_BANDS)).astype(object).where(age >= 16, None)
+
+
+@dataclass
+class Population:
+    """Cells with head counts ``N`` and true rates ``p``; ``wards`` has one row per ward."""
+
+    wards: pd.DataFrame  # ward_code, ward, rural, behind
+    cells: pd.DataFrame  # ward_code, cluster, sex, age_band, education, N, p
+
+    def margins(self) -> pd.DataFrame:
+        """The census table used for weighting: ward_code, sex, age_band, count."""
+        table = self.cells.groupby(["ward_code", "sex", "age_band"], as_index=False)["N"].sum()
+        return table.rename(columns={"N": "count"})
+
+    def truth(self, by: str | list[str] | None = None) -> pd.Series | float:
+        """The population rate overall (a float) or by domain (a Series indexed by ``by``)."""
+        cells = self.cells.assign(rural=self.cells["ward_code"].map(self.wards.set_index("ward_code")["rural"]))
+        cells["Np"] = cells["N"] * cells["p"]
+        if by is None:
+            return float(cells["Np"].sum() / cells["N"].sum())
+        sums = cells.groupby(by)[["Np", "N"]].sum()
+        return sums["Np"] / sums["N"]
+
+
+def build_population(province: int = areas.HANOI, seed: int = 7, clusters_per_ward: int = 12,
+                     behind_share: float = 0.12) -> Population:
+    """The synthetic population of ``province``'s wards (real names and codes)."""
+    rng = np.random.default_rng(seed)
+    units = areas.wards(province)
+    rural = np.array([u.division_type == "xã" for u in units])
+    behind = rural & (rng.random(len(units)) < behind_share / max(rural.mean(), 1e-9))
+    wards = pd.DataFrame({"ward_code": [u.code for u in units], "ward": [u.name for u in units],
+                          "rural": rural, "behind": behind})
+    size = np.where(rural, rng.integers(8_000, 30_000, len(units)), rng.integers(20_000, 70_000, len(units)))
+    ward_effect = rng.normal(0, 0.3, len(units)) + RURAL_EFFECT * rural + BEHIND_COMMUNE_GAP * behind
+    age_share = {False: np.array([0.28, 0.30, 0.24, 0.18]), True: np.array([0.22, 0.26, 0.26, 0.26])}
+    frames = []
+    for i, code in enumerate(wards["ward_code"]):
+        cluster_size = rng.dirichlet(np.full(clusters_per_ward, 8.0)) * size[i]
+        cluster_effect = rng.normal(0, 0.25, clusters_per_ward)
+        for k in range(clusters_per_ward):
+            for a, band in enumerate(AGE_BANDS):
+                edu = _education_share(band, bool(rural[i]))
+                for sex in SEXES:
+                    for e, level in enumerate(EDUCATION):
+                        logit = (0.6 + AGE_EFFECT[band] + EDUCATION_EFFECT[level] + ward_effect[i]
+                                 + cluster_effect[k] + (OLDER_WOMEN_GAP if (sex, band) == ("2", "60+") else 0.0))
+                        frames.append((code, k, sex, band, level,
+                                       cluster_size[k] * age_share[bool(rural[i])][a] * 0.5 * edu[e],
+                                       1 / (1 + np.exp(-logit))))
+    cells = pd.DataFrame(frames, columns=["ward_code", "cluster", "sex", "age_band", "education", "N", "p"])
+    cells["N"] = cells["N"].round().clip(lower=1)
+    return Population(wards=wards, cells=cells)
+
+
+def _education_share(band: str, rural: bool) -> np.ndarray:
+    high = {"16-29": 0.40, "30-44": 0.32, "45-59": 0.18, "60+": 0.10}[band] * (0.6 if rural else 1.0)
+    low = {"16-29": 0.08, "30-44": 0.12, "45-59": 0.25, "60+": 0.45}[band] * (1.4 if rural else 1.0)
+    return np.array([low, 1 - low - high, high])
+
+
+def draw_sample(population: Population, rng: np.random.Generator, psus_per_ward: int = 4,
+                contacts_per_psu: int = 14) -> pd.DataFrame:
+    """A stratified two-stage cluster sample with unequal response; one row per respondent.
+
+    Columns: ward_code, stratum, psu, weight (the design weight: clusters and contacts, not
+    corrected for non-response), sex, age_band, age, education, urban_rural, y (0/1, the indicator).
+    """
+    cells = population.cells
+    rural = population.wards.set_index("ward_code")["rural"]
+    response = np.array([RESPONSE[(s, a)] for s, a in zip(cells["sex"], cells["age_band"], strict=True)])
+    counts = cells["N"].to_numpy()
+    groups = cells.groupby(["ward_code", "cluster"], sort=False).indices
+    by_ward: dict[int, list[int]] = {}
+    for ward, cluster in groups:
+        by_ward.setdefault(ward, []).append(cluster)
+    rows, psus, weights = [], [], []
+    for ward, clusters in by_ward.items():
+        chosen = rng.choice(clusters, size=min(psus_per_ward, len(clusters)), replace=False)
+        for cluster in chosen:
+            idx = groups[(ward, cluster)]
+            contacts = rng.multinomial(contacts_per_psu, counts[idx] / counts[idx].sum())
+            taken = np.repeat(idx, rng.binomial(contacts, response[idx]))
+            rows.append(taken)
+            psus.append(np.full(len(taken), f"{ward}-{cluster}", dtype=object))
+            weights.append(np.full(len(taken), len(clusters) / len(chosen) * counts[idx].sum() / contacts_per_psu))
+    sample = pd.DataFrame({"cell": np.concatenate(rows), "psu": np.concatenate(psus),
+                           "weight": np.concatenate(weights)})
+    chosen_cells = cells.iloc[sample["cell"].to_numpy()].reset_index(drop=True)
+    for column in ("ward_code", "sex", "age_band", "education"):
+        sample[column] = chosen_cells[column].to_numpy()
+    sample["stratum"] = sample["ward_code"].astype(str)
+    sample["urban_rural"] = np.where(sample["ward_code"].map(rural).to_numpy(), "rural", "urban")
+    low, high = zip(*(AGE_MIDPOINTS[b] for b in sample["age_band"]), strict=True)
+    sample["age"] = rng.integers(np.array(low), np.array(high) + 1)
+    sample["y"] = (rng.random(len(sample)) < chosen_cells["p"].to_numpy()).astype(float)
+    return sample.drop(columns="cell")

@@ -1,0 +1,7 @@
+"""Researchers: weighted results by ward and group, the left-behind ranking, weighting, charts and downloads."""
+
+from flask import Blueprint
+
+bp = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
+
+from web.research import downloads, ranking, views  # noqa: E402,F401

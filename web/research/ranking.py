@@ -1,0 +1,125 @@
+"""The left-behind ranking (from :func:`analysis.left_behind`) and the weighting page."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+from flask import abort, current_app, render_template, request
+
+from analysis import left_behind
+from web import db
+from web.auth import role_required
+from web.catalog import ward_names
+from web.i18n import _, language
+from web.models import Role
+from web.research import bp, exports, query, results, variables
+from web.research.views import XLSX, attachment
+from web.research.weighting import margins_frame
+
+MAX_ROWS = 200
+
+
+def ranking(q: query.Query) -> pd.DataFrame:
+    """Every cell (ward, group, ward x group, two groups crossed), furthest behind first."""
+    if q.indicator is None or q.data.design is None:
+        return pd.DataFrame()
+    design = q.data.design
+    design.data[q.indicator.name] = pd.to_numeric(design.data[q.indicator.name], errors="coerce")
+    groups = [g for g in q.groups if g != "urban_rural" or "area_type" not in q.groups]
+    for g in groups:
+        design.data[g] = design.data[g].map(results._code)
+    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    labels = variables.labels_for(q.instrument, design.data, ["ward_code", *groups], names)
+    indicator_label = {}
+    for lang in ("vi", "en"):
+        from flask_babel import force_locale
+
+        with force_locale(lang):
+            indicator_label[lang] = _("reach “%(indicator)s”", indicator=str(q.indicator.label))
+    if q.indicator.name in q.data.rankings:
+        return query.label(_ranking_query(q), q.data.rankings[q.indicator.name].copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = left_behind(design, q.indicator.name, areas="ward_code", groups=groups, max_way=2,
+                             scale=q.scale if q.indicator.share else 1.0, labels=labels,
+                             indicator_label=indicator_label,
+                             benchmark_label={"vi": "{value}" + ("%" if q.indicator.share else "") + " của toàn thành phố",
+                                              "en": "{value}" + ("%" if q.indicator.share else "") + " city-wide"},
+                             material_points=10.0 if q.indicator.share else 5.0)
+    report = results.suppress(report, current_app.config["MIN_CELL_COUNT"],
+                              value_columns=("estimate", "se", "ci_low", "ci_high", "cv", "gap", "gap_se",
+                                             "gap_ci_low", "gap_ci_high"))
+    q.data.rankings[q.indicator.name] = report
+    return query.label(_ranking_query(q), report.copy())
+
+
+def _ranking_query(q: query.Query):
+    """A query whose columns are every key column a ranking row can have (for labelling)."""
+    groups = [g for g in q.groups if g != "urban_rural" or "area_type" not in q.groups]
+    return type("RankingQuery", (), {"columns": ["ward_code", *groups], "instrument": q.instrument})()
+
+
+def _filtered(report: pd.DataFrame, area: str, group: str, only_behind: bool) -> pd.DataFrame:
+    if report.empty:
+        return report
+    if area:
+        report = report[report["ward_code"].astype("string") == area]
+    if group:
+        report = report[report[group].notna()] if group in report else report.iloc[0:0]
+    if only_behind:
+        report = report[report["left_behind"]]
+    return report
+
+
+@bp.route("/<slug>/left-behind")
+@role_required(Role.researcher)
+def left_behind_page(slug: str):
+    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k == "indicator"})
+    area, group = request.args.get("area", ""), request.args.get("group", "")
+    if group and group not in q.groups:
+        abort(404)
+    report = ranking(q)
+    shown = _filtered(report, area, group, request.args.get("all") != "1")
+    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    present = sorted({int(c) for c in q.data.frame["ward_code"].dropna()}, key=lambda c: names.get(c, ""))
+    return render_template("research/left_behind.html", q=q, instrument=q.instrument, rows=shown.head(MAX_ROWS),
+                           total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
+                           area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],
+                           group_names=variables.GROUP_NAMES, sentence=f"sentence_{language()}",
+                           show_all=request.args.get("all") == "1", overall=report.attrs.get("overall"))
+
+
+@bp.route("/<slug>/left-behind.<any(csv, xlsx):fmt>")
+@role_required(Role.researcher)
+def left_behind_download(slug: str, fmt: str):
+    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k == "indicator"})
+    report = ranking(q).drop(columns=["cell"], errors="ignore")
+    name = f"{slug}-{q.indicator.name if q.indicator else 'none'}-left-behind.{fmt}"
+    if fmt == "csv":
+        return attachment(exports.table_csv(report), "text/csv; charset=utf-8", name)
+    return attachment(exports.file_stream(exports.table_xlsx(report, "left-behind")), XLSX, name)
+
+
+@bp.route("/<slug>/weighting")
+@role_required(Role.researcher)
+def weighting_page(slug: str):
+    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
+    margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    comparison = None
+    if q.indicator is not None and q.data.design is not None:
+        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None,
+                                                    current_app.config["MIN_CELL_COUNT"])
+        if q.by:
+            comparison["cell"] = comparison[q.by].map(
+                lambda v: variables.value_label(q.instrument, q.by, v, language()))
+        else:
+            comparison["cell"] = _("Whole city")
+    summary = None
+    if not margins.empty:
+        summary = {"cells": len(margins), "wards": margins["ward_code"].nunique(), "people": int(margins["count"].sum()),
+                   "by_sex_age": margins.groupby(["sex", "age_band"])["count"].sum().reset_index()}
+    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    return render_template("research/weighting.html", q=q, instrument=q.instrument, comparison=comparison,
+                           summary=summary, unrepresented=[names.get(c, str(c)) for c in q.data.unrepresented_wards],
+                           group_names=variables.GROUP_NAMES)

@@ -1,0 +1,114 @@
+"""The analysis design of a survey: responses, design variables, and weights calibrated to the census.
+
+Base weights come from the sampling plan (stored on each response). When population margins
+(ward x sex x age band) are loaded, the weights are raked to two margins: the ward totals and the
+sex x age-band totals, over the wards that have respondents (wards without any respondent cannot
+be represented and are listed). Raking rather than full post-stratification, because with a few
+dozen respondents per ward many ward x sex x age cells are empty. Rows without a ward, sex or age
+band keep their base weight times the overall calibration factor. The calibrated weights are the
+``weight`` column of every export.
+
+Results are cached per survey until a response or the margins change.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from analysis import CalibrationError, SurveyDesign, weight_diagnostics
+from web.models import PopulationMargin, Response, Survey, SurveyVersion
+from web.tables import responses_frame
+
+RAKE_MAX_ITER = 50
+
+
+@dataclass
+class Weighted:
+    """A survey's responses with final weights, its design, and how the weights were made."""
+
+    frame: pd.DataFrame  #: responses with ``base_weight`` and the final ``weight``
+    design: SurveyDesign | None
+    method: str  #: "base" or "raked"
+    diagnostics: pd.DataFrame  #: one row per step: step, n, sum_weights, kish_deff, effective_n, min, max
+    problem: str | None = None  #: why calibration was not done, in English (shown with a translation)
+    unrepresented_wards: list[int] = field(default_factory=list)
+    rankings: dict = field(default_factory=dict)  #: left-behind reports by indicator, computed once
+
+
+def margins_frame(session: Session, province: int) -> pd.DataFrame:
+    rows = session.exec(select(PopulationMargin).where(PopulationMargin.province_code == province)).all()
+    return pd.DataFrame([{"ward_code": r.ward_code, "sex": r.sex, "age_band": r.age_band, "count": r.count}
+                         for r in rows], columns=["ward_code", "sex", "age_band", "count"])
+
+
+def _stamp(session: Session, slug: str, province: int) -> tuple:
+    responses = session.exec(
+        select(func.count(Response.id), func.max(Response.id))
+        .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+        .join(Survey, Survey.id == SurveyVersion.survey_id).where(Survey.slug == slug)).one()
+    margins = session.exec(select(func.count(PopulationMargin.id), func.max(PopulationMargin.uploaded_at))
+                           .where(PopulationMargin.province_code == province)).one()
+    return (slug, province, *responses, *margins)
+
+
+_cache: dict[tuple, Weighted] = {}
+
+
+def weighted(session: Session, slug: str, province: int) -> Weighted:
+    """The survey's weighted design (cached until its responses or the margins change)."""
+    key = (str(session.get_bind().url), *_stamp(session, slug, province))
+    if key not in _cache:
+        if len(_cache) > 16:
+            _cache.clear()
+        _cache[key] = calibrate(responses_frame(session, slug), margins_frame(session, province))
+    return _cache[key]
+
+
+def _design(frame: pd.DataFrame) -> SurveyDesign:
+    return SurveyDesign(frame, weights="weight", strata="stratum", psu="psu", lonely_psu="adjust")
+
+
+def _diagnostics(step: str, weights: np.ndarray) -> dict:
+    return {"step": step, **weight_diagnostics(weights)}
+
+
+def calibrate(frame: pd.DataFrame, margins: pd.DataFrame) -> Weighted:
+    """Rake the base weights of ``frame`` to ``margins`` (ward x sex x age-band counts) when possible."""
+    frame = frame[frame["ward_code"].notna()].copy() if "ward_code" in frame else frame
+    if frame.empty:
+        return Weighted(frame, None, "base", pd.DataFrame())
+    frame["ward_code"] = frame["ward_code"].astype(int)
+    frame["base_weight"] = frame["weight"].astype(float)
+    steps = [_diagnostics("base", frame["base_weight"].to_numpy())]
+    if margins.empty:
+        return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), "no population margins are loaded")
+    if not {"sex", "age_band"} <= set(frame.columns):
+        return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), "the survey does not ask sex and age")
+    sex = frame["sex"].astype(str)
+    usable = frame["ward_code"].isin(margins["ward_code"]) & sex.isin(["1", "2"]) & frame["age_band"].notna()
+    sample = frame[usable].assign(sex_age=sex[usable] + ":" + frame.loc[usable, "age_band"].astype(str))
+    represented = margins[margins["ward_code"].isin(sample["ward_code"].unique())]
+    unrepresented = sorted(set(margins["ward_code"]) - set(represented["ward_code"]))
+    ward_totals = {str(k): v for k, v in represented.groupby("ward_code")["count"].sum().items()}
+    sex_age = represented.assign(key=represented["sex"] + ":" + represented["age_band"]).groupby("key")["count"].sum()
+    try:
+        missing = sorted(set(sex_age.index) - set(sample["sex_age"]))
+        if missing:
+            raise CalibrationError(f"no respondents in sex x age cells {missing}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raked = _design(sample).rake({"ward_code": ward_totals, "sex_age": sex_age.to_dict()},
+                                         max_iter=RAKE_MAX_ITER)
+    except CalibrationError as exc:
+        return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), str(exc), unrepresented)
+    factor = raked.weights.sum() / sample["weight"].sum()
+    frame["weight"] = frame["base_weight"] * factor
+    frame.loc[usable, "weight"] = raked.weights
+    steps.append(_diagnostics("raked", frame["weight"].to_numpy()))
+    return Weighted(frame, _design(frame), "raked", pd.DataFrame(steps), None, unrepresented)

@@ -1,0 +1,197 @@
+"""Self-completion views: start, one page at a time, resume, and the personal result."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie
+from flask_wtf import FlaskForm
+
+import surveys
+from web import catalog, db
+from web.auth import public
+from web.catalog import current_version, instrument_of
+from web.i18n import _, language
+from web.limits import draft_or_address, limiter, setting
+from web.models import Response, SurveyVersion
+from web.privacy import new_erase_code
+from web.respond import bp, drafts, result
+from web.respond.rules import page_rules
+from web.submissions import store
+
+
+def _load(slug: str) -> tuple[SurveyVersion, surveys.Instrument]:
+    """The survey's current version and instrument; 404 if there is none."""
+    version = current_version(db.session(), slug)
+    if version is None:
+        abort(404)
+    return version, instrument_of(version)
+
+
+def _raw_answers(page: surveys.Page) -> dict:
+    """The posted answers of ``page``: lists for multiple choices, a grid per item, a repeat as rows."""
+    raw: dict = {}
+    for q in page.questions:
+        if q.type == "grid":
+            raw.update({item.name: request.form.get(item.name) for item in q.items})
+        elif q.type == "repeat":
+            raw[q.name] = _repeat_rows(q)
+        elif q.type == "multiple" or (q.type == "knowledge" and q.extra.get("multiple")):
+            raw[q.name] = request.form.getlist(q.name)
+        else:
+            raw[q.name] = request.form.get(q.name)
+    return raw
+
+
+def _repeat_rows(q: surveys.Question) -> list[dict]:
+    """Rows posted as ``<repeat>.<row>.<field>``; rows left wholly blank are dropped."""
+    rows: dict[int, dict] = {}
+    for key in request.form:
+        head, _sep, rest = key.partition(".")
+        index, _sep, name = rest.partition(".")
+        if head == q.name and index.isdigit() and int(index) < 50:
+            multi = any(f.name == name and f.type == "multiple" for f in q.items)
+            rows.setdefault(int(index), {})[name] = request.form.getlist(key) if multi else request.form.get(key)
+    return [row for _i, row in sorted(rows.items()) if any(v not in ("", None, []) for v in row.values())]
+
+
+def _ward_from_link() -> int | None:
+    try:
+        return int(request.args.get("ward", ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/s/<slug>", methods=["GET", "POST"])
+@limiter.limit(setting("KHAOSAT_START_LIMIT"), methods=["POST"])
+@public
+def start(slug: str):
+    version, instrument = _load(slug)
+    form = FlaskForm()
+    session = db.session()
+    draft = drafts.current(session, version.survey_id)
+    if form.validate_on_submit():
+        if draft is None or draft.survey_version_id != version.id:
+            draft = drafts.create(session, version, language(), _ward_from_link())
+        page = drafts.next_page(instrument, -1, draft.answers) or 0
+        return redirect(url_for("respond.page", slug=slug, index=max(page, draft.page_index)))
+    return render_template("respond/start.html", instrument=instrument, form=form, draft=draft)
+
+
+@bp.route("/s/<slug>/p/<int:index>", methods=["GET", "POST"])
+@limiter.limit(setting("KHAOSAT_PAGE_LIMIT"), methods=["POST"], key_func=draft_or_address)
+@public
+def page(slug: str, index: int):
+    version, instrument = _load(slug)
+    session = db.session()
+    draft = drafts.current(session, version.survey_id)
+    if draft is None or draft.survey_version_id != version.id:
+        return redirect(url_for("respond.start", slug=slug))
+    if not 0 <= index < len(instrument.pages):
+        abort(404)
+    this_page = instrument.pages[index]
+    form = FlaskForm()
+    errors: dict = {}
+    if form.validate_on_submit():
+        checked = surveys.check(instrument, _raw_answers(this_page), [this_page], known=draft.answers)
+        nav = request.form.get("nav", "next")
+        switch_to = request.form.get("lang")
+        if nav.startswith("add-"):
+            valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
+            drafts.save(session, draft, this_page, valid, index)
+            return redirect(url_for("respond.page", slug=slug, index=index, add=nav[4:]))
+        if switch_to or nav == "back":
+            valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
+            drafts.save(session, draft, this_page, valid, index)
+            if switch_to:
+                return redirect(url_for("respond.page", slug=slug, index=index, lang=switch_to))
+            previous = drafts.next_page(instrument, index, draft.answers, step=-1)
+            return redirect(url_for("respond.page", slug=slug, index=index if previous is None else previous))
+        if checked.ok:
+            following = drafts.next_page(instrument, index, {**draft.answers, **checked.values})
+            drafts.save(session, draft, this_page, checked.values, index if following is None else following)
+            if following is None:
+                return _finish(version, instrument, draft)
+            return redirect(url_for("respond.page", slug=slug, index=following))
+        errors = checked.errors
+        raw = _raw_answers(this_page)
+        answers = {**draft.answers, **checked.values, **{k: raw.get(k) for k in errors}}
+    else:
+        answers = draft.answers
+    rules = page_rules(this_page, draft.answers)
+    rules.adding = request.args.get("add")
+    shown = [i for i in range(len(instrument.pages)) if drafts.is_shown(instrument, i, answers)]
+    position = shown.index(index) + 1 if index in shown else 1
+    return render_template(
+        "respond/page.html", instrument=instrument, page=this_page, index=index, form=form,
+        answers=answers, errors=errors, position=position, total=len(shown), draft=draft,
+        wards=_wards(instrument), rules=rules, is_first=drafts.next_page(instrument, index, answers, -1) is None,
+    ), 422 if errors else 200
+
+
+def _wards(instrument: surveys.Instrument) -> dict[int, list]:
+    from surveys import areas
+
+    provinces = {int(q.extra.get("province", areas.HANOI)) for q in instrument.questions if q.type == "area"}
+    return {code: list(areas.wards(code)) for code in provinces}
+
+
+def _finish(version: SurveyVersion, instrument: surveys.Instrument, draft):
+    session = db.session()
+    checked = surveys.check(instrument, draft.answers)
+    if not checked.ok:
+        first = next(i for i, p in enumerate(instrument.pages) if any(q.name in checked.errors for q in p.questions))
+        flash(_("Some answers are missing. Please check this page."))
+        return redirect(url_for("respond.page", slug=instrument.slug, index=first))
+    response_uuid = str(uuidlib.uuid4())
+    outcome = store(session, version, instrument, response_uuid, checked.values, channel="self",
+                    language=language(), meta={"resume_code_used": False, "user_agent": request.user_agent.string[:200]},
+                    started_at=draft.started_at)
+    outcome.response.erase_code = new_erase_code()
+    session.add(outcome.response)
+    session.delete(draft)
+    session.commit()
+    cookie.pop(drafts.slug_key(version), None)
+    cookie[f"done-{version.survey_id}"] = response_uuid
+    return redirect(url_for("respond.done", slug=instrument.slug))
+
+
+@bp.route("/s/<slug>/done")
+@public
+def done(slug: str):
+    version, _instrument = _load(slug)
+    response_uuid = cookie.get(f"done-{version.survey_id}")
+    session = db.session()
+    response = None
+    if response_uuid:
+        from sqlmodel import select
+
+        response = session.exec(select(Response).where(Response.uuid == response_uuid)).first()
+    if response is None:
+        return redirect(url_for("respond.start", slug=slug))
+    instrument = instrument_of(session.get(SurveyVersion, response.survey_version_id))
+    ward_name = None
+    if response.ward_code is not None:
+        ward_name = catalog.ward_names(session, current_app.config["KHAOSAT_PROVINCE"]).get(response.ward_code)
+    return render_template("respond/done.html", instrument=instrument, response=response,
+                           areas=result.profile(response.scores), ward_name=ward_name)
+
+
+@bp.route("/resume", methods=["GET", "POST"])
+@limiter.limit(setting("KHAOSAT_CODE_LIMIT"), methods=["POST"])
+@public
+def resume():
+    form = FlaskForm()
+    error = None
+    if form.validate_on_submit():
+        session = db.session()
+        draft = drafts.find(session, request.form.get("code", ""))
+        if draft is None:
+            error = _("This resume code was not found. Please check it and try again.")
+        else:
+            version = session.get(SurveyVersion, draft.survey_version_id)
+            drafts.remember(draft, drafts.slug_key(version))
+            slug = instrument_of(version).slug
+            return redirect(url_for("respond.page", slug=slug, index=draft.page_index))
+    return render_template("respond/resume.html", form=form, error=error), 200 if error is None else 404

@@ -1,0 +1,84 @@
+"""Storing finished responses: checked by the instrument, scored, stored once and never lost.
+
+The response's ``uuid`` is unique in the database. A retry with the same content returns the
+stored response; the same ``uuid`` with different content is a conflict. The unique constraint
+decides, not a check-then-insert, so two simultaneous retries still make one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+import surveys
+from web.models import Response, SurveyVersion
+
+
+@dataclass
+class Outcome:
+    response: Response
+    created: bool  #: False when an identical submission was already stored
+    conflict: bool = False  #: True when the uuid is known with different content
+
+
+def content_hash(version_id: int, answers: dict[str, Any], extra: dict[str, Any]) -> str:
+    payload = json.dumps([version_id, answers, extra], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def build(
+    version: SurveyVersion,
+    instrument: surveys.Instrument,
+    uuid: str,
+    values: dict[str, Any],
+    *,
+    channel: str,
+    language: str,
+    meta: dict[str, Any] | None = None,
+    started_at: dt.datetime | None = None,
+    volunteer_id: int | None = None,
+    stratum: str | None = None,
+    psu: str | None = None,
+    base_weight: float = 1.0,
+) -> Outcome:
+    """A new, unsaved response for already-checked ``values``, scored by the instrument."""
+    ward = values.get("ward")
+    digest = content_hash(version.id, values, {"channel": channel, "ward": ward})
+    return Response(
+        uuid=uuid,
+        survey_version_id=version.id,
+        ward_code=ward if isinstance(ward, int) else None,
+        channel=channel,
+        language=language,
+        answers=values,
+        scores=surveys.score(instrument, values),
+        meta=meta or {},
+        content_hash=digest,
+        stratum=stratum,
+        psu=psu,
+        base_weight=base_weight,
+        volunteer_id=volunteer_id,
+        started_at=started_at,
+    )
+
+
+def store(session: Session, version: SurveyVersion, instrument: surveys.Instrument, uuid: str,
+          values: dict[str, Any], **fields: Any) -> Outcome:
+    """Store already-checked ``values`` as one response, in one transaction (see :func:`build`)."""
+    response = build(version, instrument, uuid, values, **fields)
+    session.add(response)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.exec(select(Response).where(Response.uuid == uuid)).first()
+        if existing is None:
+            raise
+        return Outcome(existing, created=False, conflict=existing.content_hash != response.content_hash)
+    return Outcome(response, created=True)
