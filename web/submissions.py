@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import surveys
+from web import db
 from web.models import Response, SurveyVersion
 
 
@@ -74,7 +75,8 @@ def store(session: Session, version: SurveyVersion, instrument: surveys.Instrume
     response = build(version, instrument, uuid, values, **fields)
     session.add(response)
     try:
-        session.commit()
+        with db.writing():
+            session.commit()
     except IntegrityError:
         session.rollback()
         existing = session.exec(select(Response).where(Response.uuid == uuid)).first()
