@@ -158,3 +158,30 @@ def test_same_queue_sent_twice_and_from_two_phones_at_once_is_one_row(live_app, 
     assert len(rows(live_app)) == 1
     one.close()
     two.close()
+
+
+def test_logging_out_is_a_button_that_works_on_a_phone_with_javascript_off(live_app, browser):
+    with live_app.app_context():
+        session = db.session()
+        session.add(User(username="admin-phone", role="admin", password_hash=hash_password(PASSWORD)))
+        session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="vi-VN", java_script_enabled=False)
+    page = context.new_page()
+    base = live_app.config["BASE_URL"]
+    page.goto(f"{base}/accounts/login?next=/admin/")
+    page.fill("input[name=username]", "admin-phone")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/admin/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    button = page.get_by_role("button", name="Đăng xuất")  # axe checks this nav in the volunteer's shell
+    box = button.bounding_box()
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    button.click()
+    page.wait_for_url(f"{base}/")
+    assert page.get_by_role("button", name="Đăng xuất").count() == 0
+    page.goto(f"{base}/admin/")
+    assert "/accounts/login" in page.url
+    context.close()
+
