@@ -41,7 +41,7 @@ def rows(app) -> list[Response]:
         return db.session().exec(select(Response)).all()
 
 
-def interview(page, inst, reload_midway: bool = False, axe: bool = False) -> None:
+def interview(page, inst, reload_midway: bool = False, axe: bool = False, gps_consent: bool = False) -> None:
     titles = {inst.text(p.title, "vi"): p for p in inst.pages}
     page.get_by_role("button", name=inst.text(inst.title, "vi")).click()
     page.wait_for_selector("#interview:not([hidden])")
@@ -49,6 +49,10 @@ def interview(page, inst, reload_midway: bool = False, axe: bool = False) -> Non
         if page.locator("#home").is_visible():
             return
         current = titles[page.locator("#ptitle").inner_text()]
+        assert page.locator("#gpsbox").is_visible() == (n == 0)  # consent is asked on the first page
+        if gps_consent and n == 0:
+            page.get_by_label("Người trả lời đồng ý ghi lại vị trí").check()
+            page.wait_for_function("() => /\\d+ m/.test(document.getElementById('gps-status').textContent)")
         answer_page(page, current.questions)
         if axe:
             assert serious_violations(page) == [], current.name
@@ -185,3 +189,24 @@ def test_logging_out_is_a_button_that_works_on_a_phone_with_javascript_off(live_
     assert "/accounts/login" in page.url
     context.close()
 
+
+
+def test_a_location_is_sent_only_with_consent_and_kept_apart(live_app, browser):
+    from web.models import PersonalDetails
+
+    inst = instrument(live_app, SLUG)
+    context, page = volunteer_page(live_app, browser, "vol-gps")
+    context.grant_permissions(["geolocation"], origin=live_app.config["BASE_URL"])
+    context.set_geolocation({"latitude": 21.0285, "longitude": 105.8542, "accuracy": 15})
+    page.select_option("#ward", HOAN_KIEM)
+    interview(page, inst, gps_consent=True)
+    interview(page, inst)  # no consent: no location, although the phone would give one
+    wait_until_sent(page)
+    stored = sorted(rows(live_app), key=lambda r: r.id)
+    assert [r.meta["gps_consent"] for r in stored] == [True, False]
+    assert all("gps" not in r.meta and "21.0285" not in json.dumps([r.answers, r.meta]) for r in stored)
+    with live_app.app_context():
+        kept = db.session().exec(select(PersonalDetails)).all()
+    assert [(d.response_id, d.latitude, d.longitude, d.accuracy_m) for d in kept] == [
+        (stored[0].id, 21.0285, 105.8542, 15.0)]
+    context.close()
