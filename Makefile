@@ -24,7 +24,7 @@ translations: $(STAMP)
 # Re-extract the interface strings and merge them into both catalogs (then translate the new entries).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --width 100
 
 run: setup
 	$(BIN)/khaosat demo

@@ -1,7 +1,7 @@
 """Page weight of every page of every built-in survey, as a phone downloads it on first load.
 
 Serves the app locally (a fresh SQLite database under a temporary directory), walks each survey's
-start page and every question page, plus the volunteer's interview shell, and
+start page and every question page in each language, plus the volunteer's interview shell, and
 measures what a first visit transfers: the HTML and every stylesheet and script it references,
 each gzip-compressed (level 6, what nginx or a CDN sends; no web fonts are used). Prints a table
 and the comparison with the peers' form engines measured in ../shared/peers.md.
@@ -22,6 +22,7 @@ import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from statistics import median
 
 from werkzeug.serving import make_server
 
@@ -33,6 +34,7 @@ PEERS = [("Enketo form engine (enketo-core + widgets)", 266 * 1024),
          ("SurveyJS 2.5 runtime (core + UI + CSS)", 415 * 1024),
          ("ODK Web Forms 0.22 (eager)", int(1.25 * 1024 * 1024))]
 BUDGET_TOTAL, BUDGET_HTML = 30 * 1024, 14 * 1024
+LANGUAGES = ("vi", "en")
 ASSET_RE = re.compile(r'<(?:link[^>]+href|script[^>]+src)="([^"]+)"')
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -96,12 +98,14 @@ def main() -> int:
             instruments = [catalog.instrument_of(catalog.current_version(db.session(), i.slug))
                            for i in __import__("surveys").builtin_instruments()]
         for inst in instruments:
-            client = Browser(base)
-            start = f"/s/{inst.slug}"
-            rows.append((inst.slug, "start", *client.weigh(start)))
-            client.post(start, {"csrf_token": csrf(client.get(start))})
-            for index, page in enumerate(inst.pages):
-                rows.append((inst.slug, f"p{index} {page.name}", *client.weigh(f"{start}/p/{index}")))
+            for lang in LANGUAGES:
+                client = Browser(base)
+                start = f"/s/{inst.slug}"
+                rows.append((inst.slug, f"{lang} start", *client.weigh(f"{start}?lang={lang}")))
+                client.post(start, {"csrf_token": csrf(client.get(start))})
+                for index, page in enumerate(inst.pages):
+                    rows.append((inst.slug, f"{lang} p{index} {page.name}",
+                                 *client.weigh(f"{start}/p/{index}?lang={lang}")))
         volunteer = Browser(base)
         login = volunteer.get("/accounts/login")
         volunteer.post("/accounts/login?next=/collect/", {"csrf_token": csrf(login), "username": "bench-volunteer",
@@ -109,14 +113,21 @@ def main() -> int:
         rows.append(("(volunteer)", "/collect/ shell", *volunteer.weigh("/collect/")))
         server.shutdown()
 
-    print(f"{'survey':<30} {'page':<24} {'HTML gz':>8} {'CSS+JS gz':>9} {'total gz':>9} {'HTML raw':>9}  budget")
+    print(f"{'survey':<30} {'page':<27} {'HTML gz':>8} {'CSS+JS gz':>9} {'total gz':>9} {'HTML raw':>9}  budget")
     worst = 0
     for slug, page, html, assets, raw in rows:
         total = html + assets
         ok = html <= BUDGET_HTML and total <= BUDGET_TOTAL
         worst = max(worst, total)
-        print(f"{slug:<30} {page:<24} {html:>8,} {assets:>9,} {total:>9,} {raw:>9,}  {'ok' if ok else 'OVER'}")
-    questions = max(r[2] + r[3] for r in rows if r[1].startswith("p"))
+        print(f"{slug:<30} {page:<27} {html:>8,} {assets:>9,} {total:>9,} {raw:>9,}  {'ok' if ok else 'OVER'}")
+    print(f"\n{'survey':<30} {'pages':>5} {'HTML gz max':>11} {'median':>7} {'total gz max':>12} {'median':>7}")
+    for slug in dict.fromkeys(r[0] for r in rows if not r[0].startswith("(")):
+        pages = [r for r in rows if r[0] == slug and " p" in r[1]]
+        html = [r[2] for r in pages]
+        total = [r[2] + r[3] for r in pages]
+        print(f"{slug:<30} {len(pages):>5} {max(html) / 1024:>9.1f}KB {median(html) / 1024:>5.1f}KB "
+              f"{max(total) / 1024:>10.1f}KB {median(total) / 1024:>5.1f}KB")
+    questions = max(r[2] + r[3] for r in rows if " p" in r[1])
     print(f"\nheaviest question page: {questions:,} B gzip ({questions / 1024:.1f} KB); heaviest page of all "
           f"(the volunteer's offline shell): {worst:,} B ({worst / 1024:.1f} KB); budget 30 KB")
     for name, size in PEERS:

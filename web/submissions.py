@@ -1,5 +1,9 @@
 """Storing finished responses: checked by the instrument, scored, stored once and never lost.
 
+Paradata (start and end time, duration, channel, language, volunteer, app version) goes with the
+response; a consented GPS fix goes to ``personal_details`` in the same transaction, never into
+the answers or the paradata.
+
 The response's ``uuid`` is unique in the database. A retry with the same content returns the
 stored response; the same ``uuid`` with different content is a conflict. The unique constraint
 decides, not a check-then-insert, so two simultaneous retries still make one row.
@@ -18,7 +22,7 @@ from sqlmodel import Session, select
 
 import surveys
 from web import db
-from web.models import Response, SurveyVersion
+from web.models import PersonalDetails, Response, SurveyVersion
 
 
 @dataclass
@@ -69,13 +73,29 @@ def build(
     )
 
 
+def paradata(meta: dict[str, Any], started_at: dt.datetime | None, ended_at: dt.datetime | None) -> dict[str, Any]:
+    """``meta`` with the interview's ``duration_s`` filled in from its start and end, when both are known."""
+    if "duration_s" not in meta and started_at is not None and ended_at is not None:
+        seconds = (ended_at - started_at).total_seconds()
+        if seconds >= 0:
+            meta = {**meta, "duration_s": round(seconds)}
+    return meta
+
+
 def store(session: Session, version: SurveyVersion, instrument: surveys.Instrument, uuid: str,
-          values: dict[str, Any], **fields: Any) -> Outcome:
-    """Store already-checked ``values`` as one response, in one transaction (see :func:`build`)."""
+          values: dict[str, Any], *, personal: dict[str, Any] | None = None, **fields: Any) -> Outcome:
+    """Store already-checked ``values`` as one response, in one transaction (see :func:`build`).
+
+    ``personal`` (already-checked :class:`PersonalDetails` fields, such as a consented GPS fix) is
+    stored with a new response in the same transaction; a retry of a stored response keeps the first.
+    """
     response = build(version, instrument, uuid, values, **fields)
     session.add(response)
     try:
         with db.writing():
+            if personal:
+                session.flush()
+                session.add(PersonalDetails(response_id=response.id, **personal))
             session.commit()
     except IntegrityError:
         session.rollback()

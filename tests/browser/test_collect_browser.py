@@ -41,7 +41,7 @@ def rows(app) -> list[Response]:
         return db.session().exec(select(Response)).all()
 
 
-def interview(page, inst, reload_midway: bool = False, axe: bool = False) -> None:
+def interview(page, inst, reload_midway: bool = False, axe: bool = False, gps_consent: bool = False) -> None:
     titles = {inst.text(p.title, "vi"): p for p in inst.pages}
     page.get_by_role("button", name=inst.text(inst.title, "vi")).click()
     page.wait_for_selector("#interview:not([hidden])")
@@ -49,6 +49,10 @@ def interview(page, inst, reload_midway: bool = False, axe: bool = False) -> Non
         if page.locator("#home").is_visible():
             return
         current = titles[page.locator("#ptitle").inner_text()]
+        assert page.locator("#gpsbox").is_visible() == (n == 0)  # consent is asked on the first page
+        if gps_consent and n == 0:
+            page.get_by_label("Người trả lời đồng ý ghi lại vị trí").check()
+            page.wait_for_function("() => /\\d+ m/.test(document.getElementById('gps-status').textContent)")
         answer_page(page, current.questions)
         if axe:
             assert serious_violations(page) == [], current.name
@@ -158,3 +162,51 @@ def test_same_queue_sent_twice_and_from_two_phones_at_once_is_one_row(live_app, 
     assert len(rows(live_app)) == 1
     one.close()
     two.close()
+
+
+def test_logging_out_is_a_button_that_works_on_a_phone_with_javascript_off(live_app, browser):
+    with live_app.app_context():
+        session = db.session()
+        session.add(User(username="admin-phone", role="admin", password_hash=hash_password(PASSWORD)))
+        session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="vi-VN", java_script_enabled=False)
+    page = context.new_page()
+    base = live_app.config["BASE_URL"]
+    page.goto(f"{base}/accounts/login?next=/admin/")
+    page.fill("input[name=username]", "admin-phone")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/admin/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    button = page.get_by_role("button", name="Đăng xuất")  # axe checks this nav in the volunteer's shell
+    box = button.bounding_box()
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    button.click()
+    page.wait_for_url(f"{base}/")
+    assert page.get_by_role("button", name="Đăng xuất").count() == 0
+    page.goto(f"{base}/admin/")
+    assert "/accounts/login" in page.url
+    context.close()
+
+
+
+def test_a_location_is_sent_only_with_consent_and_kept_apart(live_app, browser):
+    from web.models import PersonalDetails
+
+    inst = instrument(live_app, SLUG)
+    context, page = volunteer_page(live_app, browser, "vol-gps")
+    context.grant_permissions(["geolocation"], origin=live_app.config["BASE_URL"])
+    context.set_geolocation({"latitude": 21.0285, "longitude": 105.8542, "accuracy": 15})
+    page.select_option("#ward", HOAN_KIEM)
+    interview(page, inst, gps_consent=True)
+    interview(page, inst)  # no consent: no location, although the phone would give one
+    wait_until_sent(page)
+    stored = sorted(rows(live_app), key=lambda r: r.id)
+    assert [r.meta["gps_consent"] for r in stored] == [True, False]
+    assert all("gps" not in r.meta and "21.0285" not in json.dumps([r.answers, r.meta]) for r in stored)
+    with live_app.app_context():
+        kept = db.session().exec(select(PersonalDetails)).all()
+    assert [(d.response_id, d.latitude, d.longitude, d.accuracy_m) for d in kept] == [
+        (stored[0].id, 21.0285, 105.8542, 15.0)]
+    context.close()

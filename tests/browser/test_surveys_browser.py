@@ -77,6 +77,30 @@ def test_complete_in_vietnamese_with_axe_on_every_page(live_app, browser, slug):
     assert response.language == "vi" and response.ward_code == int(HOAN_KIEM)
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_axe_on_every_page_even_those_skip_logic_hides(live_app, browser, lang):
+    """Every page of every built-in survey, opened directly (a walk sees only the relevant ones)."""
+    context = phone_context(browser, lang)
+    page = context.new_page()
+    base = live_app.config["BASE_URL"]
+    problems, checked = [], 0
+    for slug in SLUGS:
+        page.goto(f"{base}/s/{slug}?lang={lang}")
+        problems += [f"{slug} start: {p}" for p in serious_violations(page)]
+        page.get_by_role("button", name=START[lang]).click()
+        page.wait_for_url("**/p/*")
+        for index, survey_page in enumerate(instrument(live_app, slug).pages):
+            page.goto(f"{base}/s/{slug}/p/{index}?lang={lang}")
+            assert page.locator("h1").inner_text() == instrument(live_app, slug).text(survey_page.title, lang)
+            assert page.get_attribute("html", "lang") == lang
+            problems += [f"{slug} page {index}: {p}" for p in serious_violations(page)]
+            checked += 1
+        checked += 1
+    context.close()
+    assert checked == 3 + sum(len(instrument(live_app, s).pages) for s in SLUGS)
+    assert problems == []
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_complete_in_english(live_app, browser, slug):
     context = phone_context(browser, "en")

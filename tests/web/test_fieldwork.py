@@ -109,3 +109,13 @@ def test_supervisor_cannot_review_other_wards_or_send_nonsense(app, field):
     assert supervisor.post(f"/admin/quality/{ids['ok']}", data={"decision": "delete"}).status_code == 400
     with app.app_context():
         assert not any(r.is_excluded for r in db.session().exec(select(Response)).all())
+
+
+def test_an_interview_queued_offline_is_judged_by_the_duration_the_phone_counted():
+    from web.admin.quality import duration_seconds
+
+    started = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+    sent_days_later = dict(started_at=started, submitted_at=started + dt.timedelta(days=3))
+    assert duration_seconds(Response(**sent_days_later, meta={"duration_s": 45})) == 45.0
+    assert duration_seconds(Response(**sent_days_later, meta={})) == 3 * 86400.0
+    assert duration_seconds(Response(**sent_days_later, meta={"duration_s": "45"})) == 3 * 86400.0

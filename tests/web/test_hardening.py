@@ -104,7 +104,7 @@ def test_logins_and_failed_logins_are_audited_without_the_password(app, client, 
     client.post("/accounts/login", data={"username": "hoa", "password": "wrong-password-1"})
     client.post("/accounts/login", data={"username": "nobody", "password": "wrong-password-2"})
     client.post("/accounts/login", data={"username": "hoa", "password": "correct-horse-9"})
-    client.get("/accounts/logout")
+    client.post("/accounts/logout")
     with app.app_context():
         events = db.session().exec(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.action, e.actor_name) for e in events] == [
@@ -177,3 +177,20 @@ def test_guessing_codes_is_rate_limited(limited):
     statuses = [client.post("/erase", data={"code": f"GUESS{i}", "confirm": "yes"}, environ_base=environ).status_code
                 for i in range(3)]
     assert statuses == [404, 404, 429]
+
+
+def test_logout_is_a_post_with_a_csrf_token(csrf_app):
+    import re
+
+    client = csrf_app.test_client()
+    log_in_directly(csrf_app, client, "admin")
+    assert client.get("/accounts/logout").status_code == 405  # a link or an <img> from anywhere cannot log out
+    assert client.post("/accounts/logout").status_code == 400  # nor can a cross-site form without the token
+    page = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert client.get("/admin/").status_code == 200  # still logged in
+    form = re.search(r'<form class="logout" method="post" action="/accounts/logout">(.*?)</form>', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert '<button type="submit" class="link">Log out</button>' in form
+    response = client.post("/accounts/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 302  # to the login page

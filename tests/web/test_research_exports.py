@@ -101,7 +101,7 @@ def _upload(client, body: str, lang: str = "en"):
 def test_margins_upload_is_for_admins_and_checks_everything(client, app, accounts):
     accounts.login("researcher")
     assert client.get("/research/margins").status_code == 403
-    client.get("/accounts/logout")
+    client.post("/accounts/logout")
     accounts.create("admin", "boss")
     client.post("/accounts/login", data={"username": "boss", "password": "correct-horse-9"})
     assert _upload(client, GOOD).status_code == 302

@@ -59,9 +59,10 @@ def _landing(role: str) -> str:
         role, "home.index")
 
 
-@bp.route("/logout")
+@bp.route("/logout", methods=["POST"])
 @public
 def logout():
+    """Log out: a POST with the CSRF token (the nav's button), so no link from another site can do it."""
     if current_user.is_authenticated:
         audit.record("logout", actor=current_user)
     logout_user()

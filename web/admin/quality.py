@@ -33,6 +33,11 @@ class Flagged:
 
 
 def duration_seconds(response: Response) -> float | None:
+    """The interview's length: the phone's own start-to-end count when it sent one (an interview
+    queued offline is received long after it ended), else from its start to its receipt."""
+    reported = (response.meta or {}).get("duration_s")
+    if isinstance(reported, int | float) and not isinstance(reported, bool) and reported >= 0:
+        return float(reported)
     if response.started_at is None or response.submitted_at is None:
         return None
     started, submitted = response.started_at, response.submitted_at

@@ -41,10 +41,14 @@ def document() -> dict[str, Any]:
                     "type": "object", "required": ["uuid", "survey", "version", "answers"],
                     "properties": {"uuid": {"type": "string"}, "survey": {"type": "string"},
                                    "version": {"type": "integer"}, "answers": {"type": "object"},
-                                   "meta": {"type": "object"}}}}}},
+                                   "meta": {"type": "object", "description": (
+                                       "Paradata: started_at, ended_at (ISO 8601), duration_s, channel, language, "
+                                       "volunteer, app_version. A GPS fix {lat, lon, accuracy_m} under `gps` is kept "
+                                       "(apart from the answers, for admins only) only with `gps_consent: true`; "
+                                       "without consent it is dropped, with consent a malformed one gets a 422.")}}}}}},
                 "responses": {"201": {"description": "Stored"}, "200": {"description": "Already stored (same content)"},
                               "401": _error("No or bad token"), "409": _error("uuid known with other content"),
-                              "422": _error("Invalid answers")}}},
+                              "422": _error("Invalid answers or GPS position")}}},
             "/api/v1/results/{slug}": {"get": {
                 "summary": "Weighted estimates with 95% CIs, n and reliability flags (researcher token)",
                 "security": [{"bearer": []}],

@@ -15,7 +15,9 @@ from web.auth import public, requesting_user, role_required
 from web.catalog import current_version, find_version, instrument_of
 from web.limits import limiter, setting, token_or_address
 from web.models import Role
-from web.submissions import store
+from web.privacy import location_from_meta
+from web.privacy.operations import LOCATION_KEYS
+from web.submissions import paradata, store
 
 UUID_RE = re.compile(r"^[A-Za-z0-9:_-]{8,64}$")
 
@@ -67,11 +69,20 @@ def create_submission():
     checked = surveys.check(instrument, answers)
     if not checked.ok:
         return jsonify(uuid=uuid, errors=checked.errors), 422
+    try:
+        location = location_from_meta(meta)
+    except ValueError:
+        return _bad("Vị trí GPS không hợp lệ: cần 'lat' (−90…90), 'lon' (−180…180) và 'accuracy_m' (mét) là số.",
+                    "The GPS position is invalid: 'lat' (-90..90), 'lon' (-180..180) and 'accuracy_m' (metres) "
+                    "must be numbers.", 422, uuid=uuid)
     language = meta.get("language") if meta.get("language") in instrument.languages else instrument.default_language
-    clean_meta = {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str | int | float | bool)}
+    started_at = _parse_time(meta.get("started_at"))
+    clean_meta = {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str | int | float | bool)
+                  and k not in LOCATION_KEYS}
+    clean_meta["gps_consent"] = meta.get("gps_consent") is True
     outcome = store(session, version, instrument, uuid, checked.values, channel="interview", language=language,
-                    meta=clean_meta, started_at=_parse_time(meta.get("started_at")),
-                    volunteer_id=requesting_user().id)
+                    meta=paradata(clean_meta, started_at, _parse_time(meta.get("ended_at"))), started_at=started_at,
+                    volunteer_id=requesting_user().id, personal=location)
     if outcome.conflict:
         return _bad("Mã 'uuid' này đã được gửi với nội dung khác.",
                     "This 'uuid' was already submitted with different content.", 409, uuid=uuid)

@@ -67,6 +67,8 @@ def _strings() -> dict[str, str]:
         "choose": _("Choose…"), "row": _("Row %(n)s", n="{n}"), "add_row": _("Add a row"),
         "login": _("Please log in again to send the waiting interviews."), "nodraft": _("None."),
         "saved": _("Back to the list (answers are saved)"), "pick_ward": _("Please pick the ward first."),
+        "gps_wait": _("Finding the location…"), "gps_ok": _("Location recorded (within %(metres)s m).", metres="{m}"),
+        "gps_fail": _("The location could not be found; the interview goes on without it."),
     }
 
 

@@ -28,6 +28,7 @@ class PersonalDetails(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=500)  #: the exact address
     latitude: float | None = None
     longitude: float | None = None
+    accuracy_m: float | None = None  #: the GPS fix's accuracy radius in metres, as the phone reported it
     location_consent: bool = False  #: the person agreed to their GPS position being kept
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
 

@@ -10,6 +10,7 @@ from flask import Blueprint
 from web.privacy.operations import (
     erase_by_code,
     erase_response,
+    location_from_meta,
     new_erase_code,
     personal_details_of,
     purge_contacts,
@@ -20,8 +21,8 @@ from web.privacy.suppression import suppress
 bp = Blueprint("privacy", __name__, template_folder="templates")
 
 __all__ = [
-    "bp", "erase_by_code", "erase_response", "new_erase_code", "personal_details_of", "purge_contacts",
-    "store_personal", "suppress",
+    "bp", "erase_by_code", "erase_response", "location_from_meta", "new_erase_code", "personal_details_of",
+    "purge_contacts", "store_personal", "suppress",
 ]
 
 from web.privacy import views  # noqa: E402,F401

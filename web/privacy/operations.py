@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+from typing import Any
 
 from sqlmodel import Session, delete, select
 
@@ -15,6 +16,10 @@ from web.models.base import utcnow
 #: no 0/O, 1/I/L: easy to read aloud and type on a phone (as resume codes)
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LIMITS = {"full_name": 200, "phone": 40, "address": 500}
+#: a fix less precise than this (metres) says nothing about where the interview was
+MAX_ACCURACY_M = 100_000
+#: paradata keys that could carry a position; they never stay in a response's ``meta``
+LOCATION_KEYS = frozenset({"gps", "lat", "lon", "lng", "latitude", "longitude", "accuracy", "accuracy_m", "location"})
 
 
 def new_erase_code() -> str:
@@ -42,10 +47,37 @@ def _coordinate(value: float | None, bound: float, name: str) -> float | None:
     return float(value)
 
 
+def _accuracy(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not 0 <= value <= MAX_ACCURACY_M:
+        raise ValueError(f"accuracy_m must be a number of metres between 0 and {MAX_ACCURACY_M}")
+    return float(value)
+
+
+def location_from_meta(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The consented GPS fix in a submission's paradata, as :class:`PersonalDetails` fields, or None.
+
+    ``meta["gps"]`` is ``{"lat": …, "lon": …, "accuracy_m": …}`` (accuracy optional). It counts only
+    when ``meta["gps_consent"]`` is exactly ``true``; without consent it is dropped, even when
+    malformed. With consent, a malformed fix raises ``ValueError``.
+    """
+    gps = meta.get("gps")
+    if meta.get("gps_consent") is not True or gps is None:
+        return None
+    if not isinstance(gps, dict):
+        raise ValueError("gps must be an object with lat, lon and accuracy_m")
+    if gps.get("lat") is None or gps.get("lon") is None:
+        raise ValueError("gps needs both lat and lon")
+    return {"latitude": _coordinate(gps["lat"], 90, "lat"), "longitude": _coordinate(gps["lon"], 180, "lon"),
+            "accuracy_m": _accuracy(gps.get("accuracy_m")), "location_consent": True}
+
+
 def store_personal(session: Session, response_id: int, *, full_name: str | None = None,
                    phone: str | None = None, address: str | None = None, latitude: float | None = None,
-                   longitude: float | None = None, location_consent: bool = False,
-                   commit: bool = True) -> PersonalDetails:
+                   longitude: float | None = None, accuracy_m: float | None = None,
+                   location_consent: bool = False, commit: bool = True) -> PersonalDetails:
     """Keep a respondent's contact details and location for ``response_id``, apart from the answers.
 
     The GPS position is kept only with ``location_consent``; without it, it is dropped. Replaces any
@@ -55,16 +87,18 @@ def store_personal(session: Session, response_id: int, *, full_name: str | None 
               (("full_name", full_name), ("phone", phone), ("address", address))}
     lat = _coordinate(latitude, 90, "latitude")
     lon = _coordinate(longitude, 180, "longitude")
+    accuracy = _accuracy(accuracy_m)
     if (lat is None) != (lon is None):
         raise ValueError("latitude and longitude go together")
-    if not location_consent:
-        lat = lon = None
+    if not location_consent or lat is None:
+        lat = lon = accuracy = None
     if session.get(Response, response_id) is None:
         raise ValueError(f"there is no response {response_id}")
     details = personal_details_of(session, response_id) or PersonalDetails(response_id=response_id)
     for name, value in values.items():
         setattr(details, name, value)
-    details.latitude, details.longitude, details.location_consent = lat, lon, bool(location_consent)
+    details.latitude, details.longitude, details.accuracy_m = lat, lon, accuracy
+    details.location_consent = bool(location_consent)
     session.add(details)
     if commit:
         session.commit()

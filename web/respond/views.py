@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid as uuidlib
+from importlib import metadata
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie
@@ -15,10 +17,14 @@ from web.catalog import current_version, instrument_of
 from web.i18n import _, language
 from web.limits import draft_or_address, limiter, setting
 from web.models import Response, SurveyVersion
+from web.models.base import utcnow
 from web.privacy import new_erase_code
 from web.respond import bp, drafts, result
 from web.respond.rules import page_rules
-from web.submissions import store
+from web.submissions import paradata, store
+
+#: the server's version, recorded with each self-completed response (interviews record the app's)
+APP_VERSION = metadata.version("khaosat")
 
 
 def _load(slug: str) -> tuple[SurveyVersion, surveys.Instrument]:
@@ -145,8 +151,13 @@ def _finish(version: SurveyVersion, instrument: surveys.Instrument, draft):
         flash(_("Some answers are missing. Please check this page."))
         return redirect(url_for("respond.page", slug=instrument.slug, index=first))
     response_uuid = str(uuidlib.uuid4())
+    ended_at = utcnow()
+    meta = {"resume_code_used": False, "user_agent": request.user_agent.string[:200], "channel": "self",
+            "language": language(), "app_version": APP_VERSION, "ended_at": ended_at.isoformat()}
+    if draft.started_at is not None:
+        meta["started_at"] = _aware(draft.started_at).isoformat()
     outcome = store(session, version, instrument, response_uuid, checked.values, channel="self",
-                    language=language(), meta={"resume_code_used": False, "user_agent": request.user_agent.string[:200]},
+                    language=language(), meta=paradata(meta, _aware(draft.started_at), ended_at),
                     started_at=draft.started_at)
     outcome.response.erase_code = new_erase_code()
     session.add(outcome.response)
@@ -155,6 +166,11 @@ def _finish(version: SurveyVersion, instrument: surveys.Instrument, draft):
     cookie.pop(drafts.slug_key(version), None)
     cookie[f"done-{version.survey_id}"] = response_uuid
     return redirect(url_for("respond.done", slug=instrument.slug))
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as UTC-aware (SQLite gives naive datetimes back)."""
+    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @bp.route("/s/<slug>/done")

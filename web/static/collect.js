@@ -132,8 +132,26 @@
     survey(item.survey, item.version).then(function (s) {
       current = item; inst = s;
       $("home").hidden = true; $("interview").hidden = false;
+      $("gps-consent").checked = !!item.gps_consent;
+      $("gps-status").textContent = item.gps ? fill(T.gps_ok, { m: Math.round(item.gps.accuracy_m) }) : "";
+      if (item.gps_consent && !item.gps) locate(item);
       show(item.page < 0 ? step(-1, 1) : item.page);
     });
+  }
+
+  /* ---- location: asked only with the respondent's consent, best effort, never holding up the interview ---- */
+  function gpsNote(item, text) { if (current === item) $("gps-status").textContent = text; }
+  function locate(item) {
+    if (!navigator.geolocation) return gpsNote(item, T.gps_fail);
+    gpsNote(item, T.gps_wait);
+    navigator.geolocation.getCurrentPosition(function (p) {
+      var c = p.coords;
+      if (!item.gps_consent || item.status !== "draft") return;
+      if (!isFinite(c.latitude) || !isFinite(c.longitude) || !(c.accuracy >= 0 && c.accuracy <= 100000)) return gpsNote(item, T.gps_fail);
+      item.gps = { lat: c.latitude, lon: c.longitude, accuracy_m: Math.round(c.accuracy * 10) / 10 };
+      put("interviews", item);
+      gpsNote(item, fill(T.gps_ok, { m: Math.round(item.gps.accuracy_m) }));
+    }, function () { gpsNote(item, T.gps_fail); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 120000 });
   }
   function txt(t) { return !t ? "" : t[current.lang] || t[inst.default_language] || ""; }
   function relevant(rule, values) { return !rule || KSExpr.relevant(rule.tree, values); }
@@ -192,6 +210,7 @@
     $("ptitle").textContent = txt(page.title);
     $("perr").hidden = true;
     $("back").hidden = step(index, -1) === null;
+    $("gpsbox").hidden = !$("back").hidden;  /* consent is asked on the first page */
     $("next").textContent = step(index, 1) === null ? T.finish : T.next;
     form.textContent = "";
     form.setAttribute("lang", current.lang);
@@ -327,7 +346,9 @@
     current.status = "queued";
     current.body = { uuid: current.uuid, survey: current.survey, version: current.version, answers: relevantAnswers(),
       meta: { started_at: current.started_at, ended_at: end.toISOString(), duration_s: Math.round((end - new Date(current.started_at)) / 1000),
-        channel: "interview", language: current.lang, volunteer: boot.user, app_version: boot.version } };
+        channel: "interview", language: current.lang, volunteer: boot.user, app_version: boot.version,
+        gps_consent: !!current.gps_consent } };
+    if (current.gps_consent && current.gps) current.body.meta.gps = current.gps;
     current.attempts = 0; current.next_try = 0;
     return put("interviews", current).then(home).then(send);
   }
@@ -401,6 +422,12 @@
   });
   $("back").addEventListener("click", function () { read().then(function () { var p = step(current.page, -1); if (p !== null) show(p); }); });
   $("leave").addEventListener("click", function () { read().then(home); });
+  $("gps-consent").addEventListener("change", function () {
+    current.gps_consent = this.checked;
+    if (!this.checked) { delete current.gps; $("gps-status").textContent = ""; }
+    put("interviews", current);
+    if (this.checked) locate(current);
+  });
   $("send").addEventListener("click", function () {
     all("interviews").then(function (items) {
       return Promise.all(items.filter(function (i) { return i.status === "queued"; }).map(function (i) { i.next_try = 0; return put("interviews", i); }));
