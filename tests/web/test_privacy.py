@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 
@@ -157,3 +158,24 @@ def test_suppress_hides_small_cells():
     assert shown.iloc[0]["estimate"] == 61.2 and table.iloc[1]["estimate"] == 40.5  # input untouched
     with pytest.raises(ValueError, match="no column 'count'"):
         suppress(table, "count", 10)
+
+
+def test_every_table_outside_admin_uses_the_configured_minimum(app, client, accounts, runner):
+    assert runner.invoke(args=["demo", "--per-ward", "8"]).exit_code == 0
+    app.config["MIN_CELL_COUNT"] = 200
+    headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
+    rows = client.get("/api/v1/results/digital-skills?indicator=dsi_index&by=sex", headers=headers).get_json()["rows"]
+    assert rows and all((r["n"] is None) == (r["reliability"] == "suppressed") for r in rows)
+    districts = client.get("/api/v1/results/digital-skills?indicator=dsi_index&level=former_district",
+                           headers=headers).get_json()["rows"]
+    assert all(r["reliability"] == "suppressed" and r["estimate"] is None and r["n"] is None for r in districts)
+    accounts.login("researcher")
+    page = client.get("/research/digital-skills?indicator=dsi_index&level=ward&lang=en").get_data(as_text=True)
+    assert page.count("suppressed (too few respondents)") == 126 and "&lt; 200" in page
+    ranking = pd.read_csv(io.BytesIO(client.get(
+        "/research/digital-skills/left-behind.csv?indicator=dsi_index").data), encoding="utf-8-sig")
+    small = ranking[ranking["reliability"] == "suppressed"]
+    assert len(small) and small["n"].isna().all() and small["estimate"].isna().all()
+    assert (ranking["n"].dropna() >= 200).all()
+    weighting = client.get("/research/digital-skills/weighting?indicator=dsi_index&by=sex&lang=en")
+    assert weighting.status_code == 200

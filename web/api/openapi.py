@@ -16,9 +16,11 @@ def _error(text: str) -> dict:
 def document() -> dict[str, Any]:
     row = {"type": "object", "description": "A cell: its key columns, labels and estimates", "properties": {
         "ward_code": {"type": "integer"}, "ward": {"type": "string"}, "cell": {"type": "string"},
+        "former_district": {"type": "string", "description": "pre-2025 GSO district code, 'several' or 'unknown'"},
+        "former_district_label": {"type": "string"},
         "estimate": {"type": "number", "nullable": True}, "se": {"type": "number", "nullable": True},
         "ci_low": {"type": "number", "nullable": True}, "ci_high": {"type": "number", "nullable": True},
-        "n": {"type": "integer"}, "cv": {"type": "number", "nullable": True},
+        "n": {"type": "integer", "nullable": True}, "cv": {"type": "number", "nullable": True},
         "reliability": {"type": "string", "enum": ["ok", "unreliable", "suppressed"]}}}
     export_formats = ["csv", "xlsx", "sav", "dta", "parquet"]
     return {
@@ -55,7 +57,8 @@ def document() -> dict[str, Any]:
                 "parameters": [SLUG,
                                {"name": "indicator", "in": "query", "schema": {"type": "string"},
                                 "description": "A derived indicator or a yes/no, scale or number question"},
-                               {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["province", "ward"]}},
+                               {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["province", "ward", "former_district"]},
+                                "description": "`former_district`: where the province has a conversion table"},
                                {"name": "by", "in": "query", "schema": {"type": "string"},
                                 "description": "A group (age_band, sex, ethnicity, area_type, urban_rural, education, "
                                                "disability, income) or `ward` (same as level=ward)"},

@@ -94,7 +94,8 @@ def create_submission():
 @bp.route("/results/<slug>")
 @role_required(Role.researcher, api=True)
 def get_results(slug: str):
-    """Weighted estimates: ``indicator``, ``level`` (province|ward), ``by`` (a group, or ``ward``), ``by2``."""
+    """Weighted estimates: ``indicator``, ``level`` (province|ward|former_district), ``by`` (a group, or
+    ``ward``), ``by2``. ``former_district`` is a 422 where the province has no conversion table."""
     from web.research import query
 
     if current_version(db.session(), slug) is None:

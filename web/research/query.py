@@ -2,6 +2,10 @@
 
 ``?indicator=&level=&by=&by2=`` (the API also takes ``by=ward`` for ``level=ward``). Anything not
 offered for this survey is a 404 on pages and a 422 on the API, never a 500.
+
+Levels: the whole province, a ward/commune, and the former district (abolished on 1 July 2025) where a
+conversion table from new wards to former districts exists for the province
+(:func:`surveys.areas.former_districts`).
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ import pandas as pd
 from flask import abort, current_app
 
 import surveys
+from surveys import areas
 from web import db
 from web.catalog import current_version, instrument_of, ward_names
 from web.i18n import _, language
 from web.research import results, variables
 from web.research.weighting import Weighted, weighted
 
-LEVELS = ("province", "ward")
+LEVELS = ("province", "ward", "former_district")
+LEVEL_COLUMNS = {"province": None, "ward": "ward_code", "former_district": "former_district"}
 
 
 class BadQuery(ValueError):
@@ -36,10 +42,11 @@ class Query:
     by2: str
     offered: list[variables.Indicator]
     groups: list[str]
+    levels: tuple[str, ...] = LEVELS  #: the levels offered for this province
 
     @property
     def columns(self) -> list[str]:
-        return [c for c in (("ward_code",) if self.level == "ward" else ()) + (self.by, self.by2) if c]
+        return [c for c in (LEVEL_COLUMNS[self.level], self.by, self.by2) if c]
 
     @property
     def args(self) -> dict[str, str]:
@@ -72,14 +79,29 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     level, by, by2 = args.get("level", "province"), args.get("by", ""), args.get("by2", "")
     if api and by == "ward":
         level, by = "ward", ""
-    if level not in LEVELS:
+    levels = offered_levels(current_app.config["KHAOSAT_PROVINCE"])
+    if level not in levels:
         raise BadQuery("level")
     for group in (by, by2):
         if group and group not in groups:
             raise BadQuery("by")
     if by2 == by:
         by2 = ""
-    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups)
+    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels)
+
+
+def offered_levels(province: int) -> tuple[str, ...]:
+    """Every level, less the former district where the province has no conversion table."""
+    return tuple(lv for lv in LEVELS if lv != "former_district" or areas.former_districts(province))
+
+
+def former_district_summary(province: int) -> dict[str, int]:
+    """How the province's wards map to former districts, for the note under the table."""
+    districts = areas.former_districts(province)
+    return {"wards": len(areas.wards(province)), "districts": len(areas.former_district_names(province)),
+            "mixed": sum(not d.is_whole for d in districts.values()),
+            "several": sum(d.code == areas.SEVERAL for d in districts.values()),
+            "unknown": len(areas.ward_codes(province) - set(districts))}
 
 
 def read_or_404(slug: str, args) -> Query:
@@ -93,19 +115,24 @@ def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    out = results.estimate(query.data.design, query.indicator.name, query.columns,
-                           current_app.config["MIN_CELL_COUNT"])
+    out = results.estimate(query.data.design, query.indicator.name, query.columns)
     return label(query, out)
 
 
 def label(query: Query, out: pd.DataFrame) -> pd.DataFrame:
     lang = language()
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    province = current_app.config["KHAOSAT_PROVINCE"]
+    names = ward_names(db.session(), province)
     parts = []
     for column in query.columns:
         if column == "ward_code":
             out["ward"] = out["ward_code"].map(lambda c: "" if pd.isna(c) else names.get(int(c), str(c)))
             parts.append(out["ward"])
+        elif column == "former_district":
+            districts = {**areas.former_district_names(province), areas.SEVERAL: _("Several former districts"),
+                         areas.UNKNOWN: _("Former district not known")}
+            out["former_district_label"] = out[column].map(lambda c, d=districts: "" if pd.isna(c) else d.get(c, c))
+            parts.append(out["former_district_label"])
         else:
             out[f"{column}_label"] = out[column].map(lambda v, c=column: variables.value_label(
                 query.instrument, c, v, lang))

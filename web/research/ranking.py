@@ -13,6 +13,7 @@ from web.auth import role_required
 from web.catalog import ward_names
 from web.i18n import _, language
 from web.models import Role
+from web.privacy import suppress
 from web.research import bp, exports, query, results, variables
 from web.research.views import XLSX, attachment
 from web.research.weighting import margins_frame
@@ -47,9 +48,7 @@ def ranking(q: query.Query) -> pd.DataFrame:
                              benchmark_label={"vi": "{value}" + ("%" if q.indicator.share else "") + " của toàn thành phố",
                                               "en": "{value}" + ("%" if q.indicator.share else "") + " city-wide"},
                              material_points=10.0 if q.indicator.share else 5.0)
-    report = results.suppress(report, current_app.config["MIN_CELL_COUNT"],
-                              value_columns=("estimate", "se", "ci_low", "ci_high", "cv", "gap", "gap_se",
-                                             "gap_ci_low", "gap_ci_high"))
+    report = suppress(report)
     q.data.rankings[q.indicator.name] = report
     return query.label(_ranking_query(q), report.copy())
 
@@ -108,8 +107,7 @@ def weighting_page(slug: str):
     margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     comparison = None
     if q.indicator is not None and q.data.design is not None:
-        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None,
-                                                    current_app.config["MIN_CELL_COUNT"])
+        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None)
         if q.by:
             comparison["cell"] = comparison[q.by].map(
                 lambda v: variables.value_label(q.instrument, q.by, v, language()))

@@ -2,7 +2,8 @@
 
 Rules (see ``/shared/frameworks.md`` section 8):
 
-* privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown);
+* privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown), by
+  :func:`web.privacy.suppress`, the one suppression rule of the app;
 * reliability, after the US NCHS presentation standard: a cell with fewer than 30 respondents or a
   relative standard error (cv) above 30% is shown but flagged "unreliable".
 
@@ -17,22 +18,11 @@ import numpy as np
 import pandas as pd
 
 from analysis import SurveyDesign
+from web.privacy.suppression import suppress
 
 RELIABLE_MIN_N = 30
 RELIABLE_MAX_CV = 0.3
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability"]
-
-
-def suppress(table: pd.DataFrame, min_cell: int, n_column: str = "n",
-             value_columns: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "cv", "deff")) -> pd.DataFrame:
-    """Blank the values of cells with fewer than ``min_cell`` respondents and mark them "suppressed"."""
-    table = table.copy()
-    small = table[n_column] < min_cell
-    for column in value_columns:
-        if column in table:
-            table.loc[small, column] = np.nan
-    table.loc[small, "reliability"] = "suppressed"
-    return table
 
 
 def _code(value) -> str | None:
@@ -44,8 +34,9 @@ def _code(value) -> str | None:
     return str(value)
 
 
-def estimate(design: SurveyDesign, indicator: str, by: list[str], min_cell: int) -> pd.DataFrame:
-    """One row per domain (or one row overall when ``by`` is empty), most reliable rules applied."""
+def estimate(design: SurveyDesign, indicator: str, by: list[str], min_cell: int | None = None) -> pd.DataFrame:
+    """One row per domain (or one row overall when ``by`` is empty), reliability flagged and cells with
+    fewer than ``min_cell`` respondents (default: ``MIN_CELL_COUNT``) suppressed."""
     data = design.data
     if not pd.api.types.is_numeric_dtype(data[indicator]):
         data[indicator] = pd.to_numeric(data[indicator], errors="coerce")
@@ -61,7 +52,7 @@ def estimate(design: SurveyDesign, indicator: str, by: list[str], min_cell: int)
     table = table[table["n"] > 0].copy()
     table["reliability"] = np.where((table["n"] < RELIABLE_MIN_N) | (table["cv"] > RELIABLE_MAX_CV),
                                     "unreliable", "ok")
-    table = suppress(table, min_cell)
+    table = suppress(table, "n", min_cell)
     keep = [*by, *COLUMNS]
     return table[keep].reset_index(drop=True)
 
@@ -72,7 +63,7 @@ def overall(design: SurveyDesign, indicator: str) -> float:
 
 
 def unweighted_vs_weighted(frame: pd.DataFrame, design: SurveyDesign, indicator: str, by: str | None,
-                           min_cell: int) -> pd.DataFrame:
+                           min_cell: int | None = None) -> pd.DataFrame:
     """The weighted estimate next to the unweighted mean, by ``by`` (or overall)."""
     weighted = estimate(design, indicator, [by] if by else [], min_cell)
     values = pd.to_numeric(frame[indicator], errors="coerce")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from flask import Response, render_template, request, url_for
+from flask import Response, current_app, render_template, request, url_for
 from sqlmodel import select
 
+from surveys import areas
 from web import db
 from web.auth import role_required
 from web.catalog import current_version
@@ -30,8 +31,12 @@ def index():
 def survey_results(slug: str):
     q = query.read_or_404(slug, request.args)
     table = query.table(q)
+    districts = None
+    if q.level == "former_district":
+        districts = {**query.former_district_summary(current_app.config["KHAOSAT_PROVINCE"]),
+                     "source": areas.former_districts_source()}
     return render_template("research/results.html", q=q, table=table, benchmark=query.benchmark(q),
-                           group_names=GROUP_NAMES, instrument=q.instrument)
+                           group_names=GROUP_NAMES, instrument=q.instrument, districts=districts)
 
 
 def _download_table(q: query.Query) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from analysis import CalibrationError, SurveyDesign, weight_diagnostics
+from surveys import areas
 from web.models import PopulationMargin, Response, Survey, SurveyVersion
 from web.tables import responses_frame
 
@@ -66,8 +67,22 @@ def weighted(session: Session, slug: str, province: int) -> Weighted:
     if key not in _cache:
         if len(_cache) > 16:
             _cache.clear()
-        _cache[key] = calibrate(responses_frame(session, slug), margins_frame(session, province))
+        frame = with_former_district(responses_frame(session, slug), province)
+        _cache[key] = calibrate(frame, margins_frame(session, province))
     return _cache[key]
+
+
+def with_former_district(frame: pd.DataFrame, province: int) -> pd.DataFrame:
+    """``frame`` with a ``former_district`` column (see :func:`surveys.areas.former_districts`), when the
+    province has a conversion table; wards the table does not list get :data:`surveys.areas.UNKNOWN`."""
+    districts = areas.former_districts(province)
+    if not districts or "ward_code" not in frame:
+        return frame
+    frame = frame.copy()
+    frame["former_district"] = [
+        None if pd.isna(c) else districts[int(c)].code if int(c) in districts else areas.UNKNOWN
+        for c in frame["ward_code"]]
+    return frame
 
 
 def _design(frame: pd.DataFrame) -> SurveyDesign:

@@ -1,0 +1,91 @@
+"""A researcher sees the weighted table by former district (districts were abolished on 1 July 2025)."""
+
+import io
+
+import pandas as pd
+import pytest
+
+from analysis import SurveyDesign
+from surveys import areas
+from web import db
+from web.research import query
+from web.research.weighting import calibrate, margins_frame, with_former_district
+from web.tables import responses_frame
+
+
+@pytest.fixture
+def demo_data(runner):
+    result = runner.invoke(args=["demo", "--per-ward", "8"])
+    assert result.exit_code == 0, result.output
+
+
+def test_every_hanoi_ward_has_a_former_district():
+    districts = areas.former_districts(areas.HANOI)
+    assert set(districts) == areas.ward_codes(areas.HANOI)  # all 126
+    assert len(areas.former_district_names(areas.HANOI)) == 30  # 12 quận, 17 huyện, 1 thị xã before 2025
+    hoan_kiem = districts[70]  # Phường Hoàn Kiếm: mostly old Quận Hoàn Kiếm
+    assert hoan_kiem.name == "Quận Hoàn Kiếm" and not hoan_kiem.is_whole
+    assert districts[283].code == areas.SEVERAL  # Phường Vĩnh Tuy: equally Hai Bà Trưng and Hoàng Mai
+    assert {s[1] for s in districts[283].sources} == {"Quận Hai Bà Trưng", "Quận Hoàng Mai"}
+
+
+def test_wards_are_matched_by_name_not_by_renumbered_code():
+    # Phường Cửa Nam is 73 in the installed package and 82 in the conversion table's newer numbering
+    # (131 wards were renumbered); matching by code would leave it without a former district.
+    assert areas.former_districts(areas.HANOI)[73].name == "Quận Hoàn Kiếm"
+    assert sum(len(areas.former_districts(p.code)) for p in areas.provinces()) == 3308  # of 3,321 wards
+
+
+def test_table_by_former_district_matches_the_design_based_estimate(client, app, accounts, demo_data):
+    accounts.login("researcher")
+    page = client.get("/research/digital-skills?indicator=dsi_index&level=former_district&lang=en")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Former district (before July 2025)" in text and "Quận Ba Đình" in text and "Huyện Ba Vì" in text
+    assert "Several former districts" in text and "Districts were abolished on 1 July 2025" in text
+    vi = client.get("/research/digital-skills?indicator=dsi_index&level=former_district&lang=vi").get_data(
+        as_text=True)
+    assert "Quận, huyện cũ (trước tháng 7/2025)" in vi and "Nhiều quận, huyện cũ" in vi
+
+    csv = client.get("/research/digital-skills/table.csv?indicator=dsi_index&level=former_district&lang=en")
+    table = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig", dtype={"former_district": str})
+    assert list(table.columns[:2]) == ["former_district", "former_district_label"]
+    assert len(table) == 31  # 30 former districts and Phường Vĩnh Tuy's "several"
+
+    with app.app_context():
+        frame = with_former_district(responses_frame(db.session(), "digital-skills"), areas.HANOI)
+        margins = margins_frame(db.session(), areas.HANOI)
+    design = SurveyDesign(calibrate(frame, margins).frame, weights="weight", strata="stratum", psu="psu",
+                          lonely_psu="adjust")
+    expected = design.mean("dsi_index", by="former_district").set_index("former_district")
+    shown = table[table["reliability"] != "suppressed"].set_index("former_district")
+    assert len(shown) >= 25
+    assert shown["estimate"].to_numpy() == pytest.approx(expected.loc[shown.index, "estimate"].to_numpy(), rel=1e-9)
+    assert shown["se"].to_numpy() == pytest.approx(expected.loc[shown.index, "se"].to_numpy(), rel=1e-9)
+    assert expected["n"].sum() == len(frame)  # every respondent is in exactly one former district
+
+
+def test_results_api_by_former_district(client, accounts, demo_data):
+    headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
+    body = client.get("/api/v1/results/digital-skills?indicator=at_least_basic&level=former_district&lang=en",
+                      headers=headers).get_json()
+    assert body["level"] == "former_district" and len(body["rows"]) == 31
+    rows = {r["former_district"]: r for r in body["rows"]}
+    assert rows["1"]["former_district_label"] == "Quận Ba Đình" and rows["1"]["cell"] == "Quận Ba Đình"
+    assert rows[areas.SEVERAL]["cell"] == "Several former districts"
+    accounts.login("researcher")
+    chart = client.get("/research/digital-skills/chart.svg?indicator=at_least_basic&level=former_district")
+    assert chart.status_code == 200 and "Quận Ba Đình" in chart.get_data(as_text=True)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    level = next(p for p in spec["paths"]["/api/v1/results/{slug}"]["get"]["parameters"] if p["name"] == "level")
+    assert "former_district" in level["schema"]["enum"]
+
+
+def test_level_is_hidden_and_explained_without_a_table(client, accounts, demo_data, monkeypatch):
+    monkeypatch.setattr(query.areas, "former_districts", lambda province: {})
+    accounts.login("researcher")
+    text = client.get("/research/digital-skills?indicator=dsi_index&lang=en").get_data(as_text=True)
+    assert 'value="former_district"' not in text and "Former districts are not offered" in text
+    assert client.get("/research/digital-skills?level=former_district").status_code == 404
+    headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
+    assert client.get("/api/v1/results/digital-skills?level=former_district", headers=headers).status_code == 422
