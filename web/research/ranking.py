@@ -16,7 +16,7 @@ from web.models import Role
 from web.privacy import suppress
 from web.research import bp, exports, query, results, variables
 from web.research.views import XLSX, attachment
-from web.research.weighting import margins_frame
+from web.research.weighting import margins_frame, problem_message
 
 MAX_ROWS = 200
 
@@ -120,4 +120,5 @@ def weighting_page(slug: str):
     names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     return render_template("research/weighting.html", q=q, instrument=q.instrument, comparison=comparison,
                            summary=summary, unrepresented=[names.get(c, str(c)) for c in q.data.unrepresented_wards],
+                           problem=problem_message(q.data.problem) if summary or q.data.design is None else "",
                            group_names=variables.GROUP_NAMES)

@@ -72,6 +72,24 @@ def weighted(session: Session, slug: str, province: int) -> Weighted:
     return _cache[key]
 
 
+def problem_message(problem: str | None) -> str:
+    """Why the weights were not calibrated, in the user's language (``problem`` is kept in English)."""
+    from web.i18n import _
+
+    if not problem:
+        return ""
+    if problem == "fewer than two sampling units":
+        return _("fewer than two sampling units have responded, so standard errors cannot be computed yet.")
+    if problem == "the survey does not ask sex and age":
+        return _("the survey does not ask sex and age.")
+    if problem.startswith("no respondents in sex x age cells"):
+        return _("some sex and age-band groups of the census have no respondents (%(cells)s).",
+                 cells=problem.removeprefix("no respondents in sex x age cells").strip())
+    if problem.startswith("raking did not converge"):
+        return _("the raking did not converge.")
+    return _("the margins do not fit the responses (%(detail)s).", detail=problem)
+
+
 def with_former_district(frame: pd.DataFrame, province: int) -> pd.DataFrame:
     """``frame`` with a ``former_district`` column (see :func:`surveys.areas.former_districts`), when the
     province has a conversion table; wards the table does not list get :data:`surveys.areas.UNKNOWN`."""
@@ -101,6 +119,8 @@ def calibrate(frame: pd.DataFrame, margins: pd.DataFrame) -> Weighted:
     frame["ward_code"] = frame["ward_code"].astype(int)
     frame["base_weight"] = frame["weight"].astype(float)
     steps = [_diagnostics("base", frame["base_weight"].to_numpy())]
+    if frame["psu"].nunique() < 2:  # one sampling unit: weights exist, standard errors cannot
+        return Weighted(frame, None, "base", pd.DataFrame(steps), "fewer than two sampling units")
     if margins.empty:
         return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), "no population margins are loaded")
     if not {"sex", "age_band"} <= set(frame.columns):
