@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser.answering import HOAN_KIEM, answer_page
@@ -83,9 +84,9 @@ def test_three_interviews_offline_survive_a_reload_and_arrive_once(live_app, bro
     assert page.evaluate(probe) == "failed"
     for i in range(3):
         interview(page, inst, reload_midway=(i == 2), axe=(i == 0))
-    assert page.locator("#queue").inner_text() == "3 đang chờ gửi"
-    page.reload()
-    assert page.locator("#queue").inner_text() == "3 đang chờ gửi"
+    expect(page.locator("#queue")).to_have_text("3 đang chờ gửi")
+    page.reload()  # the queue is read back from IndexedDB after the page loads
+    expect(page.locator("#queue")).to_have_text("3 đang chờ gửi")
     assert rows(live_app) == []
     context.set_offline(False)
     wait_until_sent(page)
