@@ -26,8 +26,11 @@ from web import catalog, create_app, db  # noqa: E402
 
 def seed(app, n: int) -> None:
     import numpy as np
+    from sqlalchemy import func, insert
+    from sqlmodel import select
 
     from web.demo import _responses
+    from web.models import Response
     from web.population import build_population, draw_sample
 
     with app.app_context():
@@ -38,13 +41,13 @@ def seed(app, n: int) -> None:
         rng, made = np.random.default_rng(1), 0
         template = list(_responses(version, instrument, draw_sample(population, rng, contacts_per_psu=4),
                                    random.Random(1)))
-        while made < n:
-            batch = []
-            for r in template[: n - made]:
-                batch.append(r.model_copy(update={"id": None, "uuid": f"bench-{made + len(batch)}"}))
-            session.add_all(batch)
+        rows = [r.model_dump(exclude={"id"}) for r in template]
+        while made < n:  # copies of the template as plain rows (a copied ORM object would be stored once)
+            batch = [{**row, "uuid": f"bench-{made + i}"} for i, row in enumerate(rows[: n - made])]
+            session.execute(insert(Response), batch)
             session.commit()
             made += len(batch)
+        assert session.exec(select(func.count()).select_from(Response)).one() == n
 
 
 def run(app, fmt: str, trace: bool) -> tuple[float, float, int]:
