@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import select
 
 from web import db
-from web.models import PopulationMargin, Response
+from web.models import AuditEvent, PopulationMargin, Response, Survey, SurveyVersion
+from web.research.weighting import weighted
 
 
 @pytest.fixture
@@ -118,3 +119,54 @@ def test_margins_upload_is_for_admins_and_checks_everything(client, app, account
     with app.app_context():
         stored = db.session().exec(select(PopulationMargin)).all()
     assert sorted(m.count for m in stored) == [800, 1200]  # the bad files changed nothing
+
+
+def test_a_download_is_audited_once_and_shown_on_the_audit_page(app, client, accounts, demo_data):
+    accounts.login("researcher")
+    assert client.get("/research/digital-skills/export.csv?lang=vi").status_code == 200
+    token = accounts.token("researcher")
+    api = app.test_client()
+    assert api.get("/research/digital-skills/wards.csv", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with app.app_context():
+        events = db.session().exec(select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)).all()
+    assert [(e.target, e.actor_name) for e in events] == [
+        ("digital-skills-microdata-vi.csv", "researcher-user"),
+        (events[1].target, "researcher-api")]
+    assert events[0].detail == {"format": "csv"}
+    assert events[1].target.startswith("digital-skills-") and events[1].target.endswith("-by-ward-ward.csv")
+    client.get("/accounts/logout")
+    accounts.create("admin", "boss")
+    client.post("/accounts/login", data={"username": "boss", "password": "correct-horse-9"})
+    page = client.get("/admin/audit?action=export").get_data(as_text=True)
+    assert "digital-skills-microdata-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
+
+
+def test_exported_values_match_the_stored_answers_and_the_final_weights(app, client, accounts, demo_data):
+    with app.app_context():
+        session = db.session()
+        version_ids = [v.id for v in session.exec(select(SurveyVersion).join(Survey).where(
+            Survey.slug == "digital-skills")).all()]
+        response = session.exec(select(Response).where(Response.survey_version_id.in_(version_ids))
+                                .order_by(Response.id.desc())).first()
+        response.psu = 'khu 3, "tổ" 7\nhẻm'  # a comma, quotes and a line break in one text cell
+        response.stratum = "-Quận 1"
+        session.add(response)
+        session.commit()
+        stored = {r.id: r.answers for r in session.exec(select(Response).where(
+            Response.survey_version_id.in_(version_ids), Response.is_excluded == False)).all()}  # noqa: E712
+    accounts.login("researcher")
+    frame = pd.read_csv(io.BytesIO(client.get("/research/digital-skills/export.csv").data), encoding="utf-8-sig",
+                        keep_default_na=False, na_values=[""])
+    with app.test_request_context():
+        final = weighted(db.session(), "digital-skills", app.config["KHAOSAT_PROVINCE"]).frame
+    assert frame.set_index("id")["weight"].to_dict() == pytest.approx(final.set_index("response_id")["weight"].to_dict(),
+                                                                     rel=1e-15)
+    assert set(frame["id"]) == set(stored) and len(frame) == len(stored)
+    row = frame.set_index("id").loc[response.id]
+    assert row["psu"] == 'khu 3, "tổ" 7\nhẻm' and row["stratum"] == "'-Quận 1"
+    devices = [c for c in frame.columns if c.startswith("devices_")]
+    assert devices and set(frame[devices].stack().unique()) <= {0, 1}
+    for _, record in frame.iterrows():
+        chosen = set(stored[record["id"]].get("devices") or [])
+        assert {c.removeprefix("devices_") for c in devices if record[c] == 1} == chosen
+    assert "Phường Hoàn Kiếm" in set(frame["ward"])

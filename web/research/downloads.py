@@ -23,7 +23,7 @@ from web.i18n import _, language
 from web.models import Role
 from web.research import bp, codebook, exports, query
 from web.research.margins import parse_margins, replace_margins
-from web.research.views import XLSX, attachment
+from web.research.views import XLSX, attachment, export_attachment
 from web.research.weighting import margins_frame
 from web.tables import iter_frames
 
@@ -54,22 +54,23 @@ def export(slug: str, fmt: str):
     weights = frame.set_index("response_id")["weight"] if not frame.empty else frame.get("weight")
     names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     lang = language()
-    current_app.logger.info("export %s.%s by user %s", slug, fmt, requesting_user().id)
 
     def rows():
         for chunk in iter_frames(db.session(), slug):
             yield exports.shape(chunk, spec, weights, names)
 
     filename = f"{slug}-microdata-{lang}.{fmt}"
+    current_app.logger.info("export %s by user %s", filename, requesting_user().id)
     if fmt == "csv":
-        return attachment(stream_with_context(exports.csv_stream(rows(), columns)), FORMATS[fmt], filename)
+        return export_attachment(stream_with_context(exports.csv_stream(rows(), columns)), FORMATS[fmt], filename,
+                                 format=fmt)
     if fmt == "xlsx":
         path = exports.xlsx_file(rows(), columns, {"codebook": exports.codebook_frame(spec)})
     elif fmt == "parquet":
         path = exports.parquet_file(rows(), spec)
     else:
         path = exports.stats_file(rows(), spec, fmt, lang)
-    return attachment(exports.file_stream(path), FORMATS[fmt], filename)
+    return export_attachment(exports.file_stream(path), FORMATS[fmt], filename, format=fmt)
 
 
 @bp.route("/<slug>/codebook.<any(html, csv):fmt>")

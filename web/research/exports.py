@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from web.research.codebook import Variable
 
@@ -30,38 +32,122 @@ def neutralise(value):
     return value
 
 
+def _formula_cells(column: pd.Series) -> np.ndarray | None:
+    """Which cells of ``column`` are text that a spreadsheet would run as a formula (None: no text at all)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    try:
+        starts = column.str.startswith(FORMULA_START, na=False)
+    except AttributeError:  # neither text nor a mixed column with text in it
+        return None
+    return starts.to_numpy(dtype=bool, na_value=False)
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].map(neutralise)
-    return frame
+    """``frame`` with a leading apostrophe on every text cell that :func:`neutralise` would change."""
+    columns = []
+    for _, column in frame.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):  # the categories, not every cell
+            column = column.map(neutralise)
+        elif (formula := _formula_cells(column)) is not None and formula.any():
+            column = column.where(~formula, "'" + column[formula].astype(str))
+        columns.append(column)
+    out = pd.DataFrame(dict(enumerate(columns)), index=frame.index)
+    out.columns = frame.columns
+    return out
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """Numbers as float64: true/false as 1/0, anything that is not a number missing."""
+    if isinstance(column.dtype, pd.StringDtype):  # codes such as "1": Arrow parses them many times faster
+        try:
+            return pd.Series(pc.cast(pa.array(column, pa.string(), from_pandas=True), pa.float64())
+                             .to_numpy(zero_copy_only=False), index=column.index, dtype="float64")
+        except pa.ArrowInvalid:  # some text is not a number: pandas makes it missing
+            pass
+    return pd.to_numeric(column, errors="coerce").astype("float64")
+
+
+def _texts(column: pd.Series) -> pd.Series:
+    """Each value as its text (a number as Python prints it), missing values as None."""
+    return column.astype(str).astype(object).where(column.notna(), None).infer_objects()
+
+
+def _months(submitted_at: pd.Series) -> pd.Series:
+    moments = pd.to_datetime(submitted_at, utc=True).dt.tz_localize(None)
+    return pd.Series(moments.to_numpy().astype("datetime64[M]").astype(str), index=submitted_at.index,
+                     dtype=object).where(moments.notna(), None)
 
 
 def shape(chunk: pd.DataFrame, spec: list[Variable], weights: pd.Series, ward_names: dict[int, str]) -> pd.DataFrame:
     """A chunk of :func:`web.tables.iter_frames` as export rows: the codebook's columns, final weights."""
+    ward_code = pd.to_numeric(chunk["ward_code"], errors="coerce")
+    added = {
+        "id": chunk["response_id"], "base_weight": chunk["weight"], "weight": chunk["response_id"].map(weights),
+        "ward": ward_code.map(ward_names).astype(object).where(ward_code.notna() & ward_code.isin(ward_names), ""),
+        "submitted_month": _months(chunk["submitted_at"]),
+    }
     out: dict[str, pd.Series] = {}
-    chunk = chunk.rename(columns={"response_id": "id", "weight": "base_weight"})
-    chunk["weight"] = chunk["id"].map(weights)
-    chunk["ward"] = chunk["ward_code"].map(lambda c: ward_names.get(int(c), "") if pd.notna(c) else "")
-    chunk["submitted_month"] = pd.to_datetime(chunk["submitted_at"], utc=True).dt.strftime("%Y-%m")
     for v in spec:
-        column = chunk[v.name] if v.name in chunk else pd.Series(np.nan, index=chunk.index)
+        if v.name in added:
+            column = added[v.name]
+        elif v.name in chunk and v.name not in ("response_id", "weight"):
+            column = chunk[v.name]
+        else:
+            column = pd.Series(np.nan, index=chunk.index)
         if v.question_type == "multiple":
             column = column.fillna(0)
-        if v.kind == "num":
-            out[v.name] = pd.to_numeric(column.map(lambda x: float(x) if isinstance(x, bool) else x),
-                                        errors="coerce").astype("float64")
-        else:
-            out[v.name] = column.map(lambda x: None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
+        out[v.name] = _numbers(column) if v.kind == "num" else _texts(column)
     return pd.DataFrame(out, index=chunk.index)
+
+
+def _float_texts(values: np.ndarray) -> pa.Array:
+    """Numbers as Python writes them (``repr``: 3.0, 0.1, 1e-05), missing values as nulls."""
+    text = pc.cast(pa.array(values, pa.float64(), from_pandas=True), pa.string())
+    size = np.abs(values)
+    plain = (((size >= 1e-4) & (size < 1e16)) | (values == 0)) & ~_matches(text, "e")
+    text = pc.if_else(pa.array(plain & ~_matches(text, ".")), pc.binary_join_element_wise(text, ".0", ""), text)
+    exponent = np.flatnonzero(~plain & ~np.isnan(values))  # Python's and Arrow's exponent forms differ
+    if len(exponent):
+        texts = text.to_numpy(zero_copy_only=False).astype(object)
+        texts[exponent] = [repr(float(x)) for x in values[exponent]]
+        text = pa.array(texts, pa.string())
+    return text
+
+
+def _matches(text: pa.Array, substring: str) -> np.ndarray:
+    return pc.match_substring(text, substring).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _csv_field(column: pd.Series) -> pa.Array | None:
+    """A column's CSV cells, quoted as the csv module quotes them; None for a column of another type."""
+    if column.dtype == np.float64:
+        return _float_texts(column.to_numpy())
+    if column.dtype != object and not isinstance(column.dtype, pd.StringDtype):
+        return None
+    try:
+        text = pa.array(column, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(text, '[,"\r\n]'), quoted, text)
+
+
+def csv_rows(frame: pd.DataFrame) -> str:
+    """The rows of ``frame`` as ``frame.to_csv(index=False, header=False, lineterminator="\r\n")`` writes
+    them; columns of numbers and text are formatted column-wise by Arrow, which is many times faster."""
+    fields = [_csv_field(column) for _, column in frame.items()] if frame.shape[1] > 1 else [None]
+    if any(field is None for field in fields):
+        return frame.to_csv(index=False, header=False, lineterminator="\r\n")
+    lines = pc.binary_join_element_wise(*fields, ",", null_handling="replace", null_replacement="")
+    return "".join(line + "\r\n" for line in lines.to_pylist())
 
 
 def csv_stream(frames: Iterable[pd.DataFrame], columns: list[str]) -> Iterator[bytes]:
     yield "\ufeff".encode()
     yield (",".join(columns) + "\r\n").encode()
     for frame in frames:
-        yield neutralise_frame(frame).to_csv(index=False, header=False, lineterminator="\r\n").encode()
+        yield csv_rows(neutralise_frame(frame)).encode()
 
 
 def file_stream(path: str) -> Iterator[bytes]:

@@ -15,7 +15,7 @@ from web.i18n import _, language
 from web.models import Role
 from web.privacy import suppress
 from web.research import bp, exports, query, results, variables
-from web.research.views import XLSX, attachment
+from web.research.views import XLSX, export_attachment
 from web.research.weighting import margins_frame, problem_message
 
 MAX_ROWS = 200
@@ -95,9 +95,10 @@ def left_behind_download(slug: str, fmt: str):
     q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k == "indicator"})
     report = ranking(q).drop(columns=["cell"], errors="ignore")
     name = f"{slug}-{q.indicator.name if q.indicator else 'none'}-left-behind.{fmt}"
+    asked = {"indicator": q.indicator.name} if q.indicator else {}
     if fmt == "csv":
-        return attachment(exports.table_csv(report), "text/csv; charset=utf-8", name)
-    return attachment(exports.file_stream(exports.table_xlsx(report, "left-behind")), XLSX, name)
+        return export_attachment(exports.table_csv(report), "text/csv; charset=utf-8", name, **asked)
+    return export_attachment(exports.file_stream(exports.table_xlsx(report, "left-behind")), XLSX, name, **asked)
 
 
 @bp.route("/<slug>/weighting")

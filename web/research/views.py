@@ -7,7 +7,7 @@ from flask import Response, current_app, render_template, request, url_for
 from sqlmodel import select
 
 from surveys import areas
-from web import db
+from web import audit, db
 from web.auth import role_required
 from web.catalog import current_version
 from web.i18n import _, language, ngettext
@@ -54,6 +54,12 @@ def attachment(body, mimetype: str, filename: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def export_attachment(body, mimetype: str, filename: str, **detail: str) -> Response:
+    """A download of survey data, written to the audit log (who, which file, what was asked) first."""
+    audit.record("export", target=filename, detail=detail)
+    return attachment(body, mimetype, filename)
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -63,8 +69,10 @@ def table_download(slug: str, fmt: str):
     q = query.read_or_404(slug, request.args)
     table = _download_table(q)
     if fmt == "csv":
-        return attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "table", "csv"))
-    return attachment(exports.file_stream(exports.table_xlsx(table)), XLSX, _filename(q, "table", "xlsx"))
+        return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "table", "csv"),
+                                 **q.args)
+    return export_attachment(exports.file_stream(exports.table_xlsx(table)), XLSX, _filename(q, "table", "xlsx"),
+                             **q.args)
 
 
 @bp.route("/<slug>/wards.csv")
@@ -75,7 +83,8 @@ def export_ward_table(slug: str):
     q = query.read_or_404(slug, args)
     table = query.table(q)
     table = table[["ward_code", "ward", *TABLE_COLUMNS]]
-    return attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "by-ward", "csv"))
+    return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "by-ward", "csv"),
+                             **q.args)
 
 
 @bp.route("/<slug>/chart.<any(png, svg):fmt>")
