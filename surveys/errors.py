@@ -32,6 +32,12 @@ class Code(Enum):
         "The question type '{value}' is not supported.",
     )
     DUPLICATE_NAME = ("Tên '{value}' bị trùng.", "The name '{value}' is used twice.")
+    RESERVED_NAME = (
+        "Tên '{value}' được dành cho thông tin lưu kèm mỗi câu trả lời (mã, phường/xã, kênh, ngôn ngữ, thời gian, "
+        "trọng số, mẫu); hãy đặt tên khác, ví dụ '{value}_q'.",
+        "The name '{value}' is reserved for what is stored with every response (ids, ward, channel, language, "
+        "times, weights, sample design); choose another, e.g. '{value}_q'.",
+    )
     BAD_NAME = (
         "Tên '{value}' không hợp lệ: chỉ dùng chữ cái Latin không dấu, số và '_', bắt đầu bằng chữ cái.",
         "The name '{value}' is invalid: use ASCII letters, digits and '_', starting with a letter.",

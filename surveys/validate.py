@@ -17,6 +17,11 @@ CHOICE_REF_TYPES = frozenset({"single", "multiple", "yesno", "likert", "knowledg
 NOT_NUMERIC = frozenset({"text", "multiple", "note", "consent", "grid", "repeat"})
 ARITHMETIC = frozenset({"+", "-", "*", "div", "mod", "neg"})
 COMPARISONS = frozenset({"=", "!="})
+#: columns stored or derived with every response in the analysis table and the exports (the ward's
+#: own question is ``ward``, which fills ``ward_code``)
+RESERVED_NAMES = frozenset({"id", "response_id", "survey_version", "ward_code", "channel", "language",
+                            "submitted_at", "submitted_month", "stratum", "psu", "weight", "base_weight",
+                            "age_band", "area_type", "former_district"})
 
 
 def walk_questions(instrument: Instrument) -> Iterator[tuple[str, Question]]:
@@ -69,6 +74,8 @@ class _Checker:
         for where, q in walk_questions(self.instrument):
             if q.name in self.by_name:
                 self.add(Code.DUPLICATE_NAME, where, "name", q.name)
+            for name in sorted({q.name, *(v.name for v in q.variables)} & RESERVED_NAMES):
+                self.add(Code.RESERVED_NAME, where, "name", name)
             self.by_name.setdefault(q.name, q)
 
     def question(self, q: Question, where: str) -> None:

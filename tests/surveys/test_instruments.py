@@ -81,7 +81,7 @@ def test_satisfaction_has_the_five_sipas_elements():
     grids = [q for q in ss.questions if q.type == "grid"]
     assert [g.name for g in grids] == ["sip_access", "sip_procedures", "sip_officials", "sip_results", "sip_feedback"]
     assert {tuple(c.code for c in g.choices) for g in grids} == {("1", "2", "3", "4", "5", "na")}
-    assert [c.code for c in ss.question("channel").choices] == ["online", "centre", "post"]
+    assert [c.code for c in ss.question("submit_channel").choices] == ["online", "centre", "post"]
 
 
 def test_indicator_names():

@@ -20,6 +20,7 @@ EXPECTED = {
     "empty_vietnamese": (Code.MISSING_TRANSLATION, "pages[0].questions[1]", "label"),
     "unknown_type": (Code.UNKNOWN_TYPE, "pages[0].questions[1]", "type"),
     "duplicate_name": (Code.DUPLICATE_NAME, "pages[0].questions[2]", "name"),
+    "reserved_name": (Code.RESERVED_NAME, "pages[0].questions[2]", "name"),
     "bad_name": (Code.BAD_NAME, "pages[0].questions[1]", "name"),
     "unknown_choice_list": (Code.UNKNOWN_CHOICE_LIST, "pages[0].questions[2]", "choices"),
     "one_choice": (Code.NO_CHOICES, "choice_lists.sex", "choices"),

@@ -66,8 +66,9 @@ def _derivations(instrument: surveys.Instrument) -> dict[str, str]:
     out = {}
     for block in instrument.scoring.get("blocks") or []:
         method = block.get("method", "")
-        how = block.get("expression") or ", ".join(f"{k}×{v}" for k, v in (block.get("of") or {}).items()) \
-            or "items " + ", ".join(block.get("items", []))
+        of = block.get("of") or {}
+        parts = [f"{k}×{v}" for k, v in of.items()] if isinstance(of, dict) else [str(k) for k in of]
+        how = block.get("expression") or ", ".join(parts) or "items " + ", ".join(block.get("items", []))
         text = f"{method}: {how}"
         if block.get("assessed_if"):
             text += f"; assessed if {block['assessed_if']}"
