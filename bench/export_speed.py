@@ -1,6 +1,6 @@
 """Export speed and memory: N synthetic responses to CSV, XLSX, Parquet, SPSS and Stata.
 
-    python bench/export_speed.py [25000 50000 100000]
+    python bench/export_speed.py [25000 50000 100000] [csv xlsx parquet sav dta]
 
 Responses are stored in a fresh SQLite database (digital-skills answers generated from the
 instrument), then each export is run through the app's own code: rows read in chunks by
@@ -102,8 +102,8 @@ def run(app, fmt: str, trace: bool) -> tuple[float, float, float, int]:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [25_000, 50_000, 100_000]
-    formats = ["csv", "xlsx", "parquet", "sav", "dta"]
+    sizes = [int(a) for a in sys.argv[1:] if a.isdigit()] or [25_000, 50_000, 100_000]
+    formats = [a for a in sys.argv[1:] if not a.isdigit()] or ["csv", "xlsx", "parquet", "sav", "dta"]
     print(f"{'responses':>10} {'format':>8} {'seconds':>8} {'cpu s':>8} {'peak MiB':>9} {'file MiB':>9}")
     for n in sizes:
         directory = tempfile.mkdtemp()
