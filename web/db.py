@@ -6,9 +6,6 @@ says so. The schema is created and upgraded only by Alembic (``khaosat init-db``
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -58,28 +55,6 @@ def _close_session(_exc: BaseException | None = None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
-
-
-@contextmanager
-def writing() -> Iterator[None]:
-    """Queue this process's write behind the others' on SQLite; nothing to do on PostgreSQL.
-
-    SQLite lets one writer in at a time, and a writer that finds the database locked polls with
-    growing sleeps (up to 100 ms each), which turns a burst of submissions into second-long tails.
-    An exclusive ``flock`` on a file beside the database makes writers wait in the kernel instead
-    and go in as soon as the previous one commits. Each call opens its own file, so the lock also
-    separates threads of one process.
-    """
-    url = engine().url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        yield
-        return
-    with open(f"{url.database}.write-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def alembic_config(engine_: Engine) -> Config:

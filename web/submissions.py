@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import surveys
-from web import db
 from web.models import PersonalDetails, Response, SurveyVersion
 
 
@@ -92,11 +91,10 @@ def store(session: Session, version: SurveyVersion, instrument: surveys.Instrume
     response = build(version, instrument, uuid, values, **fields)
     session.add(response)
     try:
-        with db.writing():
-            if personal:
-                session.flush()
-                session.add(PersonalDetails(response_id=response.id, **personal))
-            session.commit()
+        if personal:
+            session.flush()
+            session.add(PersonalDetails(response_id=response.id, **personal))
+        session.commit()
     except IntegrityError:
         session.rollback()
         existing = session.exec(select(Response).where(Response.uuid == uuid)).first()
