@@ -89,3 +89,27 @@ def test_level_is_hidden_and_explained_without_a_table(client, accounts, demo_da
     assert client.get("/research/digital-skills?level=former_district").status_code == 404
     headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
     assert client.get("/api/v1/results/digital-skills?level=former_district", headers=headers).status_code == 422
+
+
+def test_left_behind_ranking_by_former_district(client, app, accounts, demo_data):
+    accounts.login("researcher")
+    page = client.get("/research/digital-skills/left-behind?level=former_district&all=1&lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<option value="former_district" selected>' in html and "Quận Hoàn Kiếm" in html
+    response = client.get("/research/digital-skills/left-behind.csv?level=former_district&indicator=dsi_index")
+    assert response.status_code == 200
+    assert "left-behind-former-district.csv" in response.headers["Content-Disposition"]
+    report = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig", dtype={"former_district": str})
+    districts = report[(report["cell_type"] == "area") & (report["reliability"] != "suppressed")]
+    assert len(districts) >= 10
+    with app.test_request_context():
+        session = db.session()
+        frame = with_former_district(responses_frame(session, "digital-skills"), areas.HANOI)
+        design = calibrate(frame, margins_frame(session, areas.HANOI)).design
+        expected = design.mean("dsi_index", by="former_district").set_index("former_district")
+    for row in districts.itertuples():
+        assert row.estimate == pytest.approx(expected.loc[row.former_district, "estimate"], rel=1e-9)
+    # the ward ranking is still the default and names wards, not districts
+    html = client.get("/research/digital-skills/left-behind?all=1&lang=en").get_data(as_text=True)
+    assert "Phường Hoàn Kiếm" in html

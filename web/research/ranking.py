@@ -6,8 +6,10 @@ import warnings
 
 import pandas as pd
 from flask import abort, current_app, render_template, request
+from flask_babel import force_locale
 
 from analysis import left_behind
+from surveys import areas
 from web import db
 from web.auth import role_required
 from web.catalog import ward_names
@@ -21,8 +23,26 @@ from web.research.weighting import margins_frame, problem_message
 MAX_ROWS = 200
 
 
+def area_column(q: query.Query) -> str:
+    """The areas the ranking compares: former districts when asked for, else wards and communes."""
+    return "former_district" if q.level == "former_district" else "ward_code"
+
+
+def _area_labels(column: str) -> dict:
+    province = current_app.config["KHAOSAT_PROVINCE"]
+    if column == "ward_code":
+        return {code: {"vi": name, "en": name} for code, name in ward_names(db.session(), province).items()}
+    out = {code: {"vi": name, "en": name} for code, name in areas.former_district_names(province).items()}
+    for code, text in ((areas.SEVERAL, "Several former districts"), (areas.UNKNOWN, "Former district not known")):
+        out[code] = {}
+        for lang in ("vi", "en"):
+            with force_locale(lang):
+                out[code][lang] = str(_(text))
+    return out
+
+
 def ranking(q: query.Query) -> pd.DataFrame:
-    """Every cell (ward, group, ward x group, two groups crossed), furthest behind first."""
+    """Every cell (area, group, area x group, two groups crossed), furthest behind first."""
     if q.indicator is None or q.data.design is None:
         return pd.DataFrame()
     design = q.data.design
@@ -30,40 +50,39 @@ def ranking(q: query.Query) -> pd.DataFrame:
     groups = [g for g in q.groups if g != "urban_rural" or "area_type" not in q.groups]
     for g in groups:
         design.data[g] = design.data[g].map(results._code)
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
-    labels = variables.labels_for(q.instrument, design.data, ["ward_code", *groups], names)
+    area = area_column(q)
+    labels = {area: _area_labels(area), **variables.labels_for(q.instrument, design.data, groups, {})}
     indicator_label = {}
     for lang in ("vi", "en"):
-        from flask_babel import force_locale
-
         with force_locale(lang):
             indicator_label[lang] = _("reach “%(indicator)s”", indicator=str(q.indicator.label))
-    if q.indicator.name in q.data.rankings:
-        return query.label(_ranking_query(q), q.data.rankings[q.indicator.name].copy())
+    key = (q.indicator.name, area)
+    if key in q.data.rankings:
+        return query.label(_ranking_query(q), q.data.rankings[key].copy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        report = left_behind(design, q.indicator.name, areas="ward_code", groups=groups, max_way=2,
+        report = left_behind(design, q.indicator.name, areas=area, groups=groups, max_way=2,
                              scale=q.scale if q.indicator.share else 1.0, labels=labels,
                              indicator_label=indicator_label,
                              benchmark_label={"vi": "{value}" + ("%" if q.indicator.share else "") + " của toàn thành phố",
                                               "en": "{value}" + ("%" if q.indicator.share else "") + " city-wide"},
                              material_points=10.0 if q.indicator.share else 5.0)
     report = suppress(report)
-    q.data.rankings[q.indicator.name] = report
+    q.data.rankings[key] = report
     return query.label(_ranking_query(q), report.copy())
 
 
 def _ranking_query(q: query.Query):
     """A query whose columns are every key column a ranking row can have (for labelling)."""
     groups = [g for g in q.groups if g != "urban_rural" or "area_type" not in q.groups]
-    return type("RankingQuery", (), {"columns": ["ward_code", *groups], "instrument": q.instrument})()
+    return type("RankingQuery", (), {"columns": [area_column(q), *groups], "instrument": q.instrument})()
 
 
-def _filtered(report: pd.DataFrame, area: str, group: str, only_behind: bool) -> pd.DataFrame:
+def _filtered(report: pd.DataFrame, column: str, area: str, group: str, only_behind: bool) -> pd.DataFrame:
     if report.empty:
         return report
     if area:
-        report = report[report["ward_code"].astype("string") == area]
+        report = report[report[column].astype("string") == area]
     if group:
         report = report[report[group].notna()] if group in report else report.iloc[0:0]
     if only_behind:
@@ -71,17 +90,27 @@ def _filtered(report: pd.DataFrame, area: str, group: str, only_behind: bool) ->
     return report
 
 
+def _ranking_args() -> dict:
+    """The indicator, and the level when it is former districts (wards otherwise)."""
+    args = {k: v for k, v in request.args.items() if k == "indicator"}
+    if request.args.get("level") == "former_district":
+        args["level"] = "former_district"
+    return args
+
+
 @bp.route("/<slug>/left-behind")
 @role_required(Role.researcher)
 def left_behind_page(slug: str):
-    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k == "indicator"})
+    q = query.read_or_404(slug, _ranking_args())
     area, group = request.args.get("area", ""), request.args.get("group", "")
     if group and group not in q.groups:
         abort(404)
     report = ranking(q)
-    shown = _filtered(report, area, group, request.args.get("all") != "1")
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
-    present = sorted({int(c) for c in q.data.frame["ward_code"].dropna()}, key=lambda c: names.get(c, ""))
+    column = area_column(q)
+    shown = _filtered(report, column, area, group, request.args.get("all") != "1")
+    names = {code: text[language()] for code, text in _area_labels(column).items()}
+    present = sorted({int(c) if column == "ward_code" else c for c in q.data.frame[column].dropna()},
+                     key=lambda c: names.get(c, str(c)))
     return render_template("research/left_behind.html", q=q, instrument=q.instrument, rows=shown.head(MAX_ROWS),
                            total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
                            area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],
@@ -92,10 +121,11 @@ def left_behind_page(slug: str):
 @bp.route("/<slug>/left-behind.<any(csv, xlsx):fmt>")
 @role_required(Role.researcher)
 def left_behind_download(slug: str, fmt: str):
-    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k == "indicator"})
+    q = query.read_or_404(slug, _ranking_args())
     report = ranking(q).drop(columns=["cell"], errors="ignore")
-    name = f"{slug}-{q.indicator.name if q.indicator else 'none'}-left-behind.{fmt}"
-    asked = {"indicator": q.indicator.name} if q.indicator else {}
+    by_district = "-former-district" if q.level == "former_district" else ""
+    name = f"{slug}-{q.indicator.name if q.indicator else 'none'}-left-behind{by_district}.{fmt}"
+    asked = {**({"indicator": q.indicator.name} if q.indicator else {}), **_ranking_args()}
     if fmt == "csv":
         return export_attachment(exports.table_csv(report), "text/csv; charset=utf-8", name, **asked)
     return export_attachment(exports.file_stream(exports.table_xlsx(report, "left-behind")), XLSX, name, **asked)
