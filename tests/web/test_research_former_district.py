@@ -113,3 +113,8 @@ def test_left_behind_ranking_by_former_district(client, app, accounts, demo_data
     # the ward ranking is still the default and names wards, not districts
     html = client.get("/research/digital-skills/left-behind?all=1&lang=en").get_data(as_text=True)
     assert "Phường Hoàn Kiếm" in html
+    # an unknown level is not an error: the ranking stays by ward
+    for bad in ("bogus", "<script>", "former_district%00"):
+        response = client.get(f"/research/digital-skills/left-behind?level={bad}&lang=en")
+        assert response.status_code == 200 and "Phường" in response.get_data(as_text=True)
+    assert client.get("/research/digital-skills/left-behind.csv?level=bogus").status_code == 200

@@ -119,6 +119,12 @@ def table(query: Query) -> pd.DataFrame:
     return label(query, out)
 
 
+def former_district_labels(province: int) -> dict[str, str]:
+    """Former district code -> its name, with "several" and "not known" in the user's language."""
+    return {**areas.former_district_names(province), areas.SEVERAL: _("Several former districts"),
+            areas.UNKNOWN: _("Former district not known")}
+
+
 def label(query: Query, out: pd.DataFrame) -> pd.DataFrame:
     lang = language()
     province = current_app.config["KHAOSAT_PROVINCE"]
@@ -129,8 +135,7 @@ def label(query: Query, out: pd.DataFrame) -> pd.DataFrame:
             out["ward"] = out["ward_code"].map(lambda c: "" if pd.isna(c) else names.get(int(c), str(c)))
             parts.append(out["ward"])
         elif column == "former_district":
-            districts = {**areas.former_district_names(province), areas.SEVERAL: _("Several former districts"),
-                         areas.UNKNOWN: _("Former district not known")}
+            districts = former_district_labels(province)
             out["former_district_label"] = out[column].map(lambda c, d=districts: "" if pd.isna(c) else d.get(c, c))
             parts.append(out["former_district_label"])
         else:

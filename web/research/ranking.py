@@ -9,7 +9,6 @@ from flask import abort, current_app, render_template, request
 from flask_babel import force_locale
 
 from analysis import left_behind
-from surveys import areas
 from web import db
 from web.auth import role_required
 from web.catalog import ward_names
@@ -29,15 +28,15 @@ def area_column(q: query.Query) -> str:
 
 
 def _area_labels(column: str) -> dict:
+    """Area code -> {"vi": name, "en": name}, for the ranking's sentences in both languages."""
     province = current_app.config["KHAOSAT_PROVINCE"]
     if column == "ward_code":
         return {code: {"vi": name, "en": name} for code, name in ward_names(db.session(), province).items()}
-    out = {code: {"vi": name, "en": name} for code, name in areas.former_district_names(province).items()}
-    for code, text in ((areas.SEVERAL, "Several former districts"), (areas.UNKNOWN, "Former district not known")):
-        out[code] = {}
-        for lang in ("vi", "en"):
-            with force_locale(lang):
-                out[code][lang] = str(_(text))
+    out: dict = {}
+    for lang in ("vi", "en"):
+        with force_locale(lang):
+            for code, name in query.former_district_labels(province).items():
+                out.setdefault(code, {})[lang] = str(name)
     return out
 
 
