@@ -1,13 +1,16 @@
 """Export speed and memory: N synthetic responses to CSV, XLSX, Parquet, SPSS and Stata.
 
-    python bench/export_speed.py [25000 50000 100000] [csv xlsx parquet sav dta]
+    python bench/export_speed.py [25000 50000 100000] [csv xlsx parquet sav dta] [--postgres]
 
-Responses are stored in a fresh SQLite database (digital-skills answers generated from the
-instrument), then each export is run through the app's own code: rows read in chunks by
+Responses are stored in a fresh SQLite database, or with ``--postgres`` in a fresh PostgreSQL
+database ``khaosat_bench`` on $BENCH_POSTGRES (default: postgres@127.0.0.1:5432), dropped and made
+anew for each size (digital-skills answers generated from the instrument), then each export is run through the app's own code: rows read in chunks by
 ``web.tables.iter_frames``, shaped by ``web.research.exports.shape``, written by the format's writer.
 Prints, per size and format, the wall-clock and CPU seconds of a run without tracing (CPU seconds
 are steadier than wall-clock on a shared machine), the peak of Python allocations (tracemalloc)
-during a second, traced run, and the file size. Flat memory shows as a peak that does not grow
+during a second, traced run, the growth of the process's resident memory at its peak in that run
+(``rss``: this also counts Arrow's and the database driver's buffers, which tracemalloc does not
+see), and the file size. Flat memory shows as a peak that does not grow
 with N (CSV, XLSX, Parquet stream by chunk; SPSS and Stata need the whole table in pyreadstat).
 The final weights are computed first and not timed with the export (the app caches them until a
 response or the margins change); the ``weights`` line times that computation (the responses
@@ -17,6 +20,7 @@ Budget: CSV of 100,000 responses <= 5 s.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -81,6 +85,7 @@ def run(app, fmt: str, trace: bool) -> tuple[float, float, float, int]:
         del data
         if trace:
             tracemalloc.start()
+            resident = _reset_peak_rss()
         start, cpu = time.perf_counter(), time.process_time()
         rows = (exports.shape(c, spec, weights, names) for c in iter_frames(session, "digital-skills"))
         if fmt == "csv":
@@ -95,19 +100,51 @@ def run(app, fmt: str, trace: bool) -> tuple[float, float, float, int]:
             size = Path(path).stat().st_size
             Path(path).unlink()
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else float("nan")
+        peak = (tracemalloc.get_traced_memory()[1] / 2**20, (_peak_rss() - resident) / 2**20) if trace \
+            else (float("nan"), float("nan"))
         if trace:
             tracemalloc.stop()
     return seconds, cpu, peak, size
 
 
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak_rss() -> int:
+    """Reset the kernel's high-water mark of resident memory (Linux); the resident bytes now."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status("VmRSS")
+
+
+def _peak_rss() -> int:
+    return _status("VmHWM")
+
+
+def fresh_database(postgres: bool) -> str:
+    if not postgres:
+        return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
+    import psycopg
+
+    server = os.environ.get("BENCH_POSTGRES", "postgres@127.0.0.1:5432")
+    with psycopg.connect(f"postgresql://{server}/postgres", autocommit=True) as connection:
+        connection.execute("DROP DATABASE IF EXISTS khaosat_bench")
+        connection.execute("CREATE DATABASE khaosat_bench")
+    return f"postgresql+psycopg://{server}/khaosat_bench"
+
+
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:] if a.isdigit()] or [25_000, 50_000, 100_000]
-    formats = [a for a in sys.argv[1:] if not a.isdigit()] or ["csv", "xlsx", "parquet", "sav", "dta"]
-    print(f"{'responses':>10} {'format':>8} {'seconds':>8} {'cpu s':>8} {'peak MiB':>9} {'file MiB':>9}")
+    args = [a for a in sys.argv[1:] if a != "--postgres"]
+    sizes = [int(a) for a in args if a.isdigit()] or [25_000, 50_000, 100_000]
+    formats = [a for a in args if not a.isdigit()] or ["csv", "xlsx", "parquet", "sav", "dta"]
+    print("database:", "PostgreSQL" if "--postgres" in sys.argv else "SQLite")
+    print(f"{'responses':>10} {'format':>8} {'seconds':>8} {'cpu s':>8} {'py MiB':>8} {'rss MiB':>8} {'file MiB':>9}")
     for n in sizes:
-        directory = tempfile.mkdtemp()
-        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite", "SECRET_KEY": "b"})
+        app = create_app({"TESTING": True, "DATABASE_URL": fresh_database("--postgres" in sys.argv),
+                          "SECRET_KEY": "b"})
         with app.app_context():
             db.upgrade(db.engine())
             catalog.load_areas(db.session())
@@ -117,8 +154,9 @@ def main() -> None:
         print(f"{n:>10} {'weights':>8} {seconds:>8.2f} {cpu:>8.2f}", flush=True)
         for fmt in formats:
             seconds, cpu, _, size = run(app, fmt, trace=False)  # timed without tracemalloc's overhead
-            *_, peak, _ = run(app, fmt, trace=True)
-            print(f"{n:>10} {fmt:>8} {seconds:>8.2f} {cpu:>8.2f} {peak:>9.1f} {size / 2**20:>9.1f}", flush=True)
+            *_, (python, resident), _ = run(app, fmt, trace=True)
+            print(f"{n:>10} {fmt:>8} {seconds:>8.2f} {cpu:>8.2f} {python:>8.1f} {resident:>8.1f} "
+                  f"{size / 2**20:>9.1f}", flush=True)
 
 
 if __name__ == "__main__":

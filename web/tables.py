@@ -8,8 +8,10 @@ derived for analysis: ``age_band`` (from ``birth_year`` and the year of the resp
 ``area_type`` (urban for a phường, rural for a xã or special zone, from the ward's division type).
 
 :func:`iter_frames` gives the same table in chunks, so exports of any size stream in flat memory.
-Rows are read as plain columns (answers and indicators as JSON text, decoded a chunk at a time) and
-the table is built column by column, never one Python object per response.
+Rows are read as the database driver gives them (answers and indicators as JSON text) and each
+chunk's JSON is decoded by Arrow straight into columns, never one Python object per response; a
+chunk Arrow cannot type (a question answered with a number in one response and text in another, a
+roster of rows) is decoded by the standard library instead, with the same result.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json
 from sqlalchemy import Text, cast
 from sqlmodel import Session, select
 
@@ -39,29 +45,77 @@ def _division_types() -> dict[int, str]:
     return {w.code: w.division_type for p in areas.provinces() for w in areas.wards(p.code)}
 
 
-def _query(slug: str):
-    return (select(Response.id, SurveyVersion.version, Response.ward_code, Response.channel, Response.language,
+def _versions(session: Session, slug: str) -> list[tuple[int, int]]:
+    return list(session.exec(select(SurveyVersion.id, SurveyVersion.version)
+                             .join(Survey, Survey.id == SurveyVersion.survey_id)
+                             .where(Survey.slug == slug).order_by(SurveyVersion.version)).all())
+
+
+def _query(version_id: int):
+    """One version's responses, oldest first: with the version fixed, its index gives them in order
+    (a join over every version would make the database sort the whole table before the first row)."""
+    return (select(Response.id, Response.ward_code, Response.channel, Response.language,
                    Response.submitted_at, Response.stratum, Response.psu, Response.base_weight,
                    cast(Response.answers, Text), cast(Response.scores, Text))
-            .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
-            .join(Survey, Survey.id == SurveyVersion.survey_id)
-            .where(Survey.slug == slug, Response.is_excluded == False)  # noqa: E712 - SQL expression
+            .where(Response.survey_version_id == version_id, Response.is_excluded == False)  # noqa: E712 - SQL
             .order_by(Response.id))
 
 
+#: the JSON value types Arrow's columns may hold for :func:`_documents` to take its result as it is
+_PLAIN = (pa.types.is_null, pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
+
+
+def _plain(kind: pa.DataType) -> bool:
+    return any(test(kind) for test in _PLAIN)
+
+
 def _documents(texts: Sequence[str]) -> pd.DataFrame:
-    """JSON objects (one per response) as columns; a list of codes becomes a 1/missing column per code."""
+    """JSON objects (one per response) as columns; a list of codes becomes a 1/missing column per code,
+    a roster (a list of rows) its number of rows."""
+    try:
+        table = pyarrow.json.read_json(pa.py_buffer("\n".join(texts).encode()))
+    except pa.ArrowInvalid:  # a value whose type changes between responses, or no text at all
+        return _documents_python(texts)
+    if table.num_rows != len(texts) or not all(
+            _plain(f.type) or (pa.types.is_list(f.type) and _plain(f.type.value_type)) for f in table.schema):
+        return _documents_python(texts)
+    index = pd.RangeIndex(len(texts))
+    columns: dict[str, pd.Series] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not pa.types.is_list(column.type):
+            values = column.to_pandas().set_axis(index) if column.null_count < len(column) \
+                else pd.Series(np.nan, index=index)
+            columns[name] = values.where(values.notna(), np.nan) if values.dtype == object else values
+            continue
+        column = column.combine_chunks()
+        chosen, rows = pc.list_flatten(column), pc.list_parent_indices(column).to_numpy()
+        valid = pc.is_valid(chosen).to_numpy(zero_copy_only=False)
+        chosen, rows = chosen.filter(pa.array(valid)), rows[valid]
+        for code in pc.unique(chosen).to_pylist():
+            dummy = np.full(len(texts), np.nan)
+            dummy[rows[pc.equal(chosen, pa.scalar(code, chosen.type)).to_numpy(zero_copy_only=False)]] = 1
+            columns[f"{name}_{code}"] = pd.Series(dummy, index=index)
+    return pd.DataFrame(columns, index=index)
+
+
+def _documents_python(texts: Sequence[str]) -> pd.DataFrame:
+    """:func:`_documents` by the standard library, for what Arrow's JSON reader cannot type."""
     frame = pd.DataFrame.from_records(json.loads("[" + ",".join(texts) + "]"), index=range(len(texts)))
     columns: dict[str, pd.Series] = {}
     for name, column in frame.items():
         is_list = np.fromiter((type(v) is list for v in column.to_numpy()), bool, len(column)) \
             if column.dtype == object else None
-        if is_list is None or not is_list.any():
-            columns[name] = column
+        if is_list is None or not is_list.any():  # missing as NaN, as from Arrow
+            columns[name] = pd.Series(np.nan, index=frame.index) if column.isna().all() else \
+                column.where(column.notna(), np.nan) if column.dtype == object else column
+            continue
+        chosen = column[is_list].explode().dropna()
+        if any(type(v) is dict for v in chosen.to_numpy()):  # a roster: its number of rows
+            columns[name] = pd.Series([len(v) if type(v) is list else np.nan for v in column.to_numpy()],
+                                      index=frame.index, dtype="float64")
             continue
         if (~is_list & column.notna().to_numpy()).any():
             columns[name] = column.where(~is_list)
-        chosen = column[is_list].explode().dropna()
         for code in pd.unique(chosen.to_numpy()):
             dummy = np.full(len(column), np.nan)
             dummy[chosen.index[(chosen == code).to_numpy()]] = 1
@@ -69,12 +123,12 @@ def _documents(texts: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
-def _frame(rows: Sequence[tuple]) -> pd.DataFrame:
-    (ids, versions, wards, channels, languages, submitted, strata, psus, weights, answers, scores) = zip(*rows, strict=True)
+def _frame(rows: Sequence[tuple], version: int) -> pd.DataFrame:
+    (ids, wards, channels, languages, submitted, strata, psus, weights, answers, scores) = zip(*rows, strict=True)
     ids, strata, psus = pd.Series(ids), pd.Series(strata, dtype=object), pd.Series(psus, dtype=object)
     design = pd.DataFrame({
-        "response_id": ids, "survey_version": versions, "ward_code": wards, "channel": channels,
-        "language": languages, "submitted_at": submitted,
+        "response_id": ids, "survey_version": version, "ward_code": wards, "channel": channels,
+        "language": languages, "submitted_at": pd.to_datetime(pd.Series(submitted), utc=True, format="ISO8601"),
         "stratum": strata.where(strata.notna(), pd.Series(wards, dtype=object).map(str)).infer_objects(),
         "psu": psus.where(psus.notna(), "r" + ids.astype(str)).infer_objects(),
         "weight": weights,
@@ -108,12 +162,36 @@ def _collection_paused():
             gc.enable()
 
 
-def iter_frames(session: Session, slug: str, chunk_size: int = 5000) -> Iterator[pd.DataFrame]:
-    """The responses to ``slug`` as DataFrames of at most ``chunk_size`` rows, oldest first."""
-    for rows in session.exec(_query(slug).execution_options(yield_per=chunk_size)).partitions(chunk_size):
-        with _collection_paused():
-            frame = _frame(rows)
-        yield frame
+def _rows(session: Session, version_id: int, chunk_size: int) -> Iterator[Sequence[tuple]]:
+    """The rows of :func:`_query` in chunks, as the driver gives them: SQLAlchemy's per-row conversions
+    (ORM rows, the timestamp parsed one by one on SQLite) would cost more than the rest of the read."""
+    connection = session.connection()
+    compiled = _query(version_id).compile(dialect=connection.dialect)
+    params = tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positional \
+        else compiled.params
+    result = connection.exec_driver_sql(str(compiled), params, execution_options={"yield_per": chunk_size})
+    yield from result.partitions(chunk_size)
+
+
+def iter_frames(session: Session, slug: str, chunk_size: int = 10000) -> Iterator[pd.DataFrame]:
+    """The responses to ``slug`` as DataFrames of at most ``chunk_size`` rows: version by version, and
+    oldest first within a version. The next chunk is decoded in a second thread while the caller works
+    on this one (Arrow and SQLite release the GIL, so this uses both cores)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="khaosat-decode") as decoder:
+        ahead = None
+        for version_id, version in _versions(session, slug):
+            for rows in _rows(session, version_id, chunk_size):
+                decoding = decoder.submit(_decoded, rows, version)
+                if ahead is not None:
+                    yield ahead.result()
+                ahead = decoding
+        if ahead is not None:
+            yield ahead.result()
+
+
+def _decoded(rows: Sequence[tuple], version: int) -> pd.DataFrame:
+    with _collection_paused():
+        return _frame(rows, version)
 
 
 def responses_frame(session: Session, slug: str) -> pd.DataFrame:

@@ -99,6 +99,10 @@ def variables(instrument: surveys.Instrument) -> list[Variable]:
                                      ("1", {"vi": "Có chọn", "en": "Chosen"})], {"0": 0, "1": 1},
                                     relevance.get(q.name, ""), question_type=q.type))
             continue
+        if q.type == "repeat":  # the table holds a roster's number of rows, not the rows
+            out.append(Variable(q.name, "num", {"vi": f"{label['vi']} — số dòng", "en": f"{label['en']} — number of rows"},
+                                relevant=relevance.get(q.name, ""), question_type=q.type))
+            continue
         codes = [(c.code, _text(instrument, c.label)) for c in q.choices]
         numeric = q.type in ("integer", "decimal", "calculate") or (codes and all(
             c.lstrip("-").isdigit() for c, _ in codes))

@@ -1,0 +1,42 @@
+"""The column-wise CSV writer writes exactly what pandas' ``to_csv`` (the csv module's quoting) writes,
+for any numbers and any text, in far less time."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from web.research.exports import csv_rows, csv_stream
+
+NUMBERS = st.lists(st.one_of(st.floats(width=64), st.integers(-10**6, 10**6).map(float),
+                             st.sampled_from([0.0, -0.0, 1.0, 9999.0, 10000.0, 1e15, 1e16, 5e-324, 1e-4])),
+                   min_size=1, max_size=20)
+TEXT = st.one_of(st.none(), st.text(alphabet="aăâđêôơưỳỹ,\"\r\n '=+-@\t0123456789.", max_size=10))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_rows_are_what_pandas_writes(data):
+    numbers = data.draw(NUMBERS)
+    n = len(numbers)
+    frame = pd.DataFrame({
+        "a": np.array(numbers), "b": pd.Series(data.draw(st.lists(TEXT, min_size=n, max_size=n)), dtype=object),
+        "c": np.array(data.draw(st.lists(st.floats(0, 100), min_size=n, max_size=n))),
+        "d": pd.Series(data.draw(st.lists(TEXT, min_size=n, max_size=n)), dtype="str"),
+    })
+    assert csv_rows(frame) == frame.to_csv(index=False, header=False, lineterminator="\r\n").encode()
+
+
+def test_a_stream_opens_in_pandas_with_diacritics_and_formulas_neutralised():
+    frame = pd.DataFrame({"ward": ["Phường Hoàn Kiếm", "Xã Sóc Sơn", None], "score": [12.5, np.nan, 3.0],
+                          "note": ["=HYPERLINK(\"x\")", "a, \"b\"\nc", "@SUM(A1)"]})
+    data = b"".join(csv_stream([frame.iloc[:2], frame.iloc[2:]], list(frame.columns)))
+    assert data.startswith("\ufeff".encode())
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert back["ward"].tolist()[:2] == ["Phường Hoàn Kiếm", "Xã Sóc Sơn"] and pd.isna(back["ward"][2])
+    assert back["score"].tolist()[0] == 12.5 and back["score"].isna().tolist() == [False, True, False]
+    assert back["note"].tolist() == ["'=HYPERLINK(\"x\")", "a, \"b\"\nc", "'@SUM(A1)"]
