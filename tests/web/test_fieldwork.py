@@ -103,6 +103,32 @@ def test_excluded_responses_leave_the_analysis_table(app, field):
         assert ids["fast"] in set(responses_frame(db.session(), "digital-skills")["response_id"])
 
 
+def test_an_exclusion_reaches_the_weighted_results_and_the_downloads_at_once(app, field, accounts, client):
+    import io
+
+    import pandas as pd
+
+    from web.research.weighting import weighted
+
+    ids, supervisor = field
+    accounts.login("researcher")
+
+    def exported() -> set[int]:
+        data = client.get("/research/digital-skills/export.csv").data
+        return set(pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")["id"])
+
+    def analysed() -> set[int]:
+        with app.test_request_context():
+            return set(weighted(db.session(), "digital-skills", app.config["KHAOSAT_PROVINCE"]).frame["response_id"])
+
+    assert ids["fast"] in analysed() and ids["fast"] in exported()  # the weights are now cached
+    supervisor.post(f"/admin/quality/{ids['fast']}", data={"decision": "exclude", "flag": "too_fast"})
+    assert ids["fast"] not in analysed() and ids["fast"] not in exported()
+    supervisor.post(f"/admin/quality/{ids['fast']}", data={"decision": "include"})
+    supervisor.post(f"/admin/quality/{ids['twin_b']}", data={"decision": "exclude", "flag": "identical"})
+    assert ids["fast"] in analysed() and ids["twin_b"] not in analysed()  # same count excluded, another one
+
+
 def test_supervisor_cannot_review_other_wards_or_send_nonsense(app, field):
     ids, supervisor = field
     assert supervisor.post(f"/admin/quality/{ids['elsewhere']}", data={"decision": "exclude"}).status_code == 403

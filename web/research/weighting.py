@@ -49,13 +49,18 @@ def margins_frame(session: Session, province: int) -> pd.DataFrame:
 
 
 def _stamp(session: Session, slug: str, province: int) -> tuple:
-    responses = session.exec(
-        select(func.count(Response.id), func.max(Response.id))
-        .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
-        .join(Survey, Survey.id == SurveyVersion.survey_id).where(Survey.slug == slug)).one()
+    """What the weighted design depends on: the survey's responses (how many, the newest, which are
+    excluded after review; erasures change the count) and the margins."""
+    def of_survey(statement):
+        return (statement.join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+                .join(Survey, Survey.id == SurveyVersion.survey_id).where(Survey.slug == slug))
+
+    responses = session.exec(of_survey(select(func.count(Response.id), func.max(Response.id)))).one()
+    excluded = tuple(session.exec(of_survey(select(Response.id)).where(Response.is_excluded == True)  # noqa: E712
+                                  .order_by(Response.id)).all())
     margins = session.exec(select(func.count(PopulationMargin.id), func.max(PopulationMargin.uploaded_at))
                            .where(PopulationMargin.province_code == province)).one()
-    return (slug, province, *responses, *margins)
+    return (slug, province, *responses, excluded, *margins)
 
 
 _cache: dict[tuple, Weighted] = {}
