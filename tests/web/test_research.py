@@ -121,6 +121,24 @@ def test_weighting_page_shows_margins_diagnostics_and_comparison(client, account
     assert "1008 cells" in text and "Effective n" in text and "Unweighted" in text
 
 
+def test_margins_without_a_group_that_has_respondents_are_explained_in_each_language(app, client, accounts,
+                                                                                      demo_data):
+    from sqlmodel import delete
+
+    from web import db
+    from web.models import PopulationMargin
+
+    with app.app_context():  # the census table loses women aged 60 and over, who did respond
+        db.session().exec(delete(PopulationMargin).where(PopulationMargin.sex == "2",
+                                                         PopulationMargin.age_band == "60+"))
+        db.session().commit()
+    accounts.login("researcher")
+    vi = client.get("/research/digital-skills/weighting?indicator=at_least_basic&lang=vi").get_data(as_text=True)
+    en = client.get("/research/digital-skills/weighting?indicator=at_least_basic&lang=en").get_data(as_text=True)
+    assert "không có người nào trong số liệu dân số (2:60+)" in vi and "population count" not in vi
+    assert "have no people in the census table (2:60+)" in en
+
+
 def test_unknown_indicator_is_404_not_500(client, accounts):
     accounts.login("researcher")
     assert client.get("/research/digital-skills?indicator=__class__").status_code == 404

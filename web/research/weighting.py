@@ -13,6 +13,7 @@ Results are cached per survey until a response or the margins change.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -90,6 +91,9 @@ def problem_message(problem: str | None) -> str:
     if problem.startswith("no respondents in sex x age cells"):
         return _("some sex and age-band groups of the census have no respondents (%(cells)s).",
                  cells=problem.removeprefix("no respondents in sex x age cells").strip())
+    if problem.endswith("have respondents but no population count"):  # from analysis.calibration
+        return _("some groups that have respondents have no people in the census table (%(cells)s).",
+                 cells=", ".join(re.findall(r"'([^']*)'", problem.partition("level(s)")[2])))
     if problem.startswith("raking did not converge"):
         return _("the raking did not converge.")
     return _("the margins do not fit the responses (%(detail)s).", detail=problem)
