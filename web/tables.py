@@ -74,7 +74,7 @@ def _documents(texts: Sequence[str]) -> pd.DataFrame:
     a roster (a list of rows) its number of rows."""
     try:
         table = pyarrow.json.read_json(pa.py_buffer("\n".join(texts).encode()))
-    except pa.ArrowInvalid:  # a value whose type changes between responses, or no text at all
+    except pa.ArrowException:  # a value whose type changes between responses, a number too big, ...
         return _documents_python(texts)
     if table.num_rows != len(texts) or not all(
             _plain(f.type) or (pa.types.is_list(f.type) and _plain(f.type.value_type)) for f in table.schema):
@@ -110,7 +110,7 @@ def _documents_python(texts: Sequence[str]) -> pd.DataFrame:
                 column.where(column.notna(), np.nan) if column.dtype == object else column
             continue
         chosen = column[is_list].explode().dropna()
-        if any(type(v) is dict for v in chosen.to_numpy()):  # a roster: its number of rows
+        if any(type(v) in (dict, list) for v in chosen.to_numpy()):  # a roster (or other nesting): its rows
             columns[name] = pd.Series([len(v) if type(v) is list else np.nan for v in column.to_numpy()],
                                       index=frame.index, dtype="float64")
             continue

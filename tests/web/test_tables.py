@@ -63,3 +63,5 @@ def test_a_roster_counts_its_rows_and_a_mixed_answer_keeps_each_value():
     assert _documents(mixed)["birth_year"].tolist() == [1970, "không nhớ"]
     assert _documents(roster)["size"].tolist() == [2, 1]
     assert _documents(roster)["members"].tolist() == [2, 0]
+    nested = _texts([{"a": [[1, 2]], "b": 123456789012345678901234567890}, {"a": []}])
+    assert _documents(nested)["a"].tolist() == [1, 0] and _documents(nested)["b"].iloc[0] > 1e29
