@@ -120,7 +120,7 @@ def q_offered(slug: str):
 
     data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
     instrument = instrument_of(current_version(db.session(), slug))
-    return variables.indicators(instrument, data.frame, language()) if not data.frame.empty else []
+    return variables.indicators(instrument, data, language())
 
 
 def _groups(slug: str) -> list[str]:

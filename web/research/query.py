@@ -70,7 +70,7 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     """The query in ``args``; raises :class:`BadQuery` for a parameter this survey does not offer."""
     instrument = load_instrument(slug)
     data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
-    offered = variables.indicators(instrument, data.frame, language()) if not data.frame.empty else []
+    offered = variables.indicators(instrument, data, language())
     groups = variables.groups(data.frame) if not data.frame.empty else []
     asked = args.get("indicator") or (offered[0].name if offered else "")
     indicator = next((i for i in offered if i.name == asked), None)

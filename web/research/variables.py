@@ -14,6 +14,7 @@ from flask_babel import force_locale
 import surveys
 from web.i18n import _, lazy_gettext
 from web.population import AGE_BANDS
+from web.research.weighting import Weighted
 
 #: derived indicators worth a friendly name; the others show their variable name
 INDICATOR_NAMES = {
@@ -54,19 +55,30 @@ def _is_share(series: pd.Series) -> bool:
     return len(values) > 0 and bool(values.isin([0, 1]).all())
 
 
-def indicators(instrument: surveys.Instrument, frame: pd.DataFrame, lang: str) -> list[Indicator]:
+def _facts(data: Weighted, name: str) -> tuple[bool, bool]:
+    """Whether column ``name`` has data and whether it is 0/1; kept with the cached design, because
+    reading every column of a large table on each request took longer than the rest of the page."""
+    if name not in data.facts:
+        has = name in data.frame.columns and bool(data.frame[name].notna().any())
+        data.facts[name] = (has, has and _is_share(data.frame[name]))
+    return data.facts[name]
+
+
+def indicators(instrument: surveys.Instrument, data: Weighted, lang: str) -> list[Indicator]:
     """Derived indicators with data first (named ones first), then yes/no, scale and number questions."""
     found = []
     names = surveys.indicator_names(instrument)
     ordered = [n for n in INDICATOR_NAMES if n in names] + [n for n in names if n not in INDICATOR_NAMES]
     for name in ordered:
-        if name in frame.columns and frame[name].notna().any():
-            found.append(Indicator(name, str(INDICATOR_NAMES.get(name, name)), _is_share(frame[name])))
+        has, share = _facts(data, name)
+        if has:
+            found.append(Indicator(name, str(INDICATOR_NAMES.get(name, name)), share))
     taken = {i.name for i in found}
     for q in instrument.variables:
-        if q.type in NUMERIC_QUESTION_TYPES and q.name not in taken and q.name in frame.columns \
-                and frame[q.name].notna().any():
-            found.append(Indicator(q.name, f"{q.name}: {instrument.text(q.label, lang)}", _is_share(frame[q.name])))
+        if q.type in NUMERIC_QUESTION_TYPES and q.name not in taken:
+            has, share = _facts(data, q.name)
+            if has:
+                found.append(Indicator(q.name, f"{q.name}: {instrument.text(q.label, lang)}", share))
     return found
 
 

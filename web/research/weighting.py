@@ -41,6 +41,7 @@ class Weighted:
     problem: str | None = None  #: why calibration was not done, in English (shown with a translation)
     unrepresented_wards: list[int] = field(default_factory=list)
     rankings: dict = field(default_factory=dict)  #: left-behind reports by indicator, computed once
+    facts: dict = field(default_factory=dict)  #: per column: (has data, is 0/1), computed once
 
 
 def margins_frame(session: Session, province: int) -> pd.DataFrame:
