@@ -184,7 +184,8 @@ def _utf8(texts: pa.Array) -> bytes:
     if not len(texts):
         return b""
     _, offsets, data = texts.buffers()
-    first, last = np.frombuffer(offsets, np.int32)[[texts.offset, texts.offset + len(texts)]]
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    first, last = np.frombuffer(offsets, width)[[texts.offset, texts.offset + len(texts)]]
     return data.slice(first, last - first).to_pybytes()
 
 
@@ -252,7 +253,7 @@ def xlsx_file(frames: Iterable[pd.DataFrame], columns: list[str], sheets: dict[s
 
 def _write_cells(sheet, frame: pd.DataFrame, first_row: int) -> int:
     """Write ``frame``'s cells row by row (constant-memory mode), leaving missing ones blank, numbers
-    and text by their own writers (a third faster than ``write_row``); the next free row."""
+    and text by their own writers (10-25% faster than ``write_row``); the next free row."""
     columns = []
     for j, (_, column) in enumerate(frame.items()):
         write = sheet.write_number if column.dtype == np.float64 else sheet.write_string \
