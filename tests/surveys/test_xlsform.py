@@ -12,7 +12,8 @@ from surveys.errors import Code
 from surveys.xlsform import import_xlsform, language_code, read_xlsform
 from surveys.xlsform_export import export_xlsform
 
-SHARED = Path(__file__).parents[3] / "shared" / "xlsforms"
+#: real-world forms written by others (provenance in the folder's README)
+FORMS = Path(__file__).parents[1] / "fixtures" / "xlsforms"
 
 #: file -> None if it imports, else (code of the first problem, text in its message)
 REAL_FORMS = {
@@ -35,18 +36,15 @@ REAL_FORMS = {
     "pyxform-or_other": (Code.BAD_EXPRESSION, "'pastel=yes'"),
     "pyxform-xlsform_spec_test": (Code.UNSUPPORTED, "group inside a repeat"),
 }
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/xlsforms is not here")
 
 
-@needs_shared
 def test_every_shared_form_has_an_expectation():
-    assert {p.stem for p in SHARED.glob("*.xlsx")} == set(REAL_FORMS)
+    assert {p.stem for p in FORMS.glob("*.xlsx")} == set(REAL_FORMS)
 
 
-@needs_shared
 @pytest.mark.parametrize("name", sorted(REAL_FORMS))
 def test_real_forms_import_or_fail_clearly(name):
-    path = SHARED / f"{name}.xlsx"
+    path = FORMS / f"{name}.xlsx"
     start = time.perf_counter()
     expected = REAL_FORMS[name]
     if expected is None:
@@ -63,9 +61,8 @@ def test_real_forms_import_or_fail_clearly(name):
     assert time.perf_counter() - start < 5  # the UCL form claims a million rows
 
 
-@needs_shared
 def test_languages_and_cascading_selects():
-    cascade = import_xlsform(SHARED / "xlsform-cascading_select.xlsx")
+    cascade = import_xlsform(FORMS / "xlsform-cascading_select.xlsx")
     county = cascade.question("selected_county")
     assert county.extra["choice_filter"] == "state=${selected_state}"
     assert check(cascade, {"selected_state": "texas", "selected_county": "cameron"}).ok
