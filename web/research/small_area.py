@@ -183,7 +183,8 @@ def side_by_side_chart(table: pd.DataFrame, *, scale: float, title: str, labels:
     """Every ward, sorted by the model-based estimate: direct estimate and 95% CI (grey, where shown) and the
     model-based estimate and 95% CI (blue) one above the other."""
     data = table.sort_values("eblup").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8.3, max(3.0, 0.3 * len(data) + 1.4)), dpi=100)
+    height = max(3.0, 0.3 * len(data) + 1.8)
+    fig, ax = plt.subplots(figsize=(8.3, height), dpi=100)
     try:
         y = np.arange(len(data))
         shown = (data["status"] == "model").to_numpy()
@@ -196,13 +197,16 @@ def side_by_side_chart(table: pd.DataFrame, *, scale: float, title: str, labels:
         ax.set_yticks(y, data["ward"], fontsize=7.5)
         ax.set_ylim(-0.7, len(data) - 0.3)
         ax.set_xlabel(axis_label)
-        ax.set_title(title, fontsize=11, loc="left")
+        ax.tick_params(axis="x", labeltop=True, top=True)  # a tall chart: the scale at both ends
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: charts._number(v, decimal)))
         ax.grid(axis="x", color="#dddddd")
         ax.set_axisbelow(True)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(loc="lower right", fontsize=8, framealpha=0.95)
-        fig.tight_layout()
+        ax.spines[["right"]].set_visible(False)
+        top = 0.75 / height  # room above the axes for the title and the legend
+        fig.text(0.01, 1 - 0.12 / height, title, va="top", ha="left", fontsize=11)
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(0.01, 1 - 0.38 / height),
+                   ncol=2, fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 1 - top))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         return buffer.getvalue()
