@@ -43,8 +43,12 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     by_ward = {r["ward_code"]: r for r in direct["rows"]}
     statuses = {r["status"] for r in fh["rows"]}
     assert statuses <= {"model", "too_few", "no_sample"} and "model" in statuses and "too_few" in statuses
+    city = direct["benchmark"]
+    assert fh["benchmark"] == pytest.approx(city, rel=1e-12)
     for row in fh["rows"]:
         assert 0 <= row["ci_low"] <= row["estimate"] <= row["ci_high"] <= 1  # shares stay shares
+        expected = "below" if row["ci_high"] < city else "above" if row["ci_low"] > city else "same"
+        assert row["versus_city"] == expected
         if row["status"] == "model":
             assert 0 < row["gamma"] < 1 and row["n"] >= 12
             assert row["direct"] == pytest.approx(by_ward[row["ward_code"]]["estimate"], rel=1e-12)
@@ -58,9 +62,13 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     accounts.login("researcher")
     ward = next(w for w in wards if any(r["ward_code"] == w.code and r["status"] == "model" for r in fh["rows"]))
     row = next(r for r in fh["rows"] if r["ward_code"] == ward.code)
+    below = sum(r["versus_city"] == "below" for r in fh["rows"])
+    assert below > 0  # the demo's far-behind communes
     for lang, words in (("en", ["Model-based", "Weight on direct", "How the model-based estimates are made",
+                                f"{below} wards are below the whole city by their model-based 95% intervals",
                                 "Rural commune (xã) rather than urban ward (phường)", "Shapiro–Wilk"]),
-                        ("vi", ["Ước lượng theo mô hình", "Trọng số của ước lượng trực tiếp", "Shapiro–Wilk"])):
+                        ("vi", ["Theo mô hình", "Trọng số của ước lượng trực tiếp", "Shapiro–Wilk",
+                                f"{below} phường/xã thấp hơn toàn thành phố"])):
         page = client.get(f"/research/digital-skills/small-area?indicator=at_least_basic&lang={lang}")
         assert page.status_code == 200
         text = page.get_data(as_text=True)

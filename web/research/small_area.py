@@ -56,6 +56,7 @@ class SmallArea:
     problem: str | None = None  # code: "no_data", "too_few_wards", "no_fit"
     share: bool = False
     gvf: dict = field(default_factory=dict)
+    city: float | None = None  # the direct whole-city estimate
 
 
 def compute(q: query.Query) -> SmallArea:
@@ -98,7 +99,12 @@ def _compute(q: query.Query, province: int) -> SmallArea:
                       .rename(columns={"ci_low": "ci_low_model", "ci_high": "ci_high_model"}))
     with np.errstate(divide="ignore", invalid="ignore"):
         table["model_cv"] = table["rmse"] / table["eblup"].abs()
-    return SmallArea(table, used, dropped, fit, fit.diagnostics(), share=share, gvf=data.attrs.get("gvf", {}))
+    city = results.overall(q.data.design, q.indicator.name)
+    # the model-based ranking: a ward is below (above) the city when its whole 95% interval is
+    table["versus_city"] = np.where(table["ci_high_model"] < city, "below",
+                                    np.where(table["ci_low_model"] > city, "above", "same"))
+    return SmallArea(table, used, dropped, fit, fit.diagnostics(), share=share, gvf=data.attrs.get("gvf", {}),
+                     city=city)
 
 
 def _usable(data: pd.DataFrame, offered: list[Covariate]) -> tuple[list[Covariate], list[tuple[Covariate, str]]]:
@@ -140,11 +146,11 @@ def api_rows(q: query.Query) -> dict:
         "cv": t["model_cv"], "gamma": t["gamma"].where(~direct_hidden),
         "direct": t["estimate"].where(~direct_hidden), "direct_se": t["se"].where(~direct_hidden),
         "direct_ci_low": t["ci_low_direct"].where(~direct_hidden), "direct_ci_high": t["ci_high_direct"].where(~direct_hidden),
-        "direct_cv": t["cv"].where(~direct_hidden), "status": t["status"],
+        "direct_cv": t["cv"].where(~direct_hidden), "status": t["status"], "versus_city": t["versus_city"],
     })
     rows = rows.replace([np.inf, -np.inf], np.nan)
     rows = rows.astype(object).where(rows.notna(), None)
-    return {**body, "refvar": result.fit.refvar, "rows": rows.to_dict(orient="records")}
+    return {**body, "refvar": result.fit.refvar, "benchmark": result.city, "rows": rows.to_dict(orient="records")}
 
 
 @bp.route("/<slug>/small-area")
@@ -160,7 +166,8 @@ def small_area_page(slug: str):
     return render_template("research/small_area.html", q=q, result=result, table=table, instrument=q.instrument,
                            lang=lang, min_cell=current_app.config["MIN_CELL_COUNT"],
                            covariate_labels={c.name: c.label(lang) for c in result.used},
-                           not_used=int((table["status"] != "model").sum()) if len(table) else 0)
+                           not_used=int((table["status"] != "model").sum()) if len(table) else 0,
+                           below=int((table["versus_city"] == "below").sum()) if "versus_city" in table else 0)
 
 
 @bp.route("/<slug>/small-area/chart.png")
