@@ -58,6 +58,10 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     used = [r for r in fh["rows"] if r["status"] == "model" and r["direct_cv"] is not None]
     assert np.median([r["cv"] for r in used]) < np.median([r["direct_cv"] for r in used])
     assert client.get(f"{url}&estimator=magic", headers=headers).status_code == 422
+    score = client.get("/api/v1/results/digital-skills?indicator=dsi_index&estimator=fh", headers=headers).get_json()
+    assert len(score["rows"]) == len(wards) and score["refvar"] > 0  # a 0-100 score, on its own scale
+    assert all(r["ci_low"] < r["estimate"] < r["ci_high"] for r in score["rows"])
+    assert any(r["ci_high"] > 1 for r in score["rows"])
 
     accounts.login("researcher")
     ward = next(w for w in wards if any(r["ward_code"] == w.code and r["status"] == "model" for r in fh["rows"]))
