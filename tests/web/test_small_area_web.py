@@ -58,6 +58,16 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     used = [r for r in fh["rows"] if r["status"] == "model" and r["direct_cv"] is not None]
     assert np.median([r["cv"] for r in used]) < np.median([r["direct_cv"] for r in used])
     assert client.get(f"{url}&estimator=magic", headers=headers).status_code == 422
+    for kind in ("ratio", "difference"):  # benchmarked to the whole city, weighted by the census population
+        bench = client.get(f"{url}&estimator=fh&benchmark={kind}", headers=headers).get_json()
+        assert bench["benchmarking"] == kind
+        with app.app_context():
+            from web.research.weighting import margins_frame
+            people = margins_frame(db.session(), app.config["KHAOSAT_PROVINCE"]).groupby("ward_code")["count"].sum()
+        weights = np.array([people[r["ward_code"]] for r in bench["rows"]], dtype=float)
+        values = np.array([r["estimate_benchmarked"] for r in bench["rows"]])
+        assert weights @ values / weights.sum() == pytest.approx(city, abs=1e-12)
+        assert all(r["se_benchmarked"] >= r["se"] for r in bench["rows"])
     score = client.get("/api/v1/results/digital-skills?indicator=dsi_index&estimator=fh", headers=headers).get_json()
     assert len(score["rows"]) == len(wards) and score["refvar"] > 0  # a 0-100 score, on its own scale
     assert all(r["ci_low"] < r["estimate"] < r["ci_high"] for r in score["rows"])
@@ -82,6 +92,9 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
         sep = "," if lang == "vi" else "."
         shown = f"{row['estimate'] * 100:.1f}".replace(".", sep)
         assert ward.name in text and shown in text
+    page = client.get("/research/digital-skills/small-area?indicator=at_least_basic&benchmark=ratio&lang=en")
+    assert "Benchmarked</th>" in page.get_data(as_text=True)
+    assert "mean squared error grows by the square of its adjustment" in page.get_data(as_text=True)
     chart = client.get("/research/digital-skills/small-area/chart.png?indicator=at_least_basic&lang=en")
     assert chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
     results = client.get("/research/digital-skills?indicator=at_least_basic&level=ward&lang=en").get_data(as_text=True)

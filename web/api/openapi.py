@@ -69,6 +69,9 @@ def document() -> dict[str, Any]:
                                 "description": "`fh`: model-based (Fay–Herriot small-area) estimates by ward; `estimate`, "
                                                "`se` (root MSE), `ci_low`, `ci_high`, `cv` are the model's, `direct*` the "
                                                "survey's, `gamma` the weight on the direct estimate"},
+                               {"name": "benchmark", "in": "query", "schema": {"type": "string", "enum": ["ratio", "difference"]},
+                                "description": "With `estimator=fh`: add `estimate_benchmarked` and `se_benchmarked` (root of "
+                                               "MSE + squared adjustment), whose population-weighted mean is the city estimate"},
                                {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
                 "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {

@@ -115,7 +115,8 @@ def get_results(slug: str):
         from web.research import small_area
 
         q = query.read(slug, {**request.args.to_dict(), "level": "ward", "by": "", "by2": ""}, api=True)
-        return jsonify(survey=slug, indicator=q.indicator.name, weights=q.data.method, **small_area.api_rows(q))
+        return jsonify(survey=slug, indicator=q.indicator.name, weights=q.data.method,
+                       **small_area.api_rows(q, request.args.get("benchmark", "")))
     table = query.table(q)
     table = table.astype(object).where(table.notna(), None)
     return jsonify(survey=slug, indicator=q.indicator.name, level=q.level, by=[c for c in (q.by, q.by2) if c],

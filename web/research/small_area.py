@@ -29,6 +29,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from analysis import DesignError, fay_herriot, smooth_variances
+from analysis.benchmarking import benchmark
 from web import db
 from web.auth import role_required
 from web.i18n import _, language
@@ -131,7 +132,23 @@ def _usable(data: pd.DataFrame, offered: list[Covariate]) -> tuple[list[Covariat
     return used, dropped
 
 
-def api_rows(q: query.Query) -> dict:
+BENCHMARKS = ("ratio", "difference")
+
+
+def benchmarked(result: SmallArea, kind: str) -> pd.DataFrame | None:
+    """``eblup_benchmarked`` and ``rmse_benchmarked`` (MSE + squared adjustment) so that the population-weighted
+    mean of the wards equals the direct whole-city estimate; ``None`` without a model or population counts."""
+    if kind not in BENCHMARKS or result.fit is None or "population_thousands" not in result.table:
+        return None
+    population = result.table["population_thousands"]
+    if population.isna().any():
+        return None
+    adjusted, mse = benchmark(result.table["eblup"], result.table["mse"], population, result.city, kind)
+    return pd.DataFrame({"eblup_benchmarked": adjusted, "rmse_benchmarked": np.sqrt(np.clip(mse, 0, None))},
+                        index=result.table.index)
+
+
+def api_rows(q: query.Query, kind: str = "") -> dict:
     """The API's ``estimator=fh`` answer: the model-based columns under the direct API's names."""
     result = compute(q)
     body = {"estimator": "fh", "level": "ward", "method": "REML", "problem": result.problem,
@@ -148,6 +165,10 @@ def api_rows(q: query.Query) -> dict:
         "direct_ci_low": t["ci_low_direct"].where(~direct_hidden), "direct_ci_high": t["ci_high_direct"].where(~direct_hidden),
         "direct_cv": t["cv"].where(~direct_hidden), "status": t["status"], "versus_city": t["versus_city"],
     })
+    extra = benchmarked(result, kind)
+    if extra is not None:
+        rows["estimate_benchmarked"], rows["se_benchmarked"] = extra["eblup_benchmarked"], extra["rmse_benchmarked"]
+        body["benchmarking"] = kind
     rows = rows.replace([np.inf, -np.inf], np.nan)
     rows = rows.astype(object).where(rows.notna(), None)
     return {**body, "refvar": result.fit.refvar, "benchmark": result.city, "rows": rows.to_dict(orient="records")}
@@ -160,6 +181,10 @@ def small_area_page(slug: str):
     result = compute(q)
     names = query.label(q, result.table[["ward_code"]].copy())["ward"] if not result.table.empty else []
     table = result.table.assign(ward=list(names)) if len(result.table) else result.table
+    kind = request.args.get("benchmark", "")
+    extra = benchmarked(result, kind)
+    if extra is not None:
+        table = table.join(extra)
     if result.fit is not None:
         table = table.sort_values("eblup")
     lang = language()
@@ -167,7 +192,10 @@ def small_area_page(slug: str):
                            lang=lang, min_cell=current_app.config["MIN_CELL_COUNT"],
                            covariate_labels={c.name: c.label(lang) for c in result.used},
                            not_used=int((table["status"] != "model").sum()) if len(table) else 0,
-                           below=int((table["versus_city"] == "below").sum()) if "versus_city" in table else 0)
+                           below=int((table["versus_city"] == "below").sum()) if "versus_city" in table else 0,
+                           benchmark=kind if extra is not None else "",
+                           rmse_increase=float((extra["rmse_benchmarked"] - np.sqrt(np.clip(result.table["mse"], 0, None))).max())
+                           if extra is not None else None)
 
 
 @bp.route("/<slug>/small-area/chart.png")
