@@ -194,7 +194,7 @@ def small_area_page(slug: str):
                            not_used=int((table["status"] != "model").sum()) if len(table) else 0,
                            below=int((table["versus_city"] == "below").sum()) if "versus_city" in table else 0,
                            benchmark=kind if extra is not None else "",
-                           rmse_increase=float((extra["rmse_benchmarked"] - np.sqrt(np.clip(result.table["mse"], 0, None))).max())
+                           rmse_increase=q.scale * float((extra["rmse_benchmarked"] - result.table["rmse"]).max())
                            if extra is not None else None)
 
 
