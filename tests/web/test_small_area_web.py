@@ -99,6 +99,8 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
     results = client.get("/research/digital-skills?indicator=at_least_basic&level=ward&lang=en").get_data(as_text=True)
     assert "/research/digital-skills/small-area?indicator=at_least_basic" in results
+    ranking = client.get("/research/digital-skills/left-behind?indicator=at_least_basic&lang=en").get_data(as_text=True)
+    assert "Wards ranked by model-based (small-area) estimates" in ranking
 
 
 def _csv(lines: list[str]) -> tuple:
