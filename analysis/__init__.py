@@ -19,7 +19,9 @@ from analysis.inequality import circumstance_tree, dissimilarity_index
 from analysis.left_behind import left_behind
 from analysis.policies import CIMethod, LonelyPSU, QuantileRule, ReplicateType
 from analysis.replicate import ReplicateDesign
+from analysis.small_area import FayHerriotFit, fay_herriot
 from analysis.sql import SqlDesign
+from analysis.variance_smoothing import smooth_variances
 from analysis.weighting import base_weights, trim_weights, weight_diagnostics, weighting_pipeline
 
 __all__ = [
@@ -33,6 +35,9 @@ __all__ = [
     "trim_weights",
     "weight_diagnostics",
     "weighting_pipeline",
+    "fay_herriot",
+    "FayHerriotFit",
+    "smooth_variances",
     "SurveyError",
     "DesignError",
     "LonelyPSUError",

@@ -20,7 +20,7 @@ from web.config import normalise_database_url
 REQUIRE_ALL = os.environ.get("KHAOSAT_REQUIRE_ALL_TESTS") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
-APP_TABLES = ["population_margins", "personal_details", "audit_events", "ward_assignments", "ward_quotas",
+APP_TABLES = ["ward_covariates", "population_margins", "personal_details", "audit_events", "ward_assignments", "ward_quotas",
               "responses", "drafts", "api_tokens", "users", "survey_versions", "surveys"]
 
 

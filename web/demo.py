@@ -21,8 +21,9 @@ from sqlmodel import Session, select
 import surveys
 from web.auth import hash_password
 from web.catalog import current_version, instrument_of
-from web.models import PopulationMargin, Response, User
+from web.models import PopulationMargin, Response, User, WardCovariate
 from web.population import EDUCATION_CODES, build_population, draw_sample
+from web.research.covariates import demo_covariates, replace_covariates
 from web.research.margins import replace_margins
 from web.submissions import build
 
@@ -54,6 +55,10 @@ def seed_demo(session: Session, province: int, per_ward: int = 32, seed: int = 2
     if session.exec(select(PopulationMargin.id).where(PopulationMargin.province_code == province).limit(1)).first() is None:
         cells = replace_margins(session, province, population.margins(), "demo", None)
         lines.append(f"demo population margins: {cells} cells (ward x sex x age band)")
+    if session.exec(select(WardCovariate.id).where(WardCovariate.province_code == province).limit(1)).first() is None:
+        values, covariates = demo_covariates(population.cells)
+        replace_covariates(session, province, values, covariates, "demo", None)
+        lines.append(f"demo ward covariates: {', '.join(c.name for c in covariates)}")
     added = 0
     for offset, slug in enumerate(("digital-skills", "service-satisfaction", "officials-digital-competency")):
         version = current_version(session, slug)

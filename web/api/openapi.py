@@ -64,6 +64,14 @@ def document() -> dict[str, Any]:
                                                "disability, income) or `ward` (same as level=ward)"},
                                {"name": "by2", "in": "query", "schema": {"type": "string"},
                                 "description": "A second group, crossed with the first"},
+                               {"name": "estimator", "in": "query",
+                                "schema": {"type": "string", "enum": ["direct", "fh"], "default": "direct"},
+                                "description": "`fh`: model-based (Fay–Herriot small-area) estimates by ward; `estimate`, "
+                                               "`se` (root MSE), `ci_low`, `ci_high`, `cv` are the model's, `direct*` the "
+                                               "survey's, `gamma` the weight on the direct estimate"},
+                               {"name": "benchmark", "in": "query", "schema": {"type": "string", "enum": ["ratio", "difference"]},
+                                "description": "With `estimator=fh`: add `estimate_benchmarked` and `se_benchmarked` (root of "
+                                               "MSE + squared adjustment), whose population-weighted mean is the city estimate"},
                                {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
                 "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {

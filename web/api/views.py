@@ -95,7 +95,8 @@ def create_submission():
 @role_required(Role.researcher, api=True)
 def get_results(slug: str):
     """Weighted estimates: ``indicator``, ``level`` (province|ward|former_district), ``by`` (a group, or
-    ``ward``), ``by2``. ``former_district`` is a 422 where the province has no conversion table."""
+    ``ward``), ``by2``. ``former_district`` is a 422 where the province has no conversion table.
+    ``estimator=fh``: model-based (small-area) estimates by ward instead, with the direct ones alongside."""
     from web.research import query
 
     if current_version(db.session(), slug) is None:
@@ -107,6 +108,15 @@ def get_results(slug: str):
                     422, indicators=[i.name for i in q_offered(slug)], groups=_groups(slug))
     if q.indicator is None:
         return jsonify(survey=slug, indicator=None, rows=[])
+    estimator = request.args.get("estimator", "direct")
+    if estimator not in ("direct", "fh"):
+        return _bad("Tham số 'estimator' phải là 'direct' hoặc 'fh'.", "'estimator' must be 'direct' or 'fh'.", 422)
+    if estimator == "fh":  # model-based (Fay–Herriot) ward estimates, always by ward
+        from web.research import small_area
+
+        q = query.read(slug, {**request.args.to_dict(), "level": "ward", "by": "", "by2": ""}, api=True)
+        return jsonify(survey=slug, indicator=q.indicator.name, weights=q.data.method,
+                       **small_area.api_rows(q, request.args.get("benchmark", "")))
     table = query.table(q)
     table = table.astype(object).where(table.notna(), None)
     return jsonify(survey=slug, indicator=q.indicator.name, level=q.level, by=[c for c in (q.by, q.by2) if c],

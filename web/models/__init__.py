@@ -2,6 +2,7 @@
 
 from web.models.areas import Area
 from web.models.audit import AuditEvent
+from web.models.covariates import WardCovariate
 from web.models.fieldwork import WardAssignment, WardQuota
 from web.models.margins import PopulationMargin
 from web.models.privacy import PersonalDetails
@@ -11,5 +12,5 @@ from web.models.users import ApiToken, Role, User
 
 __all__ = [
     "ApiToken", "Area", "AuditEvent", "Draft", "PersonalDetails", "PopulationMargin", "Response", "Role",
-    "Survey", "SurveyVersion", "User", "WardAssignment", "WardQuota",
+    "Survey", "SurveyVersion", "User", "WardAssignment", "WardCovariate", "WardQuota",
 ]

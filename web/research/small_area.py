@@ -1,0 +1,249 @@
+"""Model-based (small-area) ward estimates next to the direct ones: page, chart and API rows.
+
+For the chosen indicator, the direct design-based estimate of every ward (``results.estimate``) is
+combined with ward covariates (:mod:`web.research.covariates`) in a Fay–Herriot model
+(:func:`analysis.fay_herriot`, REML):
+
+* sampling variances are smoothed by the generalised variance function of
+  :func:`analysis.smooth_variances` (pooled per-respondent variance / n), so a ward with one
+  respondent or a share of 0 or 1 keeps a usable variance;
+* shares are modelled on the arcsine scale with the effective sample size n / deff, so estimates and
+  intervals stay between 0 and 100%; scores on their own scale;
+* a ward with fewer respondents than the privacy threshold (``MIN_CELL_COUNT``) is not used by the
+  model (its data would be recoverable from the published weight and synthetic estimate): it gets
+  the synthetic estimate, like a ward without respondents, and says so;
+* a covariate that is missing for some ward, constant, or collinear with the others is left out and
+  named.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from flask import Response, current_app, render_template, request
+from sqlalchemy import func
+from sqlmodel import select
+
+from analysis import DesignError, fay_herriot, smooth_variances
+from analysis.benchmarking import benchmark
+from web import db
+from web.auth import role_required
+from web.i18n import _, language
+from web.models import Role, WardCovariate
+from web.research import bp, charts, query, results
+from web.research.covariates import Covariate, ward_covariates
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MIN_WARDS = 10  # fewer wards with enough respondents than this: no model
+MAX_R2 = 0.99  # a covariate explained this well by the others is left out
+DIRECT, MODEL = "#6b7280", charts.COLOUR
+
+
+@dataclass
+class SmallArea:
+    """The side-by-side table and what the page says about the model."""
+
+    table: pd.DataFrame  # one row per ward; see :func:`compute`
+    used: list[Covariate] = field(default_factory=list)
+    dropped: list[tuple[Covariate, str]] = field(default_factory=list)  # (covariate, reason code)
+    fit: object | None = None  # analysis.FayHerriotFit
+    diagnostics: object | None = None
+    problem: str | None = None  # code: "no_data", "too_few_wards", "no_fit"
+    share: bool = False
+    gvf: dict = field(default_factory=dict)
+    city: float | None = None  # the direct whole-city estimate
+
+
+def compute(q: query.Query) -> SmallArea:
+    """The model for the query's indicator (cached on the weighted data until responses or covariates change)."""
+    province = current_app.config["KHAOSAT_PROVINCE"]
+    stamp = db.session().exec(select(func.count(WardCovariate.id), func.max(WardCovariate.uploaded_at))
+                              .where(WardCovariate.province_code == province)).one()
+    key = ("small_area", q.indicator.name if q.indicator else "", province, tuple(stamp),
+           current_app.config["MIN_CELL_COUNT"])
+    if key not in q.data.rankings:
+        q.data.rankings[key] = _compute(q, province)
+    return q.data.rankings[key]
+
+
+def _compute(q: query.Query, province: int) -> SmallArea:
+    covariates, offered = ward_covariates(db.session(), province)
+    share = bool(q.indicator and q.indicator.share)
+    if q.indicator is None or q.data.design is None:
+        return SmallArea(covariates.assign(n=0, status="no_sample"), problem="no_data", share=share)
+    direct = results.estimate(q.data.design, q.indicator.name, ["ward_code"], min_cell=1)
+    direct["ward_code"] = pd.to_numeric(direct["ward_code"]).astype(int)
+    direct = direct.rename(columns={"ci_low": "ci_low_direct", "ci_high": "ci_high_direct"})
+    data = covariates.merge(direct[["ward_code", "estimate", "se", "ci_low_direct", "ci_high_direct", "n", "cv"]],
+                            on="ward_code", how="left")
+    data["n"] = data["n"].fillna(0).astype(int)
+    too_few = (data["n"] > 0) & (data["n"] < current_app.config["MIN_CELL_COUNT"])
+    data["status"] = np.where(data["n"] == 0, "no_sample", np.where(too_few, "too_few", "model"))
+    data["y"] = data["estimate"].where(data["status"] == "model")
+    data["var"] = data["se"] ** 2
+    used, dropped = _usable(data, offered)
+    if int((data["status"] == "model").sum()) < max(MIN_WARDS, len(used) + 2):
+        return SmallArea(data, used, dropped, problem="too_few_wards", share=share)
+    try:
+        data = smooth_variances(data, "y", "var", "n", share=share)
+        fit = fay_herriot(data, "y", "var_smoothed", [c.name for c in used], area="ward_code",
+                          transform="arcsin" if share else None, effective_n="n_effective" if share else None)
+    except DesignError:
+        return SmallArea(data, used, dropped, problem="no_fit", share=share)
+    table = data.join(fit.table.drop(columns=["ward_code", "direct", "direct_se"])
+                      .rename(columns={"ci_low": "ci_low_model", "ci_high": "ci_high_model"}))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["model_cv"] = table["rmse"] / table["eblup"].abs()
+    city = results.overall(q.data.design, q.indicator.name)
+    # the model-based ranking: a ward is below (above) the city when its whole 95% interval is
+    table["versus_city"] = np.where(table["ci_high_model"] < city, "below",
+                                    np.where(table["ci_low_model"] > city, "above", "same"))
+    return SmallArea(table, used, dropped, fit, fit.diagnostics(), share=share, gvf=data.attrs.get("gvf", {}),
+                     city=city)
+
+
+def _usable(data: pd.DataFrame, offered: list[Covariate]) -> tuple[list[Covariate], list[tuple[Covariate, str]]]:
+    """Covariates known for every ward, not constant, and not (nearly) collinear with those before them:
+    a covariate that the ones already in explain to R² ≥ 0.99 (a variance inflation factor of 100) is
+    left out, as its coefficient would be unstable and uninterpretable."""
+    used, dropped, columns = [], [], [np.ones(len(data))]
+    for covariate in offered:
+        values = pd.to_numeric(data[covariate.name], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            dropped.append((covariate, "missing"))
+            continue
+        centred = values - values.mean()
+        if np.ptp(values) <= 1e-9 * max(1.0, float(np.abs(values).max())):
+            dropped.append((covariate, "constant"))
+            continue
+        X = np.column_stack(columns)
+        residual = values - X @ np.linalg.lstsq(X, values, rcond=None)[0]
+        if residual @ residual <= (1 - MAX_R2) * (centred @ centred):
+            dropped.append((covariate, "collinear"))
+            continue
+        columns.append(values)
+        used.append(covariate)
+    return used, dropped
+
+
+BENCHMARKS = ("ratio", "difference")
+
+
+def benchmarked(result: SmallArea, kind: str) -> pd.DataFrame | None:
+    """``eblup_benchmarked`` and ``rmse_benchmarked`` (MSE + squared adjustment) so that the population-weighted
+    mean of the wards equals the direct whole-city estimate; ``None`` without a model or population counts."""
+    if kind not in BENCHMARKS or result.fit is None or "population_thousands" not in result.table:
+        return None
+    population = result.table["population_thousands"]
+    if population.isna().any():
+        return None
+    adjusted, mse = benchmark(result.table["eblup"], result.table["mse"], population, result.city, kind)
+    return pd.DataFrame({"eblup_benchmarked": adjusted, "rmse_benchmarked": np.sqrt(np.clip(mse, 0, None))},
+                        index=result.table.index)
+
+
+def api_rows(q: query.Query, kind: str = "") -> dict:
+    """The API's ``estimator=fh`` answer: the model-based columns under the direct API's names."""
+    result = compute(q)
+    body = {"estimator": "fh", "level": "ward", "method": "REML", "problem": result.problem,
+            "covariates": [c.name for c in result.used], "covariates_left_out": [c.name for c, _ in result.dropped]}
+    if result.fit is None:
+        return {**body, "rows": []}
+    t = result.table
+    direct_hidden = t["status"] != "model"
+    rows = pd.DataFrame({
+        "ward_code": t["ward_code"], "n": np.where(t["status"] == "too_few", None, t["n"]),
+        "estimate": t["eblup"], "se": t["rmse"], "ci_low": t["ci_low_model"], "ci_high": t["ci_high_model"],
+        "cv": t["model_cv"], "gamma": t["gamma"].where(~direct_hidden),
+        "direct": t["estimate"].where(~direct_hidden), "direct_se": t["se"].where(~direct_hidden),
+        "direct_ci_low": t["ci_low_direct"].where(~direct_hidden), "direct_ci_high": t["ci_high_direct"].where(~direct_hidden),
+        "direct_cv": t["cv"].where(~direct_hidden), "status": t["status"], "versus_city": t["versus_city"],
+    })
+    extra = benchmarked(result, kind)
+    if extra is not None:
+        rows["estimate_benchmarked"], rows["se_benchmarked"] = extra["eblup_benchmarked"], extra["rmse_benchmarked"]
+        body["benchmarking"] = kind
+    rows = rows.replace([np.inf, -np.inf], np.nan)
+    rows = rows.astype(object).where(rows.notna(), None)
+    return {**body, "refvar": result.fit.refvar, "benchmark": result.city, "rows": rows.to_dict(orient="records")}
+
+
+@bp.route("/<slug>/small-area")
+@role_required(Role.researcher)
+def small_area_page(slug: str):
+    q = query.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
+    result = compute(q)
+    names = query.label(q, result.table[["ward_code"]].copy())["ward"] if not result.table.empty else []
+    table = result.table.assign(ward=list(names)) if len(result.table) else result.table
+    kind = request.args.get("benchmark", "")
+    extra = benchmarked(result, kind)
+    if extra is not None:
+        table = table.join(extra)
+    if result.fit is not None:
+        table = table.sort_values("eblup")
+    lang = language()
+    return render_template("research/small_area.html", q=q, result=result, table=table, instrument=q.instrument,
+                           lang=lang, min_cell=current_app.config["MIN_CELL_COUNT"],
+                           covariate_labels={c.name: c.label(lang) for c in result.used},
+                           not_used=int((table["status"] != "model").sum()) if len(table) else 0,
+                           below=int((table["versus_city"] == "below").sum()) if "versus_city" in table else 0,
+                           benchmark=kind if extra is not None else "",
+                           rmse_increase=q.scale * float((extra["rmse_benchmarked"] - result.table["rmse"]).max())
+                           if extra is not None else None)
+
+
+@bp.route("/<slug>/small-area/chart.png")
+@role_required(Role.researcher)
+def small_area_chart(slug: str):
+    q = query.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
+    result = compute(q)
+    if result.fit is None:
+        return Response(status=404)
+    table = result.table.assign(ward=list(query.label(q, result.table[["ward_code"]].copy())["ward"]))
+    body = side_by_side_chart(table, scale=q.scale, title=str(q.indicator.label),
+                              labels=(_("Direct (survey only)"), _("Model-based (small-area)")),
+                              axis_label=_("Percent") if result.share else _("Score"),
+                              decimal="," if language() == "vi" else ".")
+    return Response(body, mimetype="image/png")
+
+
+def side_by_side_chart(table: pd.DataFrame, *, scale: float, title: str, labels: tuple[str, str],
+                       axis_label: str, decimal: str) -> bytes:
+    """Every ward, sorted by the model-based estimate: direct estimate and 95% CI (grey, where shown) and the
+    model-based estimate and 95% CI (blue) one above the other."""
+    data = table.sort_values("eblup").reset_index(drop=True)
+    height = max(3.0, 0.3 * len(data) + 1.8)
+    fig, ax = plt.subplots(figsize=(8.3, height), dpi=100)
+    try:
+        y = np.arange(len(data))
+        shown = (data["status"] == "model").to_numpy()
+        est, low, high = (data[c].to_numpy() * scale for c in ("estimate", "ci_low_direct", "ci_high_direct"))
+        ax.errorbar(est[shown], y[shown] - 0.18, xerr=[est[shown] - low[shown], high[shown] - est[shown]],
+                    fmt="o", mfc="white", color=DIRECT, ms=4, elinewidth=1, capsize=1.5, label=labels[0])
+        mod, mlow, mhigh = (data[c].to_numpy() * scale for c in ("eblup", "ci_low_model", "ci_high_model"))
+        ax.errorbar(mod, y + 0.18, xerr=[mod - mlow, mhigh - mod], fmt="o", color=MODEL, ms=4, elinewidth=1.4,
+                    capsize=1.5, label=labels[1])
+        ax.set_yticks(y, data["ward"], fontsize=7.5)
+        ax.set_ylim(-0.7, len(data) - 0.3)
+        ax.set_xlabel(axis_label)
+        ax.tick_params(axis="x", labeltop=True, top=True)  # a tall chart: the scale at both ends
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: charts._number(v, decimal)))
+        ax.grid(axis="x", color="#dddddd")
+        ax.set_axisbelow(True)
+        ax.spines[["right"]].set_visible(False)
+        top = 0.75 / height  # room above the axes for the title and the legend
+        fig.text(0.01, 1 - 0.12 / height, title, va="top", ha="left", fontsize=11)
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(0.01, 1 - 0.38 / height),
+                   ncol=2, fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 1 - top))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
