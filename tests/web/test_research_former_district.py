@@ -1,5 +1,6 @@
 """A researcher sees the weighted table by former district (districts were abolished on 1 July 2025)."""
 
+import csv
 import io
 
 import pandas as pd
@@ -29,10 +30,12 @@ def test_every_hanoi_ward_has_a_former_district():
     assert {s[1] for s in districts[283].sources} == {"Quận Hai Bà Trưng", "Quận Hoàng Mai"}
 
 
-def test_wards_are_matched_by_name_not_by_renumbered_code():
-    # Phường Cửa Nam is 73 in the installed package and 82 in the conversion table's newer numbering
-    # (131 wards were renumbered); matching by code would leave it without a former district.
-    assert areas.former_districts(areas.HANOI)[73].name == "Quận Hoàn Kiếm"
+def test_every_ward_of_the_conversion_table_is_found_under_its_official_code():
+    # the conversion table names wards by codename and official code; both must lead to the same ward
+    rows = list(csv.DictReader(line for line in areas.FORMER_DISTRICTS_CSV.open(encoding="utf-8")
+                               if not line.startswith("#")))
+    official = areas.all_wards()
+    assert all(official[int(r["ward_code"])].codename == r["ward_codename"] for r in rows)
     assert sum(len(areas.former_districts(p.code)) for p in areas.provinces()) == 3308  # of 3,321 wards
 
 

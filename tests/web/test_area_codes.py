@@ -1,0 +1,195 @@
+"""Moving stored ward codes from the draft list to the official GSO codes (Alembic 0007, migrate-areas).
+
+A database is built at revision 0006 holding draft codes for every Hà Nội ward whose code changes
+(picked from the shipped draft map, never hardcoded), including the codes that now name another ward;
+revision 0007 must move each row to the official code of the same ward, report every row, back them up,
+and ``khaosat migrate-areas --restore`` must put back exactly what was there.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import uuid as uuidlib
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from surveys import areas
+from tests.conftest import PG_URL, unavailable
+from web import area_codes, create_app, db
+from web.config import normalise_database_url
+
+UNPLACEABLE = 999_999  #: a code on no list: its rows must be reported unplaced, not guessed
+DEFINITION = {"slug": "t", "pages": [{"name": "p", "questions": [{"name": "ward", "type": "area"},
+                                                                {"name": "q", "type": "integer"}]}]}
+
+
+def changing_hanoi() -> dict[int, int]:
+    """Draft code -> official code for the Hà Nội wards whose code changes."""
+    hanoi = {a.code for a in areas.wards(areas.HANOI)}
+    return {d: o for d, o in areas.draft_to_official().items() if d != o and o in hanoi}
+
+
+OPTIONS: dict[int, tuple[str, dict]] = {}  #: id(engine) -> (url, engine options), to open an app on it
+
+
+@pytest.fixture
+def engine_at_0006(backend, tmp_path):
+    """An empty database for revisions up to 0006 (the schema before official codes), and its engine."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+        engine = db.make_engine(url)
+        OPTIONS[id(engine)] = (url, {})
+        yield engine
+    else:
+        if not PG_URL:
+            unavailable("TEST_DATABASE_URL is not set (PostgreSQL tests)")
+        schema = f"ks_areas_{uuidlib.uuid4().hex[:10]}"
+        admin = sa.create_engine(normalise_database_url(PG_URL))
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        engine = db.make_engine(normalise_database_url(PG_URL), **options)
+        OPTIONS[id(engine)] = (PG_URL, options)
+        yield engine
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+        return
+    engine.dispose()
+
+
+def seed_draft_rows(engine) -> dict[str, list]:
+    """Rows as KhaoSat 0006 stored them (draft codes), returned as they were inserted."""
+    command.upgrade(db.alembic_config(engine), "0006")
+    changing = changing_hanoi()
+    unchanged = next(a.code for a in areas.wards(areas.HANOI) if areas.draft_to_official().get(a.code) == a.code)
+    codes = [*changing, unchanged]
+    now = dt.datetime(2026, 1, 2, 3, 4, 5)
+    md = sa.MetaData()
+    md.reflect(engine)
+    t = md.tables
+    with engine.begin() as conn:
+        draft_names = areas.draft_names()
+        conn.execute(t["areas"].insert(), [{"level": "ward", "code": c, "name": draft_names[c], "division_type": "phường",
+                                            "parent_code": areas.HANOI} for c in codes])
+        conn.execute(t["users"].insert(), [{"id": 1, "username": "v", "role": "volunteer", "password_hash": "x",
+                                            "is_active": True, "created_at": now}])
+        conn.execute(t["surveys"].insert(), [{"id": 1, "slug": "t", "created_at": now}])
+        conn.execute(t["survey_versions"].insert(), [{"id": 1, "survey_id": 1, "version": 1, "definition": DEFINITION,
+                                                      "checksum": "c", "created_at": now}])
+        responses = [{"uuid": str(uuidlib.uuid4()), "survey_version_id": 1, "ward_code": c, "channel": "self",
+                      "language": "vi", "answers": {"ward": c, "q": i}, "scores": {}, "meta": {},
+                      "content_hash": "h", "base_weight": 1.0, "submitted_at": now, "is_excluded": False}
+                     for i, c in enumerate([*codes, UNPLACEABLE, None])]
+        conn.execute(t["responses"].insert(), responses)
+        conn.execute(t["drafts"].insert(), [{"resume_code": f"R{i}", "survey_version_id": 1, "answers": {"ward": c},
+                                             "page_index": 0, "language": "vi", "ward_code": c, "started_at": now,
+                                             "updated_at": now} for i, c in enumerate(codes[:3])])
+        conn.execute(t["population_margins"].insert(), [
+            {"province_code": areas.HANOI, "ward_code": c, "sex": s, "age_band": "16-29", "count": 100 + i,
+             "source": "census.csv", "uploaded_at": now} for i, c in enumerate(codes) for s in ("1", "2")])
+        # every changing ward assigned to one volunteer: codes that swap meanings meet in one unique key
+        conn.execute(t["ward_assignments"].insert(), [{"user_id": 1, "ward_code": c, "created_at": now} for c in codes])
+        conn.execute(t["ward_quotas"].insert(), [{"survey_id": 1, "ward_code": c, "target": 10 + i, "updated_at": now}
+                                                 for i, c in enumerate(codes)])
+    return snapshot(engine)
+
+
+def snapshot(engine) -> dict[str, list]:
+    md = sa.MetaData()
+    md.reflect(engine)
+    out = {}
+    with engine.connect() as conn:
+        for name in ("responses", "drafts", "population_margins", "ward_assignments", "ward_quotas", "areas"):
+            table = md.tables[name]
+            cols = [c for c in table.c if c.name != "code_list"]
+            rows = conn.execute(sa.select(*cols).order_by(table.c.id)).mappings().all()
+            out[name] = [{k: json.loads(v) if k == "answers" and isinstance(v, str) else v for k, v in r.items()}
+                         for r in rows]
+    return out
+
+
+def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_ward(engine_at_0006, tmp_path):
+    before = seed_draft_rows(engine_at_0006)
+    changing = changing_hanoi()
+    assert len(changing) == 29
+    # the codes that now name another ward are among them (226: Kim Liên -> Văn Miếu – Quốc Tử Giám)
+    renamed = {d for d in changing if d in areas.ward_codes(areas.HANOI)}
+    assert len(renamed) >= 2
+
+    command.upgrade(db.alembic_config(engine_at_0006, tmp_path / "backups"), "heads")
+
+    after = snapshot(engine_at_0006)
+    official = areas.all_wards()
+    drafts = areas.draft_names()
+    for old, new in zip(before["responses"], after["responses"], strict=True):
+        assert new["id"] == old["id"]
+        if old["ward_code"] in (None, UNPLACEABLE):
+            assert new["ward_code"] is None and new["answers"].get("ward") is None
+            continue
+        # the response stays with the ward it was given in: same name, the official code
+        assert areas.name_key(official[new["ward_code"]].name) == areas.name_key(drafts[old["ward_code"]])
+        assert new["answers"] == {**old["answers"], "ward": new["ward_code"]}
+    for code in renamed:
+        moved = [r for o, r in zip(before["responses"], after["responses"], strict=True) if o["ward_code"] == code]
+        assert moved[0]["ward_code"] != code  # a Kim Liên response is not counted in Văn Miếu – Quốc Tử Giám
+    for name, key in (("population_margins", "count"), ("ward_quotas", "target"), ("ward_assignments", "user_id")):
+        old_by_ward = sorted((areas.draft_to_official()[r["ward_code"]], r[key]) for r in before[name])
+        assert sorted((r["ward_code"], r[key]) for r in after[name]) == old_by_ward
+    with engine_at_0006.connect() as conn:
+        for name in area_codes.TABLES:
+            lists = conn.execute(sa.text(f"SELECT DISTINCT code_list FROM {name}")).scalars().all()
+            assert lists == [areas.CODE_LIST]
+        assert conn.execute(sa.text("SELECT name FROM areas WHERE level = 'ward' AND code = 226")).scalar_one() \
+            == official[226].name
+
+    backups = list((tmp_path / "backups").glob("areas-*.json"))
+    assert len(backups) == 1
+    with backups[0].with_suffix(".csv").open(encoding="utf-8") as f:
+        report = list(csv.DictReader(f))
+    # every row accounted for: one report line per stored row, unplaced ones named
+    assert len(report) == sum(len(before[n]) for n in area_codes.TABLES)
+    assert [r["row_id"] for r in report if r["action"] == "unplaced"] == [str(before["responses"][-2]["id"])]
+    moved = {r["table"]: 0 for r in report}
+    for r in report:
+        moved[r["table"]] += r["action"] == "moved"
+    assert moved["responses"] == 29 and moved["population_margins"] == 58
+
+    with engine_at_0006.begin() as conn:
+        area_codes.restore(conn, backups[0])
+    restored = snapshot(engine_at_0006)
+    assert restored == before
+
+
+def test_migrate_areas_merges_onto_a_taken_ward_reports_it_and_restores_it(engine_at_0006, tmp_path):
+    seed_draft_rows(engine_at_0006)
+    command.upgrade(db.alembic_config(engine_at_0006, tmp_path / "backups"), "heads")
+    draft, official = next(iter(changing_hanoi().items()))
+    with engine_at_0006.begin() as conn:  # a margin cell kept on the draft list, its ward's cell already stored
+        conn.execute(sa.text("INSERT INTO population_margins (province_code, ward_code, sex, age_band, count, source,"
+                             " uploaded_at, code_list) VALUES (1, :c, '1', '16-29', 7, 'late.csv', :t, :l)"),
+                     {"c": draft, "t": dt.datetime(2026, 2, 1), "l": areas.DRAFT_LIST})
+    before = snapshot(engine_at_0006)
+    count = next(r["count"] for r in before["population_margins"] if (r["ward_code"], r["sex"]) == (official, "1"))
+
+    url, options = OPTIONS[id(engine_at_0006)]
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "ENGINE_OPTIONS": options})
+    app.instance_path = str(tmp_path / "instance")
+    result = app.test_cli_runner().invoke(args=["migrate-areas"])
+    assert result.exit_code == 0, result.output
+    assert "population_margins: 0 moved, 0 unchanged, 1 merged, 0 unplaced" in result.output
+    after = snapshot(engine_at_0006)
+    cells = [r for r in after["population_margins"] if (r["ward_code"], r["sex"], r["age_band"]) == (official, "1", "16-29")]
+    assert [c["count"] for c in cells] == [count + 7]
+
+    backup = next((tmp_path / "instance" / "backups").glob("areas-*.json"))
+    result = app.test_cli_runner().invoke(args=["migrate-areas", "--restore", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert snapshot(engine_at_0006) == before
+    with app.app_context():
+        db.engine().dispose()
