@@ -53,6 +53,16 @@ AREAS = sa.table("areas", sa.column("id"), sa.column("level"), sa.column("code")
 VERSIONS = sa.table("survey_versions", sa.column("id"), sa.column("definition", _JSON))
 
 
+class MixedCodeLists(Exception):
+    """Stored ward codes of another code list than :data:`surveys.areas.CODE_LIST` would be counted
+    together with current ones (a code may name another ward in each list), so nothing is estimated."""
+
+    def __init__(self, responses: int = 0, margins: int = 0) -> None:
+        super().__init__(f"{responses} responses and {margins} margin cells hold ward codes of another code list "
+                         f"than {areas.CODE_LIST}; run khaosat migrate-areas")
+        self.responses, self.margins = responses, margins
+
+
 @dataclass(frozen=True)
 class Move:
     """What happened to one row."""

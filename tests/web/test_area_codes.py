@@ -193,3 +193,67 @@ def test_migrate_areas_merges_onto_a_taken_ward_reports_it_and_restores_it(engin
     assert snapshot(engine_at_0006) == before
     with app.app_context():
         db.engine().dispose()
+
+
+# The version stamp on rows stored by the app, and refusing to mix lists ------------------------------------
+
+def test_rows_the_app_stores_carry_the_current_code_list(app, client, accounts):
+    from sqlmodel import select
+
+    from tests.web.test_api import submission
+    from web.models import Response, WardAssignment, WardQuota
+
+    headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
+    assert client.post("/api/v1/submissions", json=submission(app), headers=headers).status_code == 201
+    with app.app_context():
+        session = db.session()
+        ward = areas.wards(areas.HANOI)[5].code
+        session.add(WardAssignment(user_id=1, ward_code=ward))
+        session.add(WardQuota(survey_id=1, ward_code=ward, target=5))
+        session.commit()
+        stamps = {type(r).__name__: r.code_list for model in (Response, WardAssignment, WardQuota)
+                  for r in session.exec(select(model)).all()}
+    assert stamps == dict.fromkeys(("Response", "WardAssignment", "WardQuota"), areas.CODE_LIST)
+    definition = client.get("/api/v1/surveys/digital-skills").get_json()
+    assert definition["area_codes"] == areas.CODE_LIST
+
+
+def test_a_submission_from_an_app_with_an_old_ward_list_is_refused(app, client, accounts):
+    from tests.web.test_api import submission
+
+    headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
+    body = submission(app) | {"area_codes": areas.DRAFT_LIST}
+    response = client.post("/api/v1/submissions", json=body, headers=headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "ward list on this device is out of date" in error["en"] and "Danh sách phường, xã" in error["vi"]
+    with app.app_context():
+        assert db.session().execute(sa.text("SELECT COUNT(*) FROM responses")).scalar_one() == 0
+    assert client.post("/api/v1/submissions", json=submission(app) | {"area_codes": areas.CODE_LIST},
+                       headers=headers).status_code == 201
+
+
+def test_results_are_refused_while_two_code_lists_are_stored(app, client, accounts, runner, tmp_path):
+    from tests.web.test_api import submission
+
+    headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
+    for i in range(2):
+        body = submission(app, uuid=f"7f0b2c9e-1d7a-4a55-9d1e-1a2b3c4d5e6{i}")
+        assert client.post("/api/v1/submissions", json=body, headers=headers).status_code == 201
+    with app.app_context(), db.engine().begin() as conn:  # one response as an older installation stored it
+        conn.execute(sa.text("UPDATE responses SET code_list = :l WHERE id = (SELECT MIN(id) FROM responses)"),
+                     {"l": areas.DRAFT_LIST})
+    accounts.login("researcher")
+    page = client.get("/research/digital-skills?lang=en")
+    assert page.status_code == 409
+    assert "responses 1, population margin cells 0" in page.get_data(as_text=True)
+    vi = client.get("/research/digital-skills?lang=vi")
+    assert vi.status_code == 409 and "khaosat migrate-areas" in vi.get_data(as_text=True)
+    token = accounts.token("researcher")
+    api = client.get("/api/v1/results/digital-skills?indicator=dsi_index", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 409 and "migrate-areas" in api.get_json()["error"]
+
+    app.instance_path = str(tmp_path)
+    result = runner.invoke(args=["migrate-areas"])
+    assert result.exit_code == 0 and "responses: " in result.output, result.output
+    assert client.get("/research/digital-skills?lang=en").status_code == 200
