@@ -10,17 +10,21 @@ quotas add up, an assignment is kept once). Before any change the affected rows 
 backup, from which :func:`restore` puts every row back as it was.
 
 The module works on a SQLAlchemy connection with table shapes of its own, so that Alembic revision
-0007 runs it for existing installations and ``khaosat migrate-areas`` runs it later.
+0007 runs it for existing installations and ``khaosat migrate-areas`` runs it later. Responses and
+drafts are read, backed up and changed :data:`BATCH` rows at a time, so memory stays flat however
+many there are; the backup (JSON lines) and the report (CSV of every row moved, merged or unplaced)
+are written as it goes, each batch's backup before the batch changes. It all runs in the caller's
+transaction: a failure changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,43 +67,178 @@ class MixedCodeLists(Exception):
         self.responses, self.margins = responses, margins
 
 
-@dataclass(frozen=True)
-class Move:
-    """What happened to one row."""
-
-    table: str
-    row_id: int
-    action: str  #: "moved", "unchanged" (same code in both lists), "merged" (into ``into``) or "unplaced"
-    old_code: int | None
-    new_code: int | None
-    from_list: str
-    into: int | None = None  #: the row a merged row was added to
+BATCH = 5000
+FREE = ("responses", "drafts")  #: tables where any number of rows may share a ward
 
 
 @dataclass
 class Report:
+    """Rows per table and action: "moved", "unchanged" (same code in both lists), "merged", "unplaced"."""
+
     to_list: str
-    moves: list[Move] = field(default_factory=list)
-    backup: Path | None = None
+    counts: dict[str, Counter] = field(default_factory=lambda: {name: Counter() for name in TABLES})
+    backup: Path | None = None  #: the JSON-lines backup; the CSV report sits next to it (``.csv``)
 
-    def counts(self) -> dict[str, Counter]:
-        """Table -> action -> rows."""
-        out: dict[str, Counter] = {}
-        for m in self.moves:
-            out.setdefault(m.table, Counter())[m.action] += 1
-        return out
+    @property
+    def rows(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
 
-    def write_csv(self, path: Path) -> None:
-        with path.open("w", encoding="utf-8", newline="") as f:
-            out = csv.writer(f, lineterminator="\n")
-            out.writerow(["table", "row_id", "action", "from_list", "old_code", "old_name", "new_code",
-                          "new_name", "merged_into"])
+
+class _Log:
+    """The backup (JSON lines: a header with the areas table, then one line per row as it was) and the
+    report (CSV: one line per row moved, merged or unplaced); both absent on a dry run."""
+
+    def __init__(self, backup, report) -> None:
+        self.backup, self.report = backup, report
+
+    def save(self, table: str, row: dict) -> None:
+        if self.backup is not None:
+            self.backup.write(json.dumps({"table": table, "row": row}, ensure_ascii=False, default=_json_default) + "\n")
+
+    def note(self, table: str, row_id: int, action: str, from_list: str, old: int | None, new: int | None,
+             into: int | None = None) -> None:
+        if self.report is not None and action != "unchanged":
             names = areas.all_wards()
-            old_names = areas.draft_names()
-            for m in self.moves:
-                out.writerow([m.table, m.row_id, m.action, m.from_list, m.old_code,
-                              old_names.get(m.old_code, "") if m.from_list == areas.DRAFT_LIST else "",
-                              m.new_code, names[m.new_code].name if m.new_code in names else "", m.into or ""])
+            old_name = areas.draft_names().get(old, "") if from_list == areas.DRAFT_LIST else ""
+            self.report.writerow([table, row_id, action, from_list, old, old_name, new,
+                                  names[new].name if new in names else "", into or ""])
+
+
+@contextmanager
+def _log(backup_dir: Path | None, header: dict) -> Iterator[tuple[_Log, Path | None]]:
+    if backup_dir is None:
+        yield _Log(None, None), None
+        return
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    path = backup_dir / f"areas-{header['made_at']}.jsonl"
+    with path.open("w", encoding="utf-8") as b, path.with_suffix(".csv").open("w", encoding="utf-8", newline="") as r:
+        b.write(json.dumps(header, ensure_ascii=False, default=_json_default) + "\n")
+        report = csv.writer(r, lineterminator="\n")
+        report.writerow(["table", "row_id", "action", "from_list", "old_code", "old_name", "new_code", "new_name",
+                         "merged_into"])
+        yield _Log(b, report), path
+
+
+def pending(conn: Connection, to_list: str = areas.CODE_LIST) -> dict[str, int]:
+    """Table -> rows whose codes belong to another list than ``to_list``."""
+    return {name: conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.code_list != to_list)).scalar_one()
+            for name, t in TABLES.items()}
+
+
+def convert(conn: Connection, backup_dir: Path, to_list: str = areas.CODE_LIST, *,
+            dry_run: bool = False) -> Report:
+    """Move every row stored under another code list to ``to_list``, backing each up first (unless ``dry_run``)."""
+    report = Report(to_list)
+    if any(pending(conn, to_list).values()):
+        questions = area_questions(conn)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        header = {"made_at": stamp, "to_list": to_list, "dialect": conn.dialect.name,
+                  "areas": [dict(r) for r in conn.execute(sa.select(AREAS).order_by(AREAS.c.id)).mappings()]}
+        with _log(None if dry_run else backup_dir, header) as (log, report.backup):
+            for name in FREE:
+                _convert_free(conn, name, to_list, questions, report, log, dry_run)
+            for name in UNIQUE:
+                _convert_unique(conn, name, to_list, report, log, dry_run)
+    if not dry_run and conn.execute(sa.select(AREAS.c.id).where(AREAS.c.code_list != to_list).limit(1)).first():
+        reload_areas(conn)
+    return report
+
+
+def _convert_free(conn: Connection, name: str, to_list: str, questions: dict[int, list[str]], report: Report,
+                  log: _Log, dry_run: bool) -> None:
+    """Responses and drafts, a batch at a time: each row takes its new code, its area answers theirs."""
+    table = TABLES[name]
+    change = (table.update().where(table.c.id == sa.bindparam("row_id"))
+              .values(ward_code=sa.bindparam("new_ward"), answers=sa.bindparam("new_answers", type_=_JSON),
+                      code_list=to_list))
+    last = 0
+    while True:
+        rows = conn.execute(sa.select(table).where(table.c.code_list != to_list, table.c.id > last)
+                            .order_by(table.c.id).limit(BATCH)).mappings().all()
+        if not rows:
+            return
+        last = rows[-1]["id"]
+        changed, same = [], []
+        for row in rows:
+            mapping = areas.conversion(row["code_list"], to_list)
+            old = row["ward_code"]
+            new = mapping.get(old) if old is not None else None
+            action = "unplaced" if old is not None and new is None else "unchanged" if new == old else "moved"
+            answers = _converted_answers(row["answers"], questions.get(row["survey_version_id"], []), mapping)
+            saved = {"id": row["id"], "code_list": row["code_list"], "ward_code": old}
+            if answers or action != "unchanged":
+                saved["answers"] = _loaded(row["answers"])
+                changed.append({"row_id": row["id"], "new_ward": new, "new_answers": answers or saved["answers"]})
+            else:
+                same.append(row["id"])
+            log.save(name, saved)
+            log.note(name, row["id"], action, row["code_list"], old, new)
+            report.counts[name][action] += 1
+        if not dry_run:
+            if changed:
+                conn.execute(change, changed)
+            if same:
+                conn.execute(table.update().where(table.c.id.in_(same)).values(code_list=to_list))
+
+
+def _loaded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _converted_answers(answers: Any, names: list[str], mapping: dict[int, int]) -> dict:
+    """The answers with each area answer in the new list (``None`` where it has no place), if any changes."""
+    answers = _loaded(answers)
+    changed = {}
+    for name in names:
+        value = answers.get(name)
+        if isinstance(value, int) and mapping.get(value) != value:
+            changed[name] = mapping.get(value)
+    return {**answers, **changed} if changed else {}
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot back up {type(value).__name__}")
+
+
+def _convert_unique(conn: Connection, name: str, to_list: str, report: Report, log: _Log, dry_run: bool) -> None:
+    """Margins, assignments, quotas (small): move each row; a row landing on a ward and key already taken is
+    merged into that row (counts and targets add up), a row with no place is removed."""
+    table = TABLES[name]
+    key, total = UNIQUE[name]
+    rows = conn.execute(sa.select(table).where(table.c.code_list != to_list).order_by(table.c.id)).mappings().all()
+    if not rows:
+        return
+    moving = {row["id"] for row in rows}
+    taken = {tuple(r[k] for k in key) + (r["ward_code"],): r["id"]
+             for r in conn.execute(sa.select(table).where(table.c.code_list == to_list)).mappings()
+             if r["id"] not in moving}
+    plan = []
+    for row in rows:
+        new = areas.conversion(row["code_list"], to_list).get(row["ward_code"])
+        target = tuple(row[k] for k in key) + (new,)
+        into = taken.get(target) if new is not None else None
+        if new is not None and into is None:
+            taken[target] = row["id"]
+        action = "unplaced" if new is None else "merged" if into else "unchanged" if new == row["ward_code"] else "moved"
+        plan.append((row, new, into, action))
+    targets = sorted({into for *_, into, _ in plan if into} - moving)
+    for row in [*rows, *conn.execute(sa.select(table).where(table.c.id.in_(targets))).mappings()]:
+        log.save(name, dict(row))  # rows merged into are saved whole too: their counts change
+    for row, new, into, action in plan:
+        log.note(name, row["id"], action, row["code_list"], row["ward_code"], new, into)
+        report.counts[name][action] += 1
+        if dry_run:
+            continue
+        if new is None or into:
+            if into and total:
+                conn.execute(table.update().where(table.c.id == into).values({total: table.c[total] + row[total]}))
+            conn.execute(table.delete().where(table.c.id == row["id"]))
+        else:  # negative first: a swap of two codes never meets the unique constraint half-way
+            conn.execute(table.update().where(table.c.id == row["id"]).values(ward_code=-new, code_list=to_list))
+    if not dry_run:
+        conn.execute(table.update().where(table.c.ward_code < 0).values(ward_code=-table.c.ward_code))
 
 
 def area_questions(conn: Connection) -> dict[int, list[str]]:
@@ -121,138 +260,6 @@ def _area_names(node: Any) -> set[str]:
     return set()
 
 
-def pending(conn: Connection, to_list: str = areas.CODE_LIST) -> dict[str, int]:
-    """Table -> rows whose codes belong to another list than ``to_list``."""
-    return {name: conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.code_list != to_list)).scalar_one()
-            for name, t in TABLES.items()}
-
-
-def convert(conn: Connection, backup_dir: Path, to_list: str = areas.CODE_LIST, *,
-            dry_run: bool = False) -> Report:
-    """Move every row stored under another code list to ``to_list``; back up first (unless ``dry_run``)."""
-    questions = area_questions(conn)
-    plans = {name: _plan(conn, name, to_list, questions) for name in TABLES}
-    merges = _merges(conn, plans, to_list)
-    report = Report(to_list, [dataclasses.replace(m, action="merged", into=merges[(m.table, m.row_id)])
-                              if (m.table, m.row_id) in merges else m
-                              for rows in plans.values() for _, m, _ in rows])
-    if dry_run:
-        return report
-    if report.moves:
-        report.backup = _backup(conn, plans, merges, backup_dir, to_list)
-        for name in ("responses", "drafts"):
-            _apply_free(conn, name, plans[name], to_list)
-        for name in UNIQUE:
-            _apply_unique(conn, name, plans[name], merges, to_list)
-        report.write_csv(report.backup.with_suffix(".csv"))
-    if report.moves or conn.execute(sa.select(AREAS.c.id).where(AREAS.c.code_list != to_list).limit(1)).first():
-        reload_areas(conn)
-    return report
-
-
-def _plan(conn: Connection, name: str, to_list: str, questions: dict[int, list[str]]) -> list[tuple[dict, Move, dict]]:
-    """(row, what happens to it, the new answers when they change) for each row not on ``to_list``."""
-    table = TABLES[name]
-    rows = conn.execute(sa.select(table).where(table.c.code_list != to_list).order_by(table.c.id)).mappings().all()
-    out = []
-    for row in rows:
-        mapping = areas.conversion(row["code_list"], to_list)
-        old = row["ward_code"]
-        new = mapping.get(old) if old is not None else None
-        action = "unplaced" if old is not None and new is None else "unchanged" if new == old else "moved"
-        answers = {}
-        if "answers" in row:
-            answers = _converted_answers(row["answers"], questions.get(row["survey_version_id"], []), mapping)
-        out.append((dict(row), Move(name, row["id"], action, old, new, row["code_list"]), answers))
-    return out
-
-
-def _converted_answers(answers: Any, names: list[str], mapping: dict[int, int]) -> dict:
-    """The answers with each area answer in the new list (``None`` where it has no place), if any changes."""
-    if isinstance(answers, str):
-        answers = json.loads(answers)
-    changed = {}
-    for name in names:
-        value = answers.get(name)
-        if isinstance(value, int) and mapping.get(value) != value:
-            changed[name] = mapping.get(value)
-    return {**answers, **changed} if changed else {}
-
-
-def _backup(conn: Connection, plans: dict[str, list], merges: dict[tuple[str, int], int], backup_dir: Path,
-            to_list: str) -> Path:
-    """Every row about to change, whole, and the areas table, as JSON; the rows merged into are included."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = backup_dir / f"areas-{stamp}.json"
-    rows = {name: [row for row, _, _ in plan] for name, plan in plans.items()}
-    for name in UNIQUE:
-        targets = sorted({into for (table, _), into in merges.items() if table == name})
-        if targets:
-            t = TABLES[name]
-            rows[name] += [dict(r) for r in conn.execute(sa.select(t).where(t.c.id.in_(targets))).mappings()]
-    area_rows = [dict(r) for r in conn.execute(sa.select(AREAS).order_by(AREAS.c.id)).mappings()]
-    data = {"made_at": stamp, "to_list": to_list, "dialect": conn.dialect.name, "areas": area_rows, "rows": rows}
-    with path.open("w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, default=_json_default)
-    return path
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot back up {type(value).__name__}")
-
-
-def _apply_free(conn: Connection, name: str, rows: list[tuple[dict, Move, dict]], to_list: str) -> None:
-    """Responses and drafts: any number of rows may share a ward, so each row simply takes its new code."""
-    table = TABLES[name]
-    for row, move, answers in rows:
-        values: dict[str, Any] = {"code_list": to_list}
-        if move.new_code != move.old_code:
-            values["ward_code"] = move.new_code
-        if answers:
-            values["answers"] = answers
-        conn.execute(table.update().where(table.c.id == row["id"]).values(**values))
-
-
-def _merges(conn: Connection, plans: dict[str, list], to_list: str) -> dict[tuple[str, int], int]:
-    """(table, row id) -> the row it is merged into, for rows that land on a ward and key already taken."""
-    merges: dict[tuple[str, int], int] = {}
-    for name, (key, _) in UNIQUE.items():
-        table = TABLES[name]
-        moving = {row["id"] for row, _, _ in plans[name]}
-        taken = {tuple(r[k] for k in key) + (r["ward_code"],): r["id"]
-                 for r in conn.execute(sa.select(table).where(table.c.code_list == to_list)).mappings()
-                 if r["id"] not in moving}
-        for row, move, _ in plans[name]:
-            if move.new_code is None:
-                continue
-            target = tuple(row[k] for k in key) + (move.new_code,)
-            if target in taken:
-                merges[(name, row["id"])] = taken[target]
-            else:
-                taken[target] = row["id"]
-    return merges
-
-
-def _apply_unique(conn: Connection, name: str, rows: list[tuple[dict, Move, dict]],
-                  merges: dict[tuple[str, int], int], to_list: str) -> None:
-    """Margins, assignments, quotas: move each row, add merged rows to the row they join, drop unplaced ones."""
-    table = TABLES[name]
-    total = UNIQUE[name][1]
-    for row, move, _ in rows:
-        into = merges.get((name, row["id"]))
-        if move.new_code is None or into is not None:
-            if into is not None and total:
-                conn.execute(table.update().where(table.c.id == into).values({total: table.c[total] + row[total]}))
-            conn.execute(table.delete().where(table.c.id == row["id"]))
-        else:  # negative first: a swap of two codes never meets the unique constraint half-way
-            conn.execute(table.update().where(table.c.id == row["id"])
-                         .values(ward_code=-move.new_code, code_list=to_list))
-    conn.execute(table.update().where(table.c.ward_code < 0).values(ward_code=-table.c.ward_code))
-
-
 def reload_areas(conn: Connection) -> None:
     """Replace the areas table with the official list (provinces and wards)."""
     conn.execute(AREAS.delete())
@@ -264,28 +271,50 @@ def reload_areas(conn: Connection) -> None:
 
 def restore(conn: Connection, backup: Path) -> dict[str, int]:
     """Put every row of ``backup`` back as it was before :func:`convert`; returns rows restored per table."""
-    data = json.loads(backup.read_text(encoding="utf-8"))
-    restored: dict[str, int] = {}
-    for name in ("responses", "drafts"):
+    restored = dict.fromkeys(TABLES, 0)
+    whole: dict[str, list[dict]] = {name: [] for name in UNIQUE}
+    with backup.open(encoding="utf-8") as f:
+        header = json.loads(f.readline())
+        batch: dict[str, list[dict]] = {name: [] for name in FREE}
+        for line in f:
+            entry = json.loads(line)
+            name, row = entry["table"], entry["row"]
+            restored[name] += 1
+            if name in UNIQUE:
+                whole[name].append(row)
+                continue
+            batch[name].append(row)
+            if len(batch[name]) >= BATCH:
+                _restore_free(conn, name, batch[name])
+                batch[name] = []
+        for name, rows in batch.items():
+            _restore_free(conn, name, rows)
+    for name, rows in whole.items():
         table = TABLES[name]
-        for row in data["rows"][name]:
-            answers = json.loads(row["answers"]) if isinstance(row["answers"], str) else row["answers"]
-            conn.execute(table.update().where(table.c.id == row["id"]).values(
-                ward_code=row["ward_code"], code_list=row["code_list"], answers=answers))
-        restored[name] = len(data["rows"][name])
-    for name in UNIQUE:
-        table = TABLES[name]
-        rows = data["rows"][name]
-        ids = [row["id"] for row in rows]
+        ids = sorted({row["id"] for row in rows})
         for start in range(0, len(ids), 500):
             conn.execute(table.delete().where(table.c.id.in_(ids[start:start + 500])))
         if rows:
-            conn.execute(table.insert(), [_typed(row) for row in rows])
-        restored[name] = len(rows)
+            conn.execute(table.insert(), [_typed(row) for row in {r["id"]: r for r in rows}.values()])
     conn.execute(AREAS.delete())
-    conn.execute(AREAS.insert(), data["areas"])
+    conn.execute(AREAS.insert(), header["areas"])
     _reset_sequences(conn)
     return restored
+
+
+def _restore_free(conn: Connection, name: str, rows: list[dict]) -> None:
+    table = TABLES[name]
+    where = table.c.id == sa.bindparam("row_id")
+    full = [{"row_id": r["id"], "old_ward": r["ward_code"], "old_list": r["code_list"], "old_answers": r["answers"]}
+            for r in rows if "answers" in r]
+    plain = [{"row_id": r["id"], "old_ward": r["ward_code"], "old_list": r["code_list"]} for r in rows if "answers" not in r]
+    if full:
+        conn.execute(table.update().where(where).values(ward_code=sa.bindparam("old_ward"),
+                                                        code_list=sa.bindparam("old_list"),
+                                                        answers=sa.bindparam("old_answers", type_=_JSON)), full)
+    if plain:
+        conn.execute(table.update().where(where).values(ward_code=sa.bindparam("old_ward"),
+                                                        code_list=sa.bindparam("old_list")), plain)
 
 
 def _typed(row: dict) -> dict:
@@ -307,8 +336,7 @@ def _reset_sequences(conn: Connection) -> None:
 
 def summary_lines(report: Report) -> Iterable[str]:
     """One line per table: rows moved, unchanged, merged and unplaced (plain text for the command line)."""
-    counts = report.counts()
     for name in TABLES:
-        c = counts.get(name, Counter())
+        c = report.counts[name]
         yield (f"{name}: {c['moved']} moved, {c['unchanged']} unchanged, {c['merged']} merged, "
                f"{c['unplaced']} unplaced")

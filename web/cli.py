@@ -138,7 +138,7 @@ def migrate_areas(dry_run: bool, backup: Path | None) -> None:
                        + ", ".join(f"{table} {n}" for table, n in restored.items()))
             return
         report = area_codes.convert(conn, backup_dir, dry_run=dry_run)
-    if not report.moves:
+    if not report.rows:
         click.echo(f"nothing to move: every stored ward code is on {report.to_list}")
         return
     click.echo(("would move to " if dry_run else "moved to ") + report.to_list)

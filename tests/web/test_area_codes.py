@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import uuid as uuidlib
 
 import pytest
@@ -114,7 +115,7 @@ def snapshot(engine) -> dict[str, list]:
     return out
 
 
-def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_ward(engine_at_0006, tmp_path):
+def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_ward(engine_at_0006, tmp_path, capsys):
     before = seed_draft_rows(engine_at_0006)
     changing = changing_hanoi()
     assert len(changing) == 29
@@ -148,12 +149,14 @@ def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_w
         assert conn.execute(sa.text("SELECT name FROM areas WHERE level = 'ward' AND code = 226")).scalar_one() \
             == official[226].name
 
-    backups = list((tmp_path / "backups").glob("areas-*.json"))
+    backups = list((tmp_path / "backups").glob("areas-*.jsonl"))
     assert len(backups) == 1
     with backups[0].with_suffix(".csv").open(encoding="utf-8") as f:
         report = list(csv.DictReader(f))
-    # every row accounted for: one report line per stored row, unplaced ones named
-    assert len(report) == sum(len(before[n]) for n in area_codes.TABLES)
+    # every row accounted for: the summary adds up to the rows stored, the report names each row that changed
+    summary = re.findall(r"(\w+): (\d+) moved, (\d+) unchanged, (\d+) merged, (\d+) unplaced", capsys.readouterr().out)
+    assert {t: sum(map(int, n)) for t, *n in summary} == {n: len(before[n]) for n in area_codes.TABLES}
+    assert len(report) == sum(int(m) + int(g) + int(u) for _, m, _, g, u in summary)
     assert [r["row_id"] for r in report if r["action"] == "unplaced"] == [str(before["responses"][-2]["id"])]
     moved = {r["table"]: 0 for r in report}
     for r in report:
@@ -187,7 +190,7 @@ def test_migrate_areas_merges_onto_a_taken_ward_reports_it_and_restores_it(engin
     cells = [r for r in after["population_margins"] if (r["ward_code"], r["sex"], r["age_band"]) == (official, "1", "16-29")]
     assert [c["count"] for c in cells] == [count + 7]
 
-    backup = next((tmp_path / "instance" / "backups").glob("areas-*.json"))
+    backup = next((tmp_path / "instance" / "backups").glob("areas-*.jsonl"))
     result = app.test_cli_runner().invoke(args=["migrate-areas", "--restore", str(backup)])
     assert result.exit_code == 0, result.output
     assert snapshot(engine_at_0006) == before
@@ -257,3 +260,19 @@ def test_results_are_refused_while_two_code_lists_are_stored(app, client, accoun
     result = runner.invoke(args=["migrate-areas"])
     assert result.exit_code == 0 and "responses: " in result.output, result.output
     assert client.get("/research/digital-skills?lang=en").status_code == 200
+
+
+def test_the_demo_seeds_official_codes(app, runner):
+    result = runner.invoke(args=["demo", "--per-ward", "2"])
+    assert result.exit_code == 0, result.output
+    hanoi = areas.ward_codes(areas.HANOI)
+    with app.app_context(), db.engine().connect() as conn:
+        responses = conn.execute(sa.text("SELECT ward_code, answers, code_list FROM responses")).all()
+        margins = conn.execute(sa.text("SELECT DISTINCT ward_code, code_list FROM population_margins")).all()
+        names = dict(conn.execute(sa.text("SELECT code, name FROM areas WHERE level = 'ward'")).all())
+    assert {r[0] for r in responses} == hanoi and {m[0] for m in margins} == hanoi
+    assert {r[2] for r in responses} | {m[1] for m in margins} == {areas.CODE_LIST}
+    assert all((json.loads(a) if isinstance(a, str) else a)["ward"] == w for w, a, _ in responses)
+    assert names == {code: w.name for code, w in areas.all_wards().items()}
+    moved = {o for d, o in areas.draft_to_official().items() if d != o and o in hanoi}
+    assert moved <= {r[0] for r in responses}  # the wards whose code changed are seeded under the official code

@@ -2,7 +2,7 @@
 
 Every table that stores an area code gets ``code_list``. Rows stored before this revision hold the
 draft numbering of vietnam-provinces 2025.10.1 (``draft@2025.10.1``); they are moved to the official
-codes (``gso-2025-07@2026.9``) by ``web.area_codes.convert``, which first writes a JSON backup of
+codes (``gso-2025-07@2026.9``) by ``web.area_codes.convert``, which writes a JSON-lines backup of
 every row it changes (under the instance folder's ``backups/``) and a CSV report of every row moved,
 merged or unplaced next to it. ``khaosat migrate-areas --restore BACKUP`` puts the rows back;
 ``downgrade`` drops the columns only, as the backup holds the old codes.
@@ -28,7 +28,10 @@ TABLES = ("areas", "responses", "drafts", "population_margins", "ward_assignment
 
 
 def upgrade() -> None:
+    inspector = sa.inspect(op.get_bind())
     for table in TABLES:  # rows already stored carry the draft codes
+        if any(c["name"] == "code_list" for c in inspector.get_columns(table)):
+            continue  # SQLite commits ADD COLUMN at once: an interrupted run left it, its data unchanged
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("code_list", sa.String(length=32), nullable=False,
                                           server_default=areas.DRAFT_LIST))
