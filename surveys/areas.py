@@ -109,6 +109,12 @@ def name_key(name: str) -> str:
                    + "".join(c for c in w if c in _TONES) for w in words)
 
 
+def sort_key(name: str) -> tuple[str, str]:
+    """For listing names in Vietnamese alphabetical order, near enough: letters first, diacritics second."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", name.casefold()) if not unicodedata.combining(c))
+    return bare.replace("đ", "dz"), name_key(name)
+
+
 def _without_prefix(key: str) -> str:
     for prefix in PREFIXES:
         if key.startswith(name_key(prefix) + " "):

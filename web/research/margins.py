@@ -132,7 +132,7 @@ def compare(rows: list[PopulationMargin], table: pd.DataFrame, province: int) ->
     for r in table.itertuples(index=False):
         new.setdefault(int(r.ward_code), {})[(r.sex, r.age_band)] = int(r.count)
     out = Comparison()
-    for code in sorted(old.keys() | new.keys(), key=lambda c: names.get(c, str(c))):
+    for code in sorted(old.keys() | new.keys(), key=lambda c: areas.sort_key(names.get(c, str(c)))):
         before, after = old.get(code), new.get(code)
         change = WardChange(code, names.get(code, str(code)), sum(before.values()) if before is not None else None,
                             sum(after.values()) if after is not None else None, len(before or {}), len(after or {}))

@@ -102,7 +102,7 @@ def former_district_note(province: int) -> dict:
     names = {w.code: w.name for w in areas.wards(province)}
     labels = former_district_labels(province)
     mixed = sorted(((names[code], labels[d.code], d.sources) for code, d in districts.items() if not d.is_whole),
-                   key=lambda row: areas.name_key(row[0]))
+                   key=lambda row: areas.sort_key(row[0]))
     return {"wards": len(names), "districts": len(areas.former_district_names(province)), "mixed": len(mixed),
             "several": sum(d.code == areas.SEVERAL for d in districts.values()),
             "unknown": len(areas.ward_codes(province) - set(districts)), "mixed_wards": mixed,
