@@ -35,6 +35,8 @@ DRAFT_LIST = "draft@2025.10.1"
 #: the list every area code stored today belongs to
 CODE_LIST = OFFICIAL_LIST
 CODE_LISTS = (DRAFT_LIST, OFFICIAL_LIST)  #: oldest first
+#: the short name of :data:`CODE_LIST` in links and QR codes (``?ward=229&codes=gso25``)
+LINK_TAG = "gso25"
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,17 @@ def draft_to_official() -> dict[int, int]:
 def draft_names() -> dict[int, str]:
     """Draft ward code -> the unit's name in the draft release (for migration reports)."""
     return {int(r["draft_code"]): r["draft_name"] for r in _rows(DRAFT_CSV)}
+
+
+def ward_from_link(code: int, tag: str | None) -> int | None:
+    """The ward a link or QR code names: ``code`` when the link names the current list (``tag``), or when
+    it names none (a poster printed earlier) and ``code`` is the same ward in every list; else ``None``
+    (the person picks the ward), because an old code may now be the code of another ward."""
+    if code not in all_wards():
+        return None
+    if tag == LINK_TAG:
+        return code
+    return code if draft_to_official().get(code) == code else None
 
 
 def conversion(from_list: str, to_list: str = CODE_LIST) -> dict[int, int]:

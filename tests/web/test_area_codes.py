@@ -276,3 +276,29 @@ def test_the_demo_seeds_official_codes(app, runner):
     assert names == {code: w.name for code, w in areas.all_wards().items()}
     moved = {o for d, o in areas.draft_to_official().items() if d != o and o in hanoi}
     assert moved <= {r[0] for r in responses}  # the wards whose code changed are seeded under the official code
+
+
+def test_a_poster_link_names_its_code_list_and_an_older_link_prefills_only_wards_whose_code_kept_its_meaning(
+        app, client, accounts):
+    from web.models import Draft
+
+    accounts.login("supervisor")
+    ward = next(w for w in areas.wards(areas.HANOI) if areas.draft_to_official().get(w.code) != w.code)
+    page = html_text(client.get(f"/collect/poster/digital-skills?ward={ward.code}"))
+    assert f"/s/digital-skills?ward={ward.code}&codes={areas.LINK_TAG}" in page
+    client.post("/accounts/logout")
+    kept = next(w for w in areas.wards(areas.HANOI) if areas.draft_to_official().get(w.code) == w.code)
+    for query, expected in ((f"ward={ward.code}&codes={areas.LINK_TAG}", ward.code),
+                            (f"ward={ward.code}", None),  # printed before: this code was another ward's
+                            (f"ward={kept.code}", kept.code)):
+        fresh = app.test_client()
+        assert fresh.post(f"/s/digital-skills?{query}").status_code == 302
+        with app.app_context():
+            draft = db.session().execute(sa.select(Draft).order_by(Draft.id.desc())).scalars().first()
+        assert (draft.ward_code, draft.answers.get("ward")) == (expected, expected), query
+
+
+def html_text(response) -> str:
+    import html
+
+    return html.unescape(response.get_data(as_text=True))
