@@ -136,6 +136,8 @@ def migrate_areas(dry_run: bool, backup: Path | None) -> None:
             restored = area_codes.restore(conn, backup)
             click.echo("restored from " + str(backup) + ": "
                        + ", ".join(f"{table} {n}" for table, n in restored.items()))
+            click.echo("rows of an older code list are refused by results and exports until "
+                       "khaosat migrate-areas runs again")
             return
         report = area_codes.convert(conn, backup_dir, dry_run=dry_run)
     if not report.rows:

@@ -183,6 +183,9 @@ def test_migrate_areas_merges_onto_a_taken_ward_reports_it_and_restores_it(engin
     url, options = OPTIONS[id(engine_at_0006)]
     app = create_app({"TESTING": True, "DATABASE_URL": url, "ENGINE_OPTIONS": options})
     app.instance_path = str(tmp_path / "instance")
+    dry = app.test_cli_runner().invoke(args=["migrate-areas", "--dry-run"])
+    assert "would move to" in dry.output and "1 merged" in dry.output, dry.output
+    assert snapshot(engine_at_0006) == before and not (tmp_path / "instance" / "backups").exists()
     result = app.test_cli_runner().invoke(args=["migrate-areas"])
     assert result.exit_code == 0, result.output
     assert "population_margins: 0 moved, 0 unchanged, 1 merged, 0 unplaced" in result.output
