@@ -96,8 +96,10 @@ def _register_error_handlers(app: Flask) -> None:
     def mixed_code_lists(error: MixedCodeLists):
         message = i18n._("The stored ward codes belong to two code lists, and a code can name a different ward in "
                          "each. On another list than %(current)s: responses %(responses)d, population margin cells "
-                         "%(margins)d. Nothing is estimated until an administrator runs “khaosat migrate-areas”.",
-                         responses=error.responses, margins=error.margins, current=areas.CODE_LIST)
+                         "%(margins)d, ward assignments %(assignments)d, quotas %(quotas)d. Nothing is shown until "
+                         "an administrator runs “khaosat migrate-areas”.", responses=error.responses,
+                         margins=error.margins, assignments=error.assignments, quotas=error.quotas,
+                         current=areas.CODE_LIST)
         if _wants_json():
             return jsonify(error=message), 409
         return render_template("error.html", code=409, message=message), 409

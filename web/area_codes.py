@@ -59,12 +59,22 @@ VERSIONS = sa.table("survey_versions", sa.column("id"), sa.column("definition", 
 
 class MixedCodeLists(Exception):
     """Stored ward codes of another code list than :data:`surveys.areas.CODE_LIST` would be counted
-    together with current ones (a code may name another ward in each list), so nothing is estimated."""
+    together with current ones (a code may name another ward in each list), so nothing is shown."""
 
-    def __init__(self, responses: int = 0, margins: int = 0) -> None:
-        super().__init__(f"{responses} responses and {margins} margin cells hold ward codes of another code list "
-                         f"than {areas.CODE_LIST}; run khaosat migrate-areas")
-        self.responses, self.margins = responses, margins
+    def __init__(self, responses: int = 0, margins: int = 0, assignments: int = 0, quotas: int = 0) -> None:
+        super().__init__(f"{responses} responses, {margins} margin cells, {assignments} ward assignments and "
+                         f"{quotas} quotas hold ward codes of another code list than {areas.CODE_LIST}; "
+                         "run khaosat migrate-areas")
+        self.responses, self.margins, self.assignments, self.quotas = responses, margins, assignments, quotas
+
+
+def require_current_fieldwork(conn: Connection) -> None:
+    """Ward assignments and quotas (small tables) all on the current list, or :class:`MixedCodeLists`."""
+    counts = {name: conn.execute(sa.select(sa.func.count()).select_from(TABLES[name])
+                                 .where(TABLES[name].c.code_list != areas.CODE_LIST)).scalar_one()
+              for name in ("ward_assignments", "ward_quotas")}
+    if any(counts.values()):
+        raise MixedCodeLists(assignments=counts["ward_assignments"], quotas=counts["ward_quotas"])
 
 
 BATCH = 5000

@@ -252,7 +252,7 @@ def test_results_are_refused_while_two_code_lists_are_stored(app, client, accoun
     accounts.login("researcher")
     page = client.get("/research/digital-skills?lang=en")
     assert page.status_code == 409
-    assert "responses 1, population margin cells 0" in page.get_data(as_text=True)
+    assert "responses 1, population margin cells 0" in html_text(page)
     vi = client.get("/research/digital-skills?lang=vi")
     assert vi.status_code == 409 and "khaosat migrate-areas" in vi.get_data(as_text=True)
     token = accounts.token("researcher")
@@ -305,3 +305,17 @@ def html_text(response) -> str:
     import html
 
     return html.unescape(response.get_data(as_text=True))
+
+
+def test_fieldwork_pages_and_changes_wait_while_an_assignment_holds_an_older_code(app, client, accounts):
+    from web.models import WardAssignment
+
+    accounts.login("admin")
+    ward = areas.wards(areas.HANOI)[0].code
+    with app.app_context():
+        db.session().add(WardAssignment(user_id=1, ward_code=ward, code_list=areas.DRAFT_LIST))
+        db.session().commit()
+    page = client.get("/admin/fieldwork?lang=en")
+    assert page.status_code == 409 and "ward assignments 1, quotas 0" in html_text(page)
+    vi = client.get("/admin/fieldwork?lang=vi")
+    assert vi.status_code == 409 and "khaosat migrate-areas" in html_text(vi)
