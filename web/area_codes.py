@@ -6,8 +6,8 @@ ward codes of responses, drafts, population margins, ward assignments and quotas
 ``area`` questions. A row whose code has no place in the new list keeps nothing wrong: its ward becomes
 empty (responses, drafts) or the row is removed (margins, assignments, quotas), and it is reported as
 *unplaced*. Two rows that land on the same ward where the table allows one are *merged* (margins and
-quotas add up, an assignment is kept once). Before any change the affected rows are written to a JSON
-backup, from which :func:`restore` puts every row back as it was.
+quotas add up, an assignment is kept once). Before any change the affected rows are written to a
+JSON-lines backup, from which :func:`restore` puts every row back as it was.
 
 The module works on a SQLAlchemy connection with table shapes of its own, so that Alembic revision
 0007 runs it for existing installations and ``khaosat migrate-areas`` runs it later. Responses and
