@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from surveys import areas
 from surveys.expressions import parse
 from surveys.schema import Instrument, Page, Question
 
@@ -27,6 +28,7 @@ def instrument_to_json(instrument: Instrument) -> dict[str, Any]:
         "title": instrument.title,
         "description": instrument.description,
         "pages": [_page(p) for p in instrument.pages],
+        "area_codes": areas.CODE_LIST,  #: the code list of every ward code; a submission may send it back
     }
 
 

@@ -12,7 +12,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from surveys import areas
 from web import auth, config, db, i18n, limits
+from web.area_codes import MixedCodeLists
 
 csrf = CSRFProtect()
 
@@ -89,6 +91,18 @@ def _register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return jsonify(error=message), error.code
         return render_template("error.html", code=error.code, message=message), error.code
+
+    @app.errorhandler(MixedCodeLists)
+    def mixed_code_lists(error: MixedCodeLists):
+        message = i18n._("The stored ward codes belong to two code lists, and a code can name a different ward in "
+                         "each. On another list than %(current)s: responses %(responses)d, population margin cells "
+                         "%(margins)d, ward assignments %(assignments)d, quotas %(quotas)d. Nothing is shown until "
+                         "an administrator runs “khaosat migrate-areas”.", responses=error.responses,
+                         margins=error.margins, assignments=error.assignments, quotas=error.quotas,
+                         current=areas.CODE_LIST)
+        if _wants_json():
+            return jsonify(error=message), 409
+        return render_template("error.html", code=409, message=message), 409
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -13,7 +14,8 @@ from web import catalog, db
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts):
+    for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts,
+                    migrate_areas):
         app.cli.add_command(command)
 
 
@@ -117,6 +119,36 @@ def purge_contacts(fieldwork_end: str | None, retention_days: int | None) -> Non
         raise click.UsageError("the retention must be 0 days or more")
     removed = purge(db.session(), retention_days=days, fieldwork_end=end)
     click.echo(f"contact details deleted: {removed}")
+
+
+@click.command("migrate-areas")
+@click.option("--dry-run", is_flag=True, help="report what would move, change nothing")
+@click.option("--restore", "backup", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="put back the rows saved in this backup (a file written by an earlier run)")
+@with_appcontext
+def migrate_areas(dry_run: bool, backup: Path | None) -> None:
+    """Move stored ward codes to the current official code list, backing them up first."""
+    from web import area_codes
+
+    backup_dir = Path(current_app.instance_path) / "backups"
+    with db.engine().begin() as conn:
+        if backup is not None:
+            restored = area_codes.restore(conn, backup)
+            click.echo("restored from " + str(backup) + ": "
+                       + ", ".join(f"{table} {n}" for table, n in restored.items()))
+            click.echo("rows of an older code list are refused by results and exports until "
+                       "khaosat migrate-areas runs again")
+            return
+        report = area_codes.convert(conn, backup_dir, dry_run=dry_run)
+    if not report.rows:
+        click.echo(f"nothing to move: every stored ward code is on {report.to_list}")
+        return
+    click.echo(("would move to " if dry_run else "moved to ") + report.to_list)
+    for line in area_codes.summary_lines(report):
+        click.echo("  " + line)
+    if report.backup is not None:
+        click.echo(f"backup: {report.backup} (undo: khaosat migrate-areas --restore {report.backup})")
+        click.echo(f"every row: {report.backup.with_suffix('.csv')}")
 
 
 @click.command("demo")

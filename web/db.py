@@ -57,13 +57,17 @@ def _close_session(_exc: BaseException | None = None) -> None:
         db_session.close()
 
 
-def alembic_config(engine_: Engine) -> Config:
+def alembic_config(engine_: Engine, backup_dir: Path | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine_
+    config.attributes["backup_dir"] = backup_dir
     return config
 
 
-def upgrade(engine_: Engine) -> None:
-    """Create or migrate the schema to the newest revision."""
-    command.upgrade(alembic_config(engine_), "heads")
+def upgrade(engine_: Engine, backup_dir: Path | None = None) -> None:
+    """Create or migrate the schema to the newest revision; a migration that changes stored data
+    writes its backup under ``backup_dir`` (default: the app's instance folder, ``backups/``)."""
+    if backup_dir is None:
+        backup_dir = Path(current_app.instance_path) / "backups" if current_app else None
+    command.upgrade(alembic_config(engine_, backup_dir), "heads")

@@ -10,6 +10,7 @@ import pyreadstat
 import pytest
 from sqlmodel import select
 
+from tests.web.test_margins_upload import confirm
 from web import db
 from web.models import AuditEvent, PopulationMargin, Response, Survey, SurveyVersion
 from web.research.weighting import weighted
@@ -105,14 +106,16 @@ def test_margins_upload_is_for_admins_and_checks_everything(client, app, account
     client.post("/accounts/logout")
     accounts.create("admin", "boss")
     client.post("/accounts/login", data={"username": "boss", "password": "correct-horse-9"})
-    assert _upload(client, GOOD).status_code == 302
+    preview = _upload(client, GOOD)
+    assert preview.status_code == 200 and "1 ward added" in preview.get_data(as_text=True)
+    assert confirm(client, preview.get_data(as_text=True)).status_code == 302
     bad = ("ward_code,sex,age_band,count\n99999,1,16-29,10\n70,3,16-29,10\n70,1,old,10\n70,1,30-44,-5\n"
            "70,1,30-44,abc\n70,1,16-29,10\n70,1,16-29,11\n")
     response = _upload(client, bad)
     text = response.get_data(as_text=True)
     assert response.status_code == 422
     for expected in ("unknown ward code “99999”", "sex must be 1 (male) or 2 (female)", "age band must be one of",
-                     "whole number, 0 or more, not “-5”", "not “abc”", "Line 8 repeats the cell of line 7"):
+                     "whole number from 0 to 99,999,999, not “-5”", "not “abc”", "Line 8 repeats the cell of line 7"):
         assert expected in text
     vi = _upload(client, "ward_code,sex,count\n70,1,5\n", lang="vi").get_data(as_text=True)
     assert "Thiếu cột: age_band" in vi

@@ -1,6 +1,8 @@
 """A researcher sees the weighted table by former district (districts were abolished on 1 July 2025)."""
 
+import csv
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -29,11 +31,27 @@ def test_every_hanoi_ward_has_a_former_district():
     assert {s[1] for s in districts[283].sources} == {"Quận Hai Bà Trưng", "Quận Hoàng Mai"}
 
 
-def test_wards_are_matched_by_name_not_by_renumbered_code():
-    # Phường Cửa Nam is 73 in the installed package and 82 in the conversion table's newer numbering
-    # (131 wards were renumbered); matching by code would leave it without a former district.
-    assert areas.former_districts(areas.HANOI)[73].name == "Quận Hoàn Kiếm"
+def test_every_ward_of_the_conversion_table_is_found_under_its_official_code():
+    # the conversion table names wards by codename and official code; both must lead to the same ward
+    rows = list(csv.DictReader(line for line in areas.FORMER_DISTRICTS_CSV.open(encoding="utf-8")
+                               if not line.startswith("#")))
+    official = areas.all_wards()
+    assert all(official[int(r["ward_code"])].codename == r["ward_codename"] for r in rows)
     assert sum(len(areas.former_districts(p.code)) for p in areas.provinces()) == 3308  # of 3,321 wards
+
+
+def assert_mixed_wards_listed(en: str, vi: str) -> None:
+    """The note says, in both languages, how a ward from several former districts is counted, and lists them."""
+    assert "counted in the former district that contributed most" in en
+    assert "tính vào quận, huyện cũ đã góp nhiều phường, xã, thị trấn cũ nhất" in vi
+    assert "The 64 wards and communes formed from parts of several former districts" in en
+    assert "64 phường, xã được hình thành từ các phần của nhiều quận, huyện cũ" in vi
+    listed = re.search(r'<details>.*?</details>', en, re.S).group(0)
+    assert listed.count("<tr><td>") == 64
+    ward, district = next((w, areas.former_districts(areas.HANOI)[w.code]) for w in areas.wards(areas.HANOI)
+                          if not areas.former_districts(areas.HANOI)[w.code].is_whole)
+    biggest = max(district.sources, key=lambda s: s[2])
+    assert f"<tr><td>{ward.name}</td>" in listed and f"{biggest[1]} ({biggest[2]})" in listed
 
 
 def test_table_by_former_district_matches_the_design_based_estimate(client, app, accounts, demo_data):
@@ -46,6 +64,7 @@ def test_table_by_former_district_matches_the_design_based_estimate(client, app,
     vi = client.get("/research/digital-skills?indicator=dsi_index&level=former_district&lang=vi").get_data(
         as_text=True)
     assert "Quận, huyện cũ (trước tháng 7/2025)" in vi and "Nhiều quận, huyện cũ" in vi
+    assert_mixed_wards_listed(text, vi)
 
     csv = client.get("/research/digital-skills/table.csv?indicator=dsi_index&level=former_district&lang=en")
     table = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig", dtype={"former_district": str})
@@ -97,6 +116,8 @@ def test_left_behind_ranking_by_former_district(client, app, accounts, demo_data
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert '<option value="former_district" selected>' in html and "Quận Hoàn Kiếm" in html
+    vi = client.get("/research/digital-skills/left-behind?level=former_district&lang=vi").get_data(as_text=True)
+    assert_mixed_wards_listed(html, vi)
     response = client.get("/research/digital-skills/left-behind.csv?level=former_district&indicator=dsi_index")
     assert response.status_code == 200
     assert "left-behind-former-district.csv" in response.headers["Content-Disposition"]

@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_wtf import FlaskForm
 from sqlmodel import func, select
 
-from web import db
+from web import area_codes, db
 from web.admin import bp, operations
 from web.admin.quality import Flag, flag_responses
 from web.admin.views import _checked_post, _get, _wards
@@ -61,6 +61,7 @@ def _in_scope(query, survey: Survey, scope: set[int] | None, include_excluded: b
 @role_required(Role.supervisor)
 def fieldwork():
     session = db.session()
+    area_codes.require_current_fieldwork(session.connection())
     survey, all_surveys = _survey()
     scope = scope_wards()
     per_ward = dict(session.exec(_in_scope(select(Response.ward_code, func.count()), survey, scope)

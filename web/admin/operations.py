@@ -6,7 +6,7 @@ import secrets
 
 from sqlmodel import Session, select
 
-from web import audit
+from web import area_codes, audit
 from web.auth import hash_password, new_token, revoke_token
 from web.models import ApiToken, Response, Survey, SurveyVersion, User, WardAssignment, WardQuota
 from web.models.base import utcnow
@@ -66,7 +66,8 @@ def revoke(session: Session, token: ApiToken) -> None:
 
 
 def assign_ward(session: Session, user: User, ward_code: int) -> bool:
-    """Assign ``user`` to a ward; False if already assigned."""
+    """Assign ``user`` to a ward; False if already assigned (refused while older ward codes are stored)."""
+    area_codes.require_current_fieldwork(session.connection())
     exists = session.exec(select(WardAssignment).where(
         WardAssignment.user_id == user.id, WardAssignment.ward_code == ward_code)).first()
     if exists is not None:
@@ -87,6 +88,7 @@ def unassign_ward(session: Session, assignment: WardAssignment) -> None:
 
 
 def set_quota(session: Session, survey: Survey, ward_code: int, target: int) -> WardQuota:
+    area_codes.require_current_fieldwork(session.connection())  # a stored code may name another ward
     quota = session.exec(select(WardQuota).where(
         WardQuota.survey_id == survey.id, WardQuota.ward_code == ward_code)).first()
     quota = quota or WardQuota(survey_id=survey.id, ward_code=ward_code, target=target)

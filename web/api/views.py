@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, jsonify, request
 
 import surveys
+from surveys import areas
 from web import db
 from web.api import bp
 from web.auth import public, requesting_user, role_required
@@ -61,6 +62,11 @@ def create_submission():
         return _bad("Cần 'survey' (tên) và 'version' (số).", "'survey' (a name) and 'version' (a number) are required.", 422)
     if not isinstance(answers, dict) or not isinstance(meta, dict):
         return _bad("'answers' và 'meta' phải là đối tượng JSON.", "'answers' and 'meta' must be JSON objects.", 422)
+    if body.get("area_codes", areas.CODE_LIST) != areas.CODE_LIST:  # an app with an old ward list
+        return _bad("Danh sách phường, xã trên máy này đã cũ: mã phường, xã có thể chỉ một nơi khác. Hãy tải lại "
+                    "ứng dụng, kiểm tra lại phường, xã của phiếu rồi gửi lại.",
+                    "The ward list on this device is out of date, so a ward code may name another ward. Reload "
+                    "the app, check the interview's ward and send it again.", 422, uuid=uuid)
     session = db.session()
     version = find_version(session, slug[:64], number)
     if version is None:

@@ -19,6 +19,7 @@ from flask import abort, current_app, jsonify, render_template, request, url_for
 from flask import session as cookie
 from sqlmodel import select
 
+from surveys import areas
 from web import catalog, csrf, db
 from web.auth import new_token, public, requesting_user, role_required
 from web.catalog import current_version, instrument_of
@@ -140,7 +141,8 @@ def poster(slug: str):
     names = dict(wards)
     if ward is not None and ward not in names:
         ward = None
-    link = url_for("respond.start", slug=slug, ward=ward, _external=True)
+    link = url_for("respond.start", slug=slug, ward=ward, codes=areas.LINK_TAG if ward is not None else None,
+                   _external=True)
     svg = segno.make(link, error="m").svg_inline(scale=8, border=2, title=_("QR code to start the survey"))
     return render_template("collect/poster.html", instrument=instrument, slug=slug, wards=wards, ward=ward,
                            ward_name=names.get(ward), link=link, svg=svg)

@@ -1,9 +1,11 @@
-"""Administrative units (province > ward/commune), loaded from ``vietnam-provinces``."""
+"""Administrative units (province > ward/commune), loaded from the official table in ``surveys/data``."""
 
 from __future__ import annotations
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from surveys import areas
 
 
 class Area(SQLModel, table=True):
@@ -18,6 +20,8 @@ class Area(SQLModel, table=True):
     division_type: str = Field(max_length=40)  #: phường, xã, đặc khu, tỉnh, thành phố trung ương
     #: the province a ward belongs to (wards and provinces share GSO numbering only within a level)
     parent_code: int | None = Field(default=None, index=True)
+    #: the code list ``code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
 
     def __repr__(self) -> str:
         return f"<Area {self.level} {self.code} {self.name}>"

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from surveys import areas
 from web.models.base import utcnow
 
 
@@ -19,6 +20,8 @@ class WardAssignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     ward_code: int = Field(index=True)  #: GSO code of the ward/commune
+    #: the code list ``ward_code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def __repr__(self) -> str:
@@ -37,6 +40,8 @@ class WardQuota(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="surveys.id", index=True)
     ward_code: int = Field(index=True)
+    #: the code list ``ward_code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     target: int  #: responses wanted
     updated_at: dt.datetime = Field(default_factory=utcnow)
 

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from surveys import areas
 from web.models.base import utcnow
 
 
@@ -19,6 +20,8 @@ class PopulationMargin(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     province_code: int = Field(index=True)
     ward_code: int = Field(index=True)  #: GSO code of the ward/commune
+    #: the code list ``ward_code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     sex: str = Field(max_length=8)  #: the instruments' code: "1" male, "2" female
     age_band: str = Field(max_length=8)  #: "16-29", "30-44", "45-59", "60+"
     count: int  #: people in the cell

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, false
 from sqlmodel import Field, SQLModel
 
+from surveys import areas
 from web.models.base import utcnow
 
 
@@ -21,6 +22,8 @@ class Response(SQLModel, table=True):
     uuid: str = Field(max_length=64, unique=True, index=True)
     survey_version_id: int = Field(foreign_key="survey_versions.id")
     ward_code: int | None = Field(default=None, index=True)  #: GSO code of the ward/commune
+    #: the code list ``ward_code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     channel: str = Field(max_length=16)  #: "self" (own phone) or "interview" (volunteer)
     language: str = Field(max_length=8)  #: the language the person answered in
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  #: question name -> code/value
@@ -55,6 +58,8 @@ class Draft(SQLModel, table=True):
     page_index: int = 0
     language: str = Field(default="vi", max_length=8)
     ward_code: int | None = None  #: from the link or QR code, when the poster names the ward
+    #: the code list ``ward_code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     started_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import (
     Response,
     current_app,
@@ -14,15 +17,15 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField
 
-from surveys import areas
 from web import db
 from web.auth import requesting_user, role_required
 from web.catalog import ward_names
-from web.i18n import _, language
+from web.i18n import _, language, ngettext
 from web.models import Role
 from web.research import bp, codebook, exports, query
-from web.research.margins import parse_margins, replace_margins
+from web.research.margins import compare, digest, parse_margins, replace_margins, stored_rows
 from web.research.views import XLSX, attachment, export_attachment
 from web.research.weighting import margins_frame
 from web.tables import iter_frames
@@ -88,27 +91,73 @@ class MarginsForm(FlaskForm):
     file = FileField()
 
 
+class ConfirmMarginsForm(FlaskForm):
+    """The checked file sent back with the comparison it was shown with; checked again in full."""
+
+    content = HiddenField()  #: the file as base64 (a hidden input would lose its line breaks)
+    filename = HiddenField()
+    digest = HiddenField()  #: :func:`web.research.margins.digest` of the margins the comparison was made with
+    remove_missing = BooleanField()
+
+
 @bp.route("/margins", methods=["GET", "POST"])
 @role_required(Role.admin)
 def margins():
-    """Upload the census table (ward x sex x age band counts) used to calibrate the weights."""
+    """Upload the census table (ward x sex x age band counts) used to calibrate the weights.
+
+    An upload is checked and compared with the margins in use (wards added, changed, removed); nothing
+    is stored until the admin confirms that comparison, and wards the file leaves out are removed only
+    when the admin ticks that they should be.
+    """
     province = current_app.config["KHAOSAT_PROVINCE"]
-    form = MarginsForm()
+    form, confirm = MarginsForm(), ConfirmMarginsForm()
     problems: list[str] = []
-    if form.validate_on_submit():
+    status = 200
+    comparison = None
+    stored = stored_rows(db.session(), province)
+    if request.method == "POST" and "digest" in request.form and confirm.validate_on_submit():
+        table, problems = parse_margins(_unpacked(confirm.content.data), province)
+        if table is not None:
+            comparison = compare(stored, table, province)
+            if confirm.digest.data != digest(stored):
+                problems, comparison = [_("The margins in use changed after this comparison was made. "
+                                          "Upload the file again to see what it would change now.")], None
+                status = 409
+            elif comparison.removed and not confirm.remove_missing.data:
+                problems = [ngettext("The file leaves out %(num)d ward that has margins now. Tick the box to remove "
+                                     "its margins, or upload a file with every ward.",
+                                     "The file leaves out %(num)d wards that have margins now. Tick the box to "
+                                     "remove their margins, or upload a file with every ward.",
+                                     len(comparison.removed))]
+            else:
+                count = replace_margins(db.session(), province, table, confirm.filename.data or "upload.csv",
+                                        requesting_user().id, comparison)
+                flash(_("Population margins saved: %(n)d cells.", n=count))
+                return redirect(url_for("research.margins"))
+        status = status if status != 200 else 422
+    elif form.validate_on_submit():
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             problems = [_("Choose a CSV file to upload.")]
         else:
-            table, problems = parse_margins(upload.read(), set(areas.ward_codes(province)))
+            data = upload.read()
+            table, problems = parse_margins(data, province)
             if table is not None:
-                count = replace_margins(db.session(), province, table, upload.filename, requesting_user().id)
-                flash(_("Population margins saved: %(n)d cells.", n=count))
-                return redirect(url_for("research.margins"))
+                comparison = compare(stored, table, province)
+                confirm = ConfirmMarginsForm(formdata=None, content=base64.b64encode(data).decode("ascii"),
+                                             filename=upload.filename[:200], digest=digest(stored))
+        status = 422 if problems else 200
     current = margins_frame(db.session(), province)
-    status = 422 if problems else 200
-    return render_template("research/margins.html", form=form, problems=problems, current=current,
+    return render_template("research/margins.html", form=form, confirm=confirm, comparison=comparison,
+                           problems=problems, current=current,
                            people=int(current["count"].sum()) if not current.empty else 0), status
+
+
+def _unpacked(content: str | None) -> bytes:
+    try:
+        return base64.b64decode(content or "", validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 @bp.route("/margins/template.csv")

@@ -1,27 +1,39 @@
-"""Reading an uploaded census table (CSV: ward_code, sex, age_band, count) and storing it.
+"""Reading an uploaded census table (CSV: ward_code, sex, age_band, count), comparing it, storing it.
 
-The parser checks everything before anything is stored: missing columns, unknown ward codes,
-sexes or age bands, counts that are not whole non-negative numbers, and duplicated cells. Any
-problem means a list of messages in the user's language and no change to the stored margins.
+The parser checks everything before anything is stored: missing columns, unknown ward codes, ward
+names that are not the code's official name (an optional ``ward_name`` column), sexes or age bands,
+counts that are not whole numbers from 0 to :data:`MAX_COUNT`, and duplicated cells. Any problem means
+a list of messages in the user's language and no change. A good file is first compared with the
+margins in use (:func:`compare`: wards added, changed, removed), and only stored once the admin has
+confirmed that comparison, against the same margins it was made with (:func:`digest`).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import re
+from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlmodel import Session, delete
+from flask_babel import format_decimal
+from sqlmodel import Session, delete, select
 
+from surveys import areas
+from web import audit
 from web.i18n import _
 from web.models import PopulationMargin
 from web.population import AGE_BANDS, SEXES
+from web.ward_checks import name_column, ward_problems
 
 COLUMNS = ("ward_code", "sex", "age_band", "count")
 MAX_MESSAGES = 20
+MAX_COUNT = 10**8 - 1  #: no ward has a hundred million people; larger numbers are typing or unit errors
+_COUNT = re.compile(r"[0-9]{1,8}")
 
 
-def parse_margins(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | None, list[str]]:
+def parse_margins(data: bytes, province: int) -> tuple[pd.DataFrame | None, list[str]]:
     """The table, or ``None`` and the problems found (each naming its line)."""
     try:
         text = data.decode("utf-8-sig")
@@ -39,6 +51,7 @@ def parse_margins(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | Non
         return None, [_("Missing column(s): %(columns)s. The columns must be: %(expected)s.",
                         columns=", ".join(missing), expected=", ".join(COLUMNS))]
     at = {c: header.index(c) for c in COLUMNS}
+    name_at = name_column(header)
     problems: list[str] = []
     seen: dict[tuple, int] = {}
     records = []
@@ -46,19 +59,19 @@ def parse_margins(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | Non
         if not any(cell.strip() for cell in row):
             continue
         cells = {c: (row[i].strip() if i < len(row) else "") for c, i in at.items()}
-        ward = _whole(cells["ward_code"])
-        if ward is None or ward not in ward_codes:
-            problems.append(_("Line %(line)d: unknown ward code “%(value)s”.", line=line, value=cells["ward_code"]))
+        name = row[name_at].strip() if name_at is not None and name_at < len(row) else ""
+        ward, ward_messages = ward_problems(line, cells["ward_code"], name, province)
+        problems += ward_messages
         if cells["sex"] not in SEXES:
             problems.append(_("Line %(line)d: sex must be 1 (male) or 2 (female), not “%(value)s”.",
                               line=line, value=cells["sex"]))
         if cells["age_band"] not in AGE_BANDS:
             problems.append(_("Line %(line)d: age band must be one of %(bands)s, not “%(value)s”.",
                               line=line, bands=", ".join(AGE_BANDS), value=cells["age_band"]))
-        count = _whole(cells["count"])
-        if count is None or count < 0:
-            problems.append(_("Line %(line)d: the count must be a whole number, 0 or more, not “%(value)s”.",
-                              line=line, value=cells["count"]))
+        count = int(cells["count"]) if _COUNT.fullmatch(cells["count"]) else None
+        if count is None:
+            problems.append(_("Line %(line)d: the count must be a whole number from 0 to %(max)s, not “%(value)s”.",
+                              line=line, max=format_decimal(MAX_COUNT), value=cells["count"][:40]))
         key = (ward, cells["sex"], cells["age_band"])
         if key in seen:
             problems.append(_("Line %(line)d repeats the cell of line %(first)d.", line=line, first=seen[key]))
@@ -74,20 +87,77 @@ def parse_margins(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | Non
     return pd.DataFrame.from_records(records, columns=list(COLUMNS)), []
 
 
-def _whole(text: str) -> int | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return int(value) if value.is_integer() else None
+@dataclass
+class WardChange:
+    code: int
+    name: str
+    before: int | None  #: people in the ward's cells now (``None``: the ward has no margins yet)
+    after: int | None  #: people in the file (``None``: the file leaves the ward out)
+    cells_before: int = 0
+    cells_after: int = 0
+
+
+@dataclass
+class Comparison:
+    """What storing a file would change, ward by ward."""
+
+    added: list[WardChange] = field(default_factory=list)
+    changed: list[WardChange] = field(default_factory=list)
+    removed: list[WardChange] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def stored_rows(session: Session, province: int) -> list[PopulationMargin]:
+    return list(session.exec(select(PopulationMargin).where(PopulationMargin.province_code == province)
+                             .order_by(PopulationMargin.id)).all())
+
+
+def digest(rows: list[PopulationMargin]) -> str:
+    """A fingerprint of the stored margins, so that a confirmation applies to the table it was shown against."""
+    text = "\n".join(sorted(f"{r.ward_code},{r.sex},{r.age_band},{r.count},{r.code_list}" for r in rows))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def compare(rows: list[PopulationMargin], table: pd.DataFrame, province: int) -> Comparison:
+    """Wards the file adds, changes (any cell) and removes, against the stored ``rows``."""
+    names = {w.code: w.name for w in areas.wards(province)}
+    old: dict[int, dict[tuple, int]] = {}
+    for r in rows:
+        old.setdefault(r.ward_code, {})[(r.sex, r.age_band)] = r.count
+    new: dict[int, dict[tuple, int]] = {}
+    for r in table.itertuples(index=False):
+        new.setdefault(int(r.ward_code), {})[(r.sex, r.age_band)] = int(r.count)
+    out = Comparison()
+    for code in sorted(old.keys() | new.keys(), key=lambda c: areas.sort_key(names.get(c, str(c)))):
+        before, after = old.get(code), new.get(code)
+        change = WardChange(code, names.get(code, str(code)), sum(before.values()) if before is not None else None,
+                            sum(after.values()) if after is not None else None, len(before or {}), len(after or {}))
+        if before is None:
+            out.added.append(change)
+        elif after is None:
+            out.removed.append(change)
+        elif before != after:
+            out.changed.append(change)
+        else:
+            out.unchanged += 1
+    return out
 
 
 def replace_margins(session: Session, province: int, table: pd.DataFrame, source: str,
-                    user_id: int | None) -> int:
-    """Store ``table`` as the province's margins, replacing the old ones in one transaction."""
+                    user_id: int | None, comparison: Comparison | None = None) -> int:
+    """Store ``table`` as the province's margins, replacing the old ones in one transaction (audited)."""
     session.exec(delete(PopulationMargin).where(PopulationMargin.province_code == province))
     session.add_all(PopulationMargin(province_code=province, ward_code=int(r.ward_code), sex=r.sex,
                                      age_band=r.age_band, count=int(r.count), source=source[:200],
-                                     uploaded_by=user_id) for r in table.itertuples(index=False))
+                                     uploaded_by=user_id, code_list=areas.CODE_LIST)
+                    for r in table.itertuples(index=False))
+    if comparison is not None:
+        audit.record("margins_replaced", target=source[:120], session=session, commit=False,
+                     detail={"cells": len(table), "added": len(comparison.added), "changed": len(comparison.changed),
+                             "removed": len(comparison.removed), "code_list": areas.CODE_LIST})
     session.commit()
     return len(table)

@@ -95,13 +95,18 @@ def offered_levels(province: int) -> tuple[str, ...]:
     return tuple(lv for lv in LEVELS if lv != "former_district" or areas.former_districts(province))
 
 
-def former_district_summary(province: int) -> dict[str, int]:
-    """How the province's wards map to former districts, for the note under the table."""
+def former_district_note(province: int) -> dict:
+    """How the province's wards map to former districts, for the note under a table by former district:
+    counts, the source, and each ward formed from parts of several former districts (name order)."""
     districts = areas.former_districts(province)
-    return {"wards": len(areas.wards(province)), "districts": len(areas.former_district_names(province)),
-            "mixed": sum(not d.is_whole for d in districts.values()),
+    names = {w.code: w.name for w in areas.wards(province)}
+    labels = former_district_labels(province)
+    mixed = sorted(((names[code], labels[d.code], d.sources) for code, d in districts.items() if not d.is_whole),
+                   key=lambda row: areas.sort_key(row[0]))
+    return {"wards": len(names), "districts": len(areas.former_district_names(province)), "mixed": len(mixed),
             "several": sum(d.code == areas.SEVERAL for d in districts.values()),
-            "unknown": len(areas.ward_codes(province) - set(districts))}
+            "unknown": len(areas.ward_codes(province) - set(districts)), "mixed_wards": mixed,
+            "source": areas.former_districts_source()}
 
 
 def read_or_404(slug: str, args) -> Query:

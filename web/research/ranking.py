@@ -114,6 +114,8 @@ def left_behind_page(slug: str):
                            total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
                            area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],
                            group_names=variables.GROUP_NAMES, sentence=f"sentence_{language()}",
+                           districts=query.former_district_note(current_app.config["KHAOSAT_PROVINCE"])
+                           if q.level == "former_district" else None,
                            show_all=request.args.get("all") == "1", overall=report.attrs.get("overall"))
 
 

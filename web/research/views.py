@@ -6,7 +6,6 @@ import pandas as pd
 from flask import Response, current_app, render_template, request, url_for
 from sqlmodel import select
 
-from surveys import areas
 from web import audit, db
 from web.auth import role_required
 from web.catalog import current_version
@@ -33,8 +32,7 @@ def survey_results(slug: str):
     table = query.table(q)
     districts = None
     if q.level == "former_district":
-        districts = {**query.former_district_summary(current_app.config["KHAOSAT_PROVINCE"]),
-                     "source": areas.former_districts_source()}
+        districts = query.former_district_note(current_app.config["KHAOSAT_PROVINCE"])
     return render_template("research/results.html", q=q, table=table, benchmark=query.benchmark(q),
                            group_names=GROUP_NAMES, instrument=q.instrument, districts=districts)
 

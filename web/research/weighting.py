@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from analysis import CalibrationError, SurveyDesign, weight_diagnostics
 from surveys import areas
+from web.area_codes import MixedCodeLists
 from web.models import PopulationMargin, Response, Survey, SurveyVersion
 from web.tables import responses_frame
 
@@ -52,25 +53,37 @@ def margins_frame(session: Session, province: int) -> pd.DataFrame:
 
 def _stamp(session: Session, slug: str, province: int) -> tuple:
     """What the weighted design depends on: the survey's responses (how many, the newest, which are
-    excluded after review; erasures change the count) and the margins."""
+    excluded after review; erasures change the count) and the margins. The last two numbers are the
+    responses and margin cells whose ward codes are of another code list than the current one."""
     def of_survey(statement):
         return (statement.join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
                 .join(Survey, Survey.id == SurveyVersion.survey_id).where(Survey.slug == slug))
 
-    responses = session.exec(of_survey(select(func.count(Response.id), func.max(Response.id)))).one()
+    def other_list(column):
+        return func.coalesce(func.sum(case((column != areas.CODE_LIST, 1), else_=0)), 0)
+
+    responses = session.exec(of_survey(select(func.count(Response.id), func.max(Response.id),
+                                              other_list(Response.code_list)))).one()
     excluded = tuple(session.exec(of_survey(select(Response.id)).where(Response.is_excluded == True)  # noqa: E712
                                   .order_by(Response.id)).all())
-    margins = session.exec(select(func.count(PopulationMargin.id), func.max(PopulationMargin.uploaded_at))
+    margins = session.exec(select(func.count(PopulationMargin.id), func.max(PopulationMargin.uploaded_at),
+                                  other_list(PopulationMargin.code_list))
                            .where(PopulationMargin.province_code == province)).one()
-    return (slug, province, *responses, excluded, *margins)
+    return (slug, province, *responses[:2], excluded, *margins[:2], int(responses[2]), int(margins[2]))
 
 
 _cache: dict[tuple, Weighted] = {}
 
 
 def weighted(session: Session, slug: str, province: int) -> Weighted:
-    """The survey's weighted design (cached until its responses or the margins change)."""
-    key = (str(session.get_bind().url), *_stamp(session, slug, province))
+    """The survey's weighted design (cached until its responses or the margins change).
+
+    :raise MixedCodeLists: when responses or margins hold ward codes of another code list
+    """
+    stamp = _stamp(session, slug, province)
+    if stamp[-2] or stamp[-1]:
+        raise MixedCodeLists(responses=stamp[-2], margins=stamp[-1])
+    key = (str(session.get_bind().url), *stamp)
     if key not in _cache:
         if len(_cache) > 16:
             _cache.clear()

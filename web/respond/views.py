@@ -64,9 +64,12 @@ def _repeat_rows(q: surveys.Question) -> list[dict]:
 
 def _ward_from_link() -> int | None:
     try:
-        return int(request.args.get("ward", ""))
+        code = int(request.args.get("ward", ""))
     except ValueError:
         return None
+    from surveys import areas
+
+    return areas.ward_from_link(code, request.args.get("codes"))
 
 
 @bp.route("/s/<slug>", methods=["GET", "POST"])
