@@ -48,10 +48,14 @@ TABLES = {
                                  sa.column("code_list"), sa.column("user_id"), sa.column("created_at")),
     "ward_quotas": sa.table("ward_quotas", sa.column("id"), sa.column("ward_code"), sa.column("code_list"),
                             sa.column("survey_id"), sa.column("target"), sa.column("updated_at")),
+    "ward_covariates": sa.table("ward_covariates", sa.column("id"), sa.column("ward_code"), sa.column("code_list"),
+                                sa.column("province_code"), sa.column("name"), sa.column("label_vi"),
+                                sa.column("label_en"), sa.column("value"), sa.column("source"),
+                                sa.column("uploaded_by"), sa.column("uploaded_at")),
 }
 #: the columns besides the ward that a table allows only once per ward, and the column merged rows add up
 UNIQUE = {"population_margins": (("sex", "age_band"), "count"), "ward_assignments": (("user_id",), None),
-          "ward_quotas": (("survey_id",), "target")}
+          "ward_quotas": (("survey_id",), "target"), "ward_covariates": (("province_code", "name"), None)}
 AREAS = sa.table("areas", sa.column("id"), sa.column("level"), sa.column("code"), sa.column("name"),
                  sa.column("division_type"), sa.column("parent_code"), sa.column("code_list"))
 VERSIONS = sa.table("survey_versions", sa.column("id"), sa.column("definition", _JSON))

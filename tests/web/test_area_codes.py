@@ -145,7 +145,8 @@ def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_w
     with engine_at_0006.connect() as conn:
         for name in area_codes.TABLES:
             lists = conn.execute(sa.text(f"SELECT DISTINCT code_list FROM {name}")).scalars().all()
-            assert lists == [areas.CODE_LIST]
+            # ward_covariates is made after 0006 (revision 0009), so this installation has none
+            assert lists == ([] if name == "ward_covariates" else [areas.CODE_LIST])
         assert conn.execute(sa.text("SELECT name FROM areas WHERE level = 'ward' AND code = 226")).scalar_one() \
             == official[226].name
 
@@ -155,7 +156,7 @@ def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_w
         report = list(csv.DictReader(f))
     # every row accounted for: the summary adds up to the rows stored, the report names each row that changed
     summary = re.findall(r"(\w+): (\d+) moved, (\d+) unchanged, (\d+) merged, (\d+) unplaced", capsys.readouterr().out)
-    assert {t: sum(map(int, n)) for t, *n in summary} == {n: len(before[n]) for n in area_codes.TABLES}
+    assert {t: sum(map(int, n)) for t, *n in summary} == {n: len(before.get(n, [])) for n in area_codes.TABLES}
     assert len(report) == sum(int(m) + int(g) + int(u) for _, m, _, g, u in summary)
     assert [r["row_id"] for r in report if r["action"] == "unplaced"] == [str(before["responses"][-2]["id"])]
     moved = {r["table"]: 0 for r in report}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
+from surveys import areas
 from web import db
 from web.models import Area, WardCovariate
 
@@ -148,3 +149,29 @@ def test_an_admin_uploads_ward_covariates_and_a_bad_file_changes_nothing(app, cl
         after = db.session().exec(select(WardCovariate)).all()
     assert len(after) == 2 * len(wards) and {c.label_en for c in after} == {
         "Share with upper-secondary education", "Internet cafés"}
+
+
+def test_a_covariates_file_whose_ward_name_disagrees_with_its_code_is_refused(app, client, accounts):
+    wards = province_wards(app)
+    accounts.login("admin")
+    lines = ["ward_code,ward_name,share_upper_secondary",
+             "label_vi,,Tỷ lệ tốt nghiệp THPT",
+             "label_en,,Share with upper-secondary education"]
+    lines += [f"{w.code},{w.name},0.4" for w in wards]
+    wrong = wards[1].name
+    lines[3] = f"{wards[0].code},{wrong},0.4"  # a code with another ward's name, as a draft-numbered table has
+    response = client.post("/research/covariates?lang=en", data={"file": _csv(lines)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert f"Line 4: ward code {wards[0].code} is “{wards[0].name}”, not “{wrong}”" in text
+    with app.app_context():
+        assert db.session().exec(select(WardCovariate)).all() == []
+    lines[3] = f"{wards[0].code},{wards[0].name},0.4"  # the name, with its prefix, agrees: stored, not a covariate
+    response = client.post("/research/covariates?lang=en", data={"file": _csv(lines)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        stored = db.session().exec(select(WardCovariate)).all()
+    assert {c.name for c in stored} == {"share_upper_secondary"} and len(stored) == len(wards)
+    assert {c.code_list for c in stored} == {areas.CODE_LIST}

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from surveys import areas
 from web.models.base import utcnow
 
 
@@ -22,6 +23,7 @@ class WardCovariate(SQLModel, table=True):
     label_vi: str = Field(max_length=200)  #: what it measures, in Vietnamese
     label_en: str = Field(max_length=200)  #: ... and in English
     ward_code: int = Field(index=True)  #: GSO code of the ward/commune
+    code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     value: float
     source: str = Field(default="", max_length=200)  #: the uploaded file's name, or "demo"
     uploaded_by: int | None = Field(default=None, foreign_key="users.id")

@@ -39,6 +39,7 @@ from web.i18n import _, language, lazy_gettext, ngettext
 from web.models import Area, PopulationMargin, Role, WardCovariate
 from web.research import bp
 from web.research.downloads import MarginsForm
+from web.ward_checks import name_column, ward_problems
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_MESSAGES = 20
@@ -108,8 +109,13 @@ def ward_covariates(session: Session, province: int) -> tuple[pd.DataFrame, list
     return table, offered
 
 
-def parse_covariates(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | None, list[Covariate], list[str]]:
-    """The values (ward_code, name, value) and the covariates, or ``None`` and the problems, each naming its line."""
+def parse_covariates(data: bytes, province: int) -> tuple[pd.DataFrame | None, list[Covariate], list[str]]:
+    """The values (ward_code, name, value) and the covariates, or ``None`` and the problems, each naming its line.
+
+    An optional ``ward_name`` column is checked against the official name of each code
+    (:func:`web.ward_checks.ward_problems`) and is not a covariate.
+    """
+    ward_codes = set(areas.ward_codes(province))
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     except UnicodeDecodeError:
@@ -120,15 +126,17 @@ def parse_covariates(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | 
     if len(rows) < 4:
         return None, [], [_("The file needs a header line, a label_vi line, a label_en line and a line for each ward.")]
     header = [h.strip() for h in rows[0]]
-    problems = _header_problems(header)
+    name_at = name_column(header)
+    columns = [(i, h) for i, h in enumerate(header) if i and i != name_at]  #: (position, covariate name)
+    problems = _header_problems([header[0], *(h for _, h in columns)])
     labels = {}
     for line, key in ((2, "label_vi"), (3, "label_en")):
         row = rows[line - 1]
         if not row or row[0].strip() != key:
             problems.append(_("Line %(line)d must start with “%(key)s” and give each column's label.", line=line, key=key))
             continue
-        labels[key] = [(row[i].strip() if i < len(row) else "") for i in range(1, len(header))]
-        for name, text in zip(header[1:], labels[key], strict=True):
+        labels[key] = [(row[i].strip() if i < len(row) else "") for i, _name in columns]
+        for (_i, name), text in zip(columns, labels[key], strict=True):
             if not text or len(text) > 200:
                 problems.append(_("Line %(line)d: the label of column “%(column)s” is missing or longer than 200 "
                                   "characters.", line=line, column=name))
@@ -136,15 +144,16 @@ def parse_covariates(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | 
         return None, [], problems[:MAX_MESSAGES]
     records, seen = [], {}
     for line, row in enumerate(rows[3:], start=4):
-        number = _number(row[0].strip() if row else "")
-        code = int(number) if number is not None and number.is_integer() else None
-        if code is None or code not in ward_codes:
-            problems.append(_("Line %(line)d: unknown ward code “%(value)s”.", line=line, value=row[0] if row else ""))
+        name = row[name_at].strip() if name_at is not None and name_at < len(row) else ""
+        code, ward_messages = ward_problems(line, row[0].strip() if row else "", name, province)
+        problems += ward_messages
+        if code is None:
+            pass
         elif code in seen:
             problems.append(_("Line %(line)d repeats the ward of line %(first)d.", line=line, first=seen[code]))
         else:
             seen[code] = line
-        for i, name in enumerate(header[1:], start=1):
+        for i, name in columns:
             text = row[i].strip() if i < len(row) else ""
             value = _number(text)
             if value is None:
@@ -163,8 +172,8 @@ def parse_covariates(data: bytes, ward_codes: set[int]) -> tuple[pd.DataFrame | 
         problems = [*problems[:MAX_MESSAGES], _("Checking stopped after %(n)d problems.", n=MAX_MESSAGES)]
     if problems:
         return None, [], problems
-    covariates = [Covariate(n, vi, en) for n, vi, en in zip(header[1:], labels["label_vi"], labels["label_en"],
-                                                            strict=True)]
+    covariates = [Covariate(n, vi, en) for (_i, n), vi, en in zip(columns, labels["label_vi"], labels["label_en"],
+                                                                  strict=True)]
     return pd.DataFrame.from_records(records, columns=["ward_code", "name", "value"]), covariates, []
 
 
@@ -241,4 +250,4 @@ def _read_upload(province: int) -> tuple[pd.DataFrame | None, list[Covariate], l
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return None, [], [_("Choose a CSV file to upload.")]
-    return parse_covariates(upload.read(), set(areas.ward_codes(province)))
+    return parse_covariates(upload.read(), province)

@@ -24,7 +24,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-TABLES = ("areas", "responses", "drafts", "population_margins", "ward_assignments", "ward_quotas")
+TABLES = ("areas", "responses", "drafts", "population_margins", "ward_assignments", "ward_quotas", "ward_covariates")
 
 
 def upgrade() -> None:
