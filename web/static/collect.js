@@ -22,14 +22,12 @@
   var timeFmt = new Intl.DateTimeFormat(T.dt_locale, { timeZone: ZONE, hour: "2-digit", minute: "2-digit" });
   var when = function (t) { return whenFmt.format(new Date(t)); };
 
-  /* ---- whose shell is this: a shell cached before its volunteer logged out stays locked ---- */
+  /* ---- whose shell is this: a shell cached before its volunteer logged out stays locked (logins
+     are numbered by the server, so a shell from a later login opens again) ---- */
   function signedOut() {
     var out = Number(localStorage.getItem(OUT) || 0);
-    if (out && boot.issued > out) { localStorage.removeItem(OUT); out = 0; }
-    var last = JSON.parse(localStorage.getItem("ks-collect-last") || "{}");
-    if (!out && (last.user_id !== boot.user_id || last.issued < boot.issued)) {
-      localStorage.setItem("ks-collect-last", JSON.stringify({ user_id: boot.user_id, issued: boot.issued }));
-    }
+    if (out && boot.login > out) { localStorage.removeItem(OUT); out = 0; }
+    if (!out) localStorage.setItem("ks-collect-last", JSON.stringify({ user_id: boot.user_id, login: boot.login }));
     return !!out;
   }
   if (signedOut()) {
@@ -142,16 +140,25 @@
     }));
   }
 
-  /* ---- token for the submissions API (kept in this volunteer's database) ---- */
+  /* ---- token for the submissions API (kept in this volunteer's database with the login that issued
+     it; a new login gets a new token, and what waited for it is due at once) ---- */
   function token() {
     return get("kv", "token").then(function (t) {
-      if (t || !navigator.onLine || Date.now() - tokenMiss < 30000) return t;
+      if (t && t.login === boot.login) return t.value;
+      if (!navigator.onLine || Date.now() - tokenMiss < 30000) return null;
       return fetch(boot.token_url, { method: "POST", credentials: "same-origin", headers: { "X-KhaoSat-Collect": "1" } })
         .then(function (r) {
           var json = (r.headers.get("Content-Type") || "").indexOf("json") >= 0;
           if (!r.ok || r.redirected || !json) { tokenMiss = Date.now(); return null; }
-          return r.json().then(function (j) { return put("kv", j.token, "token").then(function () { return j.token; }); });
+          return r.json().then(function (j) {
+            return put("kv", { value: j.token, login: boot.login }, "token").then(dueNow).then(function () { return j.token; });
+          });
         }).catch(function () { tokenMiss = Date.now(); return null; });
+    });
+  }
+  function dueNow() {
+    return all("interviews").then(function (items) {
+      return Promise.all(items.filter(function (i) { return i.status === "queued"; }).map(function (i) { i.next_try = 0; return put("interviews", i); }));
     });
   }
 
@@ -508,7 +515,7 @@
           if (r.status === 409) { item.status = "conflict"; item.last_error = { code: "conflict", status: 409 }; return put("interviews", item); }
           if (r.status === 401) {
             item.last_error = { code: "login", status: 401 }; item.next_try = 0;
-            return del("kv", "token").then(function () { tokenMiss = Date.now(); return put("interviews", item); });
+            return del("kv", "token").then(function () { return put("interviews", item); });
           }
           if (r.status === 400 || r.status === 413 || r.status === 422) {
             item.status = "invalid"; item.last_error = { code: "invalid", status: r.status };
@@ -551,9 +558,7 @@
     });
   }
   function sendNow() {
-    return all("interviews").then(function (items) {
-      return Promise.all(items.filter(function (i) { return i.status === "queued"; }).map(function (i) { i.next_try = 0; return put("interviews", i); }));
-    }).then(function () { tokenMiss = 0; return send(); });
+    return dueNow().then(function () { tokenMiss = 0; return send(); });
   }
 
   /* ---- a sealed file of everything on the phone, for the server only (see web/collect/sealed.py) ---- */
@@ -592,7 +597,7 @@
   /* ---- logging out: never loses an interview, never leaves them to the next user ---- */
   function signOut(form) {
     leaving = true;
-    localStorage.setItem(OUT, String(Math.max(boot.issued, (JSON.parse(localStorage.getItem("ks-collect-last") || "{}").issued || 0))));
+    localStorage.setItem(OUT, String(boot.login));
     form.submit();
   }
   function guardLogout() {

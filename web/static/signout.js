@@ -6,7 +6,7 @@
   var box = document.getElementById("signed-out-user");
   if (!box || !window.localStorage) return;
   var last = JSON.parse(localStorage.getItem("ks-collect-last") || "{}"), user = box.getAttribute("data-user");
-  if (last.user_id && String(last.user_id) === user && !localStorage.getItem("ks-collect-out-" + user)) {
-    localStorage.setItem("ks-collect-out-" + user, String(last.issued || Date.now()));
+  if (last.user_id && String(last.user_id) === user && last.login) {
+    localStorage.setItem("ks-collect-out-" + user, String(Math.max(last.login, Number(localStorage.getItem("ks-collect-out-" + user) || 0))));
   }
 })();
