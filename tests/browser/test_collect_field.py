@@ -181,7 +181,7 @@ def test_500_refused_409_and_422_each_stay_with_their_reason_and_count(live_app,
     assert "Đã gửi trước đó với nội dung khác" in reasons[clash] and "Giữ cả hai" in reasons[clash]
     assert "Máy chủ không nhận phiếu này" in reasons[invalid] or "birth_year" in reasons[invalid]
     for text in reasons.values():  # survey, ward, start and last try, with 4-digit years
-        assert "Phường" in text and "lần thử gần nhất" in text and "/2026" in text
+        assert "Phường" in text and "Lần thử gần nhất:" in text and "/2026" in text
     assert stored(live_app, [error, refused, invalid]) == {}
     # the volunteer keeps both: the second copy goes under a new uuid, linked to the first
     page.locator(f"#problems li[data-uuid='{clash}'] button.keep").click()

@@ -89,7 +89,7 @@ def _strings() -> dict[str, str]:
         "r_login": _("Please log in again; the interview waits on this phone."),
         "r_conflict": _("Already sent with different content."),
         "r_invalid": _("The server did not accept this interview:"),
-        "last_try": _("last try %(time)s", time="{t}"),
+        "last_try": _("Last try: %(time)s", time="{t}"),
         "keep_both": _("Keep both"), "discard": _("Discard this copy"),
         "discard_confirm": _("Discard this copy of the interview from the phone? The one already on the server stays."),
         "kept_both": _("Will be sent as a new interview, linked to the first, for your supervisor to review."),
