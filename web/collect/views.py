@@ -119,7 +119,7 @@ def shell():
     boot = {"surveys": _surveys(), "wards": wards, "user": user.username, "user_id": user.id, "version": APP_VERSION,
             "lang": language(), "t": _strings(), "token_url": url_for("collect.token"),
             "identity": sealed.identity_for(user.id, user.username), "export_key": sealed.public_key(),
-            "login": sessions.current().id, "surveys_url": url_for("collect.survey_list")}
+            "login": getattr(sessions.current(), "id", 0), "surveys_url": url_for("collect.survey_list")}
     names = dict(wards)
     progress = sorted(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()))
     page = make_response(render_template("collect/app.html", boot=json.dumps(boot, ensure_ascii=False), wards=wards,
