@@ -167,3 +167,18 @@ def test_a_revoked_or_deactivated_token_is_refused(app, client, accounts):
         assert token.last_used_at is not None
         revoke_token(token)
     assert client.get("/api/v1/results/digital-skills", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_cookie_and_app_token_replayed_after_logout_are_anonymous_everywhere(app, accounts, role):
+    client = app.test_client()
+    accounts.create(role)
+    assert client.post("/accounts/login", data={"username": f"{role}-user", "password": "correct-horse-9"}).status_code == 302
+    cookie = client.get_cookie("session").value
+    issued = client.post("/collect/token", headers={"X-KhaoSat-Collect": "1"})
+    token = issued.get_json()["token"] if issued.status_code == 200 else "ks_not-a-real-token"
+    client.post("/accounts/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    assert check(thief, app, None) == []
+    assert check(app.test_client(), app, None, {"Authorization": f"Bearer {token}"}) == []
