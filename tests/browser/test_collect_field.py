@@ -351,3 +351,66 @@ def test_two_volunteers_on_one_phone_never_see_or_send_each_others_work(live_app
     wait_for(page, ["draft"])
     assert stored(live_app, [an_item])[an_item].volunteer_id == make_user(live_app, "vol-an")
     assert "Tiếp tục" in page.locator("#drafts").inner_text()
+
+
+def test_on_reconnect_the_survey_list_refreshes_and_a_survey_not_on_the_phone_says_why(live_app, browser, profile):
+    import copy
+
+    from surveys.loader import from_dict
+    from web import catalog
+
+    context = profile()
+    page = context.pages[0]
+    log_in(live_app, page, "vol-refresh")
+    old = instrument(live_app, SLUG)
+    # one survey's definition never reached this phone
+    page.evaluate("""async () => { const db = await new Promise((ok) => { const r = indexedDB.open(""" + DB_NAME + """, 1);
+      r.onsuccess = () => ok(r.result); });
+      await new Promise((ok) => { const t = db.transaction('surveys', 'readwrite');
+        t.objectStore('surveys').delete('digital-skills:' + document.querySelector("[data-slug='digital-skills']").dataset.version);
+        t.oncomplete = ok; }); }""")
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#nf-digital-skills")
+    page.select_option("#ward", page.locator("#ward option").nth(1).get_attribute("value"))
+    page.locator("[data-slug='digital-skills']").click()
+    expect(page.locator("#net")).to_contain_text("chưa được tải về")
+    assert page.locator("#interview").is_hidden()
+    # a new version is published while the phone is away
+    source = copy.deepcopy(old.source)
+    source["title"] = {**source["title"], "vi": "Hài lòng dịch vụ công (bản mới)"}
+    with live_app.app_context():
+        new = catalog.publish(db.session(), from_dict(source))
+    assert new.version == old.version + 1
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    button = page.locator(f"#surveys button[data-slug='{SLUG}']")
+    expect(button).to_have_attribute("data-version", str(new.version))
+    expect(button).to_have_text("Hài lòng dịch vụ công (bản mới)")
+    expect(page.locator("#nf-digital-skills")).to_have_count(0)
+    context.set_offline(True)  # and the new version starts offline
+    button.click()
+    page.wait_for_selector("#interview:not([hidden])")
+
+
+def test_an_interview_queued_by_the_previous_app_version_is_adopted_and_sent(live_app, browser, profile):
+    context = profile()
+    page = context.pages[0]
+    log_in(live_app, page, "vol-legacy")
+    mine, theirs = queued(live_app, uuid_n(70), valid_answers(live_app)), queued(live_app, uuid_n(71), valid_answers(live_app))
+    mine["body"]["meta"]["volunteer"], theirs["body"]["meta"]["volunteer"] = "vol-legacy", "someone-else"
+    legacy = QUEUE.replace(DB_NAME, "'khaosat-collect'").replace("const db = await new Promise((ok, fail) => {", """
+      const db = await new Promise((ok, fail) => { const up = indexedDB.open('khaosat-collect', 1);
+        up.onupgradeneeded = () => { up.result.createObjectStore('interviews', { keyPath: 'uuid' });
+          up.result.createObjectStore('surveys'); up.result.createObjectStore('kv'); };
+        up.onsuccess = () => { up.result.close(); ok(); }; }).then(() => new Promise((ok, fail) => {""", 1)
+    legacy = legacy.replace("r.onerror = () => fail(r.error); });", "r.onerror = () => fail(r.error); }));", 1)
+    for item in (mine, theirs):
+        page.evaluate(legacy, [item])
+    page.reload()
+    page.wait_for_selector("html[data-offline-ready='1']")
+    for _ in range(100):
+        if uuid_n(70) in stored(live_app, [uuid_n(70)]):
+            break
+        page.wait_for_timeout(200)
+    assert list(stored(live_app, [uuid_n(70), uuid_n(71)])) == [uuid_n(70)]  # only this volunteer's
