@@ -23,6 +23,7 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "healthz": PUBLIC,
     "accounts.login": PUBLIC,
     "accounts.logout": PUBLIC,
+    "accounts.change_password": ("admin", "researcher", "supervisor", "volunteer"),
     "respond.start": PUBLIC,
     "respond.page": PUBLIC,
     "respond.done": PUBLIC,

@@ -158,3 +158,25 @@ def test_an_app_token_cannot_be_renewed_nor_mint_another_token(app):
     with app.app_context():
         app_token = db.session().exec(select(ApiToken).where(ApiToken.session_id.is_not(None))).first()
     assert admin.post(f"/admin/tokens/{app_token.id}/renew").status_code == 409
+
+
+def test_changing_my_password_ends_my_other_logins_and_tokens_but_keeps_this_one(app):
+    phone, cookie, token = _login(app, "vol-self")
+    laptop = app.test_client()
+    laptop.post("/accounts/login", data={"username": "vol-self", "password": PASSWORD})
+    other = laptop.get_cookie("session").value
+    wrong = laptop.post("/accounts/password?lang=en", data={"current": "nope", "new": "a-new-secret-1",
+                                                            "again": "a-new-secret-1"})
+    assert wrong.status_code == 422 and "The current password is wrong." in wrong.get_data(as_text=True)
+    differ = laptop.post("/accounts/password?lang=vi", data={"current": PASSWORD, "new": "a-new-secret-1",
+                                                             "again": "a-new-secret-2"})
+    assert differ.status_code == 422 and "Hai mật khẩu mới không khớp." in differ.get_data(as_text=True)
+    done = laptop.post("/accounts/password", data={"current": PASSWORD, "new": "a-new-secret-1",
+                                                   "again": "a-new-secret-1"})
+    assert done.status_code == 302
+    assert laptop.get("/collect/").status_code == 200  # this browser stays logged in
+    for captured in (cookie, other):  # the phone's login, and the laptop's old cookie
+        status, location, post = _replay(app, captured, token, "11111111-aaaa-4aaa-8aaa-000000000005")
+        assert status == 302 and "/accounts/login" in location and post == 401
+    assert app.test_client().post("/accounts/login", data={"username": "vol-self",
+                                                           "password": "a-new-secret-1"}).status_code == 302

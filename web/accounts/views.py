@@ -8,11 +8,11 @@ from sqlmodel import select
 
 from web import audit, db, sessions
 from web.accounts import bp
-from web.accounts.forms import LoginForm
-from web.auth import check_no_password, check_password, public
+from web.accounts.forms import LoginForm, PasswordChangeForm
+from web.auth import check_no_password, check_password, hash_password, public, requesting_user, role_required
 from web.i18n import _
 from web.limits import limiter, setting
-from web.models import User
+from web.models import Role, User
 from web.models.base import utcnow
 
 
@@ -77,3 +77,26 @@ def logout():
     if field_user is not None:  # this page locks the interview app kept on the phone for them
         return redirect(url_for("collect.signed_out", user=field_user))
     return redirect(url_for("home.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@role_required(Role.supervisor, Role.volunteer, Role.researcher)
+def change_password():
+    """Change one's own password: every other login and every token of the person ends."""
+    form = PasswordChangeForm()
+    user = requesting_user()
+    if form.validate_on_submit():
+        if not current_user.is_authenticated or not check_password(user, form.current.data):
+            form.current.errors.append(_("The current password is wrong."))
+        else:
+            session = db.session()
+            user.password_hash = hash_password(form.new.data)
+            session.add(user)
+            sessions.end_all(session, user)
+            audit.record("password_changed", actor=user, commit=False)
+            session.commit()
+            sessions.start(session, user)  # this browser stays logged in, with a new login
+            flash(_("Your password is changed. Every other login and token of yours has ended."))
+            return redirect(url_for(_landing(user.role)))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/password.html", form=form), status
