@@ -388,6 +388,14 @@ def test_on_reconnect_the_survey_list_refreshes_and_a_survey_not_on_the_phone_sa
     expect(button).to_have_attribute("data-version", str(new.version))
     expect(button).to_have_text("Hài lòng dịch vụ công (bản mới)")
     expect(page.locator("#nf-digital-skills")).to_have_count(0)
+    has = """async ([key]) => { const db = await new Promise((ok) => { const r = indexedDB.open(""" + DB_NAME + """, 1);
+      r.onsuccess = () => ok(r.result); });
+      return await new Promise((ok) => { const q = db.transaction('surveys').objectStore('surveys').getKey(key);
+        q.onsuccess = () => ok(q.result !== undefined); }); }"""
+    for _ in range(100):  # the new version's definition is kept on the phone
+        if page.evaluate(has, [f"{SLUG}:{new.version}"]):
+            break
+        page.wait_for_timeout(100)
     context.set_offline(True)  # and the new version starts offline
     button.click()
     page.wait_for_selector("#interview:not([hidden])")

@@ -15,7 +15,7 @@
   if (!root || !window.indexedDB) return;
   var boot = JSON.parse(root.getAttribute("data-boot")), T = boot.t;
   var $ = function (id) { return document.getElementById(id); };
-  var dbp, current = null, inst = null, sending = false, unsent = 0, drafts = 0, leaving = false, tokenMiss = 0;
+  var dbp, current = null, inst = null, sending = false, unsent = 0, drafts = 0, leaving = false, tokenMiss = 0, tokenWhy = "login";
   var DB = "khaosat-collect-u" + boot.user_id, OUT = "ks-collect-out-" + boot.user_id;
   var ZONE = "Asia/Ho_Chi_Minh";
   var whenFmt = new Intl.DateTimeFormat(T.dt_locale, { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
@@ -145,15 +145,20 @@
   function token() {
     return get("kv", "token").then(function (t) {
       if (t && t.login === boot.login) return t.value;
-      if (!navigator.onLine || Date.now() - tokenMiss < 30000) return null;
+      if (!navigator.onLine) { tokenWhy = "offline"; return null; }
+      if (Date.now() - tokenMiss < 30000) return null;
       return fetch(boot.token_url, { method: "POST", credentials: "same-origin", headers: { "X-KhaoSat-Collect": "1" } })
         .then(function (r) {
-          var json = (r.headers.get("Content-Type") || "").indexOf("json") >= 0;
-          if (!r.ok || r.redirected || !json) { tokenMiss = Date.now(); return null; }
+          var json = (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+          if (!r.ok || r.redirected || !json) {
+            tokenMiss = Date.now();
+            tokenWhy = json && !r.redirected && r.status === 401 ? "login" : r.status === 302 || r.redirected ? "login" : "portal";
+            return null;
+          }
           return r.json().then(function (j) {
             return put("kv", { value: j.token, login: boot.login }, "token").then(dueNow).then(function () { return j.token; });
           });
-        }).catch(function () { tokenMiss = Date.now(); return null; });
+        }).catch(function () { tokenMiss = Date.now(); tokenWhy = "refused"; return null; });
     });
   }
   function dueNow() {
@@ -528,7 +533,7 @@
               return put("interviews", item);
             });
           }
-          return retryLater(item, r.status === 429 || r.status === 503 ? "busy" : r.status >= 500 ? "server" : "refused", r.status);
+          return retryLater(item, r.status === 429 || r.status === 503 ? "busy" : "server", r.status);
         });
       }, function () { return retryLater(item, navigator.onLine ? "refused" : "offline"); });
   }
@@ -538,10 +543,11 @@
       if (!due.length) return;
       status(T.sending);
       return token().then(function (tok) {
-        if (!tok) {
+        if (!tok && tokenWhy === "login") {
           status(T.login);
           return Promise.all(due.map(function (i) { i.last_error = { code: "login", status: 401 }; return put("interviews", i); }));
         }
+        if (!tok) return Promise.all(due.map(function (i) { return retryLater(i, tokenWhy); }));
         return due.reduce(function (p, item) { return p.then(function () { return sendOne(item, tok); }); }, Promise.resolve());
       });
     });
@@ -630,6 +636,10 @@
       root.setAttribute("data-persisted", p ? "1" : "0");
     }).catch(function () { $("persist").textContent = T.persist_no; });
   }
+  /* switching the language reloads this same page: nothing is left behind */
+  Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
+    a.addEventListener("click", function () { leaving = true; });
+  });
   window.addEventListener("beforeunload", function (e) {
     if (leaving || !unsent) return;
     e.preventDefault();
