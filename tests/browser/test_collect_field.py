@@ -189,6 +189,16 @@ def test_500_refused_409_and_422_each_stay_with_their_reason_and_count(live_app,
     with live_app.app_context():
         kept = db.session().exec(select(Response).where(Response.conflict_of == clash)).one()
     assert kept.uuid != clash and kept.answers["birth_year"] != 1990
+    # the same clash again, and this time the volunteer discards the phone's copy, after a question
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.evaluate(QUEUE, [queued(live_app, clash, answers)])
+    page.locator("#send").click()
+    page.wait_for_selector(f"#problems li[data-uuid='{clash}'] button.discard")
+    page.locator(f"#problems li[data-uuid='{clash}'] button.discard").click()
+    wait_for(page, ["invalid", "queued", "queued"])
+    assert asked and "Bản đã có trên máy chủ vẫn được giữ" in asked[0]
+    assert stored(live_app, [clash])[clash].answers["birth_year"] == 1990  # the server's copy is untouched
     # the server is back: the retried ones arrive, the invalid one waits for a correction
     context.unroute("**/api/v1/submissions")
     page.locator("#send").click()
@@ -422,3 +432,19 @@ def test_an_interview_queued_by_the_previous_app_version_is_adopted_and_sent(liv
             break
         page.wait_for_timeout(200)
     assert list(stored(live_app, [uuid_n(70), uuid_n(71)])) == [uuid_n(70)]  # only this volunteer's
+
+
+def test_logging_out_with_unsent_interviews_can_send_them_first(live_app, browser, profile):
+    context = profile()
+    page = context.pages[0]
+    log_in(live_app, page, "vol-send-first")
+    context.route("**/api/v1/submissions", lambda route: route.abort("connectionrefused"))
+    page.evaluate(QUEUE, [queued(live_app, uuid_n(80), valid_answers(live_app))])
+    page.locator("#send").click()
+    wait_for(page, ["queued"])
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.locator("#logout-box")).to_be_visible()
+    context.unroute("**/api/v1/submissions")  # the network is fine again
+    page.locator("#logout-box").get_by_role("button", name="Gửi ngay").click()
+    page.wait_for_url("**/collect/signed-out*")
+    assert list(stored(live_app, [uuid_n(80)])) == [uuid_n(80)]

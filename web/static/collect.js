@@ -553,18 +553,19 @@
     });
   }
   function send() {
-    if (sending) return Promise.resolve();
-    sending = true;
+    if (sending) return sending;
     var run = navigator.locks ? navigator.locks.request("khaosat-send-" + boot.user_id, sendQueued) : sendQueued();
-    return run.catch(function () {}).then(function () {
+    sending = run.catch(function () {}).then(function () {
       sending = false;
       if ($("net").textContent === T.sending || $("net").textContent === T.login) status(navigator.onLine ? T.online : T.offline);
       progress();
       return refresh();
     });
+    return sending;
   }
+  /* "Send now": after any send already under way, everything waiting is due at once */
   function sendNow() {
-    return dueNow().then(function () { tokenMiss = 0; return send(); });
+    return Promise.resolve(sending).then(dueNow).then(function () { tokenMiss = 0; return send(); });
   }
 
   /* ---- a sealed file of everything on the phone, for the server only (see web/collect/sealed.py) ---- */
