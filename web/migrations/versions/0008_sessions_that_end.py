@@ -14,6 +14,7 @@ Revises: 0006
 import datetime as dt
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision = "0008"
@@ -28,19 +29,19 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
         sa.Column("sid_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.Column("ended_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("ended_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     )
     op.create_index("ix_user_sessions_user_id", "user_sessions", ["user_id"])
     op.create_index("ix_user_sessions_sid_hash", "user_sessions", ["sid_hash"], unique=True)
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("session_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("expires_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch_op.create_index("ix_api_tokens_session_id", ["session_id"], unique=False)
         batch_op.create_foreign_key("fk_api_tokens_session_id", "user_sessions", ["session_id"], ["id"])
-    lapse = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=30)
-    tokens = sa.table("api_tokens", sa.column("expires_at", sa.DateTime()))
+    lapse = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    tokens = sa.table("api_tokens", sa.column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime()))
     op.execute(tokens.update().where(tokens.c.expires_at.is_(None)).values(expires_at=lapse))
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.add_column(sa.Column("conflict_of", sa.String(length=64), nullable=True))
