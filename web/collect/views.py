@@ -101,7 +101,6 @@ def _strings() -> dict[str, str]:
         "no_crypto": _("This browser cannot seal the file; connect to the network and send instead."),
         "saved_file": _("Saved to the file %(name)s (interviews: %(num)s). Only the server can open it.",
                         num="{n}", name="{name}"),
-        "update_ready": _("A new version of the app is ready."), "update": _("Update now"),
         "not_offline": _("This survey was not downloaded to this phone yet: connect to the network once and open "
                          "this page, then it works offline."),
         "logout_q": _("Not sent yet from this phone: %(num)s.", num="{n}"),
