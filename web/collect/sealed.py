@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,28 @@ def _private_key() -> rsa.RSAPrivateKey:
     else:
         path = Path(current_app.instance_path) / "export_key.pem"
         if not path.exists():
-            fresh = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-            path.write_bytes(fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
-            path.chmod(0o600)
+            _create_key(path)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     current_app.extensions["khaosat_export_key"] = key
     return key
+
+
+def _create_key(path: Path) -> None:
+    """Make the key file once: of several workers starting together, the first to create it wins
+    and the others read its key (an exclusive create, then a rename of the finished file)."""
+    fresh = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    pem = fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    try:
+        os.link(partial, path)  # fails if another worker's key is already there
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink()
 
 
 def public_key() -> dict[str, str]:
