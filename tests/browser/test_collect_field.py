@@ -332,6 +332,13 @@ def test_two_volunteers_on_one_phone_never_see_or_send_each_others_work(live_app
     page.get_by_role("button", name="Giữ lại cho tôi và đăng xuất").click()
     page.wait_for_url("**/collect/signed-out*")
     context.unroute("**/api/v1/submissions")
+    # what she kept is sealed for the server: nothing readable is left in her database on the phone
+    kept = page.evaluate("""async ([name]) => { const db = await new Promise((ok) => { const r = indexedDB.open(name, 1);
+      r.onsuccess = () => ok(r.result); });
+      return await new Promise((ok) => { const q = db.transaction('interviews').objectStore('interviews').getAll();
+        q.onsuccess = () => ok(q.result); }); }""", [f"khaosat-collect-u{make_user(live_app, 'vol-an')}"])
+    assert len(kept) == 2 and all(sorted(i) == ["sealed", "status", "uuid"] for i in kept)
+    assert "Phường" not in json.dumps(kept) and "birth_year" not in json.dumps(kept)
     # her app token ended on the server with her login
     body = queued(live_app, uuid_n(99), valid_answers(live_app))["body"]
     assert live_app.test_client().post("/api/v1/submissions", json=body,

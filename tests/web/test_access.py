@@ -42,6 +42,7 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "collect.manifest": PUBLIC,
     "collect.signed_out": PUBLIC,
     "collect.survey_list": FIELD,
+    "collect.unseal": FIELD,
     "research.index": RESEARCH,
     "research.survey_results": RESEARCH,
     "research.export_ward_table": RESEARCH,

@@ -123,3 +123,25 @@ def test_keep_both_after_a_conflict_stores_the_new_content_linked_and_flagged(ap
     accounts.login("admin")  # admins review every ward
     page = client.get("/admin/quality?survey=digital-skills&lang=en").get_data(as_text=True)
     assert "the volunteer kept both" in page
+
+
+def test_what_a_phone_sealed_at_logout_opens_only_for_its_own_volunteer(app, client, accounts):
+    accounts.create("volunteer")
+    item = items(app)[0]
+    kept = seal(app, [item]).decode()
+    header = {"X-KhaoSat-Collect": "1", "Content-Type": "text/plain"}
+    accounts.create("volunteer", "other-volunteer")
+    other = app.test_client()
+    other.post("/accounts/login", data={"username": "other-volunteer", "password": "correct-horse-9"})
+    assert other.post("/collect/unseal", data=json.dumps({"items": [kept]}), headers=header).get_json() == {"items": [None]}
+    owner = app.test_client()
+    owner.post("/accounts/login", data={"username": "volunteer-user", "password": "correct-horse-9"})
+    assert owner.post("/collect/unseal", data=json.dumps({"items": [kept, "junk", 3]}),
+                      headers=header).get_json() == {"items": [item, None, None]}
+    assert owner.post("/collect/unseal", data="{", headers=header).status_code == 400
+    assert owner.post("/collect/unseal", data=json.dumps({"items": [kept]})).status_code == 400  # no app header
+    # a file saved before the sealed item was opened again still imports it
+    accounts.login("supervisor")
+    page = upload(client, seal(app, [{"uuid": item["uuid"], "sealed": kept, "status": "sealed"}])).get_data(as_text=True)
+    assert '<th scope="row">Stored now</th><td class="num">1</td>' in page
+    assert [r.uuid for r in rows(app)] == [item["uuid"]]

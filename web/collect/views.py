@@ -104,6 +104,8 @@ def _strings() -> dict[str, str]:
         "not_offline": _("This survey was not downloaded to this phone yet: connect to the network once and open "
                          "this page, then it works offline."),
         "logout_q": _("Not sent yet from this phone: %(num)s.", num="{n}"),
+        "sealed": _("Kept on this phone while you were logged out, sealed; it opens again when the server can be "
+                    "reached."),
         "signed_out": _("You are logged out. Log in (with a network) to continue; interviews kept on this phone "
                         "wait for their volunteer."),
         "dt_locale": "vi-VN" if language() == "vi" else "en-GB",
@@ -118,7 +120,8 @@ def shell():
     boot = {"surveys": _surveys(), "wards": wards, "user": user.username, "user_id": user.id, "version": APP_VERSION,
             "lang": language(), "t": _strings(), "token_url": url_for("collect.token"),
             "identity": sealed.identity_for(user.id, user.username), "export_key": sealed.public_key(),
-            "login": getattr(sessions.current(), "id", 0), "surveys_url": url_for("collect.survey_list")}
+            "login": getattr(sessions.current(), "id", 0), "surveys_url": url_for("collect.survey_list"),
+            "unseal_url": url_for("collect.unseal")}
     names = dict(wards)
     progress = sorted(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()))
     page = make_response(render_template("collect/app.html", boot=json.dumps(boot, ensure_ascii=False), wards=wards,
@@ -163,6 +166,40 @@ def token():
     issued = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(value))).one()
     cookie["collect_token"] = issued.id
     return jsonify(token=value)
+
+
+@bp.route("/unseal", methods=["POST"])
+@csrf.exempt
+@role_required(Role.volunteer, Role.supervisor, api=True)
+def unseal():
+    """Open again, for the same volunteer only, what the app sealed on the phone when they logged out.
+
+    The body is a JSON text ``{"items": [sealed, ...]}`` (sent as text/plain: pages do not take
+    JSON); the answer lists each item opened, or null where it is not this volunteer's or cannot be
+    opened, in the same order."""
+    if request.headers.get(HEADER) != "1":
+        return jsonify(error=_("The request could not be understood.")), 400
+    if sessions.current() is None:
+        return jsonify(error=_("Authentication required.")), 401
+    try:
+        envelopes = json.loads(request.get_data())["items"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        envelopes = None
+    if not isinstance(envelopes, list) or len(envelopes) > 200:
+        return jsonify(error=_("The request could not be understood.")), 400
+    user = requesting_user()
+    return jsonify(items=[_open_own(envelope, user.id) for envelope in envelopes])
+
+
+def _open_own(envelope: object, user_id: int) -> dict | None:
+    """One item the phone sealed, if it is ``user_id``'s and opens."""
+    if not isinstance(envelope, str):
+        return None
+    try:
+        opened = sealed.open_file(envelope.encode())
+    except sealed.SealedFileError:
+        return None
+    return opened.items[0] if opened.user_id == user_id and len(opened.items) == 1 else None
 
 
 @bp.route("/signed-out")
@@ -229,6 +266,8 @@ def import_file():
         else:
             counts = Counter()
             for item in opened.items:
+                if "sealed" in item:  # kept for the volunteer at a logout, sealed one by one
+                    item = _open_own(item["sealed"], opened.user_id) or {}
                 body = item.get("body")
                 if not isinstance(body, dict) or item.get("status") == "draft":
                     counts["unfinished"] += 1

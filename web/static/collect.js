@@ -188,7 +188,7 @@
   }
   function refresh() {
     return all("interviews").then(function (items) {
-      var waiting = items.filter(function (i) { return i.status !== "draft"; });
+      var waiting = items.filter(function (i) { return i.status !== "draft" || i.sealed; });
       unsent = waiting.length;
       drafts = items.length - unsent;
       $("queue").textContent = fill(T.waiting, { n: unsent });
@@ -197,7 +197,7 @@
       $("last").textContent = last ? fill(T.last_try, { t: when(last) }) : "";
       var list = $("drafts"), problems = $("problems");
       list.textContent = ""; problems.textContent = "";
-      items.filter(function (i) { return i.status === "draft"; }).forEach(function (i) {
+      items.filter(function (i) { return i.status === "draft" && !i.sealed; }).forEach(function (i) {
         var b = el("button", { type: "button", "class": "secondary" }, T.resume + ": " + i.title + " (" + fill(T.started, { when: when(i.started_at) }) + ")");
         b.addEventListener("click", function () { resume(i); });
         list.appendChild(el("li")).appendChild(b);
@@ -208,6 +208,7 @@
   }
   /* one item that has not gone: what, where, when, and what is wrong */
   function problem(i) {
+    if (i.sealed) return el("li", { "class": "problem", "data-uuid": i.uuid, "data-status": "sealed" }, T.sealed);
     var li = el("li", { "class": i.status === "queued" ? "problem" : "problem error", "data-uuid": i.uuid, "data-status": i.status });
     li.appendChild(el("strong", {}, i.title + " · " + wardName(i.ward)));
     li.appendChild(el("span", { "class": "hint" }, " " + fill(T.started, { when: when(i.started_at) }) + " · " + statusName(i)));
@@ -601,11 +602,41 @@
     }).catch(function () { $("export-status").textContent = T.no_crypto; });
   }
 
+  /* ---- kept for me: at logout each item of this volunteer is sealed for the server, one by one
+     (the plain copy is replaced only by its sealed copy, so nothing is lost half-way); the next
+     login of the same volunteer has the server open them again ---- */
+  function sealAll() {
+    return all("interviews").then(function (items) {
+      return items.filter(function (i) { return !i.sealed; }).reduce(function (p, i) {
+        return p.then(function () { return seal([i]); }).then(function (text) {
+          return put("interviews", { uuid: i.uuid, sealed: text, status: "sealed" });
+        });
+      }, Promise.resolve());
+    }).then(function () { return del("kv", "token"); }).catch(function () {});
+  }
+  function unsealAll() {
+    return all("interviews").then(function (items) {
+      var locked = items.filter(function (i) { return i.sealed; }).slice(0, 200);
+      if (!locked.length || !navigator.onLine) return;
+      return fetch(boot.unseal_url, { method: "POST", credentials: "same-origin", headers: { "X-KhaoSat-Collect": "1", "Content-Type": "text/plain" },
+        body: JSON.stringify({ items: locked.map(function (i) { return i.sealed; }) }) }).then(function (r) {
+        if (!r.ok || r.redirected || !isJson(r)) return;
+        return r.json().then(function (j) {
+          return Promise.all((j.items || []).map(function (open, n) {
+            if (!open || open.uuid !== locked[n].uuid || open.sealed) return null;
+            open.next_try = 0;
+            return put("interviews", open);
+          }));
+        });
+      }).catch(function () {});
+    }).then(refresh);
+  }
+
   /* ---- logging out: never loses an interview, never leaves them to the next user ---- */
   function signOut(form) {
     leaving = true;
     localStorage.setItem(OUT, String(boot.login));
-    form.submit();
+    sealAll().then(function () { form.submit(); });
   }
   function guardLogout() {
     var form = document.querySelector("form.logout");
@@ -689,7 +720,7 @@
   $("ward").addEventListener("change", function () { put("kv", $("ward").value, "ward"); });
   window.addEventListener("online", function () {
     status(T.online);
-    refreshSurveys().catch(function () {}).then(sendNow);
+    refreshSurveys().catch(function () {}).then(unsealAll).then(sendNow);
   });
   window.addEventListener("offline", function () { status(T.offline); });
   setInterval(send, 5000);
@@ -699,7 +730,7 @@
   get("kv", "ward").then(function (w) { if (w) $("ward").value = w; });
   status(navigator.onLine ? T.online : T.offline);
   refresh();
-  var ready = [navigator.onLine ? storeSurveys().catch(function () {}) : markSurveys(), token()];
+  var ready = [navigator.onLine ? storeSurveys().catch(function () {}) : markSurveys(), token(), unsealAll()];
   if ("serviceWorker" in navigator) {
     ready.push(navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).then(function (reg) {
       watchUpdates(reg);
