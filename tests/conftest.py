@@ -21,7 +21,7 @@ REQUIRE_ALL = os.environ.get("KHAOSAT_REQUIRE_ALL_TESTS") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
 APP_TABLES = ["ward_covariates", "population_margins", "personal_details", "audit_events", "ward_assignments", "ward_quotas",
-              "responses", "drafts", "api_tokens", "users", "survey_versions", "surveys"]
+              "responses", "drafts", "api_tokens", "user_sessions", "users", "survey_versions", "surveys"]
 
 
 def unavailable(reason: str):

@@ -1,4 +1,5 @@
-"""Who is asking: session login (Flask-Login), API tokens (Bearer), and the role checks on routes.
+"""Who is asking: session login (Flask-Login, checked against the server's record in
+:mod:`web.sessions`), API tokens (Bearer), and the role checks on routes.
 
 Every view declares who may use it with :func:`role_required` or :func:`public`; a test walks the
 URL map and fails on a route that declares nothing.
@@ -6,6 +7,7 @@ URL map and fails on a route that declares nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import secrets
@@ -13,13 +15,13 @@ from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, g, jsonify, redirect, request, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from sqlmodel import select
 
-from web import db
+from web import db, sessions
 from web.i18n import _, lazy_gettext
-from web.models import ApiToken, Role, User
+from web.models import ApiToken, Role, User, UserSession
 from web.models.base import utcnow
 
 login_manager = LoginManager()
@@ -34,10 +36,11 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    try:
-        user = db.session().get(User, int(user_id))
-    except ValueError:
+    """The cookie's user, only while the login it names is live on the server."""
+    login = sessions.current()
+    if login is None or str(login.user_id) != user_id:
         return None
+    user = db.session().get(User, login.user_id)
     return user if user is not None and user.is_active else None
 
 
@@ -69,13 +72,32 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_token(user: User) -> str:
-    """Create an API token for ``user``; the token itself is returned once and stored only hashed."""
+def script_token_lapse() -> dt.datetime:
+    """When a token made now for a script lapses, unless renewed."""
+    return utcnow() + dt.timedelta(days=current_app.config["KHAOSAT_TOKEN_DAYS"])
+
+
+def new_token(user: User, login: UserSession | None = None) -> str:
+    """Create an API token for ``user``; the token itself is returned once and stored only hashed.
+
+    A token issued to a login (the collection app's) lives exactly as long as that login; any other
+    lapses after ``KHAOSAT_TOKEN_DAYS`` unless renewed (:func:`renew_token`).
+    """
     token = "ks_" + secrets.token_urlsafe(32)
     session = db.session()
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token),
+                         session_id=login.id if login else None,
+                         expires_at=login.expires_at if login else script_token_lapse()))
     session.commit()
     return token
+
+
+def renew_token(token: ApiToken) -> None:
+    """Give a script's live token another ``KHAOSAT_TOKEN_DAYS`` from now."""
+    if token.revoked_at is None and token.session_id is None:
+        token.expires_at = script_token_lapse()
+        db.session().add(token)
+        db.session().commit()
 
 
 def revoke_token(token: ApiToken) -> None:
@@ -93,7 +115,7 @@ def token_user() -> User | None:
         return None
     session = db.session()
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip()))).first()
-    if token is None or token.is_revoked:
+    if token is None or token.is_revoked or token.is_expired() or not sessions.is_live(session, token.session_id):
         return None
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -21,6 +22,13 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("KHAOSAT_HTTPS", "") == "1",
         "MIN_CELL_COUNT": int(os.environ.get("KHAOSAT_MIN_CELL_COUNT", "10")),
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        # logins end on the server (web/sessions.py): field roles keep theirs across browser restarts
+        "KHAOSAT_SESSION_DAYS": int(os.environ.get("KHAOSAT_SESSION_DAYS", "14")),
+        "KHAOSAT_STAFF_SESSION_HOURS": int(os.environ.get("KHAOSAT_STAFF_SESSION_HOURS", "12")),
+        "KHAOSAT_TOKEN_DAYS": int(os.environ.get("KHAOSAT_TOKEN_DAYS", "30")),  #: scripts' tokens, unless renewed
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("KHAOSAT_SESSION_DAYS", "14"))),
+        # the private key that opens interview files saved on a phone (PEM); default: instance/export_key.pem
+        "KHAOSAT_EXPORT_KEY": os.environ.get("KHAOSAT_EXPORT_KEY") or None,
         "BABEL_DEFAULT_LOCALE": "vi",
         # rate limits: in memory, or shared in Redis across workers (see web/limits.py)
         "RATELIMIT_ENABLED": os.environ.get("KHAOSAT_RATE_LIMITS", "1") != "0",

@@ -50,6 +50,7 @@ def build(
     stratum: str | None = None,
     psu: str | None = None,
     base_weight: float = 1.0,
+    conflict_of: str | None = None,
 ) -> Outcome:
     """A new, unsaved response for already-checked ``values``, scored by the instrument."""
     ward = values.get("ward")
@@ -69,6 +70,7 @@ def build(
         base_weight=base_weight,
         volunteer_id=volunteer_id,
         started_at=started_at,
+        conflict_of=conflict_of,
     )
 
 

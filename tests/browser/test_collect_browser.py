@@ -101,8 +101,11 @@ def test_three_interviews_offline_survive_a_reload_and_arrive_once(live_app, bro
     context.close()
 
 
+#: the signed-in volunteer's own IndexedDB database, as the shell names it
+DB_NAME = "'khaosat-collect-u' + JSON.parse(document.getElementById('collect').dataset.boot).user_id"
+
 QUEUE = """async ([item]) => {
-  const db = await new Promise((ok, fail) => { const r = indexedDB.open('khaosat-collect', 1);
+  const db = await new Promise((ok, fail) => { const r = indexedDB.open(""" + DB_NAME + """, 1);
     r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
   await new Promise((ok, fail) => { const t = db.transaction('interviews', 'readwrite');
     t.objectStore('interviews').put(item); t.oncomplete = ok; t.onerror = () => fail(t.error); });
@@ -110,7 +113,8 @@ QUEUE = """async ([item]) => {
 
 
 LEFT = """async () => {
-  const db = await new Promise((ok) => { const r = indexedDB.open('khaosat-collect', 1); r.onsuccess = () => ok(r.result); });
+  const db = await new Promise((ok) => { const r = indexedDB.open(""" + DB_NAME + """, 1);
+    r.onsuccess = () => ok(r.result); });
   const all = await new Promise((ok) => { const q = db.transaction('interviews').objectStore('interviews').getAll();
     q.onsuccess = () => ok(q.result); });
   return all.map((i) => i.status);

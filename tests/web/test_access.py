@@ -23,6 +23,7 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "healthz": PUBLIC,
     "accounts.login": PUBLIC,
     "accounts.logout": PUBLIC,
+    "accounts.change_password": ("admin", "researcher", "supervisor", "volunteer"),
     "respond.start": PUBLIC,
     "respond.page": PUBLIC,
     "respond.done": PUBLIC,
@@ -37,6 +38,11 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "collect.token": FIELD,
     "collect.progress": FIELD,
     "collect.poster": SUPERVISION,
+    "collect.import_file": SUPERVISION,
+    "collect.manifest": PUBLIC,
+    "collect.signed_out": PUBLIC,
+    "collect.survey_list": FIELD,
+    "collect.unseal": FIELD,
     "research.index": RESEARCH,
     "research.survey_results": RESEARCH,
     "research.export_ward_table": RESEARCH,
@@ -60,6 +66,7 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "admin.reset_password": ADMIN,
     "admin.tokens": ADMIN,
     "admin.revoke_token": ADMIN,
+    "admin.renew_token": ADMIN,
     "admin.assignments": ADMIN,
     "admin.delete_assignment": ADMIN,
     "admin.quotas": ADMIN,
@@ -165,3 +172,18 @@ def test_a_revoked_or_deactivated_token_is_refused(app, client, accounts):
         assert token.last_used_at is not None
         revoke_token(token)
     assert client.get("/api/v1/results/digital-skills", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_cookie_and_app_token_replayed_after_logout_are_anonymous_everywhere(app, accounts, role):
+    client = app.test_client()
+    accounts.create(role)
+    assert client.post("/accounts/login", data={"username": f"{role}-user", "password": "correct-horse-9"}).status_code == 302
+    cookie = client.get_cookie("session").value
+    issued = client.post("/collect/token", headers={"X-KhaoSat-Collect": "1"})
+    token = issued.get_json()["token"] if issued.status_code == 200 else "ks_not-a-real-token"
+    client.post("/accounts/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    assert check(thief, app, None) == []
+    assert check(app.test_client(), app, None, {"Authorization": f"Bearer {token}"}) == []

@@ -25,6 +25,7 @@ FLAG_LABELS = {
     Flag.too_fast: lazy_gettext("Too fast"),
     Flag.straight_lined: lazy_gettext("Same answer to every item"),
     Flag.duplicate: lazy_gettext("Identical to another response by the same volunteer"),
+    Flag.kept_after_conflict: lazy_gettext("Sent again with different content; the volunteer kept both"),
 }
 
 

@@ -6,8 +6,8 @@ import secrets
 
 from sqlmodel import Session, select
 
-from web import area_codes, audit
-from web.auth import hash_password, new_token, revoke_token
+from web import area_codes, audit, sessions
+from web.auth import hash_password, new_token, renew_token, revoke_token
 from web.models import ApiToken, Response, Survey, SurveyVersion, User, WardAssignment, WardQuota
 from web.models.base import utcnow
 
@@ -28,6 +28,8 @@ def create_user(session: Session, username: str, role: str, password: str) -> Us
 def set_active(session: Session, user: User, active: bool) -> None:
     user.is_active = active
     session.add(user)
+    if not active:
+        sessions.end_all(session, user)
     audit.record("user_activated" if active else "user_deactivated", target=f"user {user.username}",
                  session=session, commit=False)
     session.commit()
@@ -37,6 +39,8 @@ def change_role(session: Session, user: User, role: str) -> None:
     before = user.role
     user.role = role
     session.add(user)
+    if role != before:
+        sessions.end_all(session, user)
     audit.record("role_changed", target=f"user {user.username}", detail={"from": before, "to": role},
                  session=session, commit=False)
     session.commit()
@@ -47,6 +51,7 @@ def reset_password(session: Session, user: User) -> str:
     password = "-".join(secrets.token_hex(3) for _ in range(3))
     user.password_hash = hash_password(password)
     session.add(user)
+    sessions.end_all(session, user)
     audit.record("password_reset", target=f"user {user.username}", session=session, commit=False)
     session.commit()
     return password
@@ -56,6 +61,14 @@ def create_token(session: Session, user: User) -> str:
     token = new_token(user)
     audit.record("token_created", target=f"user {user.username}", session=session)
     return token
+
+
+def renew(session: Session, token: ApiToken) -> None:
+    """Another ``KHAOSAT_TOKEN_DAYS`` for a script's token."""
+    owner = session.get(User, token.user_id)
+    renew_token(token)
+    audit.record("token_renewed", target=f"token {token.id}",
+                 detail={"user": owner.username if owner else None}, session=session)
 
 
 def revoke(session: Session, token: ApiToken) -> None:

@@ -23,6 +23,7 @@ class Flag(StrEnum):
     too_fast = "too_fast"
     straight_lined = "straight_lined"
     duplicate = "duplicate"
+    kept_after_conflict = "kept_after_conflict"  #: the volunteer kept both after a 409
 
 
 @dataclass
@@ -76,6 +77,8 @@ def flag_responses(responses: Iterable[Response], instruments: dict[int, surveys
             item.flags.append(Flag.straight_lined)
         if response.volunteer_id is not None and same[(response.volunteer_id, _fingerprint(response))] > 1:
             item.flags.append(Flag.duplicate)
+        if response.conflict_of:
+            item.flags.append(Flag.kept_after_conflict)
         if item.flags:
             flagged.append(item)
     flagged.sort(key=lambda f: (f.response.submitted_at, f.response.id), reverse=True)

@@ -20,7 +20,7 @@ from web.admin.forms import (
 )
 from web.auth import requesting_user, role_required
 from web.catalog import ward_names
-from web.i18n import _
+from web.i18n import _, format_datetime
 from web.models import ApiToken, Response, Role, Survey, SurveyVersion, User, WardAssignment, WardQuota
 from web.privacy import erase_response, personal_details_of
 
@@ -131,6 +131,18 @@ def tokens():
                         .order_by(ApiToken.created_at.desc())).all()
     return render_template("admin/tokens.html", form=form, rows=rows, action=FlaskForm()), \
         422 if request.method == "POST" else 200
+
+
+@bp.route("/tokens/<int:token_id>/renew", methods=["POST"])
+@role_required()
+def renew_token(token_id: int):
+    _checked_post()
+    token = _get(ApiToken, token_id)
+    if token.is_revoked or token.session_id is not None:
+        return refuse(_("Only a live token made for a script can be renewed."), 409)
+    operations.renew(db.session(), token)
+    flash(_("The token is renewed until %(date)s.", date=format_datetime(token.expires_at, "short")))
+    return redirect(url_for("admin.tokens"))
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

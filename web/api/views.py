@@ -62,6 +62,11 @@ def create_submission():
         return _bad("Cần 'survey' (tên) và 'version' (số).", "'survey' (a name) and 'version' (a number) are required.", 422)
     if not isinstance(answers, dict) or not isinstance(meta, dict):
         return _bad("'answers' và 'meta' phải là đối tượng JSON.", "'answers' and 'meta' must be JSON objects.", 422)
+    conflict_of = body.get("conflict_of")
+    if conflict_of is not None and (not isinstance(conflict_of, str) or not UUID_RE.match(conflict_of)
+                                    or conflict_of == uuid):
+        return _bad("'conflict_of' phải là 'uuid' của một phiếu khác.", "'conflict_of' must be another response's 'uuid'.",
+                    422, uuid=uuid)
     if body.get("area_codes", areas.CODE_LIST) != areas.CODE_LIST:  # an app with an old ward list
         return _bad("Danh sách phường, xã trên máy này đã cũ: mã phường, xã có thể chỉ một nơi khác. Hãy tải lại "
                     "ứng dụng, kiểm tra lại phường, xã của phiếu rồi gửi lại.",
@@ -88,7 +93,7 @@ def create_submission():
     clean_meta["gps_consent"] = meta.get("gps_consent") is True
     outcome = store(session, version, instrument, uuid, checked.values, channel="interview", language=language,
                     meta=paradata(clean_meta, started_at, _parse_time(meta.get("ended_at"))), started_at=started_at,
-                    volunteer_id=requesting_user().id, personal=location)
+                    volunteer_id=requesting_user().id, personal=location, conflict_of=conflict_of)
     if outcome.conflict:
         return _bad("Mã 'uuid' này đã được gửi với nội dung khác.",
                     "This 'uuid' was already submitted with different content.", 409, uuid=uuid)

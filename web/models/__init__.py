@@ -8,9 +8,9 @@ from web.models.margins import PopulationMargin
 from web.models.privacy import PersonalDetails
 from web.models.responses import Draft, Response
 from web.models.surveys import Survey, SurveyVersion
-from web.models.users import ApiToken, Role, User
+from web.models.users import ApiToken, Role, User, UserSession
 
 __all__ = [
     "ApiToken", "Area", "AuditEvent", "Draft", "PersonalDetails", "PopulationMargin", "Response", "Role",
-    "Survey", "SurveyVersion", "User", "WardAssignment", "WardCovariate", "WardQuota",
+    "Survey", "SurveyVersion", "User", "UserSession", "WardAssignment", "WardCovariate", "WardQuota",
 ]

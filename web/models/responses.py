@@ -41,6 +41,8 @@ class Response(SQLModel, table=True):
     is_excluded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     #: given to a self-completing respondent at the end, so they can erase their answers later
     erase_code: str | None = Field(default=None, max_length=16, unique=True, index=True)
+    #: the uuid of an earlier response this one clashed with (409); the volunteer kept both, a supervisor reviews
+    conflict_of: str | None = Field(default=None, max_length=64)
 
     def __repr__(self) -> str:
         return f"<Response {self.uuid} v{self.survey_version_id} ward {self.ward_code}>"

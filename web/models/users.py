@@ -1,4 +1,4 @@
-"""People who log in (admins, supervisors, volunteers, researchers) and their API tokens."""
+"""People who log in (admins, supervisors, volunteers, researchers), their login sessions and API tokens."""
 
 from __future__ import annotations
 
@@ -44,6 +44,30 @@ class User(SQLModel, table=True):
         return f"<User {self.username} {self.role}>"
 
 
+def aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as aware UTC (SQLite gives back naive datetimes)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class UserSession(SQLModel, table=True):
+    """One login: the cookie names it, and it ends on the server (logout, expiry, account changes)."""
+
+    __tablename__ = "user_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    sid_hash: str = Field(max_length=64, unique=True, index=True)  #: sha256 of the cookie's session id
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime  #: the login ends by itself at this time
+    ended_at: dt.datetime | None = None  #: logout, or a password, role or status change of the user
+
+    def is_live(self, now: dt.datetime | None = None) -> bool:
+        return self.ended_at is None and aware(self.expires_at) > (now or utcnow())
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} user {self.user_id}>"
+
+
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_tokens"
 
@@ -53,10 +77,16 @@ class ApiToken(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     last_used_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
+    #: the login that issued it (the collection app's token); it works only while that login does
+    session_id: int | None = Field(default=None, foreign_key="user_sessions.id", index=True)
+    expires_at: dt.datetime | None = None  #: a script's token lapses unless renewed; an app token with its login
 
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def is_expired(self, now: dt.datetime | None = None) -> bool:
+        return self.expires_at is not None and aware(self.expires_at) <= (now or utcnow())
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} user {self.user_id}>"

@@ -1,18 +1,45 @@
 /* KhaoSat interview mode: renders a survey from its JSON, saves every answer in IndexedDB as it is
-   given, queues finished interviews and sends them with retries and exponential backoff. An item
-   leaves the queue only on the server's 201/200; 409 and 422 stay on screen. */
+   given, queues finished interviews and sends them with retries and exponential backoff.
+
+   Acknowledged means stored: an item leaves the queue only on a 201/200 that was not redirected and
+   whose JSON body names the item's uuid (a Wi-Fi login page answering 200 text/html is not the
+   server). Only the API's own 400, 413 and 422 are final (the item waits for a correction); 401
+   waits for the same volunteer to log in again; 409 waits for the volunteer's decision (keep both,
+   or discard); anything else is retried with backoff, its reason and last try shown.
+
+   Local data belongs to one volunteer: each user has an IndexedDB database of their own, opened
+   only by a shell the server rendered for them; after a logout the cached shell stays locked. */
 (function () {
   "use strict";
   var root = document.getElementById("collect");
   if (!root || !window.indexedDB) return;
   var boot = JSON.parse(root.getAttribute("data-boot")), T = boot.t;
   var $ = function (id) { return document.getElementById(id); };
-  var dbp, current = null, inst = null, sending = false;
+  var dbp, current = null, inst = null, sending = false, unsent = 0, drafts = 0, leaving = false, tokenMiss = 0, tokenWhy = "login";
+  var DB = "khaosat-collect-u" + boot.user_id, OUT = "ks-collect-out-" + boot.user_id;
+  var ZONE = "Asia/Ho_Chi_Minh";
+  var whenFmt = new Intl.DateTimeFormat(T.dt_locale, { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  var timeFmt = new Intl.DateTimeFormat(T.dt_locale, { timeZone: ZONE, hour: "2-digit", minute: "2-digit" });
+  var when = function (t) { return whenFmt.format(new Date(t)); };
 
-  /* ---- IndexedDB: interviews (keyPath uuid), surveys (key "slug:version"), kv ---- */
-  function open() {
-    if (!dbp) dbp = new Promise(function (ok, fail) {
-      var r = indexedDB.open("khaosat-collect", 1);
+  /* ---- whose shell is this: a shell cached before its volunteer logged out stays locked (logins
+     are numbered by the server, so a shell from a later login opens again) ---- */
+  function signedOut() {
+    var out = Number(localStorage.getItem(OUT) || 0);
+    if (out && boot.login > out) { localStorage.removeItem(OUT); out = 0; }
+    if (!out) localStorage.setItem("ks-collect-last", JSON.stringify({ user_id: boot.user_id, login: boot.login }));
+    return !!out;
+  }
+  if (signedOut()) {
+    $("signed-out").textContent = T.signed_out; $("signed-out").hidden = false;
+    $("home").hidden = true;
+    return;
+  }
+
+  /* ---- IndexedDB, one database per volunteer: interviews (keyPath uuid), surveys ("slug:version"), kv ---- */
+  function openDb(name) {
+    return new Promise(function (ok, fail) {
+      var r = indexedDB.open(name, 1);
       r.onupgradeneeded = function () {
         var d = r.result;
         d.createObjectStore("interviews", { keyPath: "uuid" });
@@ -22,17 +49,40 @@
       r.onsuccess = function () { ok(r.result); };
       r.onerror = function () { fail(r.error); };
     });
+  }
+  function open() {
+    if (!dbp) dbp = openDb(DB).then(adoptLegacy);
     return dbp;
   }
-  function tx(store, mode, fn) {
-    return open().then(function (d) {
-      return new Promise(function (ok, fail) {
-        var t = d.transaction(store, mode), s = t.objectStore(store), out = fn(s);
-        t.oncomplete = function () { ok(out && "result" in out ? out.result : undefined); };
-        t.onerror = t.onabort = function () { fail(t.error); };
+  /* interviews kept by an older version of the app, in one database for everyone: this volunteer's
+     queued ones (and unowned drafts) move into their own database, in one step each */
+  function adoptLegacy(d) {
+    if (!indexedDB.databases) return d;
+    return indexedDB.databases().then(function (list) {
+      if (!list.some(function (x) { return x.name === "khaosat-collect"; })) return d;
+      return openDb("khaosat-collect").then(function (old) {
+        return new Promise(function (ok) {
+          var q = old.transaction("interviews").objectStore("interviews").getAll();
+          q.onsuccess = function () { ok(q.result); };
+          q.onerror = function () { ok([]); };
+        }).then(function (items) {
+          var mine = items.filter(function (i) { return i.body ? i.body.meta && i.body.meta.volunteer === boot.user : true; });
+          return mine.reduce(function (p, i) {
+            return p.then(function () { return rawTx(d, "interviews", "readwrite", function (s) { return s.put(i); }); })
+              .then(function () { return rawTx(old, "interviews", "readwrite", function (s) { return s.delete(i.uuid); }); });
+          }, Promise.resolve()).then(function () { old.close(); return d; });
+        });
       });
+    }).catch(function () { return d; });
+  }
+  function rawTx(d, store, mode, fn) {
+    return new Promise(function (ok, fail) {
+      var t = d.transaction(store, mode), s = t.objectStore(store), out = fn(s);
+      t.oncomplete = function () { ok(out && "result" in out ? out.result : undefined); };
+      t.onerror = t.onabort = function () { fail(t.error); };
     });
   }
+  function tx(store, mode, fn) { return open().then(function (d) { return rawTx(d, store, mode, fn); }); }
   var get = function (st, k) { return tx(st, "readonly", function (s) { return s.get(k); }); };
   var put = function (st, v, k) { return tx(st, "readwrite", function (s) { return k === undefined ? s.put(v) : s.put(v, k); }); };
   var del = function (st, k) { return tx(st, "readwrite", function (s) { return s.delete(k); }); };
@@ -55,55 +105,142 @@
   function storeSurveys() {
     return Promise.all(boot.surveys.map(function (s) {
       return fetch("/api/v1/surveys/" + s.slug, { credentials: "same-origin" }).then(function (r) {
-        if (!r.ok) throw new Error(r.status);
+        if (!r.ok || r.redirected) throw new Error(r.status);
         return r.json();
       }).then(function (j) { return put("surveys", j, j.slug + ":" + j.version); });
-    }));
+    })).then(markSurveys, function (e) { markSurveys(); throw e; });
   }
   function survey(slug, version) { return get("surveys", slug + ":" + version); }
+  /* on reconnect: the survey list and versions may have changed while the phone was away */
+  function refreshSurveys() {
+    return fetch(boot.surveys_url, { credentials: "same-origin" }).then(function (r) {
+      var json = (r.headers.get("Content-Type") || "").indexOf("json") >= 0;
+      if (!r.ok || r.redirected || !json) throw new Error(r.status);
+      return r.json();
+    }).then(function (j) {
+      boot.surveys = j.surveys;
+      var list = $("surveys");
+      list.textContent = "";
+      j.surveys.forEach(function (s) {
+        var b = el("button", { type: "button", "data-slug": s.slug, "data-version": s.version }, s.title);
+        b.addEventListener("click", function () { start(s.slug, s.version); });
+        list.appendChild(el("li")).appendChild(b);
+      });
+      return storeSurveys();
+    });
+  }
+  /* a survey not on the phone yet says so under its button */
+  function markSurveys() {
+    return Promise.all(Array.prototype.map.call(document.querySelectorAll("#surveys button"), function (b) {
+      return survey(b.getAttribute("data-slug"), Number(b.getAttribute("data-version"))).then(function (s) {
+        var li = b.parentNode, note = li.querySelector(".hint");
+        if (s && note) li.removeChild(note);
+        if (!s && !note) li.appendChild(el("p", { "class": "hint", id: "nf-" + b.getAttribute("data-slug") }, T.not_offline));
+      });
+    }));
+  }
 
-  /* ---- token for the submissions API (kept in IndexedDB) ---- */
+  /* ---- token for the submissions API (kept in this volunteer's database with the login that issued
+     it; a new login gets a new token, and what waited for it is due at once) ---- */
   function token() {
     return get("kv", "token").then(function (t) {
-      if (t || !navigator.onLine) return t;
+      if (t && t.login === boot.login) return t.value;
+      if (!navigator.onLine) { tokenWhy = "offline"; return null; }
+      if (Date.now() - tokenMiss < 30000) return null;
       return fetch(boot.token_url, { method: "POST", credentials: "same-origin", headers: { "X-KhaoSat-Collect": "1" } })
         .then(function (r) {
-          var json = (r.headers.get("Content-Type") || "").indexOf("json") >= 0;
-          if (!r.ok || !json) { status(T.login); return null; }
-          return r.json().then(function (j) { return put("kv", j.token, "token").then(function () { return j.token; }); });
-        }).catch(function () { return null; });
+          var json = (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+          if (!r.ok || r.redirected || !json) {
+            tokenMiss = Date.now();
+            tokenWhy = json && !r.redirected && r.status === 401 ? "login" : r.status === 302 || r.redirected ? "login" : "portal";
+            return null;
+          }
+          return r.json().then(function (j) {
+            return put("kv", { value: j.token, login: boot.login }, "token").then(dueNow).then(function () { return j.token; });
+          });
+        }).catch(function () { tokenMiss = Date.now(); tokenWhy = "refused"; return null; });
+    });
+  }
+  function dueNow() {
+    return all("interviews").then(function (items) {
+      return Promise.all(items.filter(function (i) { return i.status === "queued"; }).map(function (i) { i.next_try = 0; return put("interviews", i); }));
     });
   }
 
   /* ---- home screen ---- */
   function status(text) { $("net").textContent = text; }
+  function wardName(code) {
+    for (var i = 0; i < boot.wards.length; i++) if (String(boot.wards[i][0]) === String(code)) return boot.wards[i][1];
+    return "";
+  }
+  /* the reason an item is still on the phone, in the volunteer's language */
+  function reason(i) {
+    var e = i.last_error, t = i.next_try ? timeFmt.format(new Date(i.next_try)) : "";
+    if (i.status === "conflict") return T.r_conflict;
+    if (i.status === "invalid") return T.r_invalid + " " + (i.messages || []).join(" ");
+    if (!e) return "";
+    return fill({ offline: T.r_offline, refused: T.r_refused, server: T.r_server, busy: T.r_busy, portal: T.r_portal,
+      login: T.r_login }[e.code] || T.r_refused, { t: t, code: e.status });
+  }
+  function statusName(i) {
+    if (i.last_error && i.last_error.code === "login" && i.status === "queued") return T.status_login;
+    return T["status_" + i.status] || i.status;
+  }
   function refresh() {
     return all("interviews").then(function (items) {
-      var queued = items.filter(function (i) { return i.status === "queued"; });
-      $("queue").textContent = fill(T.waiting, { n: queued.length });
-      var drafts = $("drafts"), problems = $("problems");
-      drafts.textContent = ""; problems.textContent = "";
-      items.filter(function (i) { return i.status === "draft"; }).forEach(function (i) {
-        var b = el("button", { type: "button", "class": "secondary" }, T.resume + ": " + i.title + " (" + fill(T.started, { when: new Date(i.started_at).toLocaleString() }) + ")");
+      var waiting = items.filter(function (i) { return i.status !== "draft" || i.sealed; });
+      unsent = waiting.length;
+      drafts = items.length - unsent;
+      $("queue").textContent = fill(T.waiting, { n: unsent });
+      document.title = (unsent ? fill(T.title_waiting, { n: unsent }) + " " : "") + document.title.replace(/^\(.*?\)\s*/, "");
+      var last = waiting.reduce(function (m, i) { return Math.max(m, i.last_try || 0); }, 0);
+      $("last").textContent = last ? fill(T.last_try, { t: when(last) }) : "";
+      var list = $("drafts"), problems = $("problems");
+      list.textContent = ""; problems.textContent = "";
+      items.filter(function (i) { return i.status === "draft" && !i.sealed; }).forEach(function (i) {
+        var b = el("button", { type: "button", "class": "secondary" }, T.resume + ": " + i.title + " (" + fill(T.started, { when: when(i.started_at) }) + ")");
         b.addEventListener("click", function () { resume(i); });
-        drafts.appendChild(el("li")).appendChild(b);
+        list.appendChild(el("li")).appendChild(b);
       });
-      if (!drafts.children.length) drafts.appendChild(el("li", {}, T.nodraft));
-      items.filter(function (i) { return i.status === "conflict" || i.status === "invalid"; }).forEach(function (i) {
-        var li = el("li", { "class": "error", "data-uuid": i.uuid });
-        li.appendChild(el("span", {}, i.title + " · " + i.uuid.slice(0, 8) + ": " + (i.status === "conflict" ? T.conflict : T.invalid + " " + (i.messages || []).join(" "))));
-        if (i.status === "invalid") {
-          var b = el("button", { type: "button", "class": "link" }, T.fix);
-          b.addEventListener("click", function () { i.status = "draft"; put("interviews", i).then(function () { resume(i); }); });
-          li.appendChild(b);
-        }
-        problems.appendChild(li);
-      });
+      if (!list.children.length) list.appendChild(el("li", {}, T.nodraft));
+      waiting.filter(function (i) { return i.status !== "queued" || i.last_error; }).forEach(function (i) { problems.appendChild(problem(i)); });
     });
+  }
+  /* one item that has not gone: what, where, when, and what is wrong */
+  function problem(i) {
+    if (i.sealed) return el("li", { "class": "problem", "data-uuid": i.uuid, "data-status": "sealed" }, T.sealed);
+    var li = el("li", { "class": i.status === "queued" ? "problem" : "problem error", "data-uuid": i.uuid, "data-status": i.status });
+    li.appendChild(el("strong", {}, i.title + " · " + wardName(i.ward)));
+    li.appendChild(el("span", { "class": "hint" }, " " + fill(T.started, { when: when(i.started_at) }) + " · " + statusName(i)));
+    li.appendChild(el("p", { "class": "reason" }, reason(i)));
+    if (i.last_try) li.appendChild(el("p", { "class": "hint" }, fill(T.last_try, { t: when(i.last_try) })));
+    if (i.status === "invalid") {
+      var b = el("button", { type: "button", "class": "link" }, T.fix);
+      b.addEventListener("click", function () { i.status = "draft"; put("interviews", i).then(function () { resume(i); }); });
+      li.appendChild(b);
+    }
+    if (i.status === "conflict") {
+      var keep = el("button", { type: "button", "class": "secondary keep" }, T.keep_both), drop = el("button", { type: "button", "class": "link discard" }, T.discard);
+      keep.addEventListener("click", function () { keepBoth(i); });
+      drop.addEventListener("click", function () { if (window.confirm(T.discard_confirm)) del("interviews", i.uuid).then(refresh); });
+      li.appendChild(keep); li.appendChild(drop);
+    }
+    return li;
+  }
+  /* after a 409: the same interview goes again under a new uuid that names the first, in one step */
+  function keepBoth(i) {
+    var copy = JSON.parse(JSON.stringify(i)), fresh = uuid();
+    copy.body.conflict_of = i.body.conflict_of || i.uuid;
+    copy.uuid = copy.body.uuid = fresh;
+    copy.status = "queued"; copy.attempts = 0; copy.next_try = 0; copy.last_error = null;
+    return tx("interviews", "readwrite", function (s) { s.put(copy); return s.delete(i.uuid); }).then(function () {
+      status(T.kept_both);
+      return refresh();
+    }).then(send);
   }
   function progress() {
     if (!navigator.onLine) return;
-    fetch("/collect/progress", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+    fetch("/collect/progress", { credentials: "same-origin" }).then(function (r) { return r.ok && !r.redirected ? r.json() : null; }).then(function (j) {
       if (!j) return;
       var body = $("progress").tBodies[0];
       body.textContent = "";
@@ -120,11 +257,11 @@
     var ward = $("ward").value;
     if (!ward) { status(T.pick_ward); $("ward").focus(); return; }
     survey(slug, version).then(function (s) {
-      if (!s) return;
+      if (!s) { status(T.not_offline); markSurveys(); return; }
       var answers = {};
       s.pages.forEach(function (p) { p.questions.forEach(function (q) { if (q.type === "area") answers[q.name] = Number(ward); }); });
       var item = { uuid: uuid(), survey: slug, version: s.version, title: s.title[boot.lang] || s.title[s.default_language],
-        ward: Number(ward), lang: boot.lang, answers: answers, page: -1, status: "draft", started_at: new Date().toISOString() };
+        ward: Number(ward), area_codes: s.area_codes, lang: boot.lang, answers: answers, page: -1, status: "draft", started_at: new Date().toISOString() };
       put("interviews", item).then(function () { resume(item); });
     });
   }
@@ -345,6 +482,7 @@
     var end = new Date();
     current.status = "queued";
     current.body = { uuid: current.uuid, survey: current.survey, version: current.version, answers: relevantAnswers(),
+      area_codes: current.area_codes,  // the ward list the ward was picked from; the server refuses an old one
       meta: { started_at: current.started_at, ended_at: end.toISOString(), duration_s: Math.round((end - new Date(current.started_at)) / 1000),
         channel: "interview", language: current.lang, volunteer: boot.user, app_version: boot.version,
         gps_consent: !!current.gps_consent } };
@@ -359,30 +497,47 @@
   }
 
   /* ---- the queue ---- */
-  function backoff(item) {
+  function retryLater(item, code, httpStatus) {
     item.attempts = (item.attempts || 0) + 1;
     var delay = Math.min(300000, 2000 * Math.pow(2, item.attempts));
     item.next_try = Date.now() + delay * (0.5 + Math.random() / 2);
+    item.last_error = { code: code, status: httpStatus || null };
+    return put("interviews", item);
+  }
+  function isJson(r) { return (r.headers.get("Content-Type") || "").indexOf("application/json") === 0; }
+  function stored(r, item) {
+    if ((r.status !== 201 && r.status !== 200) || r.redirected || r.type !== "basic" || !isJson(r)) return Promise.resolve(false);
+    return r.json().then(function (j) { return !!j && j.uuid === item.uuid; }, function () { return false; });
   }
   function sendOne(item, tok) {
-    return fetch("/api/v1/submissions", { method: "POST", credentials: "omit",
-      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + tok }, body: JSON.stringify(item.body) })
+    item.last_try = Date.now();
+    return fetch("/api/v1/submissions", { method: "POST", credentials: "omit", redirect: "follow",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "Authorization": "Bearer " + tok },
+      body: JSON.stringify(item.body) })
       .then(function (r) {
-        if (r.status === 201 || r.status === 200) return del("interviews", item.uuid).then(function () { return true; });
-        if (r.status === 409) item.status = "conflict";
-        else if (r.status === 422 || r.status === 404) {
-          item.status = "invalid";
-          return r.json().catch(function () { return {}; }).then(function (j) {
-            var errs = j.errors || (j.error ? { _: j.error } : {});
-            item.messages = Object.keys(errs).map(function (k) { return (errs[k][boot.lang] || errs[k].vi || "") + (k === "_" ? "" : " (" + k + ")"); });
-            return put("interviews", item);
-          });
-        } else {
-          if (r.status === 401) del("kv", "token");
-          backoff(item);
-        }
-        return put("interviews", item);
-      }, function () { backoff(item); return put("interviews", item); });
+        return stored(r.clone(), item).then(function (ok) {
+          if (ok) return del("interviews", item.uuid);
+          var ours = isJson(r) && !r.redirected;
+          if (!ours || r.status === 200 || r.status === 201 || r.status === 511) return retryLater(item, "portal", r.status);
+          if (r.status === 409) { item.status = "conflict"; item.last_error = { code: "conflict", status: 409 }; return put("interviews", item); }
+          if (r.status === 401) {
+            item.last_error = { code: "login", status: 401 }; item.next_try = 0;
+            return del("kv", "token").then(function () { return put("interviews", item); });
+          }
+          if (r.status === 400 || r.status === 413 || r.status === 422) {
+            item.status = "invalid"; item.last_error = { code: "invalid", status: r.status };
+            return r.json().catch(function () { return {}; }).then(function (j) {
+              var errs = j.errors || (j.error ? { _: j.error } : {});
+              item.messages = Object.keys(errs).map(function (k) {
+                var e = errs[k], text = typeof e === "string" ? e : (e[boot.lang] || e.vi || "");
+                return text + (k === "_" ? "" : " (" + k + ")");
+              });
+              return put("interviews", item);
+            });
+          }
+          return retryLater(item, r.status === 429 || r.status === 503 ? "busy" : "server", r.status);
+        });
+      }, function () { return retryLater(item, navigator.onLine ? "refused" : "offline"); });
   }
   function sendQueued() {
     return all("interviews").then(function (items) {
@@ -390,21 +545,154 @@
       if (!due.length) return;
       status(T.sending);
       return token().then(function (tok) {
-        if (!tok) return;
+        if (!tok && tokenWhy === "login") {
+          status(T.login);
+          return Promise.all(due.map(function (i) { i.last_error = { code: "login", status: 401 }; return put("interviews", i); }));
+        }
+        if (!tok) return Promise.all(due.map(function (i) { return retryLater(i, tokenWhy); }));
         return due.reduce(function (p, item) { return p.then(function () { return sendOne(item, tok); }); }, Promise.resolve());
       });
     });
   }
   function send() {
-    if (sending || !navigator.onLine) return Promise.resolve();
-    sending = true;
-    var run = navigator.locks ? navigator.locks.request("khaosat-send", sendQueued) : sendQueued();
-    return run.catch(function () {}).then(function () {
+    if (sending) return sending;
+    var run = navigator.locks ? navigator.locks.request("khaosat-send-" + boot.user_id, sendQueued) : sendQueued();
+    sending = run.catch(function () {}).then(function () {
       sending = false;
-      status(navigator.onLine ? T.online : T.offline);
+      if ($("net").textContent === T.sending || $("net").textContent === T.login) status(navigator.onLine ? T.online : T.offline);
       progress();
       return refresh();
     });
+    return sending;
+  }
+  /* "Send now": after any send already under way, everything waiting is due at once */
+  function sendNow() {
+    return Promise.resolve(sending).then(dueNow).then(function () { tokenMiss = 0; return send(); });
+  }
+
+  /* ---- a sealed file of everything on the phone, for the server only (see web/collect/sealed.py) ---- */
+  function b64(buf) {
+    var bytes = new Uint8Array(buf), s = "", i;
+    for (i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }
+  function seal(items) {
+    var subtle = window.crypto && crypto.subtle;
+    if (!subtle) return Promise.reject(new Error("nocrypto"));
+    var der = Uint8Array.from(atob(boot.export_key.spki), function (c) { return c.charCodeAt(0); });
+    var iv = crypto.getRandomValues(new Uint8Array(12)), plain = new TextEncoder().encode(JSON.stringify({
+      identity: boot.identity, exported_at: new Date().toISOString(), app_version: boot.version, items: items }));
+    return Promise.all([subtle.importKey("spki", der, { name: "RSA-OAEP", hash: "SHA-256" }, false, ["wrapKey"]),
+      subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt"])]).then(function (keys) {
+      return Promise.all([subtle.wrapKey("raw", keys[1], keys[0], { name: "RSA-OAEP" }),
+        subtle.encrypt({ name: "AES-GCM", iv: iv }, keys[1], plain)]);
+    }).then(function (parts) {
+      return JSON.stringify({ format: "khaosat-interviews/1", key_id: boot.export_key.key_id, wrapped_key: b64(parts[0]), iv: b64(iv), data: b64(parts[1]) });
+    });
+  }
+  function exportFile() {
+    return all("interviews").then(function (items) {
+      return seal(items).then(function (text) {
+        var stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
+        var name = "khaosat-" + boot.user + "-" + stamp + ".khaosat", url = URL.createObjectURL(new Blob([text], { type: "application/octet-stream" }));
+        var a = el("a", { href: url, download: name });
+        document.body.appendChild(a); a.click(); document.body.removeChild(a);
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        $("export-status").textContent = fill(T.saved_file, { n: items.length, name: name });
+      });
+    }).catch(function () { $("export-status").textContent = T.no_crypto; });
+  }
+
+  /* ---- kept for me: at logout each item of this volunteer is sealed for the server, one by one
+     (the plain copy is replaced only by its sealed copy, so nothing is lost half-way); the next
+     login of the same volunteer has the server open them again ---- */
+  function sealAll() {
+    return all("interviews").then(function (items) {
+      return items.filter(function (i) { return !i.sealed; }).reduce(function (p, i) {
+        return p.then(function () { return seal([i]); }).then(function (text) {
+          return put("interviews", { uuid: i.uuid, sealed: text, status: "sealed" });
+        });
+      }, Promise.resolve());
+    }).then(function () { return del("kv", "token"); }).catch(function () {});
+  }
+  function unsealAll() {
+    return all("interviews").then(function (items) {
+      var locked = items.filter(function (i) { return i.sealed; }).slice(0, 200);
+      if (!locked.length || !navigator.onLine) return;
+      return fetch(boot.unseal_url, { method: "POST", credentials: "same-origin", headers: { "X-KhaoSat-Collect": "1", "Content-Type": "text/plain" },
+        body: JSON.stringify({ items: locked.map(function (i) { return i.sealed; }) }) }).then(function (r) {
+        if (!r.ok || r.redirected || !isJson(r)) return;
+        return r.json().then(function (j) {
+          return Promise.all((j.items || []).map(function (open, n) {
+            if (!open || open.uuid !== locked[n].uuid || open.sealed) return null;
+            open.next_try = 0;
+            return put("interviews", open);
+          }));
+        });
+      }).catch(function () {});
+    }).then(refresh);
+  }
+
+  /* ---- logging out: never loses an interview, never leaves them to the next user ---- */
+  function signOut(form) {
+    leaving = true;
+    localStorage.setItem(OUT, String(boot.login));
+    sealAll().then(function () { form.submit(); });
+  }
+  function guardLogout() {
+    var form = document.querySelector("form.logout");
+    if (!form) return;
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      refresh().then(function () {
+        if (!unsent) return signOut(form);
+        var box = $("logout-box");
+        $("logout-h").textContent = fill(T.logout_q, { n: unsent });
+        box.hidden = false; $("logout-h").focus();
+        $("logout-keep").onclick = function () { signOut(form); };
+        $("logout-cancel").onclick = function () { box.hidden = true; };
+        $("logout-send").onclick = function () {
+          sendNow().then(function () {
+            if (!unsent) return signOut(form);
+            $("logout-h").textContent = fill(T.logout_q, { n: unsent });
+          });
+        };
+      });
+    });
+  }
+
+  /* ---- storage that survives a clean-up, and a warning before leaving with unsent work ---- */
+  function persist() {
+    if (!navigator.storage || !navigator.storage.persist) { $("persist").textContent = T.persist_no; return; }
+    navigator.storage.persisted().then(function (p) { return p || navigator.storage.persist(); }).then(function (p) {
+      $("persist").textContent = p ? T.persist_yes : T.persist_no;
+      root.setAttribute("data-persisted", p ? "1" : "0");
+    }).catch(function () { $("persist").textContent = T.persist_no; });
+  }
+  /* switching the language reloads this same page: nothing is left behind */
+  Array.prototype.forEach.call(document.querySelectorAll("a[hreflang]"), function (a) {
+    a.addEventListener("click", function () { leaving = true; });
+  });
+  window.addEventListener("beforeunload", function (e) {
+    if (leaving || !unsent) return;
+    e.preventDefault();
+    e.returnValue = T.leave_warning;
+    return T.leave_warning;
+  });
+
+  /* ---- app updates: a new service worker waits until the volunteer says so ---- */
+  function watchUpdates(reg) {
+    var offer = function (w) {
+      if (!w || !navigator.serviceWorker.controller) return;
+      $("update").hidden = false;
+      $("update-now").onclick = function () { leaving = true; w.postMessage("skip-waiting"); };
+    };
+    offer(reg.waiting);
+    reg.addEventListener("updatefound", function () {
+      var w = reg.installing;
+      if (w) w.addEventListener("statechange", function () { if (w.state === "installed") offer(w); });
+    });
+    navigator.serviceWorker.addEventListener("controllerchange", function () { if (leaving) location.reload(); });
   }
 
   /* ---- wiring ---- */
@@ -428,21 +716,28 @@
     put("interviews", current);
     if (this.checked) locate(current);
   });
-  $("send").addEventListener("click", function () {
-    all("interviews").then(function (items) {
-      return Promise.all(items.filter(function (i) { return i.status === "queued"; }).map(function (i) { i.next_try = 0; return put("interviews", i); }));
-    }).then(send);
-  });
+  $("send").addEventListener("click", sendNow);
+  $("export").addEventListener("click", exportFile);
   $("ward").addEventListener("change", function () { put("kv", $("ward").value, "ward"); });
-  window.addEventListener("online", function () { status(T.online); $("send").click(); });
+  window.addEventListener("online", function () {
+    status(T.online);
+    refreshSurveys().catch(function () {}).then(unsealAll).then(sendNow);
+  });
   window.addEventListener("offline", function () { status(T.offline); });
   setInterval(send, 5000);
+  guardLogout();
+  persist();
 
   get("kv", "ward").then(function (w) { if (w) $("ward").value = w; });
   status(navigator.onLine ? T.online : T.offline);
   refresh();
-  var ready = [navigator.onLine ? storeSurveys().catch(function () {}) : Promise.resolve(), token()];
-  if ("serviceWorker" in navigator) ready.push(navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).then(function () { return navigator.serviceWorker.ready; }));
+  var ready = [navigator.onLine ? storeSurveys().catch(function () {}) : markSurveys(), token(), unsealAll()];
+  if ("serviceWorker" in navigator) {
+    ready.push(navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).then(function (reg) {
+      watchUpdates(reg);
+      return navigator.serviceWorker.ready;
+    }));
+  }
   Promise.all(ready).then(function () {
     return Promise.all(boot.surveys.map(function (s) { return survey(s.slug, s.version); }));
   }).then(function (list) {
