@@ -12,7 +12,7 @@ import json
 from sqlmodel import Session, select
 
 import surveys
-from surveys import Instrument
+from surveys import Instrument, collation
 from surveys import areas as area_data
 from web.models import Area, Survey, SurveyVersion
 from web.models.base import utcnow
@@ -117,5 +117,7 @@ def load_areas(session: Session) -> int:
 
 
 def ward_names(session: Session, province_code: int) -> dict[int, str]:
+    """The province's wards and communes, code -> name, in Vietnamese alphabetical order."""
     rows = session.exec(select(Area).where(Area.level == "ward", Area.parent_code == province_code)).all()
+    rows = sorted(rows, key=lambda a: collation.ward_key(a.name, a.division_type))
     return {a.code: a.name for a in rows}

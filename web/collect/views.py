@@ -19,6 +19,7 @@ from flask import abort, current_app, jsonify, render_template, request, url_for
 from flask import session as cookie
 from sqlmodel import select
 
+from surveys import collation
 from web import catalog, csrf, db
 from web.auth import new_token, public, requesting_user, role_required
 from web.catalog import current_version, instrument_of
@@ -46,7 +47,7 @@ def _surveys() -> list[dict]:
 def _wards() -> list[tuple[int, str]]:
     """The wards a volunteer may pick: all wards of the province until assignments exist."""
     names = catalog.ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
-    return sorted(names.items(), key=lambda item: item[1])
+    return list(names.items())  # already in Vietnamese order
 
 
 def _strings() -> dict[str, str]:
@@ -80,7 +81,8 @@ def shell():
     boot = {"surveys": _surveys(), "wards": wards, "user": user.username, "version": APP_VERSION,
             "lang": language(), "t": _strings(), "token_url": url_for("collect.token")}
     names = dict(wards)
-    progress = sorted(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()))
+    progress = collation.sorted_by(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()),
+                                   lambda row: row[0])
     return render_template("collect/app.html", boot=json.dumps(boot, ensure_ascii=False), wards=wards,
                            surveys=boot["surveys"], progress=progress)
 

@@ -100,16 +100,17 @@ def page(slug: str, index: int):
     form = FlaskForm()
     errors: dict = {}
     if form.validate_on_submit():
-        checked = surveys.check(instrument, _raw_answers(this_page), [this_page], known=draft.answers)
+        raw = _raw_answers(this_page)
+        checked = surveys.check(instrument, raw, [this_page], known=draft.answers)
+        valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
+        typed = {k: raw[k] for k in checked.errors if raw.get(k) not in (None, "", [])}
         nav = request.form.get("nav", "next")
         switch_to = request.form.get("lang")
         if nav.startswith("add-"):
-            valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
-            drafts.save(session, draft, this_page, valid, index)
+            drafts.save(session, draft, this_page, valid, index, typed)
             return redirect(url_for("respond.page", slug=slug, index=index, add=nav[4:]))
         if switch_to or nav == "back":
-            valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
-            drafts.save(session, draft, this_page, valid, index)
+            drafts.save(session, draft, this_page, valid, index, typed)
             if switch_to:
                 return redirect(url_for("respond.page", slug=slug, index=index, lang=switch_to))
             previous = drafts.next_page(instrument, index, draft.answers, step=-1)
@@ -120,27 +121,30 @@ def page(slug: str, index: int):
             if following is None:
                 return _finish(version, instrument, draft)
             return redirect(url_for("respond.page", slug=slug, index=following))
+        # kept as typed (a draft, not a response), so leaving now and resuming shows exactly this
+        drafts.save(session, draft, this_page, valid, index, typed)
         errors = checked.errors
-        raw = _raw_answers(this_page)
-        answers = {**draft.answers, **checked.values, **{k: raw.get(k) for k in errors}}
+        answers = {**draft.answers, **typed}
     else:
-        answers = draft.answers
+        answers = drafts.on_screen(draft, this_page)
+        if any(k in (draft.typed or {}) for k in drafts.names_on(this_page)):
+            errors = surveys.check(instrument, answers, [this_page], known=draft.answers).errors
     rules = page_rules(this_page, draft.answers)
     rules.adding = request.args.get("add")
-    shown = [i for i in range(len(instrument.pages)) if drafts.is_shown(instrument, i, answers)]
-    position = shown.index(index) + 1 if index in shown else 1
+    position, total = drafts.progress(instrument, index, answers)
     return render_template(
         "respond/page.html", instrument=instrument, page=this_page, index=index, form=form,
-        answers=answers, errors=errors, position=position, total=len(shown), draft=draft,
+        answers=answers, errors=errors, position=position, total=total, draft=draft,
         wards=_wards(instrument), rules=rules, is_first=drafts.next_page(instrument, index, answers, -1) is None,
-    ), 422 if errors else 200
+    ), 422 if errors and request.method == "POST" else 200
 
 
 def _wards(instrument: surveys.Instrument) -> dict[int, list]:
-    from surveys import areas
+    from surveys import areas, collation
 
     provinces = {int(q.extra.get("province", areas.HANOI)) for q in instrument.questions if q.type == "area"}
-    return {code: list(areas.wards(code)) for code in provinces}
+    return {code: sorted(areas.wards(code), key=lambda w: collation.ward_key(w.name, w.division_type))
+            for code in provinces}
 
 
 def _finish(version: SurveyVersion, instrument: surveys.Instrument, draft):
