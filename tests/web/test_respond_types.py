@@ -67,11 +67,11 @@ def test_the_done_page_gives_a_skills_profile_and_where_to_learn(client, app):
     from tests.web.helpers import complete
 
     page = complete(client, app, lang="en").get_data(as_text=True)
-    assert "Your digital skills by area" in page and "Staying safe online" in page
+    assert "What you have done online in the last 3 months" in page and "Staying safe online" in page
     assert "binhdanhocvuso.gov.vn" in page and "Hoàn Kiếm" in page
     other = app.test_client()
     satisfaction = complete(other, app, slug="service-satisfaction", lang="vi").get_data(as_text=True)
-    assert "Cảm ơn bạn" in satisfaction and "theo từng lĩnh vực" not in satisfaction
+    assert "Cảm ơn bạn" in satisfaction and "Bước tiếp theo" not in satisfaction
 
 
 def test_a_roster_is_exported_as_its_number_of_rows(client, app, accounts, tmp_path):

@@ -194,8 +194,10 @@ def done(slug: str):
     ward_name = None
     if response.ward_code is not None:
         ward_name = catalog.ward_names(session, current_app.config["KHAOSAT_PROVINCE"]).get(response.ward_code)
-    return render_template("respond/done.html", instrument=instrument, response=response,
-                           areas=result.profile(response.scores), ward_name=ward_name)
+    personal = result.personal_result(instrument, response.scores)
+    return render_template("respond/done.html", instrument=instrument, response=response, result=personal,
+                           headline_name=result.headline_name(instrument), ward_name=ward_name,
+                           officials=result.audience(instrument) == "officials")
 
 
 @bp.route("/resume", methods=["GET", "POST"])
