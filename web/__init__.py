@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from web import auth, config, db, i18n, limits
+from web import auth, config, db, i18n, limits, reading
 
 csrf = CSRFProtect()
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     i18n.init_app(app)
+    reading.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)

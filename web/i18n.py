@@ -17,6 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import get_timezone_location
 from flask import Flask, current_app, g, request
 from flask_babel import (
     Babel,
@@ -89,6 +91,13 @@ def format_day(day: dt.date | None) -> str:
     return format_date(day, DAY_PATTERNS.get(language(), "medium"))
 
 
+def zone_label() -> str:
+    """The zone in the page's language with its offset: "Giờ Việt Nam (GMT+07:00)"."""
+    zone = local_zone()
+    name = get_timezone_location(zone, locale=language())
+    return f"{name} ({babel_format_datetime(dt.datetime.now(dt.UTC), 'ZZZZ', tzinfo=zone, locale=language())})"
+
+
 def _use_survey_clock() -> None:
     clock.set_zone(current_app.config["KHAOSAT_TIMEZONE"])
 
@@ -114,5 +123,6 @@ def init_app(app: Flask) -> None:
         format_decimal=format_decimal,
         format_percent=format_percent,
         format_moment=format_moment,
+        zone_label=zone_label,
         format_day=format_day,
     )

@@ -11,7 +11,7 @@ from web.respond.rules import page_rules
 
 def publish(app):
     with app.app_context():
-        catalog.publish(db.session(), INS)
+        catalog.publish(db.session(), INS, controller="Test controller", contact="test@example.org")
 
 
 def test_each_grid_item_knowledge_item_and_roster_row_is_its_own_labelled_group(client, app):

@@ -16,9 +16,10 @@ from web.auth import public
 from web.catalog import current_version, instrument_of
 from web.i18n import _, language
 from web.limits import draft_or_address, limiter, setting
-from web.models import Response, SurveyVersion
+from web.models import Response, Survey, SurveyVersion
 from web.models.base import utcnow
 from web.privacy import new_erase_code
+from web.privacy.views import notice_context
 from web.respond import bp, drafts, result
 from web.respond.rules import page_rules
 from web.submissions import paradata, store
@@ -82,7 +83,8 @@ def start(slug: str):
             draft = drafts.create(session, version, language(), _ward_from_link())
         page = drafts.next_page(instrument, -1, draft.answers) or 0
         return redirect(url_for("respond.page", slug=slug, index=max(page, draft.page_index)))
-    return render_template("respond/start.html", instrument=instrument, form=form, draft=draft)
+    return render_template("respond/start.html", instrument=instrument, form=form, draft=draft,
+                           **notice_context(session.get(Survey, version.survey_id)))
 
 
 @bp.route("/s/<slug>/p/<int:index>", methods=["GET", "POST"])
@@ -106,13 +108,14 @@ def page(slug: str, index: int):
         typed = {k: raw[k] for k in checked.errors if raw.get(k) not in (None, "", [])}
         nav = request.form.get("nav", "next")
         switch_to = request.form.get("lang")
+        text_size = request.form.get("text")
         if nav.startswith("add-"):
             drafts.save(session, draft, this_page, valid, index, typed)
             return redirect(url_for("respond.page", slug=slug, index=index, add=nav[4:]))
-        if switch_to or nav == "back":
+        if switch_to or text_size or nav == "back":
             drafts.save(session, draft, this_page, valid, index, typed)
-            if switch_to:
-                return redirect(url_for("respond.page", slug=slug, index=index, lang=switch_to))
+            if switch_to or text_size:
+                return redirect(url_for("respond.page", slug=slug, index=index, lang=switch_to, text=text_size))
             previous = drafts.next_page(instrument, index, draft.answers, step=-1)
             return redirect(url_for("respond.page", slug=slug, index=index if previous is None else previous))
         if checked.ok:
