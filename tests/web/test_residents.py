@@ -144,3 +144,26 @@ def test_ward_list_is_in_vietnamese_alphabetical_order(client, app):
 
 def test_language_link_reads_tieng_viet(client):
     assert ">Tiếng Việt</a>" in client.get("/?lang=en").get_data(as_text=True)
+
+
+def test_export_month_is_the_month_on_the_hanoi_clock(app):
+    import pandas as pd
+
+    from web.research.exports import _months
+
+    arrived = pd.Series([dt.datetime(2026, 11, 30, 17, 30), dt.datetime(2026, 11, 30, 16, 59), None])
+    with app.test_request_context("/"):
+        assert list(_months(arrived)) == ["2026-12", "2026-11", None]
+
+
+def test_admin_times_are_on_the_hanoi_clock_with_a_four_digit_year(app, client, accounts):
+    accounts.login("admin")
+    with app.app_context():
+        from web.models import User
+
+        user = db.session().exec(select(User).where(User.username == "admin-user")).one()
+        user.last_login_at = dt.datetime(2026, 11, 26, 0, 50, tzinfo=dt.UTC)
+        db.session().add(user)
+        db.session().commit()
+    assert "07:50 26/11/2026" in client.get("/admin/users?lang=vi").get_data(as_text=True)
+    assert "26 Nov 2026, 07:50" in client.get("/admin/users?lang=en").get_data(as_text=True)
