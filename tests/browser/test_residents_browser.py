@@ -5,7 +5,6 @@ wards in Vietnamese order, the privacy notice before consent, read-aloud and lar
 from __future__ import annotations
 
 import datetime as dt
-import random
 import re
 from zoneinfo import ZoneInfo
 
@@ -83,7 +82,8 @@ def test_done_page_time_is_the_hanoi_clock(live_app, browser, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_progress_only_moves_forward_on_a_walk_with_skips(live_app, browser, lang):
     inst = instrument(live_app, "digital-skills")
-    rng = random.Random(lang)
+    turns = {"vi": {"internet_3m": "0", "consent_sensitive": "1"},  # skips the activity pages
+             "en": {"internet_3m": "1", "consent_sensitive": "0"}}[lang]  # skips the functioning page
     context = phone_context(browser, lang)
     page = context.new_page()
     start(page, live_app.config["BASE_URL"], lang)
@@ -92,14 +92,15 @@ def test_progress_only_moves_forward_on_a_walk_with_skips(live_app, browser, lan
         index = int(page.url.rsplit("/p/", 1)[1].split("?")[0])
         seen.append(progress(page))
         answer_page(page, inst.pages[index].questions)
-        for name in ("internet_3m", "uses_internet"):  # random turns: some walks skip the activity pages
-            radios = page.locator(f"input[name={name}]")
-            if radios.count() and radios.first.is_visible():
-                radios.nth(rng.randrange(radios.count())).check()
+        for name, code in turns.items():
+            radio = page.locator(f"input[name={name}][value='{code}']")
+            if radio.count():
+                radio.check()
         page.get_by_role("button", name=NEXT[lang], exact=True).click()
         page.wait_for_load_state()
     shares = [n / total for n, total in seen]
     assert shares == sorted(shares), seen
+    assert seen[-1] == (len(seen), len(seen)) and len(seen) < len(inst.pages), "pages were skipped"
     assert [t for _n, t in seen] == sorted((t for _n, t in seen), reverse=True), seen
     context.close()
 
@@ -215,4 +216,31 @@ def test_larger_text_persists_and_keeps_the_answers(live_app, browser, javascrip
     page.reload()
     assert page.evaluate("document.body.classList.contains('large-text')")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_admin_privacy_settings_page_at_360_px(live_app, browser, lang):
+    from web import db
+    from web.auth import hash_password
+    from web.models import User
+
+    with live_app.app_context():
+        db.session().add(User(username="owner", role="admin", password_hash=hash_password("correct-horse-9")))
+        db.session().commit()
+    base = live_app.config["BASE_URL"]
+    context = phone_context(browser, lang)
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login?lang={lang}")
+    page.fill("input[name=username]", "owner")
+    page.fill("input[name=password]", "correct-horse-9")
+    page.locator("main button[type=submit]").click()
+    page.goto(f"{base}/admin/surveys/1/settings?lang={lang}")
+    assert page.input_value("input[name=controller]").startswith("KhaoSat demo")
+    assert serious_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.fill("input[name=controller]", "UBND phường Ô Chợ Dừa, 2 Xã Đàn")
+    page.locator("main button[type=submit]").click()
+    page.goto(f"{base}/privacy/{'digital-skills'}?lang={lang}")
+    assert "UBND phường Ô Chợ Dừa, 2 Xã Đàn" in page.locator(".controller").inner_text()
     context.close()

@@ -96,10 +96,9 @@ def _may_show(instrument: Instrument, index: int, answers: dict[str, Any]) -> bo
     if not page.relevant:
         return True
     try:
-        tree = expressions.parse(page.relevant)
+        refs = expressions.references(page.relevant)
     except expressions.ExpressionError:
         return True
-    refs = {node.value for node in tree.walk() if node.kind == "ref"}
     if any(answers.get(r) in (None, "", []) for r in refs):
         return True
     return is_shown(instrument, index, answers)
