@@ -36,7 +36,8 @@ def publish(session: Session, instrument: Instrument, *, controller: str | None 
     """Publish ``instrument`` (a no-op if this exact definition is already a version).
 
     ``controller`` and ``contact`` fill the survey's privacy settings where they are empty. Without
-    them the new version is kept as a draft (``published_at`` is None) until they are filled in.
+    them the new version is kept as a draft (``published_at`` is None) until they are filled in;
+    publishing the same definition again once they are publishes that draft.
     """
     survey = session.exec(select(Survey).where(Survey.slug == instrument.slug)).first()
     if survey is None:
@@ -52,6 +53,10 @@ def publish(session: Session, instrument: Instrument, *, controller: str | None 
     ).all()
     for existing in versions:
         if existing.checksum == digest:
+            if existing.published_at is None and survey.is_publishable:  # it was waiting for the settings
+                existing.published_at = utcnow()
+                session.add(existing)
+            session.commit()
             return existing
     number = max([v.version for v in versions] + [instrument.version - 1]) + 1
     definition["version"] = number

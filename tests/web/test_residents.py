@@ -167,3 +167,20 @@ def test_admin_times_are_on_the_hanoi_clock_with_a_four_digit_year(app, client, 
         db.session().commit()
     assert "07:50 26/11/2026" in client.get("/admin/users?lang=vi").get_data(as_text=True)
     assert "26 Nov 2026, 07:50" in client.get("/admin/users?lang=en").get_data(as_text=True)
+
+
+def test_import_form_waits_for_the_privacy_settings_then_publishes(runner, app, client, tmp_path):
+    from pathlib import Path
+
+    source = Path("surveys/instruments/service-satisfaction.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "pilot.yaml"
+    path.write_text(source.replace("slug: service-satisfaction", "slug: ward-pilot", 1), encoding="utf-8")
+    first = runner.invoke(args=["import-form", str(path)])
+    assert first.exit_code == 0 and "not published yet" in first.output
+    assert client.get("/s/ward-pilot").status_code == 404
+    again = runner.invoke(args=["import-form", str(path), "--controller", "UBND phường Yên Sở", "--contact",
+                                "024 3861 0000"])
+    assert again.exit_code == 0 and "not published yet" not in again.output
+    assert again.output.split()[:2] == first.output.split()[:2], "the same version, now published"
+    page = client.get("/s/ward-pilot").get_data(as_text=True)
+    assert "UBND phường Yên Sở" in page and "024 3861 0000" in page
