@@ -5,7 +5,9 @@
   field over them).
 * ``=`` and ``!=`` compare booleans if either side is boolean, else numbers if either side is a
   number, else strings; ``< <= > >=`` compare numbers. An ISO date ``YYYY-MM-DD`` converts to days
-  since 1970-01-01, so ``${d} < today()`` works. '' converts to NaN, which compares false.
+  since 1970-01-01, so ``${d} < today()`` works; a wall-clock time ``YYYY-MM-DDTHH:MM[:SS]`` (as
+  ``now()`` gives) to days with the time of day as a fraction. '' converts to NaN, which compares
+  false. ``today()`` and ``now()`` read the survey's clock (:mod:`surveys.clock`).
 * Arithmetic is on floats (XPath numbers): no unbounded integers; division by zero gives ±Infinity
   or NaN, never an exception. Strings built by ``concat`` are capped.
 """
@@ -18,12 +20,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from surveys import saferegex
+from surveys import clock, saferegex
 from surveys.expressions import ExpressionError, Node
 
 MAX_STRING = 10_000
 _NUMBER_RE = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)\s*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$")
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -60,11 +63,21 @@ def to_num(value: Any) -> float:
     if _NUMBER_RE.match(text):
         return float(text)
     if _DATE_RE.match(text):
-        try:
-            return float((dt.date.fromisoformat(text) - _EPOCH).days)
-        except ValueError:
+        return _days(text)
+    moment = _DATETIME_RE.match(text)
+    if moment:
+        hours, minutes, seconds = int(moment[2]), int(moment[3]), int(moment[4] or 0)
+        if hours > 23 or minutes > 59 or seconds > 59:
             return math.nan
+        return _days(moment[1]) + (hours * 3600 + minutes * 60 + seconds) / 86400
     return math.nan
+
+
+def _days(text: str) -> float:
+    try:
+        return float((dt.date.fromisoformat(text) - _EPOCH).days)
+    except ValueError:
+        return math.nan
 
 
 def to_bool(value: Any) -> bool:
@@ -221,7 +234,10 @@ class Evaluator:
         return to_str(self.eval(args[0])).endswith(to_str(self.eval(args[1])))
 
     def fn_today(self, args: tuple[Node, ...]) -> str:
-        return dt.date.today().isoformat()
+        return clock.today()
+
+    def fn_now(self, args: tuple[Node, ...]) -> str:
+        return clock.now()
 
     def fn_int(self, args: tuple[Node, ...]) -> float:
         x = to_num(self.eval(args[0]))

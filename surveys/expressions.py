@@ -43,6 +43,7 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "starts-with": (2, 2),
     "ends-with": (2, 2),
     "today": (0, 0),
+    "now": (0, 0),
     "int": (1, 1),
     "number": (1, 1),
     "string": (1, 1),

@@ -7,6 +7,8 @@ from typing import Any
 from surveys import expressions
 from surveys.schema import Instrument
 
+#: who a survey's personal result speaks to (which next steps it gives)
+AUDIENCES = ("residents", "officials")
 _NEEDS_OUTPUT = ("percent_correct", "top_box", "mean", "expression")
 _ITEM_TYPES = {
     "dsi_activities": {"yesno"},
@@ -18,8 +20,10 @@ _ITEM_TYPES = {
 
 def problems(instrument: Instrument) -> list[str]:
     blocks = instrument.scoring.get("blocks")
-    unknown = set(instrument.scoring) - {"blocks", "note", "notes"}
-    out = [f"unknown key '{k}' (use 'blocks' and 'note')" for k in sorted(unknown)]
+    unknown = set(instrument.scoring) - {"blocks", "note", "notes", "audience"}
+    out = [f"unknown key '{k}' (use 'blocks', 'note' and 'audience')" for k in sorted(unknown)]
+    if instrument.scoring.get("audience", "residents") not in AUDIENCES:
+        out.append(f"'audience' must be one of {', '.join(AUDIENCES)} (who the personal result speaks to)")
     if blocks is None:
         return out
     if not isinstance(blocks, list):

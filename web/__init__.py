@@ -13,7 +13,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from surveys import areas
-from web import auth, config, db, i18n, limits
+from web import auth, config, db, i18n, limits, reading
 from web.area_codes import MixedCodeLists
 
 csrf = CSRFProtect()
@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     i18n.init_app(app)
+    reading.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)

@@ -1,7 +1,9 @@
 """Surveys in the database: publishing instruments as versions, finding the current one, and areas.
 
 Publishing the same definition twice changes nothing; a changed definition becomes a new version,
-and responses keep the version they answered.
+and responses keep the version they answered. A version is published only when its survey names the
+personal data controller and a privacy contact for the privacy notice (Law 91/2025/QH15); until
+then it waits as a draft, and the admin settings page fills them in.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from sqlmodel import Session, select
 
 import surveys
-from surveys import Instrument
+from surveys import Instrument, collation
 from surveys import areas as area_data
 from web.models import Area, Survey, SurveyVersion
 from web.models.base import utcnow
@@ -23,13 +25,27 @@ def checksum(definition: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def publish(session: Session, instrument: Instrument) -> SurveyVersion:
-    """Publish ``instrument`` (a no-op if this exact definition is already a version)."""
+#: what the built-in (demo) surveys name as controller and contact, so that ``make run`` can publish
+#: them; a real deployment replaces both in the admin settings
+DEMO_CONTROLLER = "KhaoSat demo (bản trình diễn, chưa phải một cơ quan thật / not a real organisation)"
+DEMO_CONTACT = "privacy@khaosat.example"
+
+
+def publish(session: Session, instrument: Instrument, *, controller: str | None = None,
+            contact: str | None = None) -> SurveyVersion:
+    """Publish ``instrument`` (a no-op if this exact definition is already a version).
+
+    ``controller`` and ``contact`` fill the survey's privacy settings where they are empty. Without
+    them the new version is kept as a draft (``published_at`` is None) until they are filled in;
+    publishing the same definition again once they are publishes that draft.
+    """
     survey = session.exec(select(Survey).where(Survey.slug == instrument.slug)).first()
     if survey is None:
         survey = Survey(slug=instrument.slug)
-        session.add(survey)
-        session.flush()
+    survey.controller = survey.controller or controller
+    survey.privacy_contact = survey.privacy_contact or contact
+    session.add(survey)
+    session.flush()
     definition = json.loads(json.dumps(instrument.source, ensure_ascii=False, default=str))
     digest = checksum(definition)
     versions = session.exec(
@@ -37,12 +53,15 @@ def publish(session: Session, instrument: Instrument) -> SurveyVersion:
     ).all()
     for existing in versions:
         if existing.checksum == digest:
+            if existing.published_at is None and survey.is_publishable:  # it was waiting for the settings
+                existing.published_at = utcnow()
+                session.add(existing)
+            session.commit()
             return existing
     number = max([v.version for v in versions] + [instrument.version - 1]) + 1
     definition["version"] = number
-    version = SurveyVersion(
-        survey_id=survey.id, version=number, definition=definition, checksum=digest, published_at=utcnow()
-    )
+    version = SurveyVersion(survey_id=survey.id, version=number, definition=definition, checksum=digest,
+                            published_at=utcnow() if survey.is_publishable else None)
     session.add(version)
     session.commit()
     return version
@@ -98,7 +117,9 @@ def forget_versions() -> None:
 
 
 def publish_builtin(session: Session) -> list[SurveyVersion]:
-    return [publish(session, instrument) for instrument in surveys.builtin_instruments()]
+    """Publish the built-in surveys, with the demo controller and contact where none is set."""
+    return [publish(session, instrument, controller=DEMO_CONTROLLER, contact=DEMO_CONTACT)
+            for instrument in surveys.builtin_instruments()]
 
 
 def load_areas(session: Session) -> int:
@@ -117,5 +138,7 @@ def load_areas(session: Session) -> int:
 
 
 def ward_names(session: Session, province_code: int) -> dict[int, str]:
+    """The province's wards and communes, code -> name, in Vietnamese alphabetical order."""
     rows = session.exec(select(Area).where(Area.level == "ward", Area.parent_code == province_code)).all()
+    rows = sorted(rows, key=lambda a: collation.ward_key(a.name, a.division_type))
     return {a.code: a.name for a in rows}

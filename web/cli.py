@@ -67,9 +67,15 @@ def create_token(username: str) -> None:
 
 @click.command("import-form")
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--controller", default=None, help="the personal data controller named in the privacy notice")
+@click.option("--contact", default=None, help="how respondents reach the controller about their data")
 @with_appcontext
-def import_form(path: str) -> None:
-    """Check and publish an instrument (YAML or XLSForm); print its slug and version."""
+def import_form(path: str, controller: str | None, contact: str | None) -> None:
+    """Check and publish an instrument (YAML or XLSForm); print its slug and version.
+
+    A survey is published only once it names its data controller and a privacy contact (here, or
+    in the admin settings); until then the new version waits as a draft.
+    """
     import surveys
 
     try:
@@ -78,8 +84,11 @@ def import_form(path: str) -> None:
         for line in exc.messages("en"):
             click.echo(line, err=True)
         sys.exit(2)
-    version = catalog.publish(db.session(), instrument)
+    version = catalog.publish(db.session(), instrument, controller=controller, contact=contact)
     click.echo(f"{instrument.slug} {version.version}")
+    if version.published_at is None:
+        click.echo("not published yet: the privacy notice needs the data controller and a contact "
+                   "(--controller/--contact, or Admin > Surveys > Privacy settings)", err=True)
 
 
 @click.command("export-form")

@@ -30,6 +30,8 @@ def from_environment(instance_path: str) -> dict:
         # the private key that opens interview files saved on a phone (PEM); default: instance/export_key.pem
         "KHAOSAT_EXPORT_KEY": os.environ.get("KHAOSAT_EXPORT_KEY") or None,
         "BABEL_DEFAULT_LOCALE": "vi",
+        # times are stored in UTC and shown in this zone (see web/i18n.py); rules' today() use it too
+        "KHAOSAT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",
         # rate limits: in memory, or shared in Redis across workers (see web/limits.py)
         "RATELIMIT_ENABLED": os.environ.get("KHAOSAT_RATE_LIMITS", "1") != "0",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",

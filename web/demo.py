@@ -111,6 +111,8 @@ def _answer(q: surveys.Question, person, ward_code, rng: random.Random, today: d
              "ethnicity": person["ethnicity"]}
     if q.name in known:
         return known[q.name]
+    if q.name == "consent_sensitive":  # most agree to the questions on ethnicity and disability
+        return "1" if rng.random() < 0.95 else "0"
     codes = [c.code for c in q.choices]
     if q.name.startswith("wg_") and codes:
         older = person["age_band"] == "60+"

@@ -123,7 +123,7 @@ def test_personal_result_shows_the_profile_and_where_to_learn(live_app, browser)
     page = context.new_page()
     walk(live_app, page, "digital-skills", "en", axe=False)
     text = page.locator("main").inner_text()
-    assert "Your digital skills by area" in text and "Staying safe online" in text
+    assert "What you have done online in the last 3 months" in text and "Staying safe online" in text
     assert "Bình dân học vụ số" in text and "Hoàn Kiếm" in text
     context.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlmodel import func, select
 
 from web import db
-from web.models import ApiToken, AuditEvent, SurveyVersion, User, WardAssignment, WardQuota
+from web.models import ApiToken, AuditEvent, Survey, SurveyVersion, User, WardAssignment, WardQuota
 
 HOAN_KIEM = 70
 BUILTIN = Path(__file__).resolve().parents[2] / "surveys" / "instruments" / "digital-skills.yaml"
@@ -149,10 +149,25 @@ def test_upload_a_yaml_instrument(app, client, accounts):
     text = BUILTIN.read_text(encoding="utf-8").replace("slug: digital-skills", "slug: ward-pilot", 1)
     response = client.post("/admin/surveys/upload?lang=en", data={"instrument": (io.BytesIO(text.encode()), "pilot.yaml")},
                            content_type="multipart/form-data")
-    assert response.status_code == 302
+    assert response.status_code == 302 and "/settings" in response.headers["Location"]
+    assert client.get("/s/ward-pilot").status_code == 404, "no privacy notice yet, so not published"
+    with app.app_context():
+        survey = db.session().exec(select(Survey).where(Survey.slug == "ward-pilot")).one()
+        version = db.session().exec(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)).one()
+    refused = client.post(f"/admin/surveys/versions/{version.id}/publish?lang=en")
+    assert refused.status_code == 422 and "privacy notice needs the data controller" in refused.get_data(as_text=True)
+    assert client.get("/s/ward-pilot").status_code == 404
+    empty = client.post(f"/admin/surveys/{survey.id}/settings", data={"controller": " ", "privacy_contact": ""})
+    assert empty.status_code == 422
+    saved = client.post(f"/admin/surveys/{survey.id}/settings",
+                        data={"controller": "UBND phường Hoàn Kiếm, 126 Hàng Trống", "privacy_contact": "024 3825 0000"})
+    assert saved.status_code == 302
+    client.post(f"/admin/surveys/versions/{version.id}/publish")
     assert client.get("/s/ward-pilot").status_code == 200
+    notice = client.get("/s/ward-pilot?lang=vi").get_data(as_text=True)
+    assert "UBND phường Hoàn Kiếm, 126 Hàng Trống" in notice and "024 3825 0000" in notice
     assert "ward-pilot" in client.get("/admin/surveys").get_data(as_text=True)
-    assert "survey_uploaded" in actions(app)
+    assert {"survey_uploaded", "survey_privacy_settings", "survey_published"} <= set(actions(app))
 
 
 def test_a_bad_instrument_gets_clear_messages_and_changes_nothing(app, client, accounts):

@@ -64,6 +64,7 @@ def real_ids(app, accounts, client) -> dict[str, int]:
             "assignment_id": session.exec(select(WardAssignment)).first().id,
             "response_id": session.exec(select(Response)).first().id,
             "version_id": session.exec(select(SurveyVersion)).first().id,
+            "survey_id": session.exec(select(SurveyVersion)).first().survey_id,
         }
 
 

@@ -11,7 +11,7 @@ from web.respond.rules import page_rules
 
 def publish(app):
     with app.app_context():
-        catalog.publish(db.session(), INS)
+        catalog.publish(db.session(), INS, controller="Test controller", contact="test@example.org")
 
 
 def test_each_grid_item_knowledge_item_and_roster_row_is_its_own_labelled_group(client, app):
@@ -67,11 +67,11 @@ def test_the_done_page_gives_a_skills_profile_and_where_to_learn(client, app):
     from tests.web.helpers import complete
 
     page = complete(client, app, lang="en").get_data(as_text=True)
-    assert "Your digital skills by area" in page and "Staying safe online" in page
+    assert "What you have done online in the last 3 months" in page and "Staying safe online" in page
     assert "binhdanhocvuso.gov.vn" in page and "Hoàn Kiếm" in page
     other = app.test_client()
     satisfaction = complete(other, app, slug="service-satisfaction", lang="vi").get_data(as_text=True)
-    assert "Cảm ơn bạn" in satisfaction and "theo từng lĩnh vực" not in satisfaction
+    assert "Cảm ơn bạn" in satisfaction and "Bước tiếp theo" not in satisfaction
 
 
 def test_a_roster_is_exported_as_its_number_of_rows(client, app, accounts, tmp_path):

@@ -9,16 +9,16 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_wtf import FlaskForm
 from sqlmodel import func, select
 
+from surveys import collation
 from web import area_codes, db
 from web.admin import bp, operations
 from web.admin.quality import Flag, flag_responses
 from web.admin.views import _checked_post, _get, _wards
 from web.auth import requesting_user, role_required
 from web.catalog import instrument_of
-from web.i18n import _, lazy_gettext
+from web.i18n import _, lazy_gettext, local_zone
 from web.models import Response, Role, Survey, SurveyVersion, User, WardAssignment, WardQuota
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))  #: no daylight saving time
 DAYS_SHOWN = 14
 REVIEW_WINDOW = 2000  #: quality flags are computed over the newest responses in scope
 FLAG_LABELS = {
@@ -72,7 +72,8 @@ def fieldwork():
     names = _wards()
     ward_rows = [{"code": code, "name": names.get(code, str(code)) if code is not None else None,
                   "count": per_ward.get(code, 0), "target": quotas.get(code)}
-                 for code in sorted(set(per_ward) | set(quotas), key=lambda c: (c is None, names.get(c, "")))]
+                 for code in sorted(set(per_ward) | set(quotas),
+                                    key=lambda c: (c is None, collation.sort_key(names.get(c, ""))))]
     per_volunteer = session.exec(
         _in_scope(select(User.username, func.count(), func.max(Response.submitted_at)), survey, scope)
         .join(User, User.id == Response.volunteer_id).group_by(User.username).order_by(func.count().desc())).all()
@@ -82,7 +83,7 @@ def fieldwork():
     per_day: dict[dt.date, int] = {}
     for moment in times:
         moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-        day = moment.astimezone(VIETNAM).date()
+        day = moment.astimezone(local_zone()).date()
         per_day[day] = per_day.get(day, 0) + 1
     excluded = session.exec(_in_scope(select(func.count()).select_from(Response), survey, scope, True)
                             .where(Response.is_excluded == True)).one()  # noqa: E712

@@ -83,3 +83,12 @@ class FindResponseForm(FlaskForm):
 
     response_id = WholeNumber(lazy_gettext("Response number"), validators=[
         InputRequired(message=REQUIRED), NumberRange(min=1, max=2**31 - 1, message=WHOLE_NUMBER)])
+
+
+class PrivacySettingsForm(FlaskForm):
+    """Who controls a survey's personal data and how respondents reach them (the privacy notice)."""
+
+    controller = StringField(lazy_gettext("Personal data controller (organisation and address)"),
+                             validators=[DataRequired(message=REQUIRED), Length(max=300)])
+    privacy_contact = StringField(lazy_gettext("Contact for questions about personal data (phone, e-mail)"),
+                                  validators=[DataRequired(message=REQUIRED), Length(max=300)])

@@ -121,6 +121,14 @@ def publish_version(session: Session, version: SurveyVersion, slug: str) -> None
     session.commit()
 
 
+def set_privacy_settings(session: Session, survey: Survey, controller: str, contact: str) -> None:
+    """Name the survey's data controller and privacy contact (shown in its privacy notice)."""
+    survey.controller, survey.privacy_contact = controller, contact
+    session.add(survey)
+    audit.record("survey_privacy_settings", target=f"survey {survey.slug}", session=session, commit=False)
+    session.commit()
+
+
 def retire_version(session: Session, version: SurveyVersion, slug: str) -> None:
     version.retired_at = utcnow()
     session.add(version)

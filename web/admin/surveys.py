@@ -5,15 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlmodel import func, select
 
 import surveys
 from web import audit, catalog, db
 from web.admin import bp, operations
-from web.admin.forms import UploadForm
-from web.admin.views import _checked_post, _get
+from web.admin.forms import PrivacySettingsForm, UploadForm
+from web.admin.views import _checked_post, _get, refuse
 from web.auth import role_required
 from web.i18n import _, language
 from web.models import Response, Survey, SurveyVersion
@@ -63,6 +63,10 @@ def upload_instrument():
     created = session.exec(select(func.count()).select_from(SurveyVersion)).one() > before
     audit.record("survey_uploaded", target=f"survey {instrument.slug} v{version.version}",
                  detail={"file": name[:100], "new_version": created})
+    if version.published_at is None:
+        flash(_("%(slug)s version %(version)s is checked and saved as a draft. Fill in the privacy settings, "
+                "then publish it.", slug=instrument.slug, version=version.version))
+        return redirect(url_for("admin.survey_settings", survey_id=version.survey_id))
     if created:
         flash(_("%(slug)s version %(version)s is published.", slug=instrument.slug, version=version.version))
     else:
@@ -77,6 +81,9 @@ def publish_version(version_id: int):
     _checked_post()
     version = _get(SurveyVersion, version_id)
     survey = _get(Survey, version.survey_id)
+    if not survey.is_publishable:
+        return refuse(_("%(slug)s cannot be published yet: its privacy notice needs the data controller and a "
+                        "contact. Fill them in under Privacy settings.", slug=survey.slug))
     operations.publish_version(db.session(), version, survey.slug)
     flash(_("%(slug)s version %(version)s is published.", slug=survey.slug, version=version.version))
     return redirect(url_for("admin.survey_versions"))
@@ -92,3 +99,18 @@ def retire_version(version_id: int):
     flash(_("%(slug)s version %(version)s is retired; new responses go to the newest published version.",
             slug=survey.slug, version=version.version))
     return redirect(url_for("admin.survey_versions"))
+
+
+@bp.route("/surveys/<int:survey_id>/settings", methods=["GET", "POST"])
+@role_required()
+def survey_settings(survey_id: int):
+    """The survey owner names the data controller and the privacy contact shown in the notice."""
+    survey = _get(Survey, survey_id)
+    form = PrivacySettingsForm(obj=survey)
+    if form.validate_on_submit():
+        operations.set_privacy_settings(db.session(), survey, form.controller.data.strip(),
+                                        form.privacy_contact.data.strip())
+        flash(_("The privacy settings of %(slug)s are saved.", slug=survey.slug))
+        return redirect(url_for("admin.survey_versions"))
+    return render_template("admin/survey_settings.html", survey=survey, form=form), \
+        422 if request.method == "POST" else 200

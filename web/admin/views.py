@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_wtf import FlaskForm
 from sqlmodel import select
 
+from surveys import collation
 from web import audit, db
 from web.admin import bp, operations
 from web.admin.forms import (
@@ -68,7 +69,7 @@ def users():
         form.username.errors.append(_("This username is taken."))
     if request.method == "POST":
         status = 422
-    people = session.exec(select(User).order_by(User.username)).all()
+    people = collation.sorted_by(session.exec(select(User)).all(), lambda u: u.username)
     return render_template("admin/users.html", form=form, people=people, role_form=RoleForm(),
                            action=FlaskForm()), status
 
@@ -118,7 +119,7 @@ def reset_password(user_id: int):
 @role_required()
 def tokens():
     session = db.session()
-    people = session.exec(select(User).where(User.is_active).order_by(User.username)).all()
+    people = collation.sorted_by(session.exec(select(User).where(User.is_active)).all(), lambda u: u.username)
     form = TokenForm()
     form.user_id.choices = options((u.id, f"{u.username} ({u.role})") for u in people)
     if form.validate_on_submit():
@@ -159,11 +160,12 @@ def revoke_token(token_id: int):
 def assignments():
     session = db.session()
     wards = _wards()
-    field_people = session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value]))
-                                .order_by(User.username)).all()
+    field_people = collation.sorted_by(
+        session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value]))).all(),
+        lambda u: u.username)
     form = AssignmentForm()
     form.user_id.choices = options((u.id, f"{u.username} ({u.role})") for u in field_people)
-    form.ward_code.choices = options(sorted(wards.items(), key=lambda item: item[1]))
+    form.ward_code.choices = options(list(wards.items()))
     if form.validate_on_submit():
         user = _get(User, form.user_id.data)
         if operations.assign_ward(session, user, form.ward_code.data):
@@ -171,8 +173,8 @@ def assignments():
         else:
             flash(_("%(name)s was already assigned to %(ward)s.", name=user.username, ward=wards[form.ward_code.data]))
         return redirect(url_for("admin.assignments"))
-    rows = session.exec(select(WardAssignment, User).join(User, User.id == WardAssignment.user_id)
-                        .order_by(User.username, WardAssignment.ward_code)).all()
+    rows = session.exec(select(WardAssignment, User).join(User, User.id == WardAssignment.user_id)).all()
+    rows = sorted(rows, key=lambda r: (collation.sort_key(r[1].username), collation.sort_key(wards.get(r[0].ward_code, ""))))
     return render_template("admin/assignments.html", form=form, rows=rows, wards=wards, action=FlaskForm()), \
         422 if request.method == "POST" else 200
 
@@ -194,7 +196,7 @@ def quotas():
     survey_list = session.exec(select(Survey).order_by(Survey.slug)).all()
     form = QuotaForm()
     form.survey_id.choices = options((s.id, s.slug) for s in survey_list)
-    form.ward_code.choices = options(sorted(wards.items(), key=lambda item: item[1]))
+    form.ward_code.choices = options(list(wards.items()))
     if form.validate_on_submit():
         survey = _get(Survey, form.survey_id.data)
         operations.set_quota(session, survey, form.ward_code.data, form.target.data)

@@ -29,7 +29,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlmodel import select
 
-from surveys import areas
+from surveys import areas, collation
 from web import audit, catalog, csrf, db, sessions
 from web.auth import hash_token, new_token, public, requesting_user, role_required
 from web.catalog import current_version, instrument_of
@@ -57,7 +57,7 @@ def _surveys() -> list[dict]:
 def _wards() -> list[tuple[int, str]]:
     """The wards a volunteer may pick: all wards of the province until assignments exist."""
     names = catalog.ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
-    return sorted(names.items(), key=lambda item: item[1])
+    return list(names.items())  # already in Vietnamese order
 
 
 def _strings() -> dict[str, str]:
@@ -124,7 +124,8 @@ def shell():
             "login": getattr(sessions.current(), "id", 0), "surveys_url": url_for("collect.survey_list"),
             "unseal_url": url_for("collect.unseal")}
     names = dict(wards)
-    progress = sorted(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()))
+    progress = collation.sorted_by(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()),
+                                   lambda row: row[0])
     page = make_response(render_template("collect/app.html", boot=json.dumps(boot, ensure_ascii=False), wards=wards,
                                          surveys=boot["surveys"], progress=progress))
     page.headers["X-KhaoSat-Shell"] = APP_VERSION  # the service worker keeps only a page that says this

@@ -57,6 +57,9 @@ class Draft(SQLModel, table=True):
     resume_code: str = Field(max_length=16, unique=True, index=True)
     survey_version_id: int = Field(foreign_key="survey_versions.id")
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: what was on screen for answers that did not pass the check yet (name -> as typed); shown again
+    #: on the page and checked again on Next, never part of a response
+    typed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     page_index: int = 0
     language: str = Field(default="vi", max_length=8)
     ward_code: int | None = None  #: from the link or QR code, when the poster names the ward

@@ -24,6 +24,16 @@ class Survey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=64, unique=True, index=True)  #: the URL name, e.g. "digital-skills"
     created_at: dt.datetime = Field(default_factory=utcnow)
+    #: the personal data controller named in the privacy notice (organisation, address); the survey
+    #: owner fills it in, and no version is published without it
+    controller: str | None = Field(default=None, max_length=300)
+    #: how respondents reach the controller about their data (phone, e-mail, office)
+    privacy_contact: str | None = Field(default=None, max_length=300)
+
+    @property
+    def is_publishable(self) -> bool:
+        """The privacy notice can name who controls the data and how to reach them."""
+        return bool((self.controller or "").strip() and (self.privacy_contact or "").strip())
 
     def __repr__(self) -> str:
         return f"<Survey {self.slug}>"

@@ -24,7 +24,7 @@ DESIGN = [
     ("weight", "num", {"vi": "Trọng số cuối cùng (đã hiệu chỉnh theo dân số)", "en": "Final weight (calibrated to the population)"}),
     ("channel", "str", {"vi": "Kênh: self = tự trả lời, interview = phỏng vấn", "en": "Channel: self-completion or interview"}),
     ("language", "str", {"vi": "Ngôn ngữ trả lời", "en": "Language of the answers"}),
-    ("submitted_month", "str", {"vi": "Tháng gửi (YYYY-MM)", "en": "Month submitted (YYYY-MM)"}),
+    ("submitted_month", "str", {"vi": "Tháng gửi (YYYY-MM, giờ Việt Nam)", "en": "Month submitted (YYYY-MM, Vietnam time)"}),
     ("age_band", "str", {"vi": "Nhóm tuổi (tính từ năm sinh)", "en": "Age band (from the year of birth)"}),
 ]
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from web.i18n import local_zone
 from web.research.codebook import Variable
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -79,7 +80,8 @@ def _texts(column: pd.Series) -> pd.Series:
 
 
 def _months(submitted_at: pd.Series) -> pd.Series:
-    moments = pd.to_datetime(submitted_at, utc=True).dt.tz_localize(None)
+    """The month each response arrived on the survey's clock (KHAOSAT_TIMEZONE), not UTC's."""
+    moments = pd.to_datetime(submitted_at, utc=True).dt.tz_convert(local_zone().key).dt.tz_localize(None)
     return pd.Series(moments.to_numpy().astype("datetime64[M]").astype(str), index=submitted_at.index,
                      dtype=object).where(moments.notna(), None)
 

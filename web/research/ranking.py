@@ -9,6 +9,7 @@ from flask import abort, current_app, render_template, request
 from flask_babel import force_locale
 
 from analysis import left_behind
+from surveys import collation
 from web import db
 from web.auth import role_required
 from web.catalog import ward_names
@@ -109,7 +110,7 @@ def left_behind_page(slug: str):
     shown = _filtered(report, column, area, group, request.args.get("all") != "1")
     names = {code: text[language()] for code, text in _area_labels(column).items()}
     present = sorted({int(c) if column == "ward_code" else c for c in q.data.frame[column].dropna()},
-                     key=lambda c: names.get(c, str(c)))
+                     key=lambda c: collation.sort_key(names.get(c, str(c))))
     return render_template("research/left_behind.html", q=q, instrument=q.instrument, rows=shown.head(MAX_ROWS),
                            total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
                            area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],

@@ -51,16 +51,34 @@ def find(session: Session, code: str) -> Draft | None:
     return session.exec(select(Draft).where(Draft.resume_code == code)).first()
 
 
-def save(session: Session, draft: Draft, page: Page, values: dict[str, Any], page_index: int) -> None:
-    """Replace the page's answers in the draft with ``values`` and move to ``page_index``."""
-    names = {q.name for q in page.questions} | {item.name for q in page.questions for item in q.items}
+def names_on(page: Page) -> set[str]:
+    return {q.name for q in page.questions} | {item.name for q in page.questions for item in q.items}
+
+
+def save(session: Session, draft: Draft, page: Page, values: dict[str, Any], page_index: int,
+         typed: dict[str, Any] | None = None) -> None:
+    """Replace the page's answers in the draft with ``values`` and move to ``page_index``.
+
+    ``typed`` holds the page's answers that failed the check, as they were typed: kept apart from
+    the answers, shown again on the page and checked again on Next, never part of a response.
+    """
+    names = names_on(page)
     answers = {k: v for k, v in draft.answers.items() if k not in names}
     answers.update(values)
     draft.answers = answers
+    kept = {k: v for k, v in (draft.typed or {}).items() if k not in names}
+    kept.update(typed or {})
+    draft.typed = kept
     draft.page_index = page_index
     draft.updated_at = utcnow()
     session.add(draft)
     session.commit()
+
+
+def on_screen(draft: Draft, page: Page) -> dict[str, Any]:
+    """The page's answers as the person last left them: accepted ones, then those still to correct."""
+    typed = {k: v for k, v in (draft.typed or {}).items() if k in names_on(page)}
+    return {**draft.answers, **typed}
 
 
 def is_shown(instrument: Instrument, index: int, answers: dict[str, Any]) -> bool:
@@ -68,6 +86,33 @@ def is_shown(instrument: Instrument, index: int, answers: dict[str, Any]) -> boo
     if page.relevant and not expressions.evaluate_bool(page.relevant, answers):
         return False
     return any(q.type != "calculate" for q in page.questions)
+
+
+def _may_show(instrument: Instrument, index: int, answers: dict[str, Any]) -> bool:
+    """False only when earlier answers already rule the page out: its rule reads nothing unanswered."""
+    page = instrument.pages[index]
+    if not any(q.type != "calculate" for q in page.questions):
+        return False
+    if not page.relevant:
+        return True
+    try:
+        refs = expressions.references(page.relevant)
+    except expressions.ExpressionError:
+        return True
+    if any(answers.get(r) in (None, "", []) for r in refs):
+        return True
+    return is_shown(instrument, index, answers)
+
+
+def progress(instrument: Instrument, index: int, answers: dict[str, Any]) -> tuple[int, int]:
+    """``(position, total)`` of page ``index``: the pages shown so far, and those that still may be.
+
+    Walking forward, the position grows by one a page and the total can only shrink (a page leaves
+    the count once earlier answers rule it out), so the bar never moves backwards.
+    """
+    before = sum(1 for i in range(index) if is_shown(instrument, i, answers))
+    after = sum(1 for i in range(index + 1, len(instrument.pages)) if _may_show(instrument, i, answers))
+    return before + 1, before + 1 + after
 
 
 def next_page(instrument: Instrument, index: int, answers: dict[str, Any], step: int = 1) -> int | None:

@@ -16,9 +16,10 @@ from web.auth import public
 from web.catalog import current_version, instrument_of
 from web.i18n import _, language
 from web.limits import draft_or_address, limiter, setting
-from web.models import Response, SurveyVersion
+from web.models import Response, Survey, SurveyVersion
 from web.models.base import utcnow
 from web.privacy import new_erase_code
+from web.privacy.views import notice_context
 from web.respond import bp, drafts, result
 from web.respond.rules import page_rules
 from web.submissions import paradata, store
@@ -85,7 +86,8 @@ def start(slug: str):
             draft = drafts.create(session, version, language(), _ward_from_link())
         page = drafts.next_page(instrument, -1, draft.answers) or 0
         return redirect(url_for("respond.page", slug=slug, index=max(page, draft.page_index)))
-    return render_template("respond/start.html", instrument=instrument, form=form, draft=draft)
+    return render_template("respond/start.html", instrument=instrument, form=form, draft=draft,
+                           **notice_context(session.get(Survey, version.survey_id)))
 
 
 @bp.route("/s/<slug>/p/<int:index>", methods=["GET", "POST"])
@@ -103,18 +105,20 @@ def page(slug: str, index: int):
     form = FlaskForm()
     errors: dict = {}
     if form.validate_on_submit():
-        checked = surveys.check(instrument, _raw_answers(this_page), [this_page], known=draft.answers)
+        raw = _raw_answers(this_page)
+        checked = surveys.check(instrument, raw, [this_page], known=draft.answers)
+        valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
+        typed = {k: raw[k] for k in checked.errors if raw.get(k) not in (None, "", [])}
         nav = request.form.get("nav", "next")
         switch_to = request.form.get("lang")
+        text_size = request.form.get("text")
         if nav.startswith("add-"):
-            valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
-            drafts.save(session, draft, this_page, valid, index)
+            drafts.save(session, draft, this_page, valid, index, typed)
             return redirect(url_for("respond.page", slug=slug, index=index, add=nav[4:]))
-        if switch_to or nav == "back":
-            valid = {k: v for k, v in checked.values.items() if k not in checked.errors}
-            drafts.save(session, draft, this_page, valid, index)
-            if switch_to:
-                return redirect(url_for("respond.page", slug=slug, index=index, lang=switch_to))
+        if switch_to or text_size or nav == "back":
+            drafts.save(session, draft, this_page, valid, index, typed)
+            if switch_to or text_size:
+                return redirect(url_for("respond.page", slug=slug, index=index, lang=switch_to, text=text_size))
             previous = drafts.next_page(instrument, index, draft.answers, step=-1)
             return redirect(url_for("respond.page", slug=slug, index=index if previous is None else previous))
         if checked.ok:
@@ -123,27 +127,30 @@ def page(slug: str, index: int):
             if following is None:
                 return _finish(version, instrument, draft)
             return redirect(url_for("respond.page", slug=slug, index=following))
+        # kept as typed (a draft, not a response), so leaving now and resuming shows exactly this
+        drafts.save(session, draft, this_page, valid, index, typed)
         errors = checked.errors
-        raw = _raw_answers(this_page)
-        answers = {**draft.answers, **checked.values, **{k: raw.get(k) for k in errors}}
+        answers = {**draft.answers, **typed}
     else:
-        answers = draft.answers
+        answers = drafts.on_screen(draft, this_page)
+        if any(k in (draft.typed or {}) for k in drafts.names_on(this_page)):
+            errors = surveys.check(instrument, answers, [this_page], known=draft.answers).errors
     rules = page_rules(this_page, draft.answers)
     rules.adding = request.args.get("add")
-    shown = [i for i in range(len(instrument.pages)) if drafts.is_shown(instrument, i, answers)]
-    position = shown.index(index) + 1 if index in shown else 1
+    position, total = drafts.progress(instrument, index, answers)
     return render_template(
         "respond/page.html", instrument=instrument, page=this_page, index=index, form=form,
-        answers=answers, errors=errors, position=position, total=len(shown), draft=draft,
+        answers=answers, errors=errors, position=position, total=total, draft=draft,
         wards=_wards(instrument), rules=rules, is_first=drafts.next_page(instrument, index, answers, -1) is None,
-    ), 422 if errors else 200
+    ), 422 if errors and request.method == "POST" else 200
 
 
 def _wards(instrument: surveys.Instrument) -> dict[int, list]:
-    from surveys import areas
+    from surveys import areas, collation
 
     provinces = {int(q.extra.get("province", areas.HANOI)) for q in instrument.questions if q.type == "area"}
-    return {code: list(areas.wards(code)) for code in provinces}
+    return {code: sorted(areas.wards(code), key=lambda w: collation.ward_key(w.name, w.division_type))
+            for code in provinces}
 
 
 def _finish(version: SurveyVersion, instrument: surveys.Instrument, draft):
@@ -193,8 +200,10 @@ def done(slug: str):
     ward_name = None
     if response.ward_code is not None:
         ward_name = catalog.ward_names(session, current_app.config["KHAOSAT_PROVINCE"]).get(response.ward_code)
-    return render_template("respond/done.html", instrument=instrument, response=response,
-                           areas=result.profile(response.scores), ward_name=ward_name)
+    personal = result.personal_result(instrument, response.scores)
+    return render_template("respond/done.html", instrument=instrument, response=response, result=personal,
+                           headline_name=result.headline_name(instrument), ward_name=ward_name,
+                           officials=result.audience(instrument) == "officials")
 
 
 @bp.route("/resume", methods=["GET", "POST"])

@@ -1,9 +1,11 @@
 /* KhaoSat expressions in the browser: evaluates the parsed trees that surveys.jsonform sends
    ({kind, value, args}) with the same XPath semantics as surveys/evaluator.py. The server stays
-   authoritative; this only decides what to show at once. No eval, no regex() (treated as true). */
+   authoritative; this only decides what to show at once. No eval, no regex() (treated as true).
+   today() and now() read the clock in the survey's time zone (<body data-tz>, else Asia/Ho_Chi_Minh)
+   through Intl.DateTimeFormat, as surveys/clock.py does; KSExpr.clock can be replaced (tests). */
 (function (root) {
   "use strict";
-  var DATE = /^\d{4}-\d{2}-\d{2}$/, NUM = /^\s*-?(\d+(\.\d*)?|\.\d+)\s*$/;
+  var DATE = /^\d{4}-\d{2}-\d{2}$/, DATETIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/, NUM = /^\s*-?(\d+(\.\d*)?|\.\d+)\s*$/;
   function isList(v) { return Array.isArray(v); }
   function str(v) {
     if (v === null || v === undefined) return "";
@@ -17,8 +19,29 @@
     if (typeof v === "number") return v;
     var t = str(v).trim();
     if (NUM.test(t)) return parseFloat(t);
-    if (DATE.test(t)) { var d = Date.parse(t + "T00:00:00Z"); return isNaN(d) ? NaN : Math.round(d / 864e5); }
+    if (DATE.test(t)) return days(t);
+    var m = DATETIME.exec(t);
+    if (m) {
+      var h = +m[2], mi = +m[3], s = +(m[4] || 0);
+      return h > 23 || mi > 59 || s > 59 ? NaN : days(m[1]) + (h * 3600 + mi * 60 + s) / 86400;
+    }
     return NaN;
+  }
+  function days(t) {
+    var d = Date.parse(t + "T00:00:00Z");
+    return isNaN(d) || new Date(d).toISOString().slice(0, 10) !== t ? NaN : Math.round(d / 864e5);
+  }
+  function zone() {
+    var el = root.document && root.document.body;
+    return api.timeZone || (el && el.getAttribute("data-tz")) || "Asia/Ho_Chi_Minh";
+  }
+  /* the survey zone's wall clock as "YYYY-MM-DDTHH:MM:SS" */
+  function wallClock() {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: zone(), hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+      .formatToParts(api.clock()).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + "T" + parts.hour + ":" + parts.minute + ":" + parts.second;
   }
   function bool(v) {
     if (v === true || v === false) return v;
@@ -83,7 +106,8 @@
         case "contains": return str(ev(a[0])).indexOf(str(ev(a[1]))) >= 0;
         case "starts-with": return str(ev(a[0])).indexOf(str(ev(a[1]))) === 0;
         case "ends-with": v = str(ev(a[0])); n = str(ev(a[1])); return v.slice(v.length - n.length) === n;
-        case "today": return new Date().toISOString().slice(0, 10);
+        case "today": return wallClock().slice(0, 10);
+        case "now": return wallClock();
         case "int": n = num(ev(a[0])); return isFinite(n) ? Math.trunc(n) : n;
         case "number": return num(ev(a[0]));
         case "string": return str(ev(a[0]));
@@ -99,5 +123,7 @@
   }
   /* true unless the rule is definitely false; a rule that fails shows the question */
   function relevant(tree, values) { try { return bool(evaluate(tree, values)); } catch (e) { return true; } }
-  root.KSExpr = { evaluate: evaluate, relevant: relevant, bool: bool, num: num, str: str };
+  var api = { evaluate: evaluate, relevant: relevant, bool: bool, num: num, str: str, timeZone: null,
+              clock: function () { return new Date(); } };
+  root.KSExpr = api;
 })(window);
