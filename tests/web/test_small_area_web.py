@@ -85,8 +85,11 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert below > 0  # the demo's far-behind communes
     for lang, words in (("en", ["Model-based", "Weight on direct", "How the model-based estimates are made",
                                 f"{below} wards are below the whole city by their model-based 95% intervals",
-                                "Rural commune (xã) rather than urban ward (phường)", "Shapiro–Wilk"]),
+                                "Rural commune (xã) rather than urban ward (phường)", "Shapiro–Wilk",
+                                "so it stays between 0 and 100%."]),
                         ("vi", ["Theo mô hình", "Trọng số của ước lượng trực tiếp", "Shapiro–Wilk",
+                                "Khoảng tin cậy trực tiếp của một tỷ lệ là khoảng logit", "nên luôn nằm trong khoảng 0 đến 100%.",
+                                "Tỷ lệ người dân tộc thiểu số (điều tra dân số)",
                                 f"{below} phường/xã thấp hơn toàn thành phố"])):
         page = client.get(f"/research/digital-skills/small-area?indicator=at_least_basic&lang={lang}")
         assert page.status_code == 200
