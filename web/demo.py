@@ -56,7 +56,7 @@ def seed_demo(session: Session, province: int, per_ward: int = 32, seed: int = 2
         cells = replace_margins(session, province, population.margins(), "demo", None)
         lines.append(f"demo population margins: {cells} cells (ward x sex x age band)")
     if session.exec(select(WardCovariate.id).where(WardCovariate.province_code == province).limit(1)).first() is None:
-        values, covariates = demo_covariates(population.cells)
+        values, covariates = demo_covariates(population)
         replace_covariates(session, province, values, covariates, "demo", None)
         lines.append(f"demo ward covariates: {', '.join(c.name for c in covariates)}")
     added = 0

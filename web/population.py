@@ -10,6 +10,13 @@ skills) from a logistic model:
 * planted gaps: some rural communes are far behind as a whole, and women aged 60+ are behind
   city-wide (an intersection neither sex nor age alone shows at its full size).
 
+Each ward also has the census share of its residents who belong to an ethnic minority
+(``wards.minority_share``; in Hà Nội the Mường and Dao communes of the western hills). As in Việt Nam,
+the far-behind communes are mostly ethnic-minority communes, but the marker is imperfect: the share
+varies widely among them, and some rural communes with a sizeable minority population are not behind.
+It is drawn from its own random stream after the truths, so it changes no true rate; the truths never
+depend on it, and a model can use it only as a census covariate.
+
 A sample is stratified by ward (equal allocation, so small communes are over-sampled), with
 ``psus_per_ward`` clusters drawn by simple random sampling and a fixed number of contacts per
 cluster; who responds depends on sex and age band (young men least, older women most), so the
@@ -52,7 +59,7 @@ def age_band(age: np.ndarray | pd.Series) -> pd.Series:
 class Population:
     """Cells with head counts ``N`` and true rates ``p``; ``wards`` has one row per ward."""
 
-    wards: pd.DataFrame  # ward_code, ward, rural, behind
+    wards: pd.DataFrame  # ward_code, ward, rural, behind, minority_share
     cells: pd.DataFrame  # ward_code, cluster, sex, age_band, education, N, p
 
     def margins(self) -> pd.DataFrame:
@@ -98,7 +105,16 @@ def build_population(province: int = areas.HANOI, seed: int = 7, clusters_per_wa
                                        1 / (1 + np.exp(-logit))))
     cells = pd.DataFrame(frames, columns=["ward_code", "cluster", "sex", "age_band", "education", "N", "p"])
     cells["N"] = cells["N"].round().clip(lower=1)
+    wards["minority_share"] = _minority_share(np.random.default_rng((seed, 1)), rural, behind)
     return Population(wards=wards, cells=cells)
+
+
+def _minority_share(rng: np.random.Generator, rural: np.ndarray, behind: np.ndarray) -> np.ndarray:
+    """The census share of ethnic-minority residents: high but varied in the far-behind communes,
+    a long tail among the other communes, next to none in urban wards."""
+    share = np.where(behind, rng.beta(3.0, 2.5, len(rural)),
+                     np.where(rural, rng.beta(0.8, 8.0, len(rural)), rng.beta(1.0, 150.0, len(rural))))
+    return np.round(share, 4)
 
 
 def _education_share(band: str, rural: bool) -> np.ndarray:

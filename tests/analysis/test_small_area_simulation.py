@@ -1,8 +1,10 @@
-"""The model earns its place on the demo's population (known ward truths): a reduced run of
-``bench/small_area.py`` (12 samples instead of 40; the full figures are in bench/RESULTS.md).
+"""The model earns its place on the demo's population (known ward truths): ``bench/small_area.py`` with
+the issue's bounds, on another seed than the figures in bench/RESULTS.md.
 
-The wards' between-ward variation is dominated by the planted far-behind communes, which no census
-aggregate predicts; over the other wards the model-based error is well under 0.7 × the direct one.
+Over 40 samples, for wards with fewer than 30 respondents the model-based root mean squared error is at
+most 0.7 × the direct one, and the model's 95% intervals cover the true ward rate 90–98% of the time.
+The covariates are census aggregates of the population (age, education, urban or rural, ethnic-minority
+share), never its planted truths. About 11 s of CPU.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_model_based_ward_estimates_beat_the_direct_ones_and_cover_the_truth():
-    figures = simulate(reps=12, seed=11)
+    figures = simulate(reps=40, seed=11)
+    assert figures["small_ward_rows"] >= 40 * 20, figures  # wards with < 30 respondents in every sample
+    assert figures["small_ratio"] <= 0.7, figures
     assert 0.90 <= figures["coverage_model"] <= 0.98, figures
-    assert figures["small_ratio"] <= 0.78, figures
-    assert figures["small_ratio_not_planted_behind"] <= 0.7, figures
     assert figures["mean_width_model"] < 0.85 * figures["mean_width_direct"], figures

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser.test_surveys_browser import serious_violations
@@ -22,18 +23,23 @@ def test_small_area_page_from_the_results_page_on_desktop_and_phone(live_app, br
     for width, lang in ((1280, "en"), (360, "vi")):
         context = browser.new_context(viewport={"width": width, "height": 800}, locale="vi-VN")
         page = context.new_page()
-        page.goto(f"{base}/accounts/login?lang={lang}")
+        # wait for each navigation to finish: a goto that starts while the login POST is still in flight
+        # cancels it (then the results page redirects to the login form), and counting rows right after
+        # the click counts those of the page being left
+        page.goto(f"{base}/accounts/login?lang={lang}&next=/research/digital-skills?indicator=at_least_basic%26level=ward")
         page.fill("input[name=username]", "demo-researcher")
         page.fill("input[name=password]", "khaosat-researcher")
-        page.click("button[type=submit]")
-        page.goto(f"{base}/research/digital-skills?indicator=at_least_basic&level=ward")
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/research/digital-skills?*")
         page.click("a[href*='/small-area?indicator=at_least_basic']")
-        assert page.locator("table.small-area tbody tr").count() == wards
-        for _ in range(120):  # the chart is drawn on request; the page's CSP forbids wait_for_function
-            if page.evaluate("document.querySelector('figure.chart img').complete"):
-                break
-            page.wait_for_timeout(500)
-        assert page.evaluate("document.querySelector('figure.chart img').naturalWidth") > 400
+        page.wait_for_url("**/small-area?*")
+        expect(page.locator("table.small-area tbody tr")).to_have_count(wards)
+        # the chart is drawn on its own request: wait for the image to load or fail, however long it takes
+        natural_width = page.locator("figure.chart img").evaluate(
+            "img => img.complete ? img.naturalWidth : new Promise(done => {"
+            " img.addEventListener('load', () => done(img.naturalWidth));"
+            " img.addEventListener('error', () => done(0)); })")
+        assert natural_width > 400
         header = page.locator("table.small-area thead").inner_text()
         assert ("Model-based" in header and "Weight on direct" in header) if lang == "en" else \
             ("Theo mô hình" in header and "Trọng số của ước lượng trực tiếp" in header)

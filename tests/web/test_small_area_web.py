@@ -46,6 +46,7 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert statuses <= {"model", "too_few", "no_sample"} and "model" in statuses and "too_few" in statuses
     city = direct["benchmark"]
     assert fh["benchmark"] == pytest.approx(city, rel=1e-12)
+    wald_outside = 0
     for row in fh["rows"]:
         assert 0 <= row["ci_low"] <= row["estimate"] <= row["ci_high"] <= 1  # shares stay shares
         expected = "below" if row["ci_high"] < city else "above" if row["ci_low"] > city else "same"
@@ -53,9 +54,13 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
         if row["status"] == "model":
             assert 0 < row["gamma"] < 1 and row["n"] >= 12
             assert row["direct"] == pytest.approx(by_ward[row["ward_code"]]["estimate"], rel=1e-12)
-            assert row["direct_ci_low"] == pytest.approx(by_ward[row["ward_code"]]["ci_low"], rel=1e-12)
+            # the direct interval of a share is svyciprop's logit interval: inside [0, 1], unlike the Wald one
+            assert 0 <= row["direct_ci_low"] <= row["direct"] <= row["direct_ci_high"] <= 1
+            wald = by_ward[row["ward_code"]]
+            wald_outside += wald["ci_low"] < 0 or wald["ci_high"] > 1
         else:  # too few respondents to publish: no direct figures, nothing to back-calculate them from
             assert row["direct"] is None and row["gamma"] is None and row["n"] is None
+    assert wald_outside > 0  # the demo has wards whose Wald interval leaves [0, 1]
     used = [r for r in fh["rows"] if r["status"] == "model" and r["direct_cv"] is not None]
     assert np.median([r["cv"] for r in used]) < np.median([r["direct_cv"] for r in used])
     assert client.get(f"{url}&estimator=magic", headers=headers).status_code == 422
@@ -81,8 +86,11 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert below > 0  # the demo's far-behind communes
     for lang, words in (("en", ["Model-based", "Weight on direct", "How the model-based estimates are made",
                                 f"{below} wards are below the whole city by their model-based 95% intervals",
-                                "Rural commune (xã) rather than urban ward (phường)", "Shapiro–Wilk"]),
+                                "Rural commune (xã) rather than urban ward (phường)", "Shapiro–Wilk",
+                                "so it stays between 0 and 100%."]),
                         ("vi", ["Theo mô hình", "Trọng số của ước lượng trực tiếp", "Shapiro–Wilk",
+                                "Khoảng tin cậy trực tiếp của một tỷ lệ là khoảng logit", "nên luôn nằm trong khoảng 0 đến 100%.",
+                                "Tỷ lệ người dân tộc thiểu số (điều tra dân số)",
                                 f"{below} phường/xã thấp hơn toàn thành phố"])):
         page = client.get(f"/research/digital-skills/small-area?indicator=at_least_basic&lang={lang}")
         assert page.status_code == 200
@@ -102,6 +110,12 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert "/research/digital-skills/small-area?indicator=at_least_basic" in results
     ranking = client.get("/research/digital-skills/left-behind?indicator=at_least_basic&lang=en").get_data(as_text=True)
     assert "Wards ranked by model-based (small-area) estimates" in ranking
+    model_ranking = client.get("/research/digital-skills/left-behind?indicator=at_least_basic&estimator=fh&lang=en",
+                               follow_redirects=True)
+    assert model_ranking.status_code == 200 and model_ranking.request.path.endswith("/small-area")
+    text = model_ranking.get_data(as_text=True)
+    assert "sorted by the model-based estimate" in text
+    assert f"{below} wards are below the whole city by their model-based 95% intervals" in text
 
 
 def _csv(lines: list[str]) -> tuple:

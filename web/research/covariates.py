@@ -37,6 +37,7 @@ from web import audit, db
 from web.auth import requesting_user, role_required
 from web.i18n import _, language, lazy_gettext, ngettext
 from web.models import Area, PopulationMargin, Role, WardCovariate
+from web.population import Population
 from web.research import bp
 from web.research.downloads import MarginsForm
 from web.ward_checks import name_column, ward_problems
@@ -216,14 +217,21 @@ def replace_covariates(session: Session, province: int, values: pd.DataFrame, co
     return len(covariates)
 
 
-def demo_covariates(cells: pd.DataFrame) -> tuple[pd.DataFrame, list[Covariate]]:
-    """The demo's upload: census-like ward aggregates of its synthetic population (education), never its truths."""
+def demo_covariates(population: Population) -> tuple[pd.DataFrame, list[Covariate]]:
+    """The demo's upload: census-like ward aggregates of its synthetic population (education, ethnicity),
+    never its truths."""
+    cells = population.cells
     total = cells.groupby("ward_code")["N"].sum()
     high = cells[cells["education"] == "high"].groupby("ward_code")["N"].sum().reindex(total.index, fill_value=0)
-    values = pd.DataFrame({"ward_code": total.index, "name": "share_higher_education",
-                           "value": (high / total).round(4).to_numpy()})
+    minority = population.wards.set_index("ward_code")["minority_share"].reindex(total.index)
+    values = pd.concat([
+        pd.DataFrame({"ward_code": total.index, "name": "share_higher_education", "value": (high / total).round(4).to_numpy()}),
+        pd.DataFrame({"ward_code": total.index, "name": "share_ethnic_minority", "value": minority.to_numpy()}),
+    ], ignore_index=True)
     return values, [Covariate("share_higher_education", "Tỷ lệ người có trình độ cao đẳng, đại học trở lên",
-                              "Share of people with a college or university education")]
+                              "Share of people with a college or university education"),
+                    Covariate("share_ethnic_minority", "Tỷ lệ người dân tộc thiểu số (điều tra dân số)",
+                              "Share of people of an ethnic minority (census)")]
 
 
 @bp.route("/covariates", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pandas as pd
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale
 
 from analysis import left_behind
@@ -102,6 +102,8 @@ def _ranking_args() -> dict:
 @role_required(Role.researcher)
 def left_behind_page(slug: str):
     q = query.read_or_404(slug, _ranking_args())
+    if request.args.get("estimator") == "fh" and q.level != "former_district":  # wards ranked by the model
+        return redirect(url_for("research.small_area_page", slug=slug, indicator=q.indicator.name if q.indicator else None))
     area, group = request.args.get("area", ""), request.args.get("group", "")
     if group and group not in q.groups:
         abort(404)

@@ -7,6 +7,7 @@ combined with ward covariates (:mod:`web.research.covariates`) in a Fay–Herrio
 * sampling variances are smoothed by the generalised variance function of
   :func:`analysis.smooth_variances` (pooled per-respondent variance / n), so a ward with one
   respondent or a share of 0 or 1 keeps a usable variance;
+* the direct interval of a share is the logit interval (``svyciprop``), so it stays in [0, 100]%;
 * shares are modelled on the arcsine scale with the effective sample size n / deff, so estimates and
   intervals stay between 0 and 100%; scores on their own scale;
 * a ward with fewer respondents than the privacy threshold (``MIN_CELL_COUNT``) is not used by the
@@ -19,6 +20,7 @@ combined with ward covariates (:mod:`web.research.covariates`) in a Fay–Herrio
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 
 import matplotlib
@@ -80,6 +82,8 @@ def _compute(q: query.Query, province: int) -> SmallArea:
     direct = results.estimate(q.data.design, q.indicator.name, ["ward_code"], min_cell=1)
     direct["ward_code"] = pd.to_numeric(direct["ward_code"]).astype(int)
     direct = direct.rename(columns={"ci_low": "ci_low_direct", "ci_high": "ci_high_direct"})
+    if share:
+        direct = _logit_intervals(q.data.design, q.indicator.name, direct)
     data = covariates.merge(direct[["ward_code", "estimate", "se", "ci_low_direct", "ci_high_direct", "n", "cv"]],
                             on="ward_code", how="left")
     data["n"] = data["n"].fillna(0).astype(int)
@@ -106,6 +110,20 @@ def _compute(q: query.Query, province: int) -> SmallArea:
                                     np.where(table["ci_low_model"] > city, "above", "same"))
     return SmallArea(table, used, dropped, fit, fit.diagnostics(), share=share, gvf=data.attrs.get("gvf", {}),
                      city=city)
+
+
+def _logit_intervals(design, indicator: str, direct: pd.DataFrame) -> pd.DataFrame:
+    """The direct intervals of a 0/1 share as ``svyciprop(method="logit")``: inside [0, 1], unlike Wald's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = design.proportion(indicator, by="ward_code", ci_method="logit")
+    yes = table[pd.to_numeric(table[indicator], errors="coerce") == 1]
+    bounds = yes.assign(ward_code=pd.to_numeric(yes["ward_code"]).astype(int)).set_index("ward_code")
+    direct = direct.copy()
+    for side in ("low", "high"):
+        logit = direct["ward_code"].map(bounds[f"ci_{side}"])
+        direct[f"ci_{side}_direct"] = logit.where(direct[f"ci_{side}_direct"].notna())
+    return direct
 
 
 def _usable(data: pd.DataFrame, offered: list[Covariate]) -> tuple[list[Covariate], list[tuple[Covariate, str]]]:
