@@ -101,6 +101,12 @@ def seed_draft_rows(engine) -> dict[str, list]:
     return snapshot(engine)
 
 
+def same_columns(snap: dict[str, list], like: dict[str, list]) -> dict[str, list]:
+    """``snap`` with only the columns ``like`` has (later revisions add columns to these tables)."""
+    return {t: [{k: row[k] for k in like_rows[0]} for row in snap[t]] if like_rows else snap[t]
+            for t, like_rows in like.items()}
+
+
 def snapshot(engine) -> dict[str, list]:
     md = sa.MetaData()
     md.reflect(engine)
@@ -167,7 +173,7 @@ def test_revision_0007_moves_every_draft_code_to_the_official_code_of_the_same_w
     with engine_at_0006.begin() as conn:
         area_codes.restore(conn, backups[0])
     restored = snapshot(engine_at_0006)
-    assert restored == before
+    assert same_columns(restored, before) == before
 
 
 def test_migrate_areas_merges_onto_a_taken_ward_reports_it_and_restores_it(engine_at_0006, tmp_path):
