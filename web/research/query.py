@@ -72,7 +72,10 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
     offered = variables.indicators(instrument, data, language())
     groups = variables.groups(data.frame) if not data.frame.empty else []
-    asked = args.get("indicator") or (offered[0].name if offered else "")
+    searched = variables.find(offered, args.get("find", "")) if args.get("find", "").strip() else None
+    if args.get("find", "").strip() and searched is None:
+        raise BadQuery("find")
+    asked = searched.name if searched else args.get("indicator") or (offered[0].name if offered else "")
     indicator = next((i for i in offered if i.name == asked), None)
     if asked and indicator is None:
         raise BadQuery("indicator")
@@ -115,7 +118,12 @@ def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    out = results.estimate(query.data.design, query.indicator.name, query.columns)
+    out = results.estimate(query.data.design, query.indicator, query.columns)
+    if query.indicator.categorical:
+        order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
+        out["category_label"] = out["category"].map(query.indicator.level_label)
+        out = out.assign(_order=out["category"].map(order).fillna(len(order))).sort_values(
+            [*query.columns, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
     return label(query, out)
 
 
@@ -151,4 +159,4 @@ def label(query: Query, out: pd.DataFrame) -> pd.DataFrame:
 def benchmark(query: Query) -> float | None:
     if query.indicator is None or query.data.design is None:
         return None
-    return results.overall(query.data.design, query.indicator.name)
+    return results.overall(query.data.design, query.indicator)

@@ -42,7 +42,7 @@ def _area_labels(column: str) -> dict:
 
 def ranking(q: query.Query) -> pd.DataFrame:
     """Every cell (area, group, area x group, two groups crossed), furthest behind first."""
-    if q.indicator is None or q.data.design is None:
+    if q.indicator is None or q.data.design is None or q.indicator.categorical:  # a distribution has no ranking
         return pd.DataFrame()
     design = q.data.design
     design.data[q.indicator.name] = pd.to_numeric(design.data[q.indicator.name], errors="coerce")
@@ -136,8 +136,8 @@ def weighting_page(slug: str):
     q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
     margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     comparison = None
-    if q.indicator is not None and q.data.design is not None:
-        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None)
+    if q.indicator is not None and q.data.design is not None and not q.indicator.categorical:
+        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator, q.by or None)
         if q.by:
             comparison["cell"] = comparison[q.by].map(
                 lambda v: variables.value_label(q.instrument, q.by, v, language()))
