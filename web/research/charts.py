@@ -140,7 +140,7 @@ def distribution_chart(table: pd.DataFrame, cells: list[str], categories: list[t
     names = dict(categories)
     wide = data.pivot_table(index="cell", columns="category", values="estimate", aggfunc="first", sort=False)
     wide = wide.reindex(columns=order).fillna(0.0)
-    if len(wide) == 1:
+    if len(wide) <= 1:  # one cell (or none shown): a bar per category with its interval
         one = data.set_index("category").reindex(order).reset_index()
         one = one.assign(reliability=one["reliability"].fillna("ok"))
         return bar_chart(one, [names.get(c, c) for c in order], texts=texts, benchmark=None, scale=100.0,
@@ -172,7 +172,7 @@ def distribution_chart(table: pd.DataFrame, cells: list[str], categories: list[t
 
 def _colours(count: int) -> list[str]:
     if count <= 1:
-        return [COLOUR]
+        return [COLOUR] * count
     idx = np.linspace(0, len(PALETTE) - 1, count).round().astype(int)
     return [PALETTE[i] for i in idx]
 

@@ -43,6 +43,7 @@ class Query:
     offered: list[variables.Indicator]
     groups: list[str]
     levels: tuple[str, ...] = LEVELS  #: the levels offered for this province
+    not_found: str = ""  #: a search (``?find=``) that matched no indicator
 
     @property
     def columns(self) -> list[str]:
@@ -72,9 +73,8 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
     offered = variables.indicators(instrument, data, language())
     groups = variables.groups(data.frame) if not data.frame.empty else []
-    searched = variables.find(offered, args.get("find", "")) if args.get("find", "").strip() else None
-    if args.get("find", "").strip() and searched is None:
-        raise BadQuery("find")
+    wanted = args.get("find", "").strip()[:100]
+    searched = variables.find(offered, wanted) if wanted else None
     asked = searched.name if searched else args.get("indicator") or (offered[0].name if offered else "")
     indicator = next((i for i in offered if i.name == asked), None)
     if asked and indicator is None:
@@ -90,7 +90,8 @@ def read(slug: str, args, *, api: bool = False) -> Query:
             raise BadQuery("by")
     if by2 == by:
         by2 = ""
-    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels)
+    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels,
+                 wanted if wanted and searched is None else "")
 
 
 def offered_levels(province: int) -> tuple[str, ...]:

@@ -22,7 +22,9 @@ Rules (see ``/shared/frameworks.md`` section 8):
 * reliability, after the US NCHS presentation standards: a mean is flagged "unreliable" with fewer
   than 30 respondents or a relative standard error (cv) above 30%; a share (NCHS 2017, for
   proportions) with fewer than 30 respondents or an effective sample size below 30, an interval
-  30 points wide or more, or one wider than 5 points and than 130% of the share.
+  30 points wide or more, or one wider than 5 points and than 130% of the share; and a share
+  without an interval (a cell whose respondents are all in one sampling unit has no design degree
+  of freedom: no interval, as in R, rather than a made-up one).
 
 Domains are estimated on the full design (``by=``), never on a subset.
 """
@@ -110,7 +112,7 @@ def _share_reliability(table: pd.DataFrame) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(table["se"] > 0, p * (1 - p) / table["se"] ** 2, table["n"])
         relative = np.where(p > 0, width / p, np.inf)
-    return ((table["n"] < RELIABLE_MIN_N) | (n_eff < RELIABLE_MIN_N) | (width >= SHARE_MAX_WIDTH)
+    return ((table["n"] < RELIABLE_MIN_N) | (n_eff < RELIABLE_MIN_N) | (width >= SHARE_MAX_WIDTH) | width.isna()
             | ((width > SHARE_SMALL_WIDTH) & (relative > SHARE_MAX_RELATIVE_WIDTH))).to_numpy()
 
 

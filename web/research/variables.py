@@ -34,7 +34,6 @@ GROUP_NAMES = {
 QUESTION_KINDS = {"yesno": derived.SHARE, "single": derived.CATEGORICAL, "likert": derived.CATEGORICAL,
                   "integer": derived.SCORE, "decimal": derived.SCORE}
 NOT_OFFERED = ("birth_year",)
-YES = "1"
 
 
 @dataclass(frozen=True)
@@ -125,9 +124,11 @@ def menu(offered: list[Indicator]) -> list[tuple[str, list[Indicator]]]:
 
 
 def find(offered: list[Indicator], text: str) -> Indicator | None:
-    """The indicator whose name or label (any case) is ``text``: the search box of the menu."""
+    """The search box of the menu: the indicator whose name or label is ``text`` (any case), else the
+    first whose name or label contains it; None when none does."""
     wanted = text.strip().casefold()
-    return next((i for i in offered if wanted in (i.name.casefold(), i.label.casefold())), None)
+    exact = next((i for i in offered if wanted in (i.name.casefold(), i.label.casefold())), None)
+    return exact or next((i for i in offered if wanted in i.name.casefold() or wanted in i.label.casefold()), None)
 
 
 def groups(frame: pd.DataFrame) -> list[str]:
