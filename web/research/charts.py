@@ -14,7 +14,7 @@ are left out and counted in a note under the chart. PNG and SVG.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib
 
@@ -51,6 +51,7 @@ class Texts:
     empty: str = ""
     left_out: str = ""  #: "… %(num)d cells not drawn: see the table …", with ``{num}`` filled in here
     decimal: str = "."
+    legend_space: float = 0.0  #: share of the figure's height kept free at the bottom for a legend
 
 
 def _height(bars: int, extra_in: float = 1.8) -> float:
@@ -87,9 +88,11 @@ def _finish(fig, ax, texts: Texts, fmt: str, share: bool, left_out: int, gap_y: 
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
+    bottom = texts.legend_space
     if texts.suppressed_note:
         fig.text(0.01, 0.005, texts.suppressed_note, fontsize=7, color="#4a4a4a")
-    fig.tight_layout(rect=(0, 0.03 if texts.suppressed_note else 0, 1, 1))
+        bottom += 0.03
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return buffer.getvalue()
@@ -162,9 +165,10 @@ def distribution_chart(table: pd.DataFrame, cells: list[str], categories: list[t
             left += segment
         ax.set_yticks(y, list(wide.index), fontsize=8)
         ax.invert_yaxis()
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 if len(y) > 8 else -0.18),
-                  ncol=min(len(order), 3 if width >= WIDTH_IN else 2),
-                  fontsize=8, frameon=False)
+        columns = min(len(order), 3 if width >= WIDTH_IN else 2)
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=columns, fontsize=8, frameon=False)
+        legend_rows = -(-len(order) // max(columns, 1))
+        texts = replace(texts, legend_space=(0.22 * legend_rows + 0.1) / fig.get_figheight())
         return _finish(fig, ax, texts, fmt, True, left_out, EXTREMES if left_out else None)
     finally:
         plt.close(fig)
