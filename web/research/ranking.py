@@ -101,6 +101,7 @@ def _ranking_args() -> dict:
 @role_required(Role.researcher)
 def left_behind_page(slug: str):
     q = query.read_or_404(slug, _ranking_args())
+    q.offered = [i for i in q.offered if not i.categorical]  # a distribution has no ranking
     area, group = request.args.get("area", ""), request.args.get("group", "")
     if group and group not in q.groups:
         abort(404)
