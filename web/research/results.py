@@ -31,6 +31,7 @@ Domains are estimated on the full design (``by=``), never on a subset.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -59,19 +60,27 @@ def _code(value) -> str | None:
     return str(value)
 
 
-def _prepare(design: SurveyDesign, indicator: Indicator, by: list[str]) -> None:
-    """Codes as text in the group columns and in a categorical indicator, numbers in the others.
+def _prepared(design: SurveyDesign, indicator: Indicator, by: list[str]) -> SurveyDesign:
+    """A view of the cached design with codes as text in the group columns and in a categorical
+    indicator, and numbers in the others.
 
-    Idempotent, so the cached design can be shared by requests."""
+    The cached design is never changed: requests share it, and the exports read its frame.
+    """
     data = design.data
+    columns = {}
     if indicator.categorical:
         if pd.api.types.is_numeric_dtype(data[indicator.name]):
-            data[indicator.name] = data[indicator.name].map(_code)
+            columns[indicator.name] = data[indicator.name].map(_code)
     elif not pd.api.types.is_numeric_dtype(data[indicator.name]):
-        data[indicator.name] = pd.to_numeric(data[indicator.name], errors="coerce")
+        columns[indicator.name] = pd.to_numeric(data[indicator.name], errors="coerce")
     for column in by:
         if column != "ward_code":
-            data[column] = data[column].map(_code)
+            columns[column] = data[column].map(_code)
+    if not columns:
+        return design
+    view = copy.copy(design)
+    view.data = data.assign(**columns)
+    return view
 
 
 def _population(design: SurveyDesign, variable: str, by: list[str]) -> np.ndarray:
@@ -121,7 +130,7 @@ def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell
     when ``by`` is empty), reliability flagged and cells with fewer than ``min_cell`` respondents
     (default: ``MIN_CELL_COUNT``) suppressed."""
     by = [b for b in by if b]
-    _prepare(design, indicator, by)
+    design = _prepared(design, indicator, by)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if indicator.kind == "score":
