@@ -88,6 +88,8 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     for group in (by, by2):
         if group and group not in groups:
             raise BadQuery("by")
+    if indicator is not None:  # a variable is not grouped by itself (sex by sex is the distribution of sex)
+        by, by2 = ("" if by == indicator.name else by), ("" if by2 == indicator.name else by2)
     if by2 == by:
         by2 = ""
     return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels,
