@@ -117,5 +117,6 @@ def test_categories_are_distributions_and_the_menu_is_labelled(app, client, acco
     assert found.status_code == 200 and "No indicator matches “ability to SEE”." in found.get_data(as_text=True)
     assert 'value="wg_seeing" title="wg_seeing" selected' in client.get(
         "/research/digital-skills?find=seeing&lang=en").get_data(as_text=True)
+    assert client.get("/research/digital-skills/table.csv?indicator=sex&by=sex").status_code == 200  # not by itself
     png = client.get("/research/digital-skills/chart.png?indicator=sat_band&level=ward&by=sex").data
     assert _png_size(png)[1] <= 1200
