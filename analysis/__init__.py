@@ -18,6 +18,7 @@ from analysis.errors import CalibrationError, ConvergenceError, DesignError, Lon
 from analysis.inequality import circumstance_tree, dissimilarity_index
 from analysis.left_behind import left_behind
 from analysis.policies import CIMethod, LonelyPSU, QuantileRule, ReplicateType
+from analysis.protocol import Design
 from analysis.replicate import ReplicateDesign
 from analysis.small_area import FayHerriotFit, fay_herriot
 from analysis.sql import SqlDesign
@@ -25,6 +26,7 @@ from analysis.variance_smoothing import smooth_variances
 from analysis.weighting import base_weights, trim_weights, weight_diagnostics, weighting_pipeline
 
 __all__ = [
+    "Design",
     "SurveyDesign",
     "ReplicateDesign",
     "SqlDesign",

@@ -34,8 +34,9 @@ import pandas as pd
 
 from analysis.domains import Domains, domains
 from analysis.errors import DesignError
+from analysis.intervals import proportion_ci
 from analysis.policies import CIMethod, coerce
-from analysis.results import Estimate, beta_ci, logit_ci, wald_ci
+from analysis.results import Estimate, wald_ci
 from analysis.variance import Influence
 
 if TYPE_CHECKING:
@@ -153,8 +154,10 @@ def proportion(design: SurveyDesign, variable: str, by: By = None, ci_method: CI
                level: float = 0.95) -> Estimate:
     """Share of each level of a categorical variable per domain (R's ``svymean(~factor)``, ``svyciprop``).
 
-    Intervals: ``logit`` (default) and ``beta`` (Korn-Graubard) as ``svyciprop``, with a t quantile
-    on the domain's design degrees of freedom; ``mean`` is the Wald interval of ``svymean``.
+    Intervals: ``ci_method`` as ``svyciprop`` (``logit`` default, ``beta`` Korn-Graubard, ``xlogit``,
+    ``asin``, ``wald`` = R's ``mean``) with a t quantile on the domain's design degrees of freedom; at
+    0% and 100% the Korn-Graubard interval on the actual respondent count (see
+    :mod:`analysis.intervals`, where this departs from R).
     """
     method = coerce(CIMethod, ci_method, "ci_method")
     col = design.column(variable)
@@ -182,14 +185,8 @@ def proportion(design: SurveyDesign, variable: str, by: By = None, ci_method: CI
         s2 = est * (1 - est) * n / (n - 1)
     deff = _deff(var, s2, np.repeat(wsum, n_levels), n, np.ones_like(est))
     df = np.repeat(design.degf_by(dom.codes, dom.size, dom.member).astype(float), n_levels)
-    se = np.sqrt(np.clip(var, 0, None))
-    if method is CIMethod.LOGIT:
-        low, high = logit_ci(est, se, level, df)
-    elif method is CIMethod.BETA:
-        rows = len(design.data) if design.is_calibrated else domain_sums(dom, np.ones(design.n))
-        low, high = beta_ci(est, var, level, df, np.repeat(rows, n_levels) if np.ndim(rows) else rows)
-    else:
-        low, high = wald_ci(est, se, level, df)
+    rows = np.full(dom.size, float(design.n)) if design.is_calibrated else domain_sums(dom, np.ones(design.n))
+    low, high = proportion_ci(method, est, var, level, df, n, np.repeat(rows, n_levels))
     keys = dom.keys.loc[dom.keys.index.repeat(n_levels)].reset_index(drop=True)
     keys[variable] = np.tile(np.asarray(levels), dom.size)
     return Estimate(keys, est, v, deff, n, df, low, high, "proportion", level, {"ci_method": method.value})

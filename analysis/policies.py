@@ -31,11 +31,21 @@ class LonelyPSU(Enum):
 
 @unique
 class CIMethod(Enum):
-    """Confidence interval for a proportion, as R's ``svyciprop`` (``logit``, ``beta``) or Wald ``mean``."""
+    """Confidence interval for a proportion, as R's ``svyciprop`` (see :mod:`analysis.intervals`).
+
+    ``wald`` is R's ``method="mean"``; ``"mean"`` is accepted as its other name. R's
+    ``likelihood`` is not offered (asking for it raises).
+    """
 
     LOGIT = "logit"
     BETA = "beta"
-    MEAN = "mean"
+    XLOGIT = "xlogit"
+    ASIN = "asin"
+    WALD = "wald"
+
+    @classmethod
+    def _missing_(cls, value):
+        return cls.WALD if isinstance(value, str) and value.lower() == "mean" else None
 
 
 @unique
@@ -62,6 +72,10 @@ def coerce(enum: type[E], value: E | str, name: str) -> E:
     """Return ``value`` as a member of ``enum``; a ``DesignError`` names the bad value and the allowed set."""
     if isinstance(value, enum):
         return value
+    try:
+        return enum(value)
+    except ValueError:
+        pass
     for member in enum:
         if value == member.value or (isinstance(value, str) and value.lower() == member.value.lower()):
             return member

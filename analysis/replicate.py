@@ -31,8 +31,9 @@ from analysis.design import SurveyDesign
 from analysis.domains import domains
 from analysis.errors import DesignError
 from analysis.estimators import numeric
-from analysis.policies import CIMethod, ReplicateType, coerce
-from analysis.results import Estimate, logit_ci, wald_ci
+from analysis.intervals import proportion_ci
+from analysis.policies import CIMethod, QuantileRule, ReplicateType, coerce
+from analysis.results import Estimate, wald_ci
 
 __all__ = ["ReplicateDesign"]
 
@@ -205,39 +206,65 @@ class ReplicateDesign:
                               "p_value": 2 * stats.t.sf(abs(est / se), df), "ci_low": est - q * se,
                               "ci_high": est + q * se}])
 
-    def quantile(self, variable: str, q: float = 0.5, by=None, level: float = 0.95) -> pd.DataFrame:
-        """Quantile (R's ``math`` rule) per domain with the replicate SE of the quantile itself.
+    def quantile(self, variable: str, q: float | Sequence[float] = 0.5, by=None, rule: QuantileRule | str = "math",
+                 level: float = 0.95) -> pd.DataFrame:
+        """Quantile(s) per domain (``rule`` as :func:`analysis.quantiles.weighted_quantile`) with the
+        replicate SE of the quantile itself and a Wald interval.
 
         (R's ``svyquantile`` on replicate designs defaults to a Woodruff interval instead; this
         direct replicate variance is the simpler and more common choice for jackknife-free designs.)
         """
         from analysis.quantiles import weighted_quantile
 
+        rule = coerce(QuantileRule, rule, "rule")
         y, ok = numeric(self, variable)
         dom, _ = self._indicator(by, ok)
         w = self._all_weights()
-        est_all = np.array([[weighted_quantile(y[(dom.codes == k) & ok], w[(dom.codes == k) & ok, r], q)
-                             for r in range(w.shape[1])] for k in range(dom.size)])
         n = np.bincount(dom.safe_codes(), weights=(dom.member & ok).astype(float), minlength=dom.size)
-        out = self._estimate(dom, est_all, n, "quantile", level).to_frame()
-        out.insert(len(dom.keys.columns), "q", q)
-        return out
+        frames = []
+        for p in [float(q)] if np.isscalar(q) else [float(v) for v in q]:
+            est_all = np.array([[weighted_quantile(y[(dom.codes == k) & ok], w[(dom.codes == k) & ok, r], p, rule)
+                                 for r in range(w.shape[1])] for k in range(dom.size)])
+            out = self._estimate(dom, est_all, n, "quantile", level).to_frame()
+            out.insert(len(dom.keys.columns), "q", p)
+            out.attrs = {}  # per-q variance matrices do not stack; the statistic is set below
+            frames.append(out)
+        result = pd.concat(frames, ignore_index=True)
+        result.attrs["statistic"] = f"quantile ({rule.value} rule, replicate SE)"
+        return result
+
+    def degf_by(self, dom) -> np.ndarray:
+        """``degf`` of each domain as ``svyby`` gets it: rank of the domain rows' replicate weights minus one."""
+        return np.array([np.linalg.matrix_rank(self.repweights[dom.codes == k]) - 1 for k in range(dom.size)],
+                        dtype=float)
 
     def proportion(self, variable: str, by=None, ci_method: CIMethod | str = "logit",
                    level: float = 0.95) -> pd.DataFrame:
+        """Share of each level per domain with replicate variances and ``svyciprop`` intervals.
+
+        ``logit`` uses the replicate variance of ``logit(p)`` itself (R fits ``svyglm`` to every
+        replicate); the other methods use the replicate variance of ``p`` (see :mod:`analysis.intervals`).
+        """
         method = coerce(CIMethod, ci_method, "ci_method")
         codes, levels = pd.factorize(self.column(variable), sort=True, use_na_sentinel=True)
         dom, ind = self._indicator(by, codes >= 0)
         w = self._all_weights()
         denom = ind @ w
-        shares = [(ind @ (w * (codes == j)[:, None])) / denom for j in range(len(levels))]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a replicate can drop a domain's only unit
+            shares = [(ind @ (w * (codes == j)[:, None])) / denom for j in range(len(levels))]
         est_all = np.stack(shares, axis=1).reshape(dom.size * len(levels), -1)
         keys = dom.keys.loc[dom.keys.index.repeat(len(levels))].reset_index(drop=True)
         keys[variable] = np.tile(np.asarray(levels), dom.size)
         n = np.repeat(np.asarray(ind.sum(axis=1)).ravel(), len(levels))
-        out = self._estimate(dom, est_all, n, "proportion", level, keys, {"ci_method": method.value})
+        df = np.repeat(self.degf_by(dom) if by else np.array([float(self.degf())]), len(levels))
+        rows = np.repeat(np.bincount(dom.safe_codes(), weights=dom.member.astype(float), minlength=dom.size),
+                         len(levels))
+        v = self._variance(est_all)
+        est = est_all[:, 0]
+        se_logit = None
         if method is CIMethod.LOGIT:
-            low, high = logit_ci(out.estimate, out.se, level, np.full(len(n), float(self.degf())))
-            out = Estimate(keys, out.estimate, out.vcov, out.deff, n, out.df, low, high, out.statistic, level,
-                           out.extra)
-        return out.to_frame()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se_logit = np.sqrt(np.diag(self._variance(np.log(est_all / (1 - est_all)))))
+        low, high = proportion_ci(method, est, np.diag(v), level, df, n, rows, se_logit)
+        return Estimate(keys, est, v, np.full(len(est), np.nan), n, df, low, high, "proportion", level,
+                        {"ci_method": method.value}).to_frame()

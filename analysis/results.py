@@ -8,8 +8,6 @@ accessors (``coef``, ``SE``, ``confint``, ``deff``, ``cv``) and ``svyby``'s ``un
 References
 ----------
 Lumley, T. (2010). *Complex Surveys*. Wiley, section 2.3 (confidence intervals).
-Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small expected
-numbers of positive counts estimated from survey data. *Survey Methodology* 24, 193-201.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["Estimate", "wald_ci", "critical_value", "logit_ci", "beta_ci"]
+__all__ = ["Estimate", "wald_ci", "critical_value"]
 
 
 def critical_value(level: float, df: float | np.ndarray = np.inf) -> np.ndarray:
@@ -38,29 +36,6 @@ def wald_ci(est: np.ndarray, se: np.ndarray, level: float, df: float | np.ndarra
     """``est -/+ q * se``; R's ``confint.svystat`` uses the normal quantile (df = Inf)."""
     q = critical_value(level, df)
     return est - q * se, est + q * se
-
-
-def logit_ci(p: np.ndarray, se: np.ndarray, level: float, df: np.ndarray):
-    """Logit interval of ``svyciprop(method="logit")``: Wald on the logit scale with t(df)."""
-    q = critical_value(level, df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.log(p / (1 - p))
-        se_eta = se / (p * (1 - p))
-        lo, hi = eta - q * se_eta, eta + q * se_eta
-        low, high = 1 / (1 + np.exp(-lo)), 1 / (1 + np.exp(-hi))
-    edge = (p <= 0) | (p >= 1)
-    return np.where(edge, p, low), np.where(edge, p, high)
-
-
-def beta_ci(p: np.ndarray, var: np.ndarray, level: float, df: np.ndarray, n_rows: np.ndarray):
-    """Korn-Graubard interval of ``svyciprop(method="beta")``: effective n, df-adjusted, Clopper-Pearson."""
-    alpha = 1 - level
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = p * (1 - p) / var
-        n_eff = n_eff * (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
-        low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-        high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
-    return low, high
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from analysis.design import SurveyDesign, as_list
 from analysis.domains import domains
 from analysis.errors import DesignError
 from analysis.estimators import _deff
-from analysis.policies import LonelyPSU
+from analysis.intervals import proportion_ci
+from analysis.policies import CIMethod, LonelyPSU, coerce
 from analysis.results import Estimate, wald_ci
 from analysis.variance import Influence
 
@@ -74,14 +75,15 @@ class SqlDesign:
         w = f"CAST({self._q(self.weights)} AS DOUBLE PRECISION)" if self.weights else "1.0"
         keys = list(dict.fromkeys(self.strata + self.psu + self.fpc + group))
         cols = [f"SUM(CASE WHEN {valid} THEN {w} ELSE 0 END) AS sw",
-                f"SUM(CASE WHEN {valid} AND {w} <> 0 THEN 1 ELSE 0 END) AS nv"]
+                f"SUM(CASE WHEN {valid} AND {w} <> 0 THEN 1 ELSE 0 END) AS nv",
+                f"SUM(CASE WHEN {w} <> 0 THEN 1 ELSE 0 END) AS nw", "COUNT(*) AS nr"]
         cols += [f"SUM(CASE WHEN {valid} THEN {w} * ({expr}) ELSE 0 END) AS {name}" for name, expr in values.items()]
         key_sql = ", ".join(self._q(k) for k in keys)
         sql = f"SELECT {key_sql}, {', '.join(cols)} FROM {self._source()} GROUP BY {key_sql}"
         with self.engine.connect() as conn:
             result = conn.execute(text(sql))
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-        for c in ["sw", "nv", *values]:
+        for c in ["sw", "nv", "nw", "nr", *values]:
             frame[c] = pd.to_numeric(frame[c]).astype(float)
         return frame
 
@@ -146,8 +148,16 @@ class SqlDesign:
         """Ratio of totals per domain, as :meth:`SurveyDesign.ratio`, from SQL aggregates."""
         return self._estimate(numerator, by, "ratio", denominator=denominator, level=level)
 
-    def proportion(self, variable: str, by: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
-        """Share of each level per domain with Wald (``ci_method="mean"``) intervals, from SQL aggregates."""
+    def quantile(self, variable: str, q: float | Sequence[float] = 0.5, by: str | Sequence[str] | None = None,
+                 rule: str = "math", level: float = 0.95) -> pd.DataFrame:
+        """Not offered: a quantile needs every value, not unit sums; raises :class:`DesignError`."""
+        raise DesignError("SqlDesign cannot estimate quantiles (they need every row, not sums per unit); "
+                          "load the rows into SurveyDesign for quantile()")
+
+    def proportion(self, variable: str, by: str | Sequence[str] | None = None, ci_method: CIMethod | str = "logit",
+                   level: float = 0.95) -> pd.DataFrame:
+        """Share of each level per domain, as :meth:`SurveyDesign.proportion` (every ``ci_method``), from SQL."""
+        method = coerce(CIMethod, ci_method, "ci_method")
         frame = self._aggregate({}, f"{self._q(variable)} IS NOT NULL", [*as_list(by), variable])
         des = self._design(frame)
         dom = domains(frame, by)
@@ -157,16 +167,22 @@ class SqlDesign:
         sw = np.bincount(codes, weights=sw_r, minlength=dom.size)
         hits = np.zeros((dom.size, len(levels)))
         np.add.at(hits, (codes[member], lcodes[member]), sw_r[member])
-        p = hits / sw[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = hits / sw[:, None]
         ind = np.zeros((len(frame), len(levels)))
         ind[np.flatnonzero(member), lcodes[member]] = 1.0
-        z = (sw_r[:, None] * ind - p[codes] * sw_r[:, None]) / sw[codes][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.nan_to_num((sw_r[:, None] * ind - p[codes] * sw_r[:, None]) / sw[codes][:, None])
         v = des.vcov(Influence(z, codes, dom.size))
         est, var = p.reshape(-1), np.diag(v)
-        n = np.repeat(np.bincount(codes, weights=np.where(member, frame["nv"], 0.0), minlength=dom.size), len(levels))
+        k = len(levels)
+        n = np.repeat(np.bincount(codes, weights=np.where(member, frame["nv"], 0.0), minlength=dom.size), k)
         with np.errstate(divide="ignore", invalid="ignore"):
-            deff = _deff(var, est * (1 - est) * n / (n - 1), np.repeat(sw, len(levels)), n, np.ones_like(est))
-        low, high = wald_ci(est, np.sqrt(np.clip(var, 0, None)), level)
-        keys = dom.keys.loc[dom.keys.index.repeat(len(levels))].reset_index(drop=True)
+            deff = _deff(var, est * (1 - est) * n / (n - 1), np.repeat(sw, k), n, np.ones_like(est))
+        df = np.repeat(des.degf_by(dom.codes, dom.size, dom.member & (frame["nw"].to_numpy() > 0)).astype(float), k)
+        rows = np.repeat(np.bincount(codes, weights=np.where(dom.member, frame["nr"], 0.0), minlength=dom.size), k)
+        low, high = proportion_ci(method, est, var, level, df, n, rows)
+        keys = dom.keys.loc[dom.keys.index.repeat(k)].reset_index(drop=True)
         keys[variable] = np.tile(np.asarray(levels), dom.size)
-        return Estimate(keys, est, v, deff, n, np.full(len(est), np.inf), low, high, "proportion", level).to_frame()
+        return Estimate(keys, est, v, deff, n, df, low, high, "proportion", level,
+                        {"ci_method": method.value}).to_frame()

@@ -21,7 +21,12 @@ def document() -> dict[str, Any]:
         "estimate": {"type": "number", "nullable": True}, "se": {"type": "number", "nullable": True},
         "ci_low": {"type": "number", "nullable": True}, "ci_high": {"type": "number", "nullable": True},
         "n": {"type": "integer", "nullable": True}, "cv": {"type": "number", "nullable": True},
-        "reliability": {"type": "string", "enum": ["ok", "unreliable", "suppressed"]}}}
+        "reliability": {"type": "string", "enum": ["ok", "unreliable", "suppressed"]},
+        "category": {"type": "string", "description": "categorical indicators: the answer code (one row each)"},
+        "category_label": {"type": "string"},
+        "people": {"type": "number", "nullable": True,
+                   "description": "shares: the number of people the share stands for (share x estimated population)"},
+        "people_low": {"type": "number", "nullable": True}, "people_high": {"type": "number", "nullable": True}}}
     export_formats = ["csv", "xlsx", "sav", "dta", "parquet"]
     return {
         "openapi": "3.0.3",
@@ -56,7 +61,7 @@ def document() -> dict[str, Any]:
                 "security": [{"bearer": []}],
                 "parameters": [SLUG,
                                {"name": "indicator", "in": "query", "schema": {"type": "string"},
-                                "description": "A derived indicator or a yes/no, scale or number question"},
+                                "description": "A derived indicator or a yes/no, choice, scale or number question"},
                                {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["province", "ward", "former_district"]},
                                 "description": "`former_district`: where the province has a conversion table"},
                                {"name": "by", "in": "query", "schema": {"type": "string"},
@@ -76,6 +81,10 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {
                         "survey": {"type": "string"}, "indicator": {"type": "string"}, "level": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["share", "score", "categorical"],
+                                 "description": "share and categorical: proportions (0-1) with logit intervals; "
+                                                "score: a mean"},
+                        "ci_method": {"type": "string", "nullable": True},
                         "by": {"type": "array", "items": {"type": "string"}}, "weights": {"type": "string"},
                         "benchmark": {"type": "number"}, "rows": {"type": "array", "items": row}}}}}},
                     "401": _error("No or bad token"), "403": _error("Not a researcher"),

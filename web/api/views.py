@@ -108,7 +108,7 @@ def get_results(slug: str):
     """Weighted estimates: ``indicator``, ``level`` (province|ward|former_district), ``by`` (a group, or
     ``ward``), ``by2``. ``former_district`` is a 422 where the province has no conversion table.
     ``estimator=fh``: model-based (small-area) estimates by ward instead, with the direct ones alongside."""
-    from web.research import query
+    from web.research import query, results
 
     if current_version(db.session(), slug) is None:
         abort(404)
@@ -130,8 +130,10 @@ def get_results(slug: str):
                        **small_area.api_rows(q, request.args.get("benchmark", "")))
     table = query.table(q)
     table = table.astype(object).where(table.notna(), None)
-    return jsonify(survey=slug, indicator=q.indicator.name, level=q.level, by=[c for c in (q.by, q.by2) if c],
-                   weights=q.data.method, benchmark=query.benchmark(q), rows=table.to_dict(orient="records"))
+    return jsonify(survey=slug, indicator=q.indicator.name, kind=q.indicator.kind,
+                   ci_method=None if q.indicator.kind == "score" else results.CI_METHOD, level=q.level,
+                   by=[c for c in (q.by, q.by2) if c], weights=q.data.method, benchmark=query.benchmark(q),
+                   rows=table.to_dict(orient="records"))
 
 
 def q_offered(slug: str):

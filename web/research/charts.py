@@ -1,69 +1,184 @@
-"""Charts of result tables with matplotlib (Agg): sorted bars, 95% CI whiskers, the city benchmark line.
+"""Charts of result tables with matplotlib (Agg), sized to fit a screen and a phone.
 
-Unreliable cells are drawn hatched and lighter; suppressed cells are left out and counted in a
-note under the chart. Sized for a laptop screen and for A4 printing; PNG and SVG.
+* a share or a score: sorted horizontal bars (lowest first), 95% CI whiskers, the city line;
+  shares on a 0-100 axis;
+* a categorical indicator: one 100% stacked bar per cell (the share of each category), or, for a
+  single cell, one bar per category with its interval.
+
+No chart is taller than ``MAX_HEIGHT_PX``: with more than ``MAX_BARS`` cells (126 wards, or wards x
+a group) the chart draws the ``EXTREMES`` lowest and highest and says how many it leaves out; the
+table under it lists every cell. Unreliable cells are drawn hatched and lighter; suppressed cells
+are left out and counted in a note under the chart. PNG and SVG.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, replace
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 COLOUR = "#0b5394"
 UNRELIABLE = "#9fb8d6"
 BENCHMARK = "#b45309"
+#: ordered categories, light to dark (a sequential palette readable in grey)
+PALETTE = ["#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b", "#041c40"]
+DPI = 110
+WIDTH_IN = 8.3
+NARROW_IN = 4.4  #: the phone version (``?size=narrow``), drawn at the size it is shown
+MAX_HEIGHT_PX = 1200
+EXTREMES = 20
+MAX_BARS = 2 * EXTREMES
+BAR_IN = 0.22
 
 
-def bar_chart(table: pd.DataFrame, labels: list[str], *, title: str, benchmark: float | None,
-              benchmark_label: str, unreliable_label: str, suppressed_note: str | None,
-              scale: float, axis_label: str, decimal: str, fmt: str, empty_note: str = "") -> bytes:
-    """The chart of ``table`` (estimate, ci_low, ci_high, reliability) as PNG or SVG bytes."""
+@dataclass(frozen=True)
+class Texts:
+    """Every word a chart shows, already in the user's language."""
+
+    title: str
+    axis: str
+    benchmark: str = ""
+    benchmark_unit: str = ""
+    unreliable: str = ""
+    suppressed_note: str | None = None
+    empty: str = ""
+    left_out: str = ""  #: "… %(num)d cells not drawn: see the table …", with ``{num}`` filled in here
+    decimal: str = "."
+    legend_space: float = 0.0  #: share of the figure's height kept free at the bottom for a legend
+
+
+def _height(bars: int, extra_in: float = 1.8) -> float:
+    return min(MAX_HEIGHT_PX / DPI, max(2.6, BAR_IN * bars + extra_in))
+
+
+def extremes(data: pd.DataFrame, key: str | None) -> tuple[pd.DataFrame, int]:
+    """``data`` sorted by ``key`` (None: kept in order), cut to the ``EXTREMES`` lowest and highest
+    when longer than ``MAX_BARS``; and how many rows were left out."""
+    data = data.sort_values(key, kind="stable") if key else data
+    if len(data) <= MAX_BARS:
+        return data, 0
+    return pd.concat([data.head(EXTREMES), data.tail(EXTREMES)]), len(data) - MAX_BARS
+
+
+def _positions(count: int, left_out: int) -> np.ndarray:
+    """Bar positions top down, with a gap row between the lowest and the highest when cut."""
+    y = np.arange(count, dtype=float)
+    if left_out:
+        y[EXTREMES:] += 1
+    return y
+
+
+def _finish(fig, ax, texts: Texts, fmt: str, share: bool, left_out: int, gap_y: float | None) -> bytes:
+    if share:
+        ax.set_xlim(0, 100)
+    if left_out and gap_y is not None:
+        ax.axhline(gap_y, color="#888888", linestyle=":", linewidth=1)
+        ax.text(0.5, gap_y, texts.left_out.format(num=left_out), transform=ax.get_yaxis_transform(),
+                ha="center", va="center", fontsize=8, color="#333333", backgroundcolor="white")
+    ax.set_xlabel(texts.axis)
+    ax.set_title(texts.title, fontsize=11, loc="left", wrap=True)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _number(v, texts.decimal)))
+    ax.grid(axis="x", color="#dddddd")
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    bottom = texts.legend_space
+    if texts.suppressed_note:
+        fig.text(0.01, 0.005, texts.suppressed_note, fontsize=7, color="#4a4a4a")
+        bottom += 0.03
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    return buffer.getvalue()
+
+
+def bar_chart(table: pd.DataFrame, labels: list[str], *, texts: Texts, benchmark: float | None, scale: float,
+              share: bool, fmt: str, ordered: bool = False, width: float = WIDTH_IN) -> bytes:
+    """Bars of ``table`` (estimate, ci_low, ci_high, reliability) with CI whiskers, PNG or SVG; sorted,
+    lowest first, unless ``ordered`` (categories keep their order)."""
     data = table.assign(label=labels)
-    data = data[data["reliability"] != "suppressed"].sort_values("estimate")
-    height = max(2.6, 0.28 * len(data) + 1.6)
-    fig, ax = plt.subplots(figsize=(8.3, height), dpi=110)
+    data, left_out = extremes(data[data["reliability"] != "suppressed"], None if ordered else "estimate")
+    y = _positions(len(data), left_out)
+    fig, ax = plt.subplots(figsize=(width, _height(len(y) + (1 if left_out else 0))), dpi=DPI)
     try:
-        y = range(len(data))
         flagged = (data["reliability"] == "unreliable").to_numpy()
-        est = data["estimate"].to_numpy() * scale
-        err = [est - data["ci_low"].to_numpy() * scale, data["ci_high"].to_numpy() * scale - est]
-        ax.barh(list(y), est, color=[UNRELIABLE if f else COLOUR for f in flagged],
-                hatch=None, edgecolor="white", height=0.7)
-        for i, f in enumerate(flagged):
-            if f:
-                ax.barh(i, est[i], color="none", edgecolor=COLOUR, hatch="///", height=0.7, linewidth=0)
-        ax.errorbar(est, list(y), xerr=err, fmt="none", ecolor="#1a1a1a", elinewidth=1, capsize=2)
-        ax.set_yticks(list(y), [f"{lab} *" if f else lab for lab, f in zip(data["label"], flagged, strict=True)],
-                    fontsize=8)
+        est = data["estimate"].to_numpy(dtype=float) * scale
+        err = [est - data["ci_low"].to_numpy(dtype=float) * scale, data["ci_high"].to_numpy(dtype=float) * scale - est]
+        ax.barh(y, est, color=[UNRELIABLE if f else COLOUR for f in flagged], edgecolor="white", height=0.7)
+        for i in np.flatnonzero(flagged):
+            ax.barh(y[i], est[i], color="none", edgecolor=COLOUR, hatch="///", height=0.7, linewidth=0)
+        ax.errorbar(est, y, xerr=err, fmt="none", ecolor="#1a1a1a", elinewidth=1, capsize=2)
+        ax.set_yticks(y, [f"{lab} *" if f else lab for lab, f in zip(data["label"], flagged, strict=True)], fontsize=8)
+        ax.invert_yaxis()
         if benchmark is not None:
             ax.axvline(benchmark * scale, color=BENCHMARK, linestyle="--", linewidth=1.5,
-                       label=f"{benchmark_label}: {_number(benchmark * scale, decimal)}")
+                       label=f"{texts.benchmark}: {_number(benchmark * scale, texts.decimal)}{texts.benchmark_unit}")
         if flagged.any():
-            ax.barh([0], [0], color=UNRELIABLE, hatch="///", edgecolor=COLOUR, label=f"* {unreliable_label}")
+            ax.barh([y[0]], [0], color=UNRELIABLE, hatch="///", edgecolor=COLOUR, label=f"* {texts.unreliable}")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
-        if data.empty and empty_note:
-            ax.text(0.5, 0.5, empty_note, transform=ax.transAxes, ha="center", va="center", fontsize=10)
-        ax.set_xlabel(axis_label)
-        ax.set_title(title, fontsize=11, loc="left")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _number(v, decimal)))
-        ax.grid(axis="x", color="#dddddd")
-        ax.set_axisbelow(True)
-        ax.spines[["top", "right"]].set_visible(False)
-        if suppressed_note:
-            fig.text(0.01, 0.005, suppressed_note, fontsize=7, color="#4a4a4a")
-        fig.tight_layout(rect=(0, 0.03 if suppressed_note else 0, 1, 1))
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-        return buffer.getvalue()
+        if data.empty and texts.empty:
+            ax.text(0.5, 0.5, texts.empty, transform=ax.transAxes, ha="center", va="center", fontsize=10)
+        return _finish(fig, ax, texts, fmt, share, left_out, EXTREMES if left_out else None)
     finally:
         plt.close(fig)
+
+
+def distribution_chart(table: pd.DataFrame, cells: list[str], categories: list[tuple[str, str]], *,
+                       texts: Texts, fmt: str, width: float = WIDTH_IN) -> bytes:
+    """The share of each category per cell (``table``: cell key ``cell``, ``category``, estimate, CIs).
+
+    One cell: a bar per category with its interval. Several: a 100% stacked bar per cell, sorted by
+    the share of the first category, cut to the lowest and highest when there are many.
+    """
+    data = table.assign(cell=cells)
+    data = data[data["reliability"] != "suppressed"]
+    order = [code for code, _ in categories if code in set(data["category"])]
+    names = dict(categories)
+    wide = data.pivot_table(index="cell", columns="category", values="estimate", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=order).fillna(0.0)
+    if len(wide) <= 1:  # one cell (or none shown): a bar per category with its interval
+        one = data.set_index("category").reindex(order).reset_index()
+        one = one.assign(reliability=one["reliability"].fillna("ok"))
+        return bar_chart(one, [names.get(c, c) for c in order], texts=texts, benchmark=None, scale=100.0,
+                         share=True, fmt=fmt, ordered=True, width=width)
+    wide, left_out = extremes(wide.assign(_key=wide[order[0]] if order else 0.0), "_key")
+    wide = wide.drop(columns="_key")
+    y = _positions(len(wide), left_out)
+    fig, ax = plt.subplots(figsize=(width, _height(len(y) + (1 if left_out else 0), 2.4)), dpi=DPI)
+    try:
+        left = np.zeros(len(wide))
+        colours = _colours(len(order))
+        for code, colour in zip(order, colours, strict=True):
+            segment = wide[code].to_numpy(dtype=float) * 100
+            ax.barh(y, segment, left=left, color=colour, edgecolor="white", height=0.75, label=names.get(code, code))
+            for yi, li, wi in zip(y, left, segment, strict=True):
+                if wi >= 9:
+                    ax.text(li + wi / 2, yi, _number(wi, texts.decimal), ha="center", va="center", fontsize=7,
+                            color="white" if colour in PALETTE[3:] else "#1a1a1a")
+            left += segment
+        ax.set_yticks(y, list(wide.index), fontsize=8)
+        ax.invert_yaxis()
+        columns = min(len(order), 3 if width >= WIDTH_IN else 2)
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=columns, fontsize=8, frameon=False)
+        legend_rows = -(-len(order) // max(columns, 1))
+        texts = replace(texts, legend_space=(0.22 * legend_rows + 0.1) / fig.get_figheight())
+        return _finish(fig, ax, texts, fmt, True, left_out, EXTREMES if left_out else None)
+    finally:
+        plt.close(fig)
+
+
+def _colours(count: int) -> list[str]:
+    if count <= 1:
+        return [COLOUR] * count
+    idx = np.linspace(0, len(PALETTE) - 1, count).round().astype(int)
+    return [PALETTE[i] for i in idx]
 
 
 def _number(value: float, decimal: str) -> str:

@@ -43,6 +43,7 @@ class Query:
     offered: list[variables.Indicator]
     groups: list[str]
     levels: tuple[str, ...] = LEVELS  #: the levels offered for this province
+    not_found: str = ""  #: a search (``?find=``) that matched no indicator
 
     @property
     def columns(self) -> list[str]:
@@ -72,7 +73,9 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
     offered = variables.indicators(instrument, data, language())
     groups = variables.groups(data.frame) if not data.frame.empty else []
-    asked = args.get("indicator") or (offered[0].name if offered else "")
+    wanted = args.get("find", "").strip()[:100]
+    searched = variables.find(offered, wanted) if wanted else None
+    asked = searched.name if searched else args.get("indicator") or (offered[0].name if offered else "")
     indicator = next((i for i in offered if i.name == asked), None)
     if asked and indicator is None:
         raise BadQuery("indicator")
@@ -85,9 +88,12 @@ def read(slug: str, args, *, api: bool = False) -> Query:
     for group in (by, by2):
         if group and group not in groups:
             raise BadQuery("by")
+    if indicator is not None:  # a variable is not grouped by itself (sex by sex is the distribution of sex)
+        by, by2 = ("" if by == indicator.name else by), ("" if by2 == indicator.name else by2)
     if by2 == by:
         by2 = ""
-    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels)
+    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels,
+                 wanted if wanted and searched is None else "")
 
 
 def offered_levels(province: int) -> tuple[str, ...]:
@@ -120,7 +126,12 @@ def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    out = results.estimate(query.data.design, query.indicator.name, query.columns)
+    out = results.estimate(query.data.design, query.indicator, query.columns)
+    if query.indicator.categorical:
+        order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
+        out["category_label"] = out["category"].map(query.indicator.level_label)
+        out = out.assign(_order=out["category"].map(order).fillna(len(order))).sort_values(
+            [*query.columns, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
     return label(query, out)
 
 
@@ -156,4 +167,4 @@ def label(query: Query, out: pd.DataFrame) -> pd.DataFrame:
 def benchmark(query: Query) -> float | None:
     if query.indicator is None or query.data.design is None:
         return None
-    return results.overall(query.data.design, query.indicator.name)
+    return results.overall(query.data.design, query.indicator)

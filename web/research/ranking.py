@@ -43,7 +43,7 @@ def _area_labels(column: str) -> dict:
 
 def ranking(q: query.Query) -> pd.DataFrame:
     """Every cell (area, group, area x group, two groups crossed), furthest behind first."""
-    if q.indicator is None or q.data.design is None:
+    if q.indicator is None or q.data.design is None or q.indicator.categorical:  # a distribution has no ranking
         return pd.DataFrame()
     design = q.data.design
     design.data[q.indicator.name] = pd.to_numeric(design.data[q.indicator.name], errors="coerce")
@@ -104,6 +104,7 @@ def left_behind_page(slug: str):
     q = query.read_or_404(slug, _ranking_args())
     if request.args.get("estimator") == "fh" and q.level != "former_district":  # wards ranked by the model
         return redirect(url_for("research.small_area_page", slug=slug, indicator=q.indicator.name if q.indicator else None))
+    q.offered = [i for i in q.offered if not i.categorical]  # a distribution has no ranking
     area, group = request.args.get("area", ""), request.args.get("group", "")
     if group and group not in q.groups:
         abort(404)
@@ -141,8 +142,8 @@ def weighting_page(slug: str):
     q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
     margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     comparison = None
-    if q.indicator is not None and q.data.design is not None:
-        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None)
+    if q.indicator is not None and q.data.design is not None and not q.indicator.categorical:
+        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator, q.by or None)
         if q.by:
             comparison["cell"] = comparison[q.by].map(
                 lambda v: variables.value_label(q.instrument, q.by, v, language()))

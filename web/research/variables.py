@@ -1,7 +1,8 @@
-"""What a researcher can choose: indicators (derived scores and single questions) and groups, with labels.
+"""What a researcher can choose: indicators (derived indicators and questions) and groups, with labels.
 
 Labels of answers and questions come from the instrument (data, in every language it has); the
-names of derived indicators and groups are messages in the translation catalogs.
+names of derived indicators (:mod:`web.research.derived`) and groups are messages in the catalogs.
+Every indicator has a kind (share, score or categorical) that decides how it is estimated.
 """
 
 from __future__ import annotations
@@ -14,21 +15,9 @@ from flask_babel import force_locale
 import surveys
 from web.i18n import _, lazy_gettext
 from web.population import AGE_BANDS
+from web.research import derived
 from web.research.weighting import Weighted
 
-#: derived indicators worth a friendly name; the others show their variable name
-INDICATOR_NAMES = {
-    "dsi_index": lazy_gettext("Digital-skills index (0–100)"),
-    "at_least_basic": lazy_gettext("At least basic digital skills"),
-    "used_online_public_service": lazy_gettext("Used online public services"),
-    "satisfaction_index": lazy_gettext("Satisfaction index (0–100)"),
-    "internet_user": lazy_gettext("Used the internet in the last 3 months"),
-    "competency_index": lazy_gettext("Digital competency index (0–100)"),
-    "overall_satisfied": lazy_gettext("Satisfied overall"),
-    "dsi_score": lazy_gettext("Digital activities score (0–100)"),
-    "sat_score": lazy_gettext("Self-assessed skills score (0–100)"),
-    "knowledge_score": lazy_gettext("Knowledge score (0–100)"),
-}
 #: groups in the order offered; a group is offered when the survey's data has it
 GROUP_NAMES = {
     "age_band": lazy_gettext("Age band"),
@@ -40,14 +29,34 @@ GROUP_NAMES = {
     "disability": lazy_gettext("Disability"),
     "income": lazy_gettext("Household income"),
 }
-NUMERIC_QUESTION_TYPES = ("yesno", "likert", "integer", "decimal")
+#: question types offered as indicators, by kind: yes/no -> share of "yes", a choice -> distribution,
+#: a number -> mean; identifying answers (the year of birth) are never offered
+QUESTION_KINDS = {"yesno": derived.SHARE, "single": derived.CATEGORICAL, "likert": derived.CATEGORICAL,
+                  "integer": derived.SCORE, "decimal": derived.SCORE}
+NOT_OFFERED = ("birth_year",)
 
 
 @dataclass(frozen=True)
 class Indicator:
+    """An indicator a researcher can choose: what it is called, how it is estimated, where it is listed."""
+
     name: str
     label: str
-    share: bool  #: 0/1, shown as a percentage
+    kind: str  #: derived.SHARE, derived.SCORE or derived.CATEGORICAL
+    group: str  #: the menu group it is listed under, in the user's language
+    levels: tuple[tuple[str, str], ...] = ()  #: (code, label) of a categorical indicator, in order
+
+    @property
+    def share(self) -> bool:
+        """0/1: estimated as a proportion and shown as a percentage of people."""
+        return self.kind == derived.SHARE
+
+    @property
+    def categorical(self) -> bool:
+        return self.kind == derived.CATEGORICAL
+
+    def level_label(self, code: str) -> str:
+        return next((text for c, text in self.levels if c == code), code)
 
 
 def _is_share(series: pd.Series) -> bool:
@@ -64,22 +73,62 @@ def _facts(data: Weighted, name: str) -> tuple[bool, bool]:
     return data.facts[name]
 
 
-def indicators(instrument: surveys.Instrument, data: Weighted, lang: str) -> list[Indicator]:
-    """Derived indicators with data first (named ones first), then yes/no, scale and number questions."""
-    found = []
+def _question_label(instrument: surveys.Instrument, q, lang: str) -> str:
+    """A question's label; a grid row's label follows its grid's ("Difficulty …: seeing?")."""
+    own = instrument.text(q.label, lang)
+    grid = next((g for g in instrument.questions if g.type == "grid" and q in g.items), None)
+    return f"{instrument.text(grid.label, lang)}: {own}" if grid is not None else own
+
+
+def _derived(instrument: surveys.Instrument, data: Weighted, lang: str) -> list[Indicator]:
     names = surveys.indicator_names(instrument)
-    ordered = [n for n in INDICATOR_NAMES if n in names] + [n for n in names if n not in INDICATOR_NAMES]
+    ordered = [n for n in derived.HEADLINE if n in names] + [n for n in names if n not in derived.HEADLINE]
+    found = []
     for name in ordered:
-        has, share = _facts(data, name)
-        if has:
-            found.append(Indicator(name, str(INDICATOR_NAMES.get(name, name)), share))
-    taken = {i.name for i in found}
-    for q in instrument.variables:
-        if q.type in NUMERIC_QUESTION_TYPES and q.name not in taken:
-            has, share = _facts(data, q.name)
-            if has:
-                found.append(Indicator(q.name, f"{q.name}: {instrument.text(q.label, lang)}", share))
+        has, is_01 = _facts(data, name)
+        if not has:
+            continue
+        info = derived.describe(instrument, name, lang)
+        kind = info.kind or (derived.SHARE if is_01 else derived.SCORE)
+        group = _("Headline indicators") if name in derived.HEADLINE else (
+            _("DigComp areas") if info.area is not None else _("Other derived indicators"))
+        found.append(Indicator(name, info.label, kind, group, info.levels))
     return found
+
+
+def indicators(instrument: surveys.Instrument, data: Weighted, lang: str) -> list[Indicator]:
+    """Derived indicators with data (headline first, then DigComp areas, then others), then each
+    question with data by its label, grouped by the page it is on."""
+    found = _derived(instrument, data, lang)
+    taken = {i.name for i in found}
+    for page in instrument.pages:
+        group = _("Questions: %(page)s", page=instrument.text(page.title, lang))
+        for q in (v for question in page.questions for v in question.variables):
+            kind = QUESTION_KINDS.get(q.type)
+            if kind is None or q.name in taken or q.name in NOT_OFFERED:
+                continue
+            has, _is_01 = _facts(data, q.name)
+            if has:
+                levels = tuple((c.code, instrument.text(c.label, lang)) for c in q.choices)
+                found.append(Indicator(q.name, _question_label(instrument, q, lang), kind, group,
+                                       levels if kind == derived.CATEGORICAL else ()))
+    return found
+
+
+def menu(offered: list[Indicator]) -> list[tuple[str, list[Indicator]]]:
+    """The indicators by menu group, groups in the order they first appear."""
+    groups: dict[str, list[Indicator]] = {}
+    for indicator in offered:
+        groups.setdefault(indicator.group, []).append(indicator)
+    return list(groups.items())
+
+
+def find(offered: list[Indicator], text: str) -> Indicator | None:
+    """The search box of the menu: the indicator whose name or label is ``text`` (any case), else the
+    first whose name or label contains it; None when none does."""
+    wanted = text.strip().casefold()
+    exact = next((i for i in offered if wanted in (i.name.casefold(), i.label.casefold())), None)
+    return exact or next((i for i in offered if wanted in i.name.casefold() or wanted in i.label.casefold()), None)
 
 
 def groups(frame: pd.DataFrame) -> list[str]:

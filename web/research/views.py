@@ -9,12 +9,13 @@ from sqlmodel import select
 from web import audit, db
 from web.auth import role_required
 from web.catalog import current_version
-from web.i18n import _, language, ngettext
+from web.i18n import _, format_decimal, language, ngettext
 from web.models import Role, Survey
-from web.research import bp, charts, exports, query
+from web.research import bp, charts, exports, query, variables
 from web.research.variables import GROUP_NAMES
 
-TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability"]
+TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability", "people", "people_low",
+                 "people_high"]
 
 
 @bp.route("/")
@@ -34,13 +35,35 @@ def survey_results(slug: str):
     if q.level == "former_district":
         districts = query.former_district_note(current_app.config["KHAOSAT_PROVINCE"])
     return render_template("research/results.html", q=q, table=table, benchmark=query.benchmark(q),
-                           group_names=GROUP_NAMES, instrument=q.instrument, districts=districts)
+                           group_names=GROUP_NAMES, instrument=q.instrument, districts=districts,
+                           menu=variables.menu(q.offered), chart_alt=_chart_alt(q, table),
+                           cells_shown=table.loc[table["reliability"] != "suppressed", "cell"].nunique()
+                           if len(table) else 0, max_bars=charts.MAX_BARS, extremes=charts.EXTREMES)
 
 
 def _download_table(q: query.Query) -> pd.DataFrame:
+    """The results table as downloaded: key columns, their labels, then the figures (shares as 0–1)."""
     table = query.table(q)
     keys = [c for c in table.columns if c == "ward" or c.endswith("_label")]
-    return table[[*q.columns, *keys, *TABLE_COLUMNS]]
+    category = ["category"] if "category" in table.columns else []
+    return table[[*q.columns, *category, *keys, *TABLE_COLUMNS]]
+
+
+def _chart_alt(q: query.Query, table: pd.DataFrame) -> str:
+    """The chart's alternative text: what it shows, its lowest and highest cells; the table has the rest."""
+    if q.indicator is None or table.empty:
+        return _("No responses yet.")
+    shown = table[table["reliability"] != "suppressed"]
+    if q.indicator.categorical or shown.empty:
+        return _("Chart of the share of each answer to “%(indicator)s” in every cell, as in the table below.",
+                 indicator=q.indicator.label)
+    low, high = shown.loc[shown["estimate"].idxmin()], shown.loc[shown["estimate"].idxmax()]
+    unit = "%" if q.indicator.share else ""
+    return _("Bar chart of “%(indicator)s” in %(cells)d cells with 95%% confidence intervals; lowest: %(low)s "
+             "(%(low_value)s%(unit)s), highest: %(high)s (%(high_value)s%(unit)s). The table below lists every value.",
+             indicator=q.indicator.label, cells=len(shown), low=low["cell"], high=high["cell"], unit=unit,
+             low_value=format_decimal(low["estimate"] * q.scale, format="#,##0.0"),
+             high_value=format_decimal(high["estimate"] * q.scale, format="#,##0.0"))
 
 
 def _filename(q: query.Query, what: str, fmt: str) -> str:
@@ -93,17 +116,37 @@ def chart(slug: str, fmt: str):
     suppressed = int((table["reliability"] == "suppressed").sum())
     note = ngettext("%(num)d cell with too few respondents is not shown.",
                     "%(num)d cells with too few respondents are not shown.", suppressed) if suppressed else None
-    title = q.indicator.label if q.indicator else ""
-    body = charts.bar_chart(
-        table, list(table["cell"]) if len(table) else [], title=title, benchmark=query.benchmark(q),
-        benchmark_label=_("Whole city"), unreliable_label=_("unreliable (n < 30 or CV > 30%%)").replace("%%", "%"),
-        suppressed_note=note, scale=q.scale, axis_label=_("Percent") if q.indicator and q.indicator.share
-        else _("Score"), decimal="," if language() == "vi" else ".", fmt=fmt, empty_note=_("No responses yet."))
+    share = bool(q.indicator and (q.indicator.share or q.indicator.categorical))
+    texts = charts.Texts(
+        title=q.indicator.label if q.indicator else "", axis=_("Percent of people") if share else _("Score"),
+        benchmark=_("Whole city"), benchmark_unit="%" if share else "",
+        unreliable=_("unreliable (few respondents or a wide interval)") if share
+        else _("unreliable (n < 30 or CV > 30%%)").replace("%%", "%"),
+        suppressed_note=note, empty=_("No responses yet."), decimal="," if language() == "vi" else ".",
+        left_out=_("… %(num)s cells between these are not drawn: the table lists every cell …", num="{num}"))
+    cells = list(table["cell"]) if len(table) else []
+    width = charts.NARROW_IN if request.args.get("size") == "narrow" else charts.WIDTH_IN
+    if q.indicator is not None and q.indicator.categorical and len(table):
+        body = charts.distribution_chart(table, cells, list(q.indicator.levels), texts=texts, fmt=fmt, width=width)
+    else:
+        body = charts.bar_chart(table, cells, texts=texts, benchmark=query.benchmark(q), scale=q.scale,
+                                share=share, fmt=fmt, width=width)
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
     response = Response(body, mimetype=mimetype)
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="{_filename(q, "chart", fmt)}"'
     return response
+
+
+@bp.app_template_filter("people")
+def people(value: float) -> str:
+    """A number of people as an estimate deserves: whole people below 100, else two significant digits."""
+    if value is None or value != value:
+        return "–"
+    if value < 100:
+        return format_decimal(round(value))
+    digits = len(str(int(value))) - 2
+    return format_decimal(int(round(value, -digits)))
 
 
 def chart_url(q: query.Query, fmt: str, **extra) -> str:
