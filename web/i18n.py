@@ -13,6 +13,7 @@ from babel import Locale
 from flask import Flask, g, request
 from flask_babel import (
     Babel,
+    force_locale,
     format_date,
     format_datetime,
     format_decimal,
@@ -28,7 +29,7 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 __all__ = [
-    "_", "format_date", "format_datetime", "format_decimal", "format_percent", "init_app",
+    "_", "format_date", "format_datetime", "format_decimal", "format_percent", "in_every_language", "init_app",
     "language", "languages", "lazy_gettext", "ngettext",
 ]
 
@@ -51,6 +52,19 @@ def language() -> str:
         asked = request.args.get("lang") or request.cookies.get(COOKIE) or DEFAULT_LANGUAGE
         g.lang = asked if asked in supported else DEFAULT_LANGUAGE
     return g.lang
+
+
+def in_every_language(message, **params: object) -> dict[str, str]:
+    """A message in every language with a catalog, e.g. ``{"vi": …, "en": …}`` for a JSON reply.
+
+    ``message`` is a ``lazy_gettext`` string (or a msgid); ``params`` fill its placeholders.
+    """
+    texts = {}
+    for code in languages():
+        with force_locale(code):
+            text = str(message) if not isinstance(message, str) else _(message)
+            texts[code] = text % params if params else text
+    return texts
 
 
 def _remember_language(response):

@@ -81,7 +81,7 @@ def test_same_uuid_different_content_is_409_and_keeps_the_first(client, app, vol
     changed["answers"]["birth_year"] = 1990
     response = client.post("/api/v1/submissions", json=changed, headers=volunteer)
     assert response.status_code == 409
-    assert response.get_json()["error"]["en"].startswith("This 'uuid' was already submitted")
+    assert response.get_json()["errors"]["uuid"]["en"].startswith("This 'uuid' was already submitted")
     with app.app_context():
         assert db.session().exec(select(Response)).one().answers["birth_year"] == 1958
 
@@ -118,8 +118,8 @@ def test_answers_to_irrelevant_or_unknown_questions_are_dropped(client, app, vol
 def test_malformed_bodies_get_a_clear_4xx_and_change_nothing(client, app, volunteer, body):
     response = client.post("/api/v1/submissions", json=body, headers=volunteer)
     assert 400 <= response.status_code < 500
-    payload = response.get_json()
-    assert "error" in payload or "errors" in payload
+    errors = response.get_json()["errors"]
+    assert errors and all(set(message) == {"vi", "en"} for message in errors.values())
     assert count(app) == 0
 
 

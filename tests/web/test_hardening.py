@@ -168,7 +168,8 @@ def test_submissions_are_rate_limited_per_token(limited):
     statuses = [client.post("/api/v1/submissions", json=submission(app, uuid=f"limited-{i:04d}"), headers=headers,
                             environ_base=environ).status_code for i in range(3)]
     assert statuses == [201, 201, 429]
-    assert "error" in client.post("/api/v1/submissions", json={}, headers=headers, environ_base=environ).get_json()
+    refused = client.post("/api/v1/submissions", json={}, headers=headers, environ_base=environ).get_json()
+    assert refused["errors"]["_"]["en"] == "Too many requests. Please wait a moment and try again."
 
 
 def test_guessing_codes_is_rate_limited(limited):
