@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from web import auth, config, db, errors, i18n, limits
+from web import auth, config, db, errors, i18n, limits, proxy
 
 csrf = CSRFProtect()
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
+    proxy.init_app(app)
 
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp
@@ -103,6 +104,8 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault(
         "Permissions-Policy", "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)")
-    if request.is_secure:
+    if current_app.config.get("KHAOSAT_HTTPS") or request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static":  # pages and downloads may show answers, passwords or tokens
+        response.headers["Cache-Control"] = "no-store"
     return response

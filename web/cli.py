@@ -13,7 +13,8 @@ from web import catalog, db
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts):
+    for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts,
+                    vacuum):
         app.cli.add_command(command)
 
 
@@ -117,6 +118,14 @@ def purge_contacts(fieldwork_end: str | None, retention_days: int | None) -> Non
         raise click.UsageError("the retention must be 0 days or more")
     removed = purge(db.session(), retention_days=days, fieldwork_end=end)
     click.echo(f"contact details deleted: {removed}")
+
+
+@click.command("vacuum")
+@with_appcontext
+def vacuum() -> None:
+    """Rewrite the tables of answers and personal details so erased rows leave the database files."""
+    db.vacuum()
+    click.echo("database files rewritten: erased rows are gone from them")
 
 
 @click.command("demo")

@@ -61,6 +61,20 @@ def test_researcher_token_cannot_submit(client, app, accounts):
     assert client.post("/api/v1/submissions", json=submission(app), headers=headers).status_code == 403
 
 
+def test_another_volunteers_uuid_gets_409_without_revealing_whose(client, app, accounts, volunteer):
+    first = client.post("/api/v1/submissions", json=submission(app), headers=volunteer)
+    assert first.status_code == 201
+    changed = submission(app)
+    changed["answers"]["birth_year"] = 1990
+    own_clash = client.post("/api/v1/submissions", json=changed, headers=volunteer).get_json()
+    other = {"Authorization": f"Bearer {accounts.token('supervisor')}"}
+    for body in (submission(app), changed):  # the same answers, or others: one reply, saying nothing more
+        response = client.post("/api/v1/submissions", json=body, headers=other)
+        assert response.status_code == 409
+        assert response.get_json() == own_clash and set(own_clash) == {"errors", "uuid"}
+    assert count(app) == 1
+
+
 def test_first_submission_201_retry_200_same_body_one_row(client, app, volunteer):
     first = client.post("/api/v1/submissions", json=submission(app), headers=volunteer)
     assert first.status_code == 201

@@ -48,7 +48,7 @@ def log_in_directly(app, client, role: str) -> None:
 
 def test_security_headers_on_every_route_and_method(app, client, accounts):
     accounts.login("admin")
-    for _endpoint, url, method in [*routes(app), ("static", "/static/style.css", "GET"), ("-", "/nope", "GET")]:
+    for endpoint, url, method in [*routes(app), ("static", "/static/style.css", "GET"), ("-", "/nope", "GET")]:
         response = client.open(url, method=method)
         headers = response.headers
         csp = headers.get("Content-Security-Policy", "")
@@ -57,6 +57,19 @@ def test_security_headers_on_every_route_and_method(app, client, accounts):
         assert headers.get("X-Content-Type-Options") == "nosniff", url
         assert headers.get("Referrer-Policy") == "same-origin", url
         assert "camera=()" in headers.get("Permissions-Policy", ""), url
+        if endpoint != "static":  # pages, downloads and API replies alike
+            assert headers.get("Cache-Control") == "no-store", url
+        assert "Strict-Transport-Security" not in headers, url  # plain HTTP without KHAOSAT_HTTPS
+
+
+def test_hsts_on_every_response_with_https_and_static_files_stay_cacheable(app, client, accounts):
+    app.config["KHAOSAT_HTTPS"] = True
+    accounts.login("researcher")
+    for url in ("/", "/research/", "/research/digital-skills/export.csv", "/api/v1/surveys/digital-skills",
+                "/static/style.css", "/nope"):
+        response = client.get(url)
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000", url
+        assert (response.headers.get("Cache-Control") == "no-store") == (not url.startswith("/static/")), url
 
 
 def test_session_cookie_is_httponly_lax_and_secure_behind_https(monkeypatch, tmp_path):
