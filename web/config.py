@@ -25,6 +25,7 @@ def from_environment(instance_path: str) -> dict:
         "MIN_CELL_COUNT": int(os.environ.get("KHAOSAT_MIN_CELL_COUNT", "10")),
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",  #: times as shown
         # rate limits: in memory, or shared in Redis across workers (see web/limits.py)
         "RATELIMIT_ENABLED": os.environ.get("KHAOSAT_RATE_LIMITS", "1") != "0",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",

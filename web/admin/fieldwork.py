@@ -25,6 +25,9 @@ FLAG_LABELS = {
     Flag.too_fast: lazy_gettext("Too fast"),
     Flag.straight_lined: lazy_gettext("Same answer to every item"),
     Flag.duplicate: lazy_gettext("Identical to another response by the same volunteer"),
+    Flag.duration_mismatch: lazy_gettext("Claimed duration disagrees with its times or with the syncs"),
+    Flag.impossible_times: lazy_gettext("Impossible times: ended before it began or after it was received"),
+    Flag.overlap: lazy_gettext("Overlaps another interview by the same volunteer"),
 }
 
 
