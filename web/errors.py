@@ -52,12 +52,10 @@ def wants_json() -> bool:
 
 
 def refuse_unstorable_input():
-    """Refuse a page request whose query or form holds a NUL (which PostgreSQL cannot store or even
+    """Refuse a request whose path, query or form holds a NUL (which PostgreSQL cannot store or even
     compare), before any view sees it. The API checks its JSON bodies itself (web.api.validation)."""
-    if request.blueprint == "api":
-        return None
-    texts = [*request.args.keys(), *request.args.values()]
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+    texts = [*request.args.keys(), *request.args.values(), *(request.view_args or {}).values()]
+    if request.blueprint != "api" and request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         texts += [*request.form.keys(), *request.form.values(), *request.files.keys(),
                   *(f.filename or "" for f in request.files.values())]

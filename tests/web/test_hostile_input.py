@@ -118,3 +118,16 @@ def test_hostile_values_in_every_form_never_500_and_refusals_change_nothing(app,
             before = row_counts(app)
             response = client.post(url, data=data, content_type=content_type)
             check(app, endpoint, url, response, before)
+
+
+@pytest.mark.parametrize("url", ["/s/digital%00skills", "/api/v1/surveys/a%00b", "/api/v1/results/a%00b",
+                                 "/research/digital-skills?indicator=%00", "/collect/poster/a%00b",
+                                 "/research/a%00b/export.csv"])
+def test_a_nul_in_a_path_or_query_is_a_400_not_a_500(app, client, accounts, url):
+    accounts.login("admin")
+    response = client.get(url + ("&" if "?" in url else "?") + "lang=en")
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert_bilingual_errors(response.get_json(), "_")
+    else:
+        assert "cannot be stored" in response.get_data(as_text=True)
