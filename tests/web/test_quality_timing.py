@@ -65,9 +65,24 @@ def test_overlapping_interviews_of_one_volunteer_are_flagged_but_not_of_two():
     assert flags_of(first, other) == {}
 
 
-@pytest.mark.parametrize("start,end,received", [(0, 20, 10), (70, 80, 60), (20, 0, 25)])
-def test_impossible_times_are_flagged(start, end, received):
-    assert Flag.impossible_times in flags_of(interview(1, start, end, received))[1]
+@pytest.mark.parametrize("start,end,received,reported", [(0, 20, 10, None), (70, 80, 60, None), (20, 0, 25, None),
+                                                         (0, 20, 25, -300)])
+def test_impossible_times_are_flagged(start, end, received, reported):
+    assert Flag.impossible_times in flags_of(interview(1, start, end, received, reported))[1]
+
+
+@pytest.mark.parametrize("meta", [
+    {"started_at": "1970-01-01T00:03:00.000Z", "ended_at": "1970-01-01T00:23:00.000Z", "duration_s": 1200},
+    {"started_at": "2026-11-20T08:15:00.000Z", "ended_at": "2026-11-20T08:10:00.000Z", "duration_s": -300},
+])
+def test_a_phone_with_a_reset_or_adjusted_clock_is_not_refused(app, client, accounts, meta):
+    """A refusal would leave the interview stuck on the phone: such times are stored, and flagged."""
+    body = submission(app, uuid="timing-clock-0001")
+    body["meta"].update(meta)
+    headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
+    assert client.post("/api/v1/submissions", json=body, headers=headers).status_code == 201
+    accounts.login("admin")
+    assert "Impossible times: ended before it began" in client.get("/admin/quality?lang=en").get_data(as_text=True)
 
 
 def test_the_review_page_shows_the_measured_minutes_and_the_flags(app, accounts, client):

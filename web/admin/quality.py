@@ -28,6 +28,7 @@ MIN_GRID_ITEMS = 6  #: straight-lining is only judged over at least this many gr
 
 TOLERANCE_S = 60  #: rounding and clock drift: disagreements about a duration smaller than this are not flagged
 CLOCK_SLACK_S = 120  #: a phone's clock may run this far ahead of the server's before its times are impossible
+MAX_QUEUED = dt.timedelta(days=366)  #: begun longer before its receipt: a phone clock reset (to 1970, say)
 
 
 class Flag(StrEnum):
@@ -107,8 +108,11 @@ def _timing_flags(response: Response, measured: Timing) -> list[Flag]:
     flags = []
     started, ended, received = _times(response)
     slack = dt.timedelta(seconds=CLOCK_SLACK_S)
+    reported = (response.meta or {}).get("duration_s")
     if (started is not None and ended is not None and ended < started - slack) or (
-            received is not None and any(t is not None and t > received + slack for t in (started, ended))):
+            received is not None and any(t is not None and t > received + slack for t in (started, ended))) or (
+            received is not None and started is not None and received - started > MAX_QUEUED) or (
+            isinstance(reported, int | float) and reported < -TOLERANCE_S):
         flags.append(Flag.impossible_times)
     if measured.reported is not None and measured.span is not None:
         disagrees = abs(measured.reported - measured.span) > max(TOLERANCE_S, 0.1 * measured.span)

@@ -30,8 +30,11 @@ MAX_BODY_BYTES = 1024 * 1024  #: a submission with a full household roster is a 
 MAX_DEPTH = 16  #: body > answers > roster > row > value is 5 levels
 MAX_SAFE_INTEGER = 2**53 - 1  #: JavaScript's Number.MAX_SAFE_INTEGER: the app cannot send more exactly
 MAX_META_BYTES = 4096
-MAX_DURATION_S = 30 * 24 * 3600  #: an interview paused for weeks is odd, longer is nonsense
-EARLIEST, LATEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+#: an interview paused for weeks is odd, longer is nonsense; a phone whose clock was set back during
+#: an interview counts a negative time, which is accepted (and flagged in quality review), not refused
+MAX_DURATION_S = 30 * 24 * 3600
+#: a cheap phone whose battery ran flat may restart at 1970 until it finds the network time: accepted
+EARLIEST, LATEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 #: after lower-casing and dropping everything but letters: names that would carry a position
 _LOCATION_WORDS = ("gps", "lat", "lon", "lng", "geo", "position", "location", "coord", "accuracy", "altitude",
                    "address", "place")
@@ -79,8 +82,8 @@ META_LOCATION = lazy_gettext("A location is accepted only in 'gps', with the res
 META_TOO_LARGE = lazy_gettext("The paradata are too large (at most %(limit)s bytes).", limit=MAX_META_BYTES)
 META_TEXT = lazy_gettext("This field must be text of at most %(limit)s characters.")
 META_FLAG = lazy_gettext("This field must be true or false.")
-META_TIMESTAMP = lazy_gettext("This field must be a date and time (ISO 8601) between 2000 and 2100.")
-META_SECONDS = lazy_gettext("This field must be a number of seconds between 0 and %(limit)s.",
+META_TIMESTAMP = lazy_gettext("This field must be a date and time (ISO 8601) between 1970 and 2100.")
+META_SECONDS = lazy_gettext("This field must be a number of seconds between -%(limit)s and %(limit)s.",
                             limit=MAX_DURATION_S)
 META_GPS = lazy_gettext("The GPS position is invalid: 'lat' (-90 to 90), 'lon' (-180 to 180) and 'accuracy_m' "
                         "(metres) must be numbers.")
@@ -189,7 +192,7 @@ def is_location_key(key: str) -> bool:
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
-    """An ISO 8601 date and time between 2000 and 2100, in UTC (no zone: UTC); None when it is not one."""
+    """An ISO 8601 date and time between 1970 and 2100, in UTC (no zone: UTC); None when it is not one."""
     if not isinstance(value, str) or len(value) > 40:
         return None
     try:
@@ -211,7 +214,7 @@ def _check_field(key: str, spec: MetaField, value: Any) -> dict[str, str] | None
         return message(META_FLAG)
     if spec.kind == "timestamp" and parse_timestamp(value) is None:
         return message(META_TIMESTAMP)
-    if spec.kind == "seconds" and not (_number(value) and 0 <= value <= MAX_DURATION_S):
+    if spec.kind == "seconds" and not (_number(value) and abs(value) <= MAX_DURATION_S):
         return message(META_SECONDS)
     if spec.kind == "gps" and not (isinstance(value, dict) and set(value) <= GPS_KEYS
                                    and all(v is None or _number(v) for v in value.values())):
