@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from surveys import areas
-from web import auth, config, db, i18n, limits, reading
+from web import auth, config, db, errors, i18n, limits, proxy, reading
 from web.area_codes import MixedCodeLists
 
 csrf = CSRFProtect()
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
+    proxy.init_app(app)
 
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp
@@ -48,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _register_error_handlers(app)
     app.before_request(_forms_are_not_json)
+    app.before_request(errors.refuse_unstorable_input)
     app.after_request(_security_headers)
     app.add_url_rule("/healthz", "healthz", auth.public(healthz))
 
@@ -66,10 +68,6 @@ def healthz():
         return jsonify(status="error", db="unavailable"), 503
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
-
-
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -78,19 +76,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        messages = {
-            400: i18n._("The request could not be understood."),
-            401: i18n._("Authentication required."),
-            403: i18n._("You do not have access to this page."),
-            404: i18n._("This page does not exist."),
-            405: i18n._("This action is not allowed here."),
-            413: i18n._("The upload is too large."),
-            415: i18n._("This page takes a form, not JSON."),
-            429: i18n._("Too many requests. Please wait a moment and try again."),
-        }
-        message = messages.get(error.code or 500, i18n._("Something went wrong."))
-        if _wants_json():
-            return jsonify(error=message), error.code
+        if errors.wants_json():
+            return errors.refuse(error.code or 500)
+        message = errors.http_message(error.code)
         return render_template("error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(MixedCodeLists)
@@ -101,22 +89,22 @@ def _register_error_handlers(app: Flask) -> None:
                          "an administrator runs “khaosat migrate-areas”.", responses=error.responses,
                          margins=error.margins, assignments=error.assignments, quotas=error.quotas,
                          current=areas.CODE_LIST)
-        if _wants_json():
-            return jsonify(error=message), 409
+        if errors.wants_json():
+            return errors.refuse(409, message)
         return render_template("error.html", code=409, message=message), 409
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         app.logger.exception("unexpected error")
-        message = i18n._("Something went wrong on our side. Your earlier answers are saved.")
-        if _wants_json():
-            return jsonify(error=message), 500
-        return render_template("error.html", code=500, message=message), 500
+        if errors.wants_json():
+            return errors.refuse(500, errors.SERVER_ERROR)
+        return render_template("error.html", code=500, message=errors.SERVER_ERROR), 500
 
 
 def _forms_are_not_json():
     """Pages take form posts; only the API takes JSON (Flask-WTF would try to read a JSON body as a form)."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json and request.blueprint != "api":
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json and request.blueprint != "api"
+            and request.routing_exception is None):
         abort(415)
 
 
@@ -131,6 +119,8 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault(
         "Permissions-Policy", "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)")
-    if request.is_secure:
+    if current_app.config.get("KHAOSAT_HTTPS") or request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static":  # pages and downloads may show answers, passwords or tokens
+        response.headers["Cache-Control"] = "no-store"
     return response

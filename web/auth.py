@@ -15,12 +15,13 @@ from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from sqlmodel import select
 
 from web import db, sessions
-from web.i18n import _, lazy_gettext
+from web.errors import refuse
+from web.i18n import lazy_gettext
 from web.models import ApiToken, Role, User, UserSession
 from web.models.base import utcnow
 
@@ -155,7 +156,7 @@ def role_required(*roles: Role, api: bool = False) -> Callable[[Callable], Calla
             user = requesting_user()
             if user is None:
                 if api or request.headers.get("Authorization"):
-                    return jsonify(error=_("Authentication required.")), 401
+                    return refuse(401)
                 return redirect(url_for("accounts.login", next=request.full_path))
             if user.role not in allowed:
                 abort(403)

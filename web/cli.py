@@ -15,7 +15,7 @@ from web import catalog, db
 
 def register_commands(app: Flask) -> None:
     for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts,
-                    migrate_areas):
+                    migrate_areas, vacuum):
         app.cli.add_command(command)
 
 
@@ -158,6 +158,14 @@ def migrate_areas(dry_run: bool, backup: Path | None) -> None:
     if report.backup is not None:
         click.echo(f"backup: {report.backup} (undo: khaosat migrate-areas --restore {report.backup})")
         click.echo(f"every row: {report.backup.with_suffix('.csv')}")
+
+
+@click.command("vacuum")
+@with_appcontext
+def vacuum() -> None:
+    """Rewrite the tables of answers and personal details so erased rows leave the database files."""
+    db.vacuum()
+    click.echo("database files rewritten: erased rows are gone from them")
 
 
 @click.command("demo")

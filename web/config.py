@@ -20,6 +20,9 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("KHAOSAT_HTTPS", "") == "1",
+        "KHAOSAT_HTTPS": os.environ.get("KHAOSAT_HTTPS", "") == "1",  #: HSTS on every response
+        #: hops of reverse proxy (nginx, Caddy) whose X-Forwarded-For/-Proto/-Host are trusted
+        "KHAOSAT_TRUSTED_PROXIES": _count("KHAOSAT_TRUSTED_PROXIES", os.environ.get("KHAOSAT_TRUSTED_PROXIES", "0")),
         "MIN_CELL_COUNT": int(os.environ.get("KHAOSAT_MIN_CELL_COUNT", "10")),
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         # logins end on the server (web/sessions.py): field roles keep theirs across browser restarts
@@ -32,6 +35,7 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "vi",
         # times are stored in UTC and shown in this zone (see web/i18n.py); rules' today() use it too
         "KHAOSAT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",  #: times as shown
         # rate limits: in memory, or shared in Redis across workers (see web/limits.py)
         "RATELIMIT_ENABLED": os.environ.get("KHAOSAT_RATE_LIMITS", "1") != "0",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
@@ -41,6 +45,13 @@ def from_environment(instance_path: str) -> dict:
         # quality flags on the fieldwork dashboard
         "KHAOSAT_MIN_INTERVIEW_SECONDS": int(os.environ.get("KHAOSAT_MIN_INTERVIEW_SECONDS", "120")),
     }
+
+
+def _count(name: str, value: str) -> int:
+    """A whole number >= 0 from the environment; anything else stops the start with a clear message."""
+    if not value.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
+    return int(value)
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,7 +1,8 @@
 """The database: one engine per app, one SQLModel session per request, migrations with Alembic.
 
-SQLite (the default) runs with WAL and foreign keys on; PostgreSQL is used when ``DATABASE_URL``
-says so. The schema is created and upgraded only by Alembic (``khaosat init-db``).
+SQLite (the default) runs with WAL, foreign keys and ``secure_delete`` on; PostgreSQL is used when
+``DATABASE_URL`` says so. The schema is created and upgraded only by Alembic (``khaosat init-db``).
+After an erasure, :func:`forget_erased` makes sure no copy of the erased rows stays in the files.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten with zeros, not left in free pages
     cursor.close()
 
 
@@ -55,6 +57,37 @@ def _close_session(_exc: BaseException | None = None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
+
+
+def forget_erased() -> None:
+    """Leave no copy of erased rows in the database files (call it after the erasure is committed).
+
+    SQLite: with ``secure_delete`` the erased rows' pages were zeroed, but the write-ahead log still
+    holds the pages as they were; a ``TRUNCATE`` checkpoint copies the log into the database and
+    empties it. PostgreSQL keeps dead rows in its data files until ``VACUUM`` reclaims them
+    (``khaosat vacuum``, see the README); nothing is done here.
+    """
+    if engine().dialect.name != "sqlite":
+        return
+    with engine().connect() as conn:
+        busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        current_app.logger.warning("the write-ahead log could not be emptied after an erasure: a reader held it")
+
+
+def vacuum() -> None:
+    """Rewrite the tables that hold answers and personal details, so that erased rows leave the files.
+
+    SQLite: ``VACUUM`` then a ``TRUNCATE`` checkpoint. PostgreSQL: ``VACUUM FULL`` of those tables
+    (it locks each table while it is rewritten; run it in a quiet hour).
+    """
+    tables = ("responses", "drafts", "personal_details")
+    with engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine().dialect.name == "sqlite":
+            conn.exec_driver_sql("VACUUM")
+        else:
+            conn.exec_driver_sql("VACUUM FULL " + ", ".join(tables))
+    forget_erased()
 
 
 def alembic_config(engine_: Engine, backup_dir: Path | None = None) -> Config:

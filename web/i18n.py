@@ -22,6 +22,7 @@ from babel.dates import get_timezone_location
 from flask import Flask, current_app, g, request
 from flask_babel import (
     Babel,
+    force_locale,
     format_date,
     format_datetime,
     format_decimal,
@@ -40,7 +41,7 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 __all__ = [
     "_", "format_date", "format_datetime", "format_day", "format_decimal", "format_moment", "format_percent",
-    "init_app", "language", "languages", "lazy_gettext", "local_zone", "ngettext",
+    "in_every_language", "init_app", "language", "languages", "lazy_gettext", "local_zone", "ngettext",
 ]
 
 #: a moment and a day in each language's usual order, always with a four-digit year (CLDR patterns);
@@ -100,6 +101,19 @@ def zone_label() -> str:
 
 def _use_survey_clock() -> None:
     clock.set_zone(current_app.config["KHAOSAT_TIMEZONE"])
+
+
+def in_every_language(message, **params: object) -> dict[str, str]:
+    """A message in every language with a catalog, e.g. ``{"vi": …, "en": …}`` for a JSON reply.
+
+    ``message`` is a ``lazy_gettext`` string (or a msgid); ``params`` fill its placeholders.
+    """
+    texts = {}
+    for code in languages():
+        with force_locale(code):
+            text = str(message) if not isinstance(message, str) else _(message)
+            texts[code] = text % params if params else text
+    return texts
 
 
 def _remember_language(response):

@@ -5,8 +5,9 @@ response; a consented GPS fix goes to ``personal_details`` in the same transacti
 the answers or the paradata.
 
 The response's ``uuid`` is unique in the database. A retry with the same content returns the
-stored response; the same ``uuid`` with different content is a conflict. The unique constraint
-decides, not a check-then-insert, so two simultaneous retries still make one row.
+stored response; the same ``uuid`` with different content, or from another volunteer, is a
+conflict. The unique constraint decides, not a check-then-insert, so two simultaneous retries still
+make one row.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from web.models import PersonalDetails, Response, SurveyVersion
 class Outcome:
     response: Response
     created: bool  #: False when an identical submission was already stored
-    conflict: bool = False  #: True when the uuid is known with different content
+    conflict: bool = False  #: True when the uuid is known with different content or from someone else
 
 
 def content_hash(version_id: int, answers: dict[str, Any], extra: dict[str, Any]) -> str:
@@ -102,5 +103,7 @@ def store(session: Session, version: SurveyVersion, instrument: surveys.Instrume
         existing = session.exec(select(Response).where(Response.uuid == uuid)).first()
         if existing is None:
             raise
-        return Outcome(existing, created=False, conflict=existing.content_hash != response.content_hash)
+        # a uuid another volunteer sent is theirs: a conflict, whatever the content, so nobody learns its id
+        clash = existing.content_hash != response.content_hash or existing.volunteer_id != response.volunteer_id
+        return Outcome(existing, created=False, conflict=clash)
     return Outcome(response, created=True)

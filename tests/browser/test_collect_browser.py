@@ -142,7 +142,7 @@ def test_same_queue_sent_twice_and_from_two_phones_at_once_is_one_row(live_app, 
     answers = json.loads(json.dumps(valid_answers(live_app)))
     item = queued(live_app, "0b5e1c3a-4d2f-4a6b-9c8d-7e6f5a4b3c2d", answers)
     one, page_a = volunteer_page(live_app, browser, "vol-a")
-    two, page_b = volunteer_page(live_app, browser, "vol-b")
+    two, page_b = volunteer_page(live_app, browser, "vol-a")  # the same volunteer's second phone
     for page in (page_a, page_b):
         page.evaluate(QUEUE, [item])
         assert page.evaluate(LEFT) == ["queued"]
@@ -165,8 +165,15 @@ def test_same_queue_sent_twice_and_from_two_phones_at_once_is_one_row(live_app, 
     page_a.wait_for_selector(f"#problems li[data-uuid='{item['uuid']}']")
     assert "khác" in page_a.locator("#problems").inner_text()
     assert len(rows(live_app)) == 1
+    # another volunteer's phone with the same uuid and answers: the same conflict, never their row's id
+    three, page_c = volunteer_page(live_app, browser, "vol-b")
+    page_c.evaluate(QUEUE, [item])
+    page_c.locator("#send").click()
+    wait_until_sent(page_c, ["conflict"])
+    assert len(rows(live_app)) == 1
     one.close()
     two.close()
+    three.close()
 
 
 def test_logging_out_is_a_button_that_works_on_a_phone_with_javascript_off(live_app, browser):

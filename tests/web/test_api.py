@@ -61,6 +61,20 @@ def test_researcher_token_cannot_submit(client, app, accounts):
     assert client.post("/api/v1/submissions", json=submission(app), headers=headers).status_code == 403
 
 
+def test_another_volunteers_uuid_gets_409_without_revealing_whose(client, app, accounts, volunteer):
+    first = client.post("/api/v1/submissions", json=submission(app), headers=volunteer)
+    assert first.status_code == 201
+    changed = submission(app)
+    changed["answers"]["birth_year"] = 1990
+    own_clash = client.post("/api/v1/submissions", json=changed, headers=volunteer).get_json()
+    other = {"Authorization": f"Bearer {accounts.token('supervisor')}"}
+    for body in (submission(app), changed):  # the same answers, or others: one reply, saying nothing more
+        response = client.post("/api/v1/submissions", json=body, headers=other)
+        assert response.status_code == 409
+        assert response.get_json() == own_clash and set(own_clash) == {"errors", "uuid"}
+    assert count(app) == 1
+
+
 def test_first_submission_201_retry_200_same_body_one_row(client, app, volunteer):
     first = client.post("/api/v1/submissions", json=submission(app), headers=volunteer)
     assert first.status_code == 201
@@ -81,7 +95,7 @@ def test_same_uuid_different_content_is_409_and_keeps_the_first(client, app, vol
     changed["answers"]["birth_year"] = 1990
     response = client.post("/api/v1/submissions", json=changed, headers=volunteer)
     assert response.status_code == 409
-    assert response.get_json()["error"]["en"].startswith("This 'uuid' was already submitted")
+    assert response.get_json()["errors"]["uuid"]["en"].startswith("This 'uuid' was already submitted")
     with app.app_context():
         assert db.session().exec(select(Response)).one().answers["birth_year"] == 1958
 
@@ -118,8 +132,8 @@ def test_answers_to_irrelevant_or_unknown_questions_are_dropped(client, app, vol
 def test_malformed_bodies_get_a_clear_4xx_and_change_nothing(client, app, volunteer, body):
     response = client.post("/api/v1/submissions", json=body, headers=volunteer)
     assert 400 <= response.status_code < 500
-    payload = response.get_json()
-    assert "error" in payload or "errors" in payload
+    errors = response.get_json()["errors"]
+    assert errors and all(set(message) == {"vi", "en"} for message in errors.values())
     assert count(app) == 0
 
 

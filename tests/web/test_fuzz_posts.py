@@ -9,6 +9,7 @@ validation), with real ids in the URL. The server must never answer 500, and a r
 from __future__ import annotations
 
 import io
+import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,15 @@ HOSTILE = [
     "", " ", "<script>alert(1)</script>", "' OR '1'='1' --", "\x00", "=HYPERLINK(\"http://evil\")", "@SUM(A1)",
     "../../etc/passwd", "9" * 400, "-1", "0", "1e308", "NaN", "yes", "exclude", "include", "admin", "vi", "en",
     "next", "back", "70", "digital-skills", "%s%n%x", "{{7*7}}", "😀", "Phường Hoàn Kiếm", "\u202e", "null",
+    "9223372036854775808", "3000000000", "1e300", "1e400", "-Infinity", "1" + "0" * 400, "9999-12-31T23:59:59-14:00",
+    "a\x00b", "0000-01-01", "x" * 5000,
 ]
+#: what a broken phone or a hostile client puts in JSON: non-finite and huge numbers, half an emoji, NUL
+numbers = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from([2**63, 3_000_000_000, 1e300, -(2**53)]))
+bad_text = st.one_of(st.text(st.characters(categories=["Cs", "Cc", "Lo", "So"]), max_size=12),
+                     st.sampled_from(["\ud800", "Cần thêm lớp học \ud83d", "a\x00b", "9999-12-31T23:59:59-14:00",
+                                      "0001-01-01T00:00:00+14:00", "2026-11-20T08:15:00+07:00"]))
 FIELDS = ["username", "password", "role", "user_id", "ward_code", "survey_id", "target", "code", "confirm",
           "decision", "flag", "nav", "lang", "response_id", "consent", "ward", "birth_year", "sex", "education"]
 FORM_EXAMPLES, JSON_EXAMPLES = 15, 10  #: per endpoint, so the suite stays fast
@@ -34,7 +43,7 @@ values = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60))
 forms = st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(min_size=1, max_size=12)),
                         st.one_of(values, st.lists(values, max_size=3)), max_size=8)
 json_bodies = st.one_of(
-    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    st.recursive(st.none() | st.booleans() | numbers | bad_text | st.text(max_size=20),
                  lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
                  max_leaves=12),
     st.fixed_dictionaries({"uuid": values, "survey": values, "version": st.integers() | values,
@@ -123,3 +132,48 @@ def test_random_and_hostile_posts_never_500_and_refusals_change_nothing(app, acc
     assert len(endpoints) >= 20
     for endpoint, url in endpoints:
         fuzz(app, client, endpoint, url, names)
+
+
+SUBMISSION_EXAMPLES = 60
+
+
+def test_random_submissions_with_hostile_parts_never_500_and_store_only_clean_paradata(app, accounts):
+    """A valid submission with random parts made hostile: refused whole (nothing stored) or stored clean."""
+    from web.api.validation import MAX_META_BYTES, META_SCHEMA
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
+    names = [q.name for q in instrument(app).questions]
+    places = st.one_of(st.sampled_from(["uuid", "survey", "version", "meta", "answers"]),
+                       st.sampled_from(names).map(lambda n: "answers." + n),
+                       st.sampled_from([*META_SCHEMA, "gpsLat", "position", "note", "gps.lat"]).map(lambda k: "meta." + k))
+    hostile = st.recursive(st.none() | st.booleans() | numbers | bad_text | st.sampled_from(HOSTILE),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(bad_text, inner, max_size=3),
+                           max_leaves=6)
+
+    @bounded(SUBMISSION_EXAMPLES)
+    @given(changes=st.lists(st.tuples(places, hostile), min_size=1, max_size=3), uuid=st.uuids())
+    def post(changes, uuid):
+        body = submission(app, uuid=str(uuid))
+        body["meta"]["gps_consent"] = True
+        for place, value in changes:
+            *parents, last = place.split(".")
+            target = body
+            for name in parents:
+                target = target.setdefault(name, {}) if isinstance(target, dict) else {}
+            if isinstance(target, dict):
+                target[last] = value
+        before = row_counts(app)
+        response = client.post("/api/v1/submissions", json=body, headers=headers)
+        assert response.status_code < 500, (changes, response.get_data(as_text=True)[:300])
+        reply = response.get_json()
+        if response.status_code >= 400:
+            assert row_counts(app) == before
+            assert all(set(m) == {"vi", "en"} for m in reply["errors"].values()), reply
+            return
+        with app.app_context():
+            stored = db.session().exec(select(Response).where(Response.uuid == str(uuid))).one()
+        assert set(stored.meta) <= set(META_SCHEMA) - {"gps"}  # the fix goes to personal details, if anywhere
+        assert len(json.dumps(stored.meta, ensure_ascii=False).encode()) <= MAX_META_BYTES
+
+    post()

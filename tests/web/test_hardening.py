@@ -58,7 +58,7 @@ def log_in_directly(app, client, role: str) -> None:
 
 def test_security_headers_on_every_route_and_method(app, client, accounts):
     accounts.login("admin")
-    for _endpoint, url, method in [*routes(app), ("static", "/static/style.css", "GET"), ("-", "/nope", "GET")]:
+    for endpoint, url, method in [*routes(app), ("static", "/static/style.css", "GET"), ("-", "/nope", "GET")]:
         response = client.open(url, method=method)
         headers = response.headers
         csp = headers.get("Content-Security-Policy", "")
@@ -67,6 +67,19 @@ def test_security_headers_on_every_route_and_method(app, client, accounts):
         assert headers.get("X-Content-Type-Options") == "nosniff", url
         assert headers.get("Referrer-Policy") == "same-origin", url
         assert "camera=()" in headers.get("Permissions-Policy", ""), url
+        if endpoint != "static":  # pages, downloads and API replies alike
+            assert headers.get("Cache-Control") == "no-store", url
+        assert "Strict-Transport-Security" not in headers, url  # plain HTTP without KHAOSAT_HTTPS
+
+
+def test_hsts_on_every_response_with_https_and_static_files_stay_cacheable(app, client, accounts):
+    app.config["KHAOSAT_HTTPS"] = True
+    accounts.login("researcher")
+    for url in ("/", "/research/", "/research/digital-skills/export.csv", "/api/v1/surveys/digital-skills",
+                "/static/style.css", "/nope"):
+        response = client.get(url)
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000", url
+        assert (response.headers.get("Cache-Control") == "no-store") == (not url.startswith("/static/")), url
 
 
 def test_session_cookie_is_httponly_lax_and_secure_behind_https(monkeypatch, tmp_path):
@@ -178,7 +191,8 @@ def test_submissions_are_rate_limited_per_token(limited):
     statuses = [client.post("/api/v1/submissions", json=submission(app, uuid=f"limited-{i:04d}"), headers=headers,
                             environ_base=environ).status_code for i in range(3)]
     assert statuses == [201, 201, 429]
-    assert "error" in client.post("/api/v1/submissions", json={}, headers=headers, environ_base=environ).get_json()
+    refused = client.post("/api/v1/submissions", json={}, headers=headers, environ_base=environ).get_json()
+    assert refused["errors"]["_"]["en"] == "Too many requests. Please wait a moment and try again."
 
 
 def test_guessing_codes_is_rate_limited(limited):

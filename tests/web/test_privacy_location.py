@@ -59,16 +59,33 @@ def test_gps_with_consent_is_kept_apart_from_the_answers(client, app, volunteer)
     assert len(details(app)) == 1
 
 
-@pytest.mark.parametrize("consent", [False, None, "yes", 1])
+@pytest.mark.parametrize("consent", [False, None])
 def test_gps_without_consent_is_dropped(client, app, volunteer, consent):
-    meta = {**META, "gps": GPS, "latitude": LAT, "lon": LON}
+    meta = {**META, "gps": GPS}
     if consent is not None:
         meta["gps_consent"] = consent
     assert send(client, app, volunteer, meta).status_code == 201
     assert details(app) == []
     row = stored(app)
-    assert not {"gps", "latitude", "lon"} & set(row.meta) and row.meta["gps_consent"] is False
+    assert "gps" not in row.meta and row.meta["gps_consent"] is False
     assert str(LAT) not in json.dumps([row.answers, row.meta])
+
+
+@pytest.mark.parametrize("key", ["latitude", "lon", "gpsLat", "position", "geo", "Location_text", "coords"])
+def test_a_position_outside_gps_is_refused_with_or_without_consent(client, app, volunteer, key):
+    before = row_counts(app)
+    for consent in (True, False):
+        response = send(client, app, volunteer, {**META, "gps_consent": consent, key: LAT})
+        assert response.status_code == 422
+        assert response.get_json()["errors"][f"meta.{key}"]["en"].startswith("A location is accepted only in 'gps'")
+    assert row_counts(app) == before
+
+
+@pytest.mark.parametrize("consent", ["yes", 1, "true"])
+def test_consent_must_be_true_or_false(client, app, volunteer, consent):
+    response = send(client, app, volunteer, {**META, "gps_consent": consent, "gps": GPS})
+    assert response.status_code == 422 and "meta.gps_consent" in response.get_json()["errors"]
+    assert details(app) == []
 
 
 def test_consent_without_a_fix_stores_no_location(client, app, volunteer):
@@ -87,7 +104,7 @@ def test_a_bad_gps_with_consent_is_refused_and_changes_nothing(client, app, volu
     before = row_counts(app)
     response = send(client, app, volunteer, {**META, "gps_consent": True, "gps": gps})
     assert response.status_code == 422
-    error = response.get_json()["error"]
+    error = response.get_json()["errors"]["meta.gps"]
     assert "GPS" in error["vi"] and "GPS" in error["en"] and "vị trí" in error["vi"].lower()
     assert row_counts(app) == before
 

@@ -26,6 +26,10 @@ FLAG_LABELS = {
     Flag.straight_lined: lazy_gettext("Same answer to every item"),
     Flag.duplicate: lazy_gettext("Identical to another response by the same volunteer"),
     Flag.kept_after_conflict: lazy_gettext("Sent again with different content; the volunteer kept both"),
+    Flag.duration_mismatch: lazy_gettext("Claimed duration disagrees with its times or with the syncs"),
+    Flag.impossible_times: lazy_gettext("Impossible times: ended before it began or after it was received, or "
+                                        "began over a year before"),
+    Flag.overlap: lazy_gettext("Overlaps another interview by the same volunteer"),
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "example": "digital-skills"}
-BILINGUAL_ERROR = {"type": "object", "properties": {"error": {"oneOf": [
-    {"type": "string"}, {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}]}}}
+BILINGUAL_ERROR = {"type": "object", "required": ["errors"], "properties": {"errors": {
+    "type": "object", "description": "field ('_' for the request as a whole, a question's name, 'meta.<key>') -> "
+                                     "message in each language",
+    "additionalProperties": {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}}}}
 
 
 def _error(text: str) -> dict:
@@ -49,13 +51,17 @@ def document() -> dict[str, Any]:
                     "properties": {"uuid": {"type": "string"}, "survey": {"type": "string"},
                                    "version": {"type": "integer"}, "answers": {"type": "object"},
                                    "meta": {"type": "object", "description": (
-                                       "Paradata: started_at, ended_at (ISO 8601), duration_s, channel, language, "
-                                       "volunteer, app_version. A GPS fix {lat, lon, accuracy_m} under `gps` is kept "
+                                       "Paradata, at most 4 KB: started_at, ended_at (ISO 8601), duration_s, channel, "
+                                       "language, volunteer, app_version, gps_consent; any other key is a 422. A GPS fix {lat, lon, accuracy_m} under `gps` is kept "
                                        "(apart from the answers, for admins only) only with `gps_consent: true`; "
                                        "without consent it is dropped, with consent a malformed one gets a 422.")}}}}}},
                 "responses": {"201": {"description": "Stored"}, "200": {"description": "Already stored (same content)"},
-                              "401": _error("No or bad token"), "409": _error("uuid known with other content"),
-                              "422": _error("Invalid answers or GPS position")}}},
+                              "400": _error("Not a JSON object in UTF-8, NaN/Infinity, duplicate names, nested over "
+                                            "16 levels"),
+                              "401": _error("No or bad token"),
+                              "409": _error("uuid known with other content, or sent by someone else"),
+                              "413": _error("Body over 1 MB"), "429": _error("Too many submissions"),
+                              "422": _error("Invalid answers, paradata or GPS position")}}},
             "/api/v1/results/{slug}": {"get": {
                 "summary": "Weighted estimates with 95% CIs, n and reliability flags (researcher token)",
                 "security": [{"bearer": []}],

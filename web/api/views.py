@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -11,20 +10,29 @@ from flask import abort, current_app, jsonify, request
 import surveys
 from surveys import areas
 from web import db
-from web.api import bp
+from web.api import bp, validation
 from web.auth import public, requesting_user, role_required
 from web.catalog import current_version, find_version, instrument_of
+from web.errors import errors_reply, refuse
+from web.i18n import in_every_language, lazy_gettext
 from web.limits import limiter, setting, token_or_address
 from web.models import Role
 from web.privacy import location_from_meta
-from web.privacy.operations import LOCATION_KEYS
 from web.submissions import paradata, store
 
 UUID_RE = re.compile(r"^[A-Za-z0-9:_-]{8,64}$")
 
 
-def _bad(vi: str, en: str, status: int = 400, **extra: Any):
-    return jsonify(error={"vi": vi, "en": en}, **extra), status
+UUID_MESSAGE = lazy_gettext("A valid 'uuid' (8 to 64 letters, digits, '-', '_' or ':') is required.")
+SURVEY_MESSAGE = lazy_gettext("'survey' (a name) and 'version' (a number) are required.")
+OBJECTS_MESSAGE = lazy_gettext("'answers' and 'meta' must be JSON objects.")
+NO_VERSION = lazy_gettext("This survey version does not exist.")
+NOT_OFFERED = lazy_gettext("This parameter is not offered by this survey.")
+CONFLICT = lazy_gettext("This 'uuid' was already submitted with different content.")
+CONFLICT_OF = lazy_gettext("'conflict_of' must be another response's 'uuid'.")
+OLD_WARD_LIST = lazy_gettext("The ward list on this device is out of date, so a ward code may name another ward. "
+                             "Reload the app, check the interview's ward and send it again.")
+BAD_ESTIMATOR = lazy_gettext("'estimator' must be 'direct' or 'fh'.")
 
 
 @bp.route("/surveys/<slug>")
@@ -36,67 +44,63 @@ def get_survey(slug: str):
     return jsonify(surveys.instrument_to_json(instrument_of(version)))
 
 
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+def _shape(body: Any) -> dict[str, dict[str, str]]:
+    """Problems with the body's outline: the uuid, survey, version, answers and meta members."""
+    if not isinstance(body, dict):
+        return {"_": in_every_language(validation.NOT_JSON)}
+    problems = validation.storable(body)
+    uuid, slug, number = body.get("uuid"), body.get("survey"), body.get("version")
+    if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+        problems["uuid"] = in_every_language(UUID_MESSAGE)
+    if (not isinstance(slug, str) or not 0 < len(slug) <= 64 or not isinstance(number, int)
+            or isinstance(number, bool) or not 0 < number < 2**31):
+        problems.setdefault("survey", in_every_language(SURVEY_MESSAGE))
+    if not isinstance(body.get("answers"), dict):
+        problems.setdefault("answers", in_every_language(OBJECTS_MESSAGE))
+    if not isinstance(body.get("meta", {}), dict):
+        problems.setdefault("meta", in_every_language(OBJECTS_MESSAGE))
+    return problems
 
 
 @bp.route("/submissions", methods=["POST"])
 @limiter.limit(setting("KHAOSAT_SUBMISSION_LIMIT"), key_func=token_or_address, override_defaults=False)
 @role_required(Role.volunteer, Role.supervisor, api=True)
 def create_submission():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _bad("Nội dung phải là một đối tượng JSON.", "The body must be a JSON object.")
-    uuid, slug, number = body.get("uuid"), body.get("survey"), body.get("version")
-    answers, meta = body.get("answers"), body.get("meta", {})
-    if not isinstance(uuid, str) or not UUID_RE.match(uuid):
-        return _bad("Thiếu 'uuid' hợp lệ (8–64 ký tự).", "A valid 'uuid' (8-64 characters) is required.", 422)
-    if (not isinstance(slug, str) or not isinstance(number, int) or isinstance(number, bool)
-            or not 0 < number < 2**31):
-        return _bad("Cần 'survey' (tên) và 'version' (số).", "'survey' (a name) and 'version' (a number) are required.", 422)
-    if not isinstance(answers, dict) or not isinstance(meta, dict):
-        return _bad("'answers' và 'meta' phải là đối tượng JSON.", "'answers' and 'meta' must be JSON objects.", 422)
+    try:
+        body = validation.read_body(request)
+    except validation.BadBody as exc:
+        return refuse(400, exc.message)
+    problems = _shape(body)
+    if problems:
+        return errors_reply(problems, 400 if "_" in problems else 422,
+                            **({"uuid": body["uuid"]} if "uuid" not in problems and isinstance(body, dict) else {}))
+    uuid, slug, number, answers = body["uuid"], body["survey"], body["version"], body["answers"]
     conflict_of = body.get("conflict_of")
     if conflict_of is not None and (not isinstance(conflict_of, str) or not UUID_RE.match(conflict_of)
                                     or conflict_of == uuid):
-        return _bad("'conflict_of' phải là 'uuid' của một phiếu khác.", "'conflict_of' must be another response's 'uuid'.",
-                    422, uuid=uuid)
+        return refuse(422, CONFLICT_OF, field="conflict_of", uuid=uuid)
     if body.get("area_codes", areas.CODE_LIST) != areas.CODE_LIST:  # an app with an old ward list
-        return _bad("Danh sách phường, xã trên máy này đã cũ: mã phường, xã có thể chỉ một nơi khác. Hãy tải lại "
-                    "ứng dụng, kiểm tra lại phường, xã của phiếu rồi gửi lại.",
-                    "The ward list on this device is out of date, so a ward code may name another ward. Reload "
-                    "the app, check the interview's ward and send it again.", 422, uuid=uuid)
+        return refuse(422, OLD_WARD_LIST, field="area_codes", uuid=uuid)
     session = db.session()
-    version = find_version(session, slug[:64], number)
+    version = find_version(session, slug, number)
     if version is None:
-        return _bad("Không có phiên bản khảo sát này.", "This survey version does not exist.", 404)
+        return refuse(404, NO_VERSION, field="survey", uuid=uuid)
+    paradata_ = validation.check_meta(body.get("meta"))
     instrument = instrument_of(version)
     checked = surveys.check(instrument, answers)
-    if not checked.ok:
-        return jsonify(uuid=uuid, errors=checked.errors), 422
+    if not checked.ok or paradata_.problems:
+        return errors_reply({**checked.errors, **paradata_.problems}, 422, uuid=uuid)
     try:
-        location = location_from_meta(meta)
+        location = location_from_meta(body.get("meta") or {})
     except ValueError:
-        return _bad("Vị trí GPS không hợp lệ: cần 'lat' (−90…90), 'lon' (−180…180) và 'accuracy_m' (mét) là số.",
-                    "The GPS position is invalid: 'lat' (-90..90), 'lon' (-180..180) and 'accuracy_m' (metres) "
-                    "must be numbers.", 422, uuid=uuid)
+        return refuse(422, validation.META_GPS, field="meta.gps", uuid=uuid)
+    meta = paradata_.stored
     language = meta.get("language") if meta.get("language") in instrument.languages else instrument.default_language
-    started_at = _parse_time(meta.get("started_at"))
-    clean_meta = {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str | int | float | bool)
-                  and k not in LOCATION_KEYS}
-    clean_meta["gps_consent"] = meta.get("gps_consent") is True
     outcome = store(session, version, instrument, uuid, checked.values, channel="interview", language=language,
-                    meta=paradata(clean_meta, started_at, _parse_time(meta.get("ended_at"))), started_at=started_at,
+                    meta=paradata(meta, paradata_.started_at, paradata_.ended_at), started_at=paradata_.started_at,
                     volunteer_id=requesting_user().id, personal=location, conflict_of=conflict_of)
     if outcome.conflict:
-        return _bad("Mã 'uuid' này đã được gửi với nội dung khác.",
-                    "This 'uuid' was already submitted with different content.", 409, uuid=uuid)
+        return refuse(409, CONFLICT, field="uuid", uuid=uuid)
     body = {"uuid": uuid, "id": outcome.response.id, "survey": slug, "version": number,
             "received_at": outcome.response.submitted_at.isoformat()}
     return jsonify(body), 201 if outcome.created else 200
@@ -115,13 +119,13 @@ def get_results(slug: str):
     try:
         q = query.read(slug, request.args, api=True)
     except query.BadQuery as exc:
-        return _bad(f"Tham số '{exc}' không có trong khảo sát này.", f"The '{exc}' parameter is not offered by this survey.",
-                    422, indicators=[i.name for i in q_offered(slug)], groups=_groups(slug))
+        return refuse(422, NOT_OFFERED, field=str(exc), indicators=[i.name for i in q_offered(slug)],
+                      groups=_groups(slug))
     if q.indicator is None:
         return jsonify(survey=slug, indicator=None, rows=[])
     estimator = request.args.get("estimator", "direct")
     if estimator not in ("direct", "fh"):
-        return _bad("Tham số 'estimator' phải là 'direct' hoặc 'fh'.", "'estimator' must be 'direct' or 'fh'.", 422)
+        return refuse(422, BAD_ESTIMATOR, field="estimator")
     if estimator == "fh":  # model-based (Fay–Herriot) ward estimates, always by ward
         from web.research import small_area
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, delete, select
 
-from web import audit
+from web import audit, db
 from web.models import Draft, PersonalDetails, Response
 from web.models.base import utcnow
 
@@ -118,6 +118,7 @@ def erase_response(session: Session, response: Response, *, by: str) -> None:
     session.exec(delete(PersonalDetails).where(PersonalDetails.response_id == response_id))
     session.delete(response)
     session.commit()
+    db.forget_erased()
 
 
 def _normalise(code: str) -> str:
@@ -138,6 +139,7 @@ def erase_by_code(session: Session, code: str) -> str | None:
                      commit=False)
         session.delete(draft)
         session.commit()
+        db.forget_erased()
         return "draft"
     response = session.exec(select(Response).where(Response.erase_code == code)).first()
     if response is not None:
@@ -167,4 +169,5 @@ def purge_contacts(session: Session, *, retention_days: int, fieldwork_end: dt.d
     audit.record("contacts_purged", detail={"count": len(ids), "retention_days": retention_days},
                  actor_name="khaosat purge-contacts", session=session, commit=False)
     session.commit()
+    db.forget_erased()
     return len(ids)
