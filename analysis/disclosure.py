@@ -1,0 +1,237 @@
+"""Disclosure risk of microdata and its protection, as sdcMicro measures and applies them.
+
+Quasi-identifiers (key variables) are the columns an intruder could know about a person from
+elsewhere (area, sex, age band, ethnicity, education, ...). For each record:
+
+* ``f`` is the number of sample records sharing its key and ``F`` the sum of their weights (the
+  estimated number of people in the population with that key). A missing key value matches every
+  category, as in sdcMicro's ``freqCalc`` with ``alpha = 1``: after local suppression this is what turns
+  a suppressed value into protection.
+* the individual risk is Benedetti and Franconi's estimate of the probability of a correct
+  re-identification (sdcMicro ``indivRisk``, method ``"approx"``), with p = f/F:
+  f = 1: p/(1-p)·log(1/p); f = 2: p/(1-p) - (p/(1-p))²·log(1/p); f >= 3: p/(f - (1-p)); F = f: 1/f.
+* the expected number of re-identifications is the sum of the individual risks, and the global risk
+  that sum over the number of records (sdcMicro ``measure_risk``).
+
+Protection: :func:`local_suppression` sets key values to missing, record by record, riskiest first,
+until every record shares its key with at least ``k`` records (k-anonymity) or until no record's
+individual risk exceeds a threshold. It is a greedy version of sdcMicro's ``localSuppression``: for the
+record at hand it suppresses the value whose removal adds the most matching records (weighted, for the
+risk target), the least important variable first on a tie. Suppressing a value only ever adds matches
+for other records, so one pass in risk order reaches the target for all; the loop checks it anyway.
+
+Hand-written (numpy), because no Python library reproduces sdcMicro's counts with missing values as
+wildcards, its risk measure and local suppression together (see ``shared/sae-sdc.md`` B.10); the
+counts are checked against sdcMicro's published examples in ``tests/analysis/test_disclosure.py``.
+
+References
+----------
+Benedetti, R. and Franconi, L. (1998). Statistical and technological solutions for controlled data
+dissemination. Pre-proceedings of New Techniques and Technologies for Statistics, 1, 225-232.
+Templ, M., Kowarik, A. and Meindl, B. (2015). Statistical disclosure control for micro-data using the
+R package sdcMicro. Journal of Statistical Software, 67(4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+MISSING = -1  #: the code of a missing (or suppressed) key value
+
+
+def _codes(keys: pd.DataFrame) -> np.ndarray:
+    """The key columns as integer codes (one column per key), missing values as ``MISSING``."""
+    if keys.shape[1] == 0:
+        return np.zeros((len(keys), 0), dtype=np.int64)
+    columns = []
+    for _, column in keys.items():
+        text = column.astype(object).where(column.notna(), None).map(lambda v: None if v is None else str(v))
+        codes, _ = pd.factorize(text, use_na_sentinel=True)
+        columns.append(codes)
+    return np.column_stack(columns).astype(np.int64)
+
+
+def _matches(codes: np.ndarray, i: int) -> np.ndarray:
+    """For every record and key: does it match record ``i`` there (equal, or either one missing)?"""
+    row = codes[i]
+    return (codes == row) | (codes == MISSING) | (row == MISSING)
+
+
+def frequencies(keys: pd.DataFrame, weights: Sequence[float] | None = None) -> pd.DataFrame:
+    """sdcMicro's ``freqCalc``: per record ``f`` (records sharing its key) and ``F`` (their weights).
+
+    A missing key value matches every value of that key. Without weights ``F`` equals ``f``.
+    """
+    codes = _codes(keys)
+    w = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=float)
+    if len(w) != len(keys):
+        raise ValueError(f"{len(w)} weights for {len(keys)} records")
+    n = len(codes)
+    f = np.zeros(n)
+    big_f = np.zeros(n)
+    incomplete = (codes == MISSING).any(axis=1)
+    complete = np.flatnonzero(~incomplete)
+    if len(complete):
+        groups = pd.DataFrame(codes[complete]).groupby(list(range(codes.shape[1])), sort=False) \
+            if codes.shape[1] else None
+        if groups is None:
+            f[complete], big_f[complete] = len(complete), w[complete].sum()
+        else:
+            f[complete] = groups[0].transform("size").to_numpy()
+            big_f[complete] = pd.Series(w[complete]).groupby(groups.ngroup().to_numpy()).transform("sum").to_numpy()
+    for j in np.flatnonzero(incomplete):
+        match = _matches(codes, j).all(axis=1)
+        f[j], big_f[j] = match.sum(), w[match].sum()
+        others = match & ~incomplete
+        f[others] += 1
+        big_f[others] += w[j]
+    return pd.DataFrame({"f": f.astype(np.int64), "F": big_f}, index=keys.index)
+
+
+def individual_risk(f: Sequence[float], big_f: Sequence[float]) -> np.ndarray:
+    """Benedetti–Franconi individual risk (sdcMicro ``indivRisk``, ``method="approx"``)."""
+    f = np.asarray(f, dtype=float)
+    big_f = np.maximum(np.asarray(big_f, dtype=float), f)
+    p = f / big_f
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = p / (1 - p)
+        log = np.log(1 / p)
+        risk = np.where(f == 1, odds * log, np.where(f == 2, odds - odds ** 2 * log, p / (f - (1 - p))))
+    return np.where(big_f == f, 1 / f, risk)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """The disclosure risk of a file (one snapshot: before or after protection)."""
+
+    records: int
+    sample_uniques: int  #: records whose key no other record shares (f = 1)
+    below_k: dict[int, int]  #: k -> records whose key fewer than k records share (k = 2, 3, 5)
+    expected_reidentifications: float  #: the sum of the individual risks
+    global_risk: float  #: expected re-identifications / records
+    max_risk: float
+    above_threshold: int  #: records whose individual risk exceeds the threshold it was measured against
+    threshold: float
+    per_record: pd.DataFrame = field(repr=False)  #: f, F and risk per record
+
+    def as_dict(self) -> dict:
+        return {"records": self.records, "sample_uniques": self.sample_uniques,
+                "below_k": dict(self.below_k), "expected_reidentifications": self.expected_reidentifications,
+                "global_risk": self.global_risk, "max_risk": self.max_risk,
+                "above_threshold": self.above_threshold, "threshold": self.threshold}
+
+
+def measure_risk(keys: pd.DataFrame, weights: Sequence[float] | None = None, threshold: float = 1.0) -> Risk:
+    """Sample uniques, k-anonymity violations, individual and global risk (sdcMicro ``measure_risk``)."""
+    counts = frequencies(keys, weights)
+    risk = individual_risk(counts["f"], counts["F"]) if len(keys) else np.zeros(0)
+    per_record = counts.assign(risk=risk)
+    total = float(risk.sum())
+    return Risk(records=len(keys), sample_uniques=int((counts["f"] == 1).sum()),
+                below_k={k: int((counts["f"] < k).sum()) for k in (2, 3, 5)},
+                expected_reidentifications=total, global_risk=total / len(keys) if len(keys) else 0.0,
+                max_risk=float(risk.max()) if len(keys) else 0.0,
+                above_threshold=int((risk > threshold).sum()), threshold=threshold, per_record=per_record)
+
+
+def _default_order(codes: np.ndarray) -> list[int]:
+    """Keys in the order they are suppressed on a tie: most categories first (sdcMicro's default)."""
+    sizes = [len(set(codes[:, v]) - {MISSING}) for v in range(codes.shape[1])]
+    return sorted(range(codes.shape[1]), key=lambda v: -sizes[v])
+
+
+def _suppress_record(codes: np.ndarray, i: int, w: np.ndarray, allowed: list[int], done,
+                     strict: bool) -> list[int]:
+    """Suppress key values of record ``i`` until ``done(f, F)`` holds; the keys suppressed. ``allowed``
+    is the order keys are given up in; ``strict``: the first that adds any match, else the best."""
+    match = _matches(codes, i)
+    suppressed = []
+    while True:
+        mismatches = (~match).sum(axis=1)
+        whole = mismatches == 0
+        if done(int(whole.sum()), float(w[whole].sum())):
+            return suppressed
+        open_keys = [v for v in allowed if codes[i, v] != MISSING]
+        if not open_keys:
+            return suppressed
+        one_off = mismatches == 1
+        gains = [float(w[one_off & ~match[:, v]].sum()) for v in open_keys]
+        useful = [v for v, gain in zip(open_keys, gains, strict=True) if gain > 0]
+        if strict and useful:
+            v = useful[0]
+        else:
+            v = open_keys[int(np.argmax(gains))]  # the first of the best: the least important on a tie
+        codes[i, v] = MISSING
+        match[:, v] = True
+        suppressed.append(v)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """What :func:`local_suppression` did: the protected keys and the count of values suppressed per key."""
+
+    keys: pd.DataFrame
+    suppressed: dict[str, int]  #: key -> values set to missing
+    cells: pd.DataFrame  #: one row per suppressed value: ``row`` (index label) and ``key``
+
+
+def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequence[float] | None = None,
+                      threshold: float | None = None, importance: Sequence[str] | None = None,
+                      max_rounds: int = 20) -> Suppression:
+    """Set key values to missing until every record's key is shared by ``k`` records, or (with
+    ``weights`` and ``threshold``) until no individual risk exceeds ``threshold``.
+
+    ``importance`` lists the keys from the one to keep most (suppressed last) to the one to give up
+    first, and is followed strictly: a more important key is suppressed only when no less important
+    one adds a match. By default the key whose suppression adds the most matches goes first, keys with
+    more categories first on a tie. ``k = 1`` changes nothing.
+    """
+    if (k is None) == (threshold is None):
+        raise ValueError("give either k (k-anonymity) or threshold (individual risk), not both")
+    names = list(keys.columns)
+    codes = _codes(keys)
+    original = codes.copy()
+    w = np.ones(len(keys)) if weights is None or k is not None else np.asarray(weights, dtype=float)
+    if importance is not None:
+        unknown = set(importance) - set(names)
+        if unknown:
+            raise ValueError(f"importance names keys that are not there: {sorted(unknown)}; keys: {names}")
+        ranked = [names.index(n) for n in importance]
+        order = list(reversed(ranked)) + [v for v in _default_order(codes) if v not in ranked]
+    else:
+        order = _default_order(codes)
+    if k is not None:
+        def done(f: int, big_f: float) -> bool:
+            return f >= k
+    else:
+        def done(f: int, big_f: float) -> bool:
+            return float(individual_risk([f], [big_f])[0]) <= threshold
+    for _ in range(max_rounds):
+        current = _decoded(keys, codes, original)
+        counts = frequencies(current, None if k is not None else w)
+        risk = individual_risk(counts["f"], counts["F"])
+        bad = counts["f"].to_numpy() < k if k is not None else risk > threshold
+        if not bad.any():
+            break
+        for i in np.flatnonzero(bad)[np.argsort(-risk[bad], kind="stable")]:
+            _suppress_record(codes, int(i), w, order, done, importance is not None)
+    protected = _decoded(keys, codes, original)
+    changed = (codes == MISSING) & (original != MISSING)
+    rows, columns = np.nonzero(changed)
+    cells = pd.DataFrame({"row": keys.index[rows], "key": [names[c] for c in columns]})
+    return Suppression(protected, {n: int(changed[:, v].sum()) for v, n in enumerate(names)}, cells)
+
+
+def _decoded(keys: pd.DataFrame, codes: np.ndarray, original: np.ndarray) -> pd.DataFrame:
+    """``keys`` with the values suppressed in ``codes`` (missing there, present in ``original``) removed."""
+    out = keys.copy()
+    for v, name in enumerate(keys.columns):
+        gone = (codes[:, v] == MISSING) & (original[:, v] != MISSING)
+        if gone.any():
+            out[name] = out[name].astype(object)
+            out.loc[gone, name] = None
+    return out
