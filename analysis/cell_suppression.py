@@ -227,7 +227,7 @@ class TableFamily:
         self.protection = protection
         keys = pd.DataFrame(index=records.index)
         for column in [*self.area_levels, *self.groups]:
-            keys[column] = records[column].map(_code_text)
+            keys[column] = records[column].map(code_text)
         self.records = keys
         self.parent: dict[str, dict] = {}
         for coarse, fine in itertools.pairwise(self.area_levels):
@@ -432,7 +432,7 @@ class TableFamily:
         return values, hidden, self._relations(ordered), primary, hidden & self._withheld
 
 
-def _code_text(value: Hashable) -> str:
+def code_text(value: Hashable) -> str:
     """A key value as text ("2", not 2.0); missing as :data:`MISSING`."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return MISSING

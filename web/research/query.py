@@ -20,6 +20,7 @@ from surveys import areas
 from web import db
 from web.catalog import current_version, instrument_of, ward_names
 from web.i18n import _, language
+from web.privacy.suppression import table_family
 from web.research import results, variables
 from web.research.weighting import Weighted, weighted
 
@@ -115,8 +116,16 @@ def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    out = results.estimate(query.data.design, query.indicator.name, query.columns)
+    out = results.estimate(query.data.design, query.indicator.name, query.columns, family=cell_family(query))
     return label(query, out)
+
+
+def cell_family(query: Query):
+    """The protected tables of the query's indicator (built once per weighted design)."""
+    name = query.indicator.name
+    if name not in query.data.families:
+        query.data.families[name] = table_family(results.counted(query.data.design, name), query.groups)
+    return query.data.families[name]
 
 
 def former_district_labels(province: int) -> dict[str, str]:

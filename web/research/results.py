@@ -2,8 +2,9 @@
 
 Rules (see ``/shared/frameworks.md`` section 8):
 
-* privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown), by
-  :func:`web.privacy.suppress`, the one suppression rule of the app;
+* privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown), with
+  the cells that would give it away (secondary suppression), by :func:`web.privacy.suppress`, the one
+  suppression rule of the app;
 * reliability, after the US NCHS presentation standard: a cell with fewer than 30 respondents or a
   relative standard error (cv) above 30% is shown but flagged "unreliable".
 
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import SurveyDesign
-from web.privacy.suppression import suppress
+from analysis.cell_suppression import TableFamily
+from web.privacy.suppression import hidden_cells, suppress
 
 RELIABLE_MIN_N = 30
 RELIABLE_MAX_CV = 0.3
@@ -34,9 +36,11 @@ def _code(value) -> str | None:
     return str(value)
 
 
-def estimate(design: SurveyDesign, indicator: str, by: list[str], min_cell: int | None = None) -> pd.DataFrame:
+def estimate(design: SurveyDesign, indicator: str, by: list[str], min_cell: int | None = None,
+             family: TableFamily | None = None) -> pd.DataFrame:
     """One row per domain (or one row overall when ``by`` is empty), reliability flagged and cells with
-    fewer than ``min_cell`` respondents (default: ``MIN_CELL_COUNT``) suppressed."""
+    fewer than ``min_cell`` respondents (default: ``MIN_CELL_COUNT``) suppressed, with the cells that
+    ``family``'s protection hides besides them."""
     data = design.data
     if not pd.api.types.is_numeric_dtype(data[indicator]):
         data[indicator] = pd.to_numeric(data[indicator], errors="coerce")
@@ -52,9 +56,16 @@ def estimate(design: SurveyDesign, indicator: str, by: list[str], min_cell: int 
     table = table[table["n"] > 0].copy()
     table["reliability"] = np.where((table["n"] < RELIABLE_MIN_N) | (table["cv"] > RELIABLE_MAX_CV),
                                     "unreliable", "ok")
-    table = suppress(table, "n", min_cell)
+    hidden = hidden_cells(family, table, by) if family is not None else None
+    table = suppress(table, "n", min_cell, hidden=hidden)
     keep = [*by, *COLUMNS]
     return table[keep].reset_index(drop=True)
+
+
+def counted(design: SurveyDesign, indicator: str) -> pd.DataFrame:
+    """The rows a table of ``indicator`` counts in ``n``: an answer and a weight that is not zero."""
+    values = pd.to_numeric(design.data[indicator], errors="coerce")
+    return design.data[values.notna().to_numpy() & (np.asarray(design.weights) != 0)]
 
 
 def overall(design: SurveyDesign, indicator: str) -> float:
