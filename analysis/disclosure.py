@@ -181,15 +181,19 @@ class Suppression:
 
 def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequence[float] | None = None,
                       threshold: float | None = None, importance: Sequence[str] | None = None,
-                      max_rounds: int = 20) -> Suppression:
+                      keep: Sequence[str] = (), max_rounds: int = 20) -> Suppression:
     """Set key values to missing until every record's key is shared by ``k`` records, or (with
     ``weights`` and ``threshold``) until no individual risk exceeds ``threshold``.
 
     ``importance`` lists the keys from the one to keep most (suppressed last) to the one to give up
     first, and is followed strictly: a more important key is suppressed only when no less important
     one adds a match. By default the key whose suppression adds the most matches goes first, keys with
-    more categories first on a tie. ``k = 1`` changes nothing.
+    more categories first on a tie. Keys in ``keep`` count in the frequencies but are never suppressed
+    (e.g. the ward of a file whose ward tables must reproduce). ``k = 1`` changes nothing.
     """
+    unknown = set(keep) - set(keys.columns)
+    if unknown:
+        raise ValueError(f"keep names keys that are not there: {sorted(unknown)}; keys: {list(keys.columns)}")
     if (k is None) == (threshold is None):
         raise ValueError("give either k (k-anonymity) or threshold (individual risk), not both")
     names = list(keys.columns)
@@ -204,6 +208,7 @@ def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequ
         order = list(reversed(ranked)) + [v for v in _default_order(codes) if v not in ranked]
     else:
         order = _default_order(codes)
+    order = [v for v in order if names[v] not in keep]
     if k is not None:
         def done(f: int, big_f: float) -> bool:
             return f >= k

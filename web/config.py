@@ -21,7 +21,7 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("KHAOSAT_HTTPS", "") == "1",
         "MIN_CELL_COUNT": int(os.environ.get("KHAOSAT_MIN_CELL_COUNT", "10")),
         "TABLE_PROTECTION": float(os.environ.get("KHAOSAT_TABLE_PROTECTION", "0.1")),
-        "SCIENTIFIC_MAX_RISK": float(os.environ.get("KHAOSAT_SCIENTIFIC_MAX_RISK", "0.05")),
+        "SCIENTIFIC_MAX_RISK": float(os.environ.get("KHAOSAT_SCIENTIFIC_MAX_RISK", "0.02")),
         "PUBLIC_K": int(os.environ.get("KHAOSAT_PUBLIC_K", "5")),
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "vi",

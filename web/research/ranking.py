@@ -138,7 +138,8 @@ def weighting_page(slug: str):
     margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     comparison = None
     if q.indicator is not None and q.data.design is not None:
-        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None)
+        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator.name, q.by or None,
+                                                     family=query.cell_family(q))
         if q.by:
             comparison["cell"] = comparison[q.by].map(
                 lambda v: variables.value_label(q.instrument, q.by, v, language()))

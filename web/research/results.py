@@ -74,9 +74,9 @@ def overall(design: SurveyDesign, indicator: str) -> float:
 
 
 def unweighted_vs_weighted(frame: pd.DataFrame, design: SurveyDesign, indicator: str, by: str | None,
-                           min_cell: int | None = None) -> pd.DataFrame:
+                           min_cell: int | None = None, family: TableFamily | None = None) -> pd.DataFrame:
     """The weighted estimate next to the unweighted mean, by ``by`` (or overall)."""
-    weighted = estimate(design, indicator, [by] if by else [], min_cell)
+    weighted = estimate(design, indicator, [by] if by else [], min_cell, family)
     values = pd.to_numeric(frame[indicator], errors="coerce")
     if by:
         plain = values.groupby(frame[by].map(_code) if by != "ward_code" else frame[by]).mean().rename("unweighted")
