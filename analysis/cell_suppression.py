@@ -220,7 +220,7 @@ class TableFamily:
     """
 
     def __init__(self, records: pd.DataFrame, area_levels: Sequence[str], groups: Sequence[str], *,
-                 min_count: int, protection: float = 0.1) -> None:
+                 min_count: int, protection: float = 0.1, area_attributes: Sequence[str] = ()) -> None:
         self.area_levels = list(area_levels)
         self.groups = list(groups)
         self.min_count = min_count
@@ -237,6 +237,15 @@ class TableFamily:
             self.parent[fine] = dict(zip(pairs[fine], pairs[coarse], strict=True))
         self.categories = {c: sorted(set(keys[c]) - {MISSING}, key=_sort_key) for c in [*self.area_levels,
                                                                                           *self.groups]}
+        #: groups that are a property of the finest area (e.g. urban ward or rural commune): finest unit -> value
+        self.attribute_of: dict[str, dict] = {}
+        if self.area_levels:
+            finest = self.area_levels[-1]
+            for attribute in (a for a in area_attributes if a in self.groups):
+                pairs = keys.loc[keys[finest] != MISSING, [finest, attribute]].drop_duplicates()
+                if pairs[finest].duplicated().any():
+                    raise ValueError(f"{attribute} is not a property of {finest}: a {finest} has several values")
+                self.attribute_of[attribute] = dict(zip(pairs[finest], pairs[attribute], strict=True))
         self._hidden: dict[tuple, bool] = {}
         self._withheld: set[tuple] = set()  #: cells of tables that cannot be shown: hidden, owed no protection
         self._counts: dict[tuple, float] = {}
@@ -270,7 +279,22 @@ class TableFamily:
         if level:
             i = self.area_levels.index(level)
             out.append((self.area_levels[i - 1] if i else None, groups))
+        if level is not None and level == self.area_levels[-1]:  # an area attribute adds up finest units too
+            for attribute in self.attribute_of:
+                if attribute not in groups:
+                    with_it = tuple(g for g in self.groups if g in groups or g == attribute)
+                    out.extend((coarse, with_it) for coarse in [None, *self.area_levels[:-1]])
         return out
+
+    def _ancestor(self, unit: str, level: str | None) -> str:
+        """The unit at ``level`` (None: the province) that a finest-level ``unit`` lies in."""
+        if level is None:
+            return TOTAL
+        for coarse, fine in reversed(list(itertools.pairwise(self.area_levels))):
+            unit = self.parent[fine].get(unit, MISSING)
+            if coarse == level:
+                return unit
+        return unit
 
     def _closure(self, level: str | None, groups: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
         """The table and every table coarser than it, coarsest first."""
@@ -304,6 +328,23 @@ class TableFamily:
                     children = [c for c in [*self.categories[finer_level], MISSING]
                                 if level is None or self.parent[finer_level].get(c, MISSING) == cell[1]]
                     out.append(Relation(cell, tuple((finer_level, c, *cell[2:]) for c in children)))
+            out.extend(self._attribute_relations(level, groups, present))
+        return out
+
+    def _attribute_relations(self, level: str | None, groups: tuple[str, ...], present: set) -> list[Relation]:
+        """A cell of an area attribute (urban wards, say) as the sum of the finest units that have it."""
+        out = []
+        finest = self.area_levels[-1] if self.area_levels else None
+        for attribute, of in self.attribute_of.items():
+            rest = tuple(g for g in groups if g != attribute)
+            if attribute not in groups or level == finest or (finest, rest) not in present:
+                continue
+            position = 2 + self.groups.index(attribute)
+            for cell in self._cells(level, groups):
+                units = [u for u in self.categories[finest] if of.get(u) == cell[position]
+                         and self._ancestor(u, level) == cell[1]]
+                parts = tuple((finest, u, *cell[2:position], TOTAL, *cell[position + 1:]) for u in units)
+                out.append(Relation(cell, parts))
         return out
 
     def table(self, level: str | None, groups: Sequence[str]) -> Table:
@@ -329,6 +370,9 @@ class TableFamily:
         hidden |= primary
         relations = self._relations(closure)
         candidates = {c for c in own if values[c] > 0}
+        # a cell that is the only part of a shown total (the one urban ward of a former district) is shown
+        # already, whatever this table does: hiding it would protect nothing
+        candidates -= {r.parts[0] for r in relations if len(r.parts) == 1 and r.total not in hidden}
         fixed_primary = {c for c in hidden if c not in own and self._is_primary(c, values)}
         everything_primary = primary | fixed_primary
         upper = values.get(self._cell(None, {}), 0.0)

@@ -200,3 +200,47 @@ def test_linked_tables_pass_the_audit_together_and_agree_on_shared_cells():
                    audited=hidden - withheld)
     assert hidden and result.exposed == []
     assert all(c[1] != TOTAL or c[0] is None for c in hidden)
+
+
+def test_an_area_attribute_such_as_urban_or_rural_cannot_give_a_hidden_ward_away():
+    """Urban wards' total minus the urban wards shown would give away a lone hidden urban ward."""
+    rng = np.random.default_rng(8)
+    sizes = {ward: (rng.integers(3, 9) if ward in (101, 106, 111) else rng.integers(12, 40)) for ward in range(101, 121)}
+    wards = np.repeat(list(sizes), list(sizes.values()))
+    records = pd.DataFrame({"district": wards // 5, "ward": wards,
+                            "area_type": np.where(wards % 2, "urban", "rural")})
+    family = TableFamily(records, ["district", "ward"], ["area_type"], min_count=10, area_attributes=["area_type"])
+    table = family.table("ward", []).cells
+    types = family.table(None, ["area_type"]).cells
+    districts = family.table("district", []).cells
+    district_types = family.table("district", ["area_type"]).cells
+    hidden = [int(w) for w in table.loc[table["suppressed"], "ward"]]
+    assert {101, 111} <= set(hidden)
+    index = {w: i for i, w in enumerate(hidden)}
+    shown = {int(r.ward): r.n for r in table.itertuples() if not r.suppressed}
+    a_eq, b_eq = [], []
+
+    def equation(members, total):
+        row = np.zeros(len(hidden))
+        for w in members:
+            if w in index:
+                row[index[w]] = 1
+        if row.any() and total is not None:
+            a_eq.append(row)
+            b_eq.append(total - sum(shown.get(w, 0) for w in members))
+
+    for r in types.itertuples():
+        equation([w for w in sizes if (w % 2 == 1) == (r.area_type == "urban")], None if r.suppressed else r.n)
+    for r in districts.itertuples():
+        equation([w for w in sizes if w // 5 == int(r.district)], None if r.suppressed else r.n)
+    for r in district_types.itertuples():
+        equation([w for w in sizes if w // 5 == int(r.district) and (w % 2 == 1) == (r.area_type == "urban")],
+                 None if r.suppressed else r.n)
+    equation(list(sizes), len(records))
+    for w in hidden:
+        objective = np.zeros(len(hidden))
+        objective[index[w]] = 1
+        low = linprog(objective, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, len(records)), method="highs").fun
+        high = -linprog(-objective, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, len(records)), method="highs").fun
+        d = protection_distance(sizes[w], 0.1)
+        assert low <= sizes[w] - d + 1e-6 and high >= sizes[w] + d - 1e-6, (w, low, high, sizes[w])

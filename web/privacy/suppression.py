@@ -22,6 +22,7 @@ from flask import current_app
 from analysis.cell_suppression import TableFamily, code_text
 
 AREA_LEVELS = ("former_district", "ward_code")  #: the area hierarchy below the province, coarsest first
+AREA_ATTRIBUTES = ("area_type",)  #: groups that follow from the ward (phường or xã): linked to the ward tables
 _lock = threading.Lock()  # a family fills its tables in as they are asked for
 
 SUPPRESSED = "suppressed"  #: the ``reliability`` of a suppressed cell
@@ -37,7 +38,8 @@ def table_family(records: pd.DataFrame, groups: Sequence[str], min_count: int | 
     levels = [c for c in AREA_LEVELS if c in records.columns and records[c].notna().any()]
     return TableFamily(records, levels, [g for g in groups if g in records.columns],
                        min_count=min_cell_count() if min_count is None else min_count,
-                       protection=float(current_app.config.get("TABLE_PROTECTION", 0.1)))
+                       protection=float(current_app.config.get("TABLE_PROTECTION", 0.1)),
+                       area_attributes=AREA_ATTRIBUTES if "ward_code" in levels else ())
 
 
 def hidden_cells(family: TableFamily, table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
