@@ -244,3 +244,18 @@ def test_an_area_attribute_such_as_urban_or_rural_cannot_give_a_hidden_ward_away
         high = -linprog(-objective, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, len(records)), method="highs").fun
         d = protection_distance(sizes[w], 0.1)
         assert low <= sizes[w] - d + 1e-6 and high >= sizes[w] + d - 1e-6, (w, low, high, sizes[w])
+
+
+def test_frequencies_with_missing_values_equal_a_pairwise_count():
+    keys, w = _survey_keys(n=300, seed=9)
+    rng = np.random.default_rng(4)
+    keys = keys.astype(object).mask(rng.random(keys.shape) < 0.15)
+    counts = frequencies(keys, w)
+    values = keys.to_numpy()
+    missing = pd.isna(values)
+    match = np.ones((len(keys), len(keys)), dtype=bool)
+    for v in range(values.shape[1]):
+        column, gone = values[:, v], missing[:, v]
+        match &= (column[:, None] == column[None, :]) | gone[:, None] | gone[None, :]
+    assert counts["f"].tolist() == match.sum(axis=1).tolist()
+    np.testing.assert_allclose(counts["F"], match @ w)
