@@ -10,8 +10,10 @@ conversion table from new wards to former districts exists for the province
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from flask import abort, current_app
 
@@ -121,11 +123,14 @@ def table(query: Query) -> pd.DataFrame:
 
 
 def cell_family(query: Query):
-    """The protected tables of the query's indicator (built once per weighted design)."""
-    name = query.indicator.name
-    if name not in query.data.families:
-        query.data.families[name] = table_family(results.counted(query.data.design, name), query.groups)
-    return query.data.families[name]
+    """The protected tables of the query's indicator (built once per weighted design). Indicators that
+    count the same respondents share one family, so their tables hide the same cells: otherwise a cell
+    hidden in one indicator's table could be read off another's."""
+    records = results.counted(query.data.design, query.indicator.name)
+    key = ("cells", hashlib.sha256(np.sort(records.index.to_numpy()).tobytes()).hexdigest())
+    if key not in query.data.families:
+        query.data.families[key] = table_family(records, query.groups)
+    return query.data.families[key]
 
 
 def former_district_labels(province: int) -> dict[str, str]:
