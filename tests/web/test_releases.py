@@ -173,3 +173,17 @@ def test_no_suppressed_cell_of_the_ward_by_sex_table_can_be_worked_out(app, clie
             assert low <= value - d + 1e-6 and high >= value + d - 1e-6, (w, s, low, high, value)
         else:
             assert high - low > 1e-6, (w, s, low, high, value)
+
+
+def test_indicators_counting_the_same_respondents_hide_the_same_cells(app, client, accounts, demo):
+    app.config["MIN_CELL_COUNT"] = 4
+    headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
+    patterns = {}
+    for indicator in ("dsi_index", "at_least_basic"):
+        rows = client.get(f"/api/v1/results/digital-skills?indicator={indicator}&level=ward&by=sex",
+                          headers=headers).get_json()["rows"]
+        patterns[indicator] = {(r["ward_code"], r["sex"]): r["n"] is None for r in rows}
+    with app.test_request_context():
+        frame = weighted(db.session(), "digital-skills", app.config["KHAOSAT_PROVINCE"]).frame
+    assert frame["dsi_index"].notna().equals(frame["at_least_basic"].notna())
+    assert any(patterns["dsi_index"].values()) and patterns["dsi_index"] == patterns["at_least_basic"]
