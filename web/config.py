@@ -24,6 +24,9 @@ def from_environment(instance_path: str) -> dict:
         #: hops of reverse proxy (nginx, Caddy) whose X-Forwarded-For/-Proto/-Host are trusted
         "KHAOSAT_TRUSTED_PROXIES": _count("KHAOSAT_TRUSTED_PROXIES", os.environ.get("KHAOSAT_TRUSTED_PROXIES", "0")),
         "MIN_CELL_COUNT": int(os.environ.get("KHAOSAT_MIN_CELL_COUNT", "10")),
+        "TABLE_PROTECTION": float(os.environ.get("KHAOSAT_TABLE_PROTECTION", "0.1")),
+        "SCIENTIFIC_MAX_RISK": float(os.environ.get("KHAOSAT_SCIENTIFIC_MAX_RISK", "0.02")),
+        "PUBLIC_K": int(os.environ.get("KHAOSAT_PUBLIC_K", "5")),
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         # logins end on the server (web/sessions.py): field roles keep theirs across browser restarts
         "KHAOSAT_SESSION_DAYS": int(os.environ.get("KHAOSAT_SESSION_DAYS", "14")),

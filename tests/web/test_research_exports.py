@@ -23,7 +23,7 @@ def demo_data(app, runner):
     with app.app_context():  # a resident who typed a formula as the answer to a scale? use the ward name path
         session = db.session()
         response = session.exec(select(Response).order_by(Response.id)).first()
-        response.language = "=1+2"  # formula-like text in a column that is exported as text
+        response.psu = "=1+2"  # formula-like text in a column that is exported as text
         session.add(response)
         session.commit()
 
@@ -51,6 +51,7 @@ def test_microdata_in_every_format(client, accounts, demo_data, tmp_path, fmt):
     frame = _read(fmt, response.data, tmp_path)
     assert {"id", "ward_code", "stratum", "psu", "base_weight", "weight", "age_band", "dsi_index"} <= set(frame.columns)
     assert "birth_year" not in frame.columns and "comment" not in frame.columns
+    assert not {"channel", "language", "submitted_month"} & set(frame.columns)  # no paradata
     assert len(frame) > 900 and frame["weight"].notna().all()
     assert "Phường Hoàn Kiếm" in set(frame["ward"])
     if fmt in ("sav", "dta"):
@@ -60,7 +61,7 @@ def test_microdata_in_every_format(client, accounts, demo_data, tmp_path, fmt):
         assert meta.variable_value_labels["sex"] == {1: "Nam", 2: "Nữ"}
         assert "Kinh" in meta.variable_value_labels["ethnicity"].values()
     else:
-        assert frame.loc[frame["language"].astype(str).str.contains("1\\+2"), "language"].iloc[0].startswith(
+        assert frame.loc[frame["psu"].astype(str).str.contains("1\\+2"), "psu"].iloc[0].startswith(
             "'" if fmt in ("csv", "xlsx") else "=")
 
 
@@ -73,7 +74,10 @@ def test_spss_labels_follow_the_language(client, accounts, demo_data, tmp_path):
 def test_xlsx_has_a_codebook_sheet_and_the_csv_codebook_is_bilingual(client, accounts, demo_data):
     accounts.login("researcher")
     book = pd.read_excel(io.BytesIO(client.get("/research/digital-skills/export.xlsx").data), sheet_name=None)
-    assert set(book) == {"data", "codebook"}
+    assert set(book) == {"data", "codebook", "risk_report"}
+    report = book["risk_report"].set_index("measure")
+    assert report.loc["records", "label_vi"] == "Số bản ghi" and report.loc["records", "label_en"] == "Records"
+    assert float(report.loc["max_risk", "after"]) <= 0.02 < float(report.loc["max_risk", "before"])
     codebook = pd.read_csv(io.BytesIO(client.get("/research/digital-skills/codebook.csv").data), encoding="utf-8-sig")
     sex = codebook.set_index("variable").loc["sex"]
     assert sex["labels_vi"] == "1 = Nam; 2 = Nữ" and sex["labels_en"] == "1 = Male; 2 = Female"
@@ -133,15 +137,16 @@ def test_a_download_is_audited_once_and_shown_on_the_audit_page(app, client, acc
     with app.app_context():
         events = db.session().exec(select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)).all()
     assert [(e.target, e.actor_name) for e in events] == [
-        ("digital-skills-microdata-vi.csv", "researcher-user"),
+        ("digital-skills-scientific-use-vi.csv", "researcher-user"),
         (events[1].target, "researcher-api")]
-    assert events[0].detail == {"format": "csv"}
+    assert events[0].detail["format"] == "csv" and events[0].detail["tier"] == "scientific"
+    assert 0 < events[0].detail["global_risk"] and events[0].detail["max_risk"] <= 0.02
     assert events[1].target.startswith("digital-skills-") and events[1].target.endswith("-by-ward-ward.csv")
     client.get("/accounts/logout")
     accounts.create("admin", "boss")
     client.post("/accounts/login", data={"username": "boss", "password": "correct-horse-9"})
     page = client.get("/admin/audit?action=export").get_data(as_text=True)
-    assert "digital-skills-microdata-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
+    assert "digital-skills-scientific-use-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
 
 
 def test_exported_values_match_the_stored_answers_and_the_final_weights(app, client, accounts, demo_data):
@@ -157,8 +162,8 @@ def test_exported_values_match_the_stored_answers_and_the_final_weights(app, cli
         session.commit()
         stored = {r.id: r.answers for r in session.exec(select(Response).where(
             Response.survey_version_id.in_(version_ids), Response.is_excluded == False)).all()}  # noqa: E712
-    accounts.login("researcher")
-    frame = pd.read_csv(io.BytesIO(client.get("/research/digital-skills/export.csv").data), encoding="utf-8-sig",
+    accounts.login("admin")  # the full file keeps the database ids; the scientific-use file is checked against it
+    frame = pd.read_csv(io.BytesIO(client.get("/research/digital-skills/export-full.csv").data), encoding="utf-8-sig",
                         keep_default_na=False, na_values=[""])
     with app.test_request_context():
         final = weighted(db.session(), "digital-skills", app.config["KHAOSAT_PROVINCE"]).frame

@@ -10,6 +10,16 @@ BILINGUAL_ERROR = {"type": "object", "required": ["errors"], "properties": {"err
                                      "message in each language",
     "additionalProperties": {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}}}}
 
+#: the microdata tiers (web.research.releases): path -> what it is
+MICRODATA = {
+    "export": "Scientific-use file: de-identified microdata with the ward, final weights and design variables; "
+              "quasi-identifiers suppressed until no record's re-identification risk exceeds the threshold "
+              "(researcher token or session)",
+    "export-public": "Public-use file: every combination of the quasi-identifiers at least k times (k = 5), "
+                     "area coarsened as needed, no ward or design variables (researcher token or session)",
+    "export-full": "Full microdata, year of birth and paradata included (admins only)",
+}
+
 
 def _error(text: str) -> dict:
     return {"description": text, "content": {"application/json": {"schema": BILINGUAL_ERROR}}}
@@ -95,9 +105,8 @@ def document() -> dict[str, Any]:
                         "benchmark": {"type": "number"}, "rows": {"type": "array", "items": row}}}}}},
                     "401": _error("No or bad token"), "403": _error("Not a researcher"),
                     "404": _error("No such survey"), "422": _error("A parameter this survey does not offer")}}},
-            "/research/{slug}/export.{fmt}": {"get": {
-                "summary": "De-identified microdata with final weights and design variables (researcher token "
-                           "or session)",
+            **{f"/research/{{slug}}/{path}.{{fmt}}": {"get": {
+                "summary": summary,
                 "security": [{"bearer": []}],
                 "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
                                       "schema": {"type": "string", "enum": export_formats}},
@@ -106,7 +115,8 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "The file", "content": {
                     "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
                     "application/x-spss-sav": {}, "application/x-stata-dta": {},
-                    "application/vnd.apache.parquet": {}}}, "401": _error("No or bad token")}}},
+                    "application/vnd.apache.parquet": {}}}, "401": _error("No or bad token")}}}
+               for path, summary in MICRODATA.items()},
             "/research/{slug}/codebook.{fmt}": {"get": {
                 "summary": "The bilingual codebook", "security": [{"bearer": []}],
                 "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,

@@ -79,15 +79,16 @@ def _derivations(instrument: surveys.Instrument) -> dict[str, str]:
     return out
 
 
-def variables(instrument: surveys.Instrument) -> list[Variable]:
-    """The exported variables in order: design variables, answers, then derived indicators."""
+def variables(instrument: surveys.Instrument, withheld: tuple[str, ...] = WITHHELD) -> list[Variable]:
+    """The exported variables in order: design variables, answers, then derived indicators; the
+    answers in ``withheld`` left out (the full file for admins passes none)."""
     out = [Variable(name, kind, label) for name, kind, label in DESIGN]
     out[-1].codes = [(b, {"vi": b, "en": b}) for b in AGE_BANDS]
     relevance = _relevance(instrument)
     derived = _derivations(instrument)
     indicators = surveys.indicator_names(instrument)
     for q in instrument.variables:
-        if q.type in SKIPPED_TYPES or q.name in WITHHELD or q.name in indicators:
+        if q.type in SKIPPED_TYPES or q.name in withheld or q.name in indicators:
             continue
         label = _text(instrument, q.label)
         if q.type == "multiple":

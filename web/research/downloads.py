@@ -24,7 +24,7 @@ from web.auth import requesting_user, role_required
 from web.catalog import ward_names
 from web.i18n import _, language, ngettext
 from web.models import Role
-from web.research import bp, codebook, exports, query
+from web.research import bp, codebook, exports, query, releases, risk_report
 from web.research.margins import compare, digest, parse_margins, replace_margins, stored_rows
 from web.research.views import XLSX, attachment, export_attachment
 from web.research.weighting import margins_frame
@@ -49,9 +49,32 @@ def downloads(slug: str):
 @bp.route("/<slug>/export.<any(csv, xlsx, sav, dta, parquet):fmt>")
 @role_required(Role.researcher)
 def export(slug: str, fmt: str):
-    """De-identified microdata, one row per response, with the final weight and the design variables."""
+    """The scientific-use file: one row per response, the ward, design variables and final weight kept,
+    quasi-identifiers protected to the risk threshold (see :mod:`web.research.releases`)."""
+    return _release_download(slug, fmt, releases.SCIENTIFIC)
+
+
+@bp.route("/<slug>/export-public.<any(csv, xlsx, sav, dta, parquet):fmt>")
+@role_required(Role.researcher)
+def export_public(slug: str, fmt: str):
+    """The public-use file: every quasi-identifier combination shared by at least k records."""
+    return _release_download(slug, fmt, releases.PUBLIC)
+
+
+@bp.route("/<slug>/export-full.<any(csv, xlsx, sav, dta, parquet):fmt>")
+@role_required(Role.admin)
+def export_full(slug: str, fmt: str):
+    """The full microdata (year of birth and paradata included), for admins only."""
+    return _release_download(slug, fmt, releases.FULL)
+
+
+FILE_NAMES = {releases.SCIENTIFIC: "scientific-use", releases.PUBLIC: "public-use", releases.FULL: "full"}
+
+
+def _release_download(slug: str, fmt: str, tier: str):
     q = query.read_or_404(slug, {})
-    spec = codebook.variables(q.instrument)
+    made = releases.release(q.data, q.instrument, tier)
+    spec = releases.variables(q.instrument, made)
     columns = [v.name for v in spec]
     frame = q.data.frame
     weights = frame.set_index("response_id")["weight"] if not frame.empty else frame.get("weight")
@@ -60,20 +83,37 @@ def export(slug: str, fmt: str):
 
     def rows():
         for chunk in iter_frames(db.session(), slug):
-            yield exports.shape(chunk, spec, weights, names)
+            yield releases.apply(made, exports.shape(chunk, spec, weights, names))
 
-    filename = f"{slug}-microdata-{lang}.{fmt}"
+    filename = f"{slug}-{FILE_NAMES[tier]}-{lang}.{fmt}"
     current_app.logger.info("export %s by user %s", filename, requesting_user().id)
+    detail = {"format": fmt, **made.summary()}
     if fmt == "csv":
         return export_attachment(stream_with_context(exports.csv_stream(rows(), columns)), FORMATS[fmt], filename,
-                                 format=fmt)
+                                 **detail)
     if fmt == "xlsx":
-        path = exports.xlsx_file(rows(), columns, {"codebook": exports.codebook_frame(spec)})
+        sheets = {"codebook": exports.codebook_frame(spec)}
+        if tier != releases.FULL:
+            sheets["risk_report"] = risk_report.report_frame(made)
+        path = exports.xlsx_file(rows(), columns, sheets)
     elif fmt == "parquet":
         path = exports.parquet_file(rows(), spec)
     else:
         path = exports.stats_file(rows(), spec, fmt, lang)
-    return export_attachment(exports.file_stream(path), FORMATS[fmt], filename, format=fmt)
+    return export_attachment(exports.file_stream(path), FORMATS[fmt], filename, **detail)
+
+
+@bp.route("/<slug>/disclosure")
+@role_required(Role.researcher)
+def disclosure(slug: str):
+    """The disclosure-risk report of the scientific-use and public-use files, before and after protection."""
+    q = query.read_or_404(slug, {})
+    made = [releases.release(q.data, q.instrument, tier) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
+    return render_template("research/disclosure.html", instrument=q.instrument, releases=made,
+                           reports=[risk_report.rows(m) for m in made], formats=list(FORMATS),
+                           is_admin=requesting_user().role == Role.admin.value,
+                           min_cell=current_app.config["MIN_CELL_COUNT"],
+                           protection=current_app.config["TABLE_PROTECTION"])
 
 
 @bp.route("/<slug>/codebook.<any(html, csv):fmt>")

@@ -10,8 +10,10 @@ conversion table from new wards to former districts exists for the province
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from flask import abort, current_app
 
@@ -20,6 +22,7 @@ from surveys import areas
 from web import db
 from web.catalog import current_version, instrument_of, ward_names
 from web.i18n import _, language
+from web.privacy.suppression import table_family
 from web.research import results, variables
 from web.research.weighting import Weighted, weighted
 
@@ -126,13 +129,24 @@ def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    out = results.estimate(query.data.design, query.indicator, query.columns)
+    out = results.estimate(query.data.design, query.indicator, query.columns, family=cell_family(query))
     if query.indicator.categorical:
         order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
         out["category_label"] = out["category"].map(query.indicator.level_label)
         out = out.assign(_order=out["category"].map(order).fillna(len(order))).sort_values(
             [*query.columns, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
     return label(query, out)
+
+
+def cell_family(query: Query):
+    """The protected tables of the query's indicator (built once per weighted design). Indicators that
+    count the same respondents share one family, so their tables hide the same cells: otherwise a cell
+    hidden in one indicator's table could be read off another's."""
+    records = results.counted(query.data.design, query.indicator.name)
+    key = ("cells", hashlib.sha256(np.sort(records.index.to_numpy()).tobytes()).hexdigest())
+    if key not in query.data.families:
+        query.data.families[key] = table_family(records, query.groups)
+    return query.data.families[key]
 
 
 def former_district_labels(province: int) -> dict[str, str]:

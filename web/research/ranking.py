@@ -16,6 +16,7 @@ from web.catalog import ward_names
 from web.i18n import _, language
 from web.models import Role
 from web.privacy import suppress
+from web.privacy.suppression import hidden_cells
 from web.research import bp, exports, query, results, variables
 from web.research.views import XLSX, export_attachment
 from web.research.weighting import margins_frame, problem_message
@@ -67,7 +68,7 @@ def ranking(q: query.Query) -> pd.DataFrame:
                              benchmark_label={"vi": "{value}" + ("%" if q.indicator.share else "") + " của toàn thành phố",
                                               "en": "{value}" + ("%" if q.indicator.share else "") + " city-wide"},
                              material_points=10.0 if q.indicator.share else 5.0)
-    report = suppress(report)
+    report = suppress(report, hidden=hidden_cells(query.cell_family(q), report, [area, *groups]))
     q.data.rankings[key] = report
     return query.label(_ranking_query(q), report.copy())
 
@@ -143,7 +144,8 @@ def weighting_page(slug: str):
     margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     comparison = None
     if q.indicator is not None and q.data.design is not None and not q.indicator.categorical:
-        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator, q.by or None)
+        comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator, q.by or None,
+                                                     family=query.cell_family(q))
         if q.by:
             comparison["cell"] = comparison[q.by].map(
                 lambda v: variables.value_label(q.instrument, q.by, v, language()))

@@ -17,8 +17,9 @@ calibrated to ward x sex x age totals).
 
 Rules (see ``/shared/frameworks.md`` section 8):
 
-* privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown), by
-  :func:`web.privacy.suppress`, the one suppression rule of the app;
+* privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown), with
+  the cells that would give it away (secondary suppression), by :func:`web.privacy.suppress`, the one
+  suppression rule of the app;
 * reliability, after the US NCHS presentation standards: a mean is flagged "unreliable" with fewer
   than 30 respondents or a relative standard error (cv) above 30%; a share (NCHS 2017, for
   proportions) with fewer than 30 respondents or an effective sample size below 30, an interval
@@ -38,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import SurveyDesign
+from analysis.cell_suppression import TableFamily
 from analysis.domains import domains
-from web.privacy.suppression import suppress
+from web.privacy.suppression import hidden_cells, suppress
 from web.research.variables import Indicator
 
 RELIABLE_MIN_N = 30
@@ -125,10 +127,12 @@ def _share_reliability(table: pd.DataFrame) -> np.ndarray:
             | ((width > SHARE_SMALL_WIDTH) & (relative > SHARE_MAX_RELATIVE_WIDTH))).to_numpy()
 
 
-def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell: int | None = None) -> pd.DataFrame:
+def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell: int | None = None,
+             family: TableFamily | None = None) -> pd.DataFrame:
     """One row per domain (one per domain and category for a categorical indicator; one row overall
     when ``by`` is empty), reliability flagged and cells with fewer than ``min_cell`` respondents
-    (default: ``MIN_CELL_COUNT``) suppressed."""
+    (default: ``MIN_CELL_COUNT``) suppressed, with the cells that ``family``'s protection hides
+    besides them."""
     by = [b for b in by if b]
     design = _prepared(design, indicator, by)
     with warnings.catch_warnings():
@@ -144,11 +148,18 @@ def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell
     unreliable = ((table["n"] < RELIABLE_MIN_N) | (table["cv"] > RELIABLE_MAX_CV)).to_numpy() \
         if indicator.kind == "score" else _share_reliability(table)
     table["reliability"] = np.where(unreliable, "unreliable", "ok")
-    table = suppress(table, "n", min_cell)
+    hidden = hidden_cells(family, table, by) if family is not None else None
+    table = suppress(table, "n", min_cell, hidden=hidden)
     keep = [*by, *(["category"] if indicator.categorical else []), *COLUMNS]
     out = table[keep].reset_index(drop=True)
     out.attrs = {}  # the estimator's variance matrix: not for pages, and pandas cannot compare it
     return out
+
+
+def counted(design: SurveyDesign, indicator: str) -> pd.DataFrame:
+    """The rows a table of ``indicator`` counts in ``n``: an answer and a weight that is not zero."""
+    values = pd.to_numeric(design.data[indicator], errors="coerce")
+    return design.data[values.notna().to_numpy() & (np.asarray(design.weights) != 0)]
 
 
 def overall(design: SurveyDesign, indicator: Indicator) -> float | None:
@@ -160,12 +171,12 @@ def overall(design: SurveyDesign, indicator: Indicator) -> float | None:
 
 
 def unweighted_vs_weighted(frame: pd.DataFrame, design: SurveyDesign, indicator: Indicator, by: str | None,
-                           min_cell: int | None = None) -> pd.DataFrame | None:
+                           min_cell: int | None = None, family: TableFamily | None = None) -> pd.DataFrame | None:
     """The weighted estimate next to the unweighted mean (share), by ``by`` (or overall); None for a
     categorical indicator."""
     if indicator.categorical:
         return None
-    weighted = estimate(design, indicator, [by] if by else [], min_cell)
+    weighted = estimate(design, indicator, [by] if by else [], min_cell, family)
     values = pd.to_numeric(frame[indicator.name], errors="coerce")
     if by:
         plain = values.groupby(frame[by].map(_code) if by != "ward_code" else frame[by]).mean().rename("unweighted")

@@ -79,7 +79,7 @@ def _compute(q: query.Query, province: int) -> SmallArea:
     share = bool(q.indicator and q.indicator.share)
     if q.indicator is None or q.data.design is None:
         return SmallArea(covariates.assign(n=0, status="no_sample"), problem="no_data", share=share)
-    direct = results.estimate(q.data.design, q.indicator.name, ["ward_code"], min_cell=1)
+    direct = results.estimate(q.data.design, q.indicator, ["ward_code"], min_cell=1)
     direct["ward_code"] = pd.to_numeric(direct["ward_code"]).astype(int)
     direct = direct.rename(columns={"ci_low": "ci_low_direct", "ci_high": "ci_high_direct"})
     if share:
@@ -104,7 +104,7 @@ def _compute(q: query.Query, province: int) -> SmallArea:
                       .rename(columns={"ci_low": "ci_low_model", "ci_high": "ci_high_model"}))
     with np.errstate(divide="ignore", invalid="ignore"):
         table["model_cv"] = table["rmse"] / table["eblup"].abs()
-    city = results.overall(q.data.design, q.indicator.name)
+    city = results.overall(q.data.design, q.indicator)
     # the model-based ranking: a ward is below (above) the city when its whole 95% interval is
     table["versus_city"] = np.where(table["ci_high_model"] < city, "below",
                                     np.where(table["ci_low_model"] > city, "above", "same"))

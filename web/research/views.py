@@ -114,8 +114,8 @@ def chart(slug: str, fmt: str):
     q = query.read_or_404(slug, request.args)
     table = query.table(q)
     suppressed = int((table["reliability"] == "suppressed").sum())
-    note = ngettext("%(num)d cell with too few respondents is not shown.",
-                    "%(num)d cells with too few respondents are not shown.", suppressed) if suppressed else None
+    note = ngettext("%(num)d cell is not shown, to protect small groups.",
+                    "%(num)d cells are not shown, to protect small groups.", suppressed) if suppressed else None
     share = bool(q.indicator and (q.indicator.share or q.indicator.categorical))
     texts = charts.Texts(
         title=q.indicator.label if q.indicator else "", axis=_("Percent of people") if share else _("Score"),

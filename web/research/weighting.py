@@ -43,6 +43,7 @@ class Weighted:
     unrepresented_wards: list[int] = field(default_factory=list)
     rankings: dict = field(default_factory=dict)  #: left-behind reports by indicator, computed once
     facts: dict = field(default_factory=dict)  #: per column: (has data, is 0/1), computed once
+    families: dict = field(default_factory=dict)  #: per indicator: its protected tables (privacy.table_family)
 
 
 def margins_frame(session: Session, province: int) -> pd.DataFrame:
