@@ -238,7 +238,7 @@ def test_a_submission_from_an_app_with_an_old_ward_list_is_refused(app, client, 
     body = submission(app) | {"area_codes": areas.DRAFT_LIST}
     response = client.post("/api/v1/submissions", json=body, headers=headers)
     assert response.status_code == 422
-    error = response.get_json()["error"]
+    error = response.get_json()["errors"]["area_codes"]
     assert "ward list on this device is out of date" in error["en"] and "Danh sách phường, xã" in error["vi"]
     with app.app_context():
         assert db.session().execute(sa.text("SELECT COUNT(*) FROM responses")).scalar_one() == 0
@@ -264,7 +264,7 @@ def test_results_are_refused_while_two_code_lists_are_stored(app, client, accoun
     assert vi.status_code == 409 and "khaosat migrate-areas" in vi.get_data(as_text=True)
     token = accounts.token("researcher")
     api = client.get("/api/v1/results/digital-skills?indicator=dsi_index", headers={"Authorization": f"Bearer {token}"})
-    assert api.status_code == 409 and "migrate-areas" in api.get_json()["error"]
+    assert api.status_code == 409 and "migrate-areas" in api.get_json()["errors"]["_"]["en"]
 
     app.instance_path = str(tmp_path)
     result = runner.invoke(args=["migrate-areas"])

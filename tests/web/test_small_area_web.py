@@ -43,10 +43,9 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert "rural" in fh["covariates"] and "share_women" in fh["covariates_left_out"]  # 50% women everywhere
     by_ward = {r["ward_code"]: r for r in direct["rows"]}
     statuses = {r["status"] for r in fh["rows"]}
-    assert statuses <= {"model", "too_few", "no_sample"} and "model" in statuses and "too_few" in statuses
+    assert statuses <= {"model", "too_few", "protected", "no_sample"} and "model" in statuses and "too_few" in statuses
     city = direct["benchmark"]
     assert fh["benchmark"] == pytest.approx(city, rel=1e-12)
-    wald_outside = 0
     for row in fh["rows"]:
         assert 0 <= row["ci_low"] <= row["estimate"] <= row["ci_high"] <= 1  # shares stay shares
         expected = "below" if row["ci_high"] < city else "above" if row["ci_low"] > city else "same"
@@ -54,13 +53,13 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
         if row["status"] == "model":
             assert 0 < row["gamma"] < 1 and row["n"] >= 12
             assert row["direct"] == pytest.approx(by_ward[row["ward_code"]]["estimate"], rel=1e-12)
-            # the direct interval of a share is svyciprop's logit interval: inside [0, 1], unlike the Wald one
+            # the direct interval of a share is svyciprop's logit interval (as on the results page): inside [0, 1]
             assert 0 <= row["direct_ci_low"] <= row["direct"] <= row["direct_ci_high"] <= 1
-            wald = by_ward[row["ward_code"]]
-            wald_outside += wald["ci_low"] < 0 or wald["ci_high"] > 1
-        else:  # too few respondents to publish: no direct figures, nothing to back-calculate them from
+            assert row["direct_ci_low"] == pytest.approx(by_ward[row["ward_code"]]["ci_low"], rel=1e-9)
+        else:  # too few respondents, or hidden on the results page to protect a small ward: nothing to back-calculate
             assert row["direct"] is None and row["gamma"] is None and row["n"] is None
-    assert wald_outside > 0  # the demo has wards whose Wald interval leaves [0, 1]
+            if row["status"] == "protected":
+                assert by_ward[row["ward_code"]]["estimate"] is None
     used = [r for r in fh["rows"] if r["status"] == "model" and r["direct_cv"] is not None]
     assert np.median([r["cv"] for r in used]) < np.median([r["direct_cv"] for r in used])
     assert client.get(f"{url}&estimator=magic", headers=headers).status_code == 422

@@ -36,6 +36,7 @@ from web import db
 from web.auth import role_required
 from web.i18n import _, language
 from web.models import Role, WardCovariate
+from web.privacy.suppression import hidden_cells
 from web.research import bp, charts, query, results
 from web.research.covariates import Covariate, ward_covariates
 
@@ -88,7 +89,11 @@ def _compute(q: query.Query, province: int) -> SmallArea:
                             on="ward_code", how="left")
     data["n"] = data["n"].fillna(0).astype(int)
     too_few = (data["n"] > 0) & (data["n"] < current_app.config["MIN_CELL_COUNT"])
-    data["status"] = np.where(data["n"] == 0, "no_sample", np.where(too_few, "too_few", "model"))
+    # a ward the results page hides to protect a small one (secondary suppression) is not shown here either
+    protected = set(direct["ward_code"][hidden_cells(query.cell_family(q), direct, ["ward_code"])])
+    protected = data["ward_code"].isin(protected) & ~too_few & (data["n"] > 0)
+    data["status"] = np.where(data["n"] == 0, "no_sample", np.where(too_few, "too_few",
+                                                                   np.where(protected, "protected", "model")))
     data["y"] = data["estimate"].where(data["status"] == "model")
     data["var"] = data["se"] ** 2
     used, dropped = _usable(data, offered)
@@ -176,7 +181,7 @@ def api_rows(q: query.Query, kind: str = "") -> dict:
     t = result.table
     direct_hidden = t["status"] != "model"
     rows = pd.DataFrame({
-        "ward_code": t["ward_code"], "n": np.where(t["status"] == "too_few", None, t["n"]),
+        "ward_code": t["ward_code"], "n": np.where(t["status"].isin(["too_few", "protected"]), None, t["n"]),
         "estimate": t["eblup"], "se": t["rmse"], "ci_low": t["ci_low_model"], "ci_high": t["ci_high_model"],
         "cv": t["model_cv"], "gamma": t["gamma"].where(~direct_hidden),
         "direct": t["estimate"].where(~direct_hidden), "direct_se": t["se"].where(~direct_hidden),
