@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from web import auth, config, db, i18n, limits
+from web import auth, config, db, i18n, limits, synthetic
 
 csrf = CSRFProtect()
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
+    synthetic.init_app(app)
 
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from surveys import areas
-from web import db
+from web import db, synthetic
 from web.auth import requesting_user, role_required
 from web.catalog import ward_names
 from web.i18n import _, language
@@ -25,7 +25,7 @@ from web.research import bp, codebook, exports, query
 from web.research.margins import parse_margins, replace_margins
 from web.research.views import XLSX, attachment, export_attachment
 from web.research.weighting import margins_frame
-from web.tables import iter_frames
+from web.tables import iter_frames, roster_frame
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -46,7 +46,12 @@ def downloads(slug: str):
 @bp.route("/<slug>/export.<any(csv, xlsx, sav, dta, parquet):fmt>")
 @role_required(Role.researcher)
 def export(slug: str, fmt: str):
-    """De-identified microdata, one row per response, with the final weight and the design variables."""
+    """De-identified microdata, one row per response, with the final weight and the design variables.
+
+    A survey with rosters (repeat groups) also gets one table per roster, one row per roster row keyed
+    by ``id`` and ``row``: a sheet of the XLSX, or, in the other formats, a second file of the same
+    format in a zip with the main table (as ODK Central and KoboToolbox export repeat groups).
+    """
     q = query.read_or_404(slug, {})
     spec = codebook.variables(q.instrument)
     columns = [v.name for v in spec]
@@ -54,23 +59,44 @@ def export(slug: str, fmt: str):
     weights = frame.set_index("response_id")["weight"] if not frame.empty else frame.get("weight")
     names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     lang = language()
+    meta = synthetic.export_meta(f"{q.instrument.text(q.instrument.title, lang)} ({slug})")
+    rosters = {name: exports.shape_roster(roster_frame(db.session(), slug, name), variables)
+               for name, variables in codebook.rosters(q.instrument).items()}
 
     def rows():
         for chunk in iter_frames(db.session(), slug):
             yield exports.shape(chunk, spec, weights, names)
 
-    filename = f"{slug}-microdata-{lang}.{fmt}"
+    filename = f"{synthetic.FILE_PREFIX if synthetic.is_demo() else ''}{slug}-microdata-{lang}.{fmt}"
     current_app.logger.info("export %s by user %s", filename, requesting_user().id)
-    if fmt == "csv":
+    if fmt == "csv" and not rosters:
         return export_attachment(stream_with_context(exports.csv_stream(rows(), columns)), FORMATS[fmt], filename,
                                  format=fmt)
     if fmt == "xlsx":
-        path = exports.xlsx_file(rows(), columns, {"codebook": exports.codebook_frame(spec)})
-    elif fmt == "parquet":
-        path = exports.parquet_file(rows(), spec)
-    else:
-        path = exports.stats_file(rows(), spec, fmt, lang)
-    return export_attachment(exports.file_stream(path), FORMATS[fmt], filename, format=fmt)
+        sheets = {**rosters, "codebook": exports.codebook_frame(spec)}
+        return export_attachment(exports.file_stream(exports.xlsx_file(rows(), columns, sheets, meta=meta)),
+                                 FORMATS[fmt], filename, format=fmt)
+    main = _microdata_file(rows(), spec, fmt, lang, meta)
+    if not rosters:
+        return export_attachment(exports.file_stream(main), FORMATS[fmt], filename, format=fmt)
+    stem = filename.removesuffix(f".{fmt}")
+    members = {f"{stem}.{fmt}": main}
+    for name, table in rosters.items():
+        members[f"{stem}-{name}.{fmt}"] = _microdata_file([table], codebook.rosters(q.instrument)[name], fmt, lang,
+                                                          meta)
+    members[f"{stem}-codebook.csv"] = exports.csv_file([exports.codebook_frame(spec)],
+                                                       list(exports.codebook_frame(spec).columns))
+    archive = exports.zip_file(members, comment=meta.get("synthetic", ""))
+    return export_attachment(exports.file_stream(archive), "application/zip", f"{stem}-{fmt}.zip", format=fmt)
+
+
+def _microdata_file(frames, spec: list[codebook.Variable], fmt: str, lang: str, meta: dict[str, str]) -> str:
+    """One table in one of the file formats (not XLSX), in a temporary file; its path."""
+    if fmt == "csv":
+        return exports.csv_file(frames, [v.name for v in spec])
+    if fmt == "parquet":
+        return exports.parquet_file(frames, spec, meta)
+    return exports.stats_file(frames, spec, fmt, lang, meta)
 
 
 @bp.route("/<slug>/codebook.<any(html, csv):fmt>")

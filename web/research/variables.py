@@ -14,21 +14,13 @@ from flask_babel import force_locale
 import surveys
 from web.i18n import _, lazy_gettext
 from web.population import AGE_BANDS
+from web.research.derived import NAMED
 from web.research.weighting import Weighted
 
-#: derived indicators worth a friendly name; the others show their variable name
-INDICATOR_NAMES = {
-    "dsi_index": lazy_gettext("Digital-skills index (0–100)"),
-    "at_least_basic": lazy_gettext("At least basic digital skills"),
-    "used_online_public_service": lazy_gettext("Used online public services"),
-    "satisfaction_index": lazy_gettext("Satisfaction index (0–100)"),
-    "internet_user": lazy_gettext("Used the internet in the last 3 months"),
-    "competency_index": lazy_gettext("Digital competency index (0–100)"),
-    "overall_satisfied": lazy_gettext("Satisfied overall"),
-    "dsi_score": lazy_gettext("Digital activities score (0–100)"),
-    "sat_score": lazy_gettext("Self-assessed skills score (0–100)"),
-    "knowledge_score": lazy_gettext("Knowledge score (0–100)"),
-}
+#: derived indicators offered first, in this order, by their names (the others follow)
+INDICATOR_NAMES = {name: NAMED[name] for name in (
+    "dsi_index", "at_least_basic", "used_online_public_service", "satisfaction_index", "internet_user",
+    "competency_index", "overall_satisfied", "dsi_score", "sat_score", "knowledge_score")}
 #: groups in the order offered; a group is offered when the survey's data has it
 GROUP_NAMES = {
     "age_band": lazy_gettext("Age band"),
