@@ -147,7 +147,8 @@ def revoke_token(token_id: int):
 def assignments():
     session = db.session()
     wards = _wards()
-    field_people = session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value]))
+    field_people = session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value,
+                                                                            Role.ward_official.value]))
                                 .order_by(User.username)).all()
     form = AssignmentForm()
     form.user_id.choices = options((u.id, f"{u.username} ({u.role})") for u in field_people)

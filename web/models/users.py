@@ -1,4 +1,4 @@
-"""People who log in (admins, supervisors, volunteers, researchers) and their API tokens."""
+"""People who log in (admins, supervisors, volunteers, researchers, ward officials) and their API tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class Role(StrEnum):
     supervisor = "supervisor"
     volunteer = "volunteer"
     researcher = "researcher"
+    ward_official = "ward_official"  #: reads the briefs of the wards assigned to them, nothing else
 
 
 class User(SQLModel, table=True):
