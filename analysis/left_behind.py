@@ -65,10 +65,10 @@ def domain_means(t: np.ndarray, v: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     """Domain means ``Y_k / W_k`` and their variances from the totals of :func:`ratio_totals`."""
     yk, wk = t[2:2 + k], t[2 + k:]
     idx = np.arange(k)
-    grads = np.zeros((len(t), k))
-    grads[2 + idx, idx] = 1 / wk
-    grads[2 + k + idx, idx] = -yk / wk**2
-    return yk / wk, np.einsum("ik,ij,jk->k", grads, v, grads)
+    a, b = 2 + idx, 2 + k + idx  # each mean's gradient has two non-zero entries: d/dY_k and d/dW_k
+    ga, gb = 1 / wk, -yk / wk**2
+    # g' V g from those two entries only: O(k), where the dense quadratic form took O(k^3) (28 s for 500 cells)
+    return yk / wk, ga**2 * v[a, a] + 2 * ga * gb * v[a, b] + gb**2 * v[b, b]
 
 
 def _partitions(areas: str | None, groups: Sequence[str], max_way: int) -> list[tuple[str, list[str]]]:

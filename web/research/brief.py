@@ -104,12 +104,13 @@ def lines(q: query.Query, ward: int) -> list[Line]:
 
 
 def groups_behind(q: query.Query, ward: int) -> pd.DataFrame:
-    """The ward's groups furthest below the city on the headline indicator, with their sentences."""
+    """The ward's groups furthest below the city on the headline indicator, with their sentences: every
+    group whose estimate may be shown (``MIN_CELL_COUNT``), those under 30 respondents marked unreliable."""
     report = ranking.ranking(q)
     if report.empty or "ward_code" not in report:
         return report
     mine = report[(pd.to_numeric(report["ward_code"], errors="coerce") == ward) & (report["cell_type"] == "area x group")
-                  & (report["reliability"] != "suppressed") & (report["gap"] < 0)]
+                  & report["estimate"].notna() & (report["gap"] < 0)]
     return ranking.with_sentences(q, mine.head(MAX_GROUPS))
 
 

@@ -81,7 +81,8 @@ def _ranking_query(q: query.Query):
 
 
 def with_sentences(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
-    """``report`` with a ``sentence`` column in the request's language (empty for a suppressed cell)."""
+    """``report`` with a ``sentence`` column in the request's language (empty for a cell whose estimate is
+    withheld for privacy)."""
     if report.empty:
         return report.assign(sentence=pd.Series(dtype=object))
     column, groups, lang = area_column(q), _groups(q), language()
@@ -92,8 +93,8 @@ def with_sentences(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
     share = bool(report.attrs.get("share", q.indicator.share))
     report = report.copy()
     report["sentence"] = [
-        "" if row["reliability"] == "suppressed" else
-        sentences.sentence(row, column, groups, names, group_labels, indicator, share)
+        "" if pd.isna(row["estimate"]) else sentences.sentence(row, column, groups, names, group_labels, indicator,
+                                                               share)
         for _, row in report.iterrows()]
     return report
 
