@@ -15,16 +15,9 @@ from web.catalog import ward_names
 from web.i18n import _, language
 from web.models import Role
 from web.privacy import suppress
-from web.research import bp, exports, query, results, sentences, variables
+from web.research import bp, exports, query, results, sentences, variables, weighting
 from web.research.views import XLSX, export_attachment
-from web.research.weighting import (
-    TRIM_RATIO,
-    WARN_DEFF,
-    WARN_RATIO,
-    margins_frame,
-    problem_message,
-    weight_warnings,
-)
+from web.research.weighting import margins_frame, problem_message, weight_warnings
 
 PER_PAGE = 20  #: cells on one page of the left-behind ranking
 
@@ -203,4 +196,5 @@ def weighting_page(slug: str):
                            summary=summary, unrepresented=[names.get(c, str(c)) for c in q.data.unrepresented_wards],
                            problem=problem_message(q.data.problem) if summary or q.data.design is None else "",
                            group_names=variables.GROUP_NAMES, warnings=weight_warnings(q.data.diagnostics),
-                           trim_ratio=TRIM_RATIO, warn_ratio=WARN_RATIO, warn_deff=WARN_DEFF)
+                           trim_ratio=weighting.TRIM_RATIO, warn_ratio=weighting.WARN_RATIO,
+                           warn_deff=weighting.WARN_DEFF)
