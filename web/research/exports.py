@@ -6,6 +6,13 @@ to a temporary file that is then streamed. SPSS and Stata files are written by p
 the whole table (readstat has no append), also through a temporary file. In CSV and XLSX a text
 cell that starts with = + - @, a tab or a carriage return gets a leading apostrophe, so a
 spreadsheet never runs it as a formula.
+
+Types and labels: a variable the codebook marks ``integer`` (ids, codes, counts) is written as a whole
+number everywhere: CSV "70" (every whole number is written without ".0"), Parquet int64, Stata long,
+SPSS F8.0. SPSS and Stata carry variable and value labels in the chosen language; Parquet carries both
+languages in each field's metadata and the codebook in the file's metadata. A roster's rows are a table
+of their own (:func:`shape_roster`); :func:`zip_file` puts several tables in one download. ``meta`` (e.g.
+the synthetic-demo notice) goes into each format's own metadata.
 """
 
 from __future__ import annotations
@@ -416,5 +423,5 @@ def table_csv(table: pd.DataFrame) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
-def table_xlsx(table: pd.DataFrame, sheet: str = "table") -> str:
-    return xlsx_file([table], list(table.columns), {}, data_sheet=sheet)
+def table_xlsx(table: pd.DataFrame, sheet: str = "table", meta: dict[str, str] | None = None) -> str:
+    return xlsx_file([table], list(table.columns), {}, data_sheet=sheet, meta=meta)

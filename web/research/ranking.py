@@ -9,7 +9,7 @@ from flask import abort, current_app, render_template, request
 from flask_babel import force_locale
 
 from analysis import left_behind
-from web import db
+from web import db, synthetic
 from web.auth import role_required
 from web.catalog import ward_names
 from web.i18n import _, language
@@ -171,7 +171,7 @@ def left_behind_download(slug: str, fmt: str):
     asked = {**({"indicator": q.indicator.name} if q.indicator else {}), **_ranking_args()}
     if fmt == "csv":
         return export_attachment(exports.table_csv(report), "text/csv; charset=utf-8", name, **asked)
-    return export_attachment(exports.file_stream(exports.table_xlsx(report, "left-behind")), XLSX, name, **asked)
+    return export_attachment(exports.file_stream(exports.table_xlsx(report, "left-behind", synthetic.export_meta(name))), XLSX, name, **asked)
 
 
 @bp.route("/<slug>/weighting")

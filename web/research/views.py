@@ -79,8 +79,9 @@ def table_download(slug: str, fmt: str):
     if fmt == "csv":
         return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "table", "csv"),
                                  **q.args)
-    return export_attachment(exports.file_stream(exports.table_xlsx(table)), XLSX, _filename(q, "table", "xlsx"),
-                             **q.args)
+    name = _filename(q, "table", "xlsx")
+    return export_attachment(exports.file_stream(exports.table_xlsx(table, meta=synthetic.export_meta(name))), XLSX,
+                             name, **q.args)
 
 
 @bp.route("/<slug>/wards.csv")
