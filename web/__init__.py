@@ -13,7 +13,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from surveys import areas
-from web import auth, config, db, errors, i18n, limits, proxy, reading
+from web import auth, config, db, errors, i18n, limits, proxy, reading, synthetic
 from web.area_codes import MixedCodeLists
 
 csrf = CSRFProtect()
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limits.init_app(app)
     proxy.init_app(app)
+    synthetic.init_app(app)
 
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp

@@ -31,7 +31,7 @@ def init_db() -> None:
 
 
 @click.command("create-user")
-@click.option("--role", type=click.Choice(["admin", "supervisor", "volunteer", "researcher"]), required=True)
+@click.option("--role", type=click.Choice(["admin", "supervisor", "volunteer", "researcher", "ward_official"]), required=True)
 @click.option("--username", required=True)
 @with_appcontext
 def create_user(role: str, username: str) -> None:

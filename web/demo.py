@@ -80,6 +80,7 @@ def _responses(version, instrument: surveys.Instrument, sample, rng: random.Rand
     today = dt.date.today()
     for i, person in enumerate(sample.to_dict(orient="records")):
         person["p"] = 0.88 if person["y"] else 0.12
+        person["activity"] = (-0.4 if person["y"] else -2.6) + rng.gauss(0, 0.7)  #: log-odds of doing an activity
         person["education"] = rng.choice(EDUCATION_CODES[person["education"]])
         person["ethnicity"] = "kinh" if person["urban_rural"] == "urban" or rng.random() < 0.8 else \
             rng.choice(["muong", "dao", "tay", "thai", "mong"])
@@ -105,10 +106,19 @@ def _answers(instrument, person, ward_code, rng: random.Random, today: dt.date) 
     return checked.values if checked.ok else None
 
 
+def _logistic(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _difficulty(name: str) -> float:
+    """A fixed ease of each activity, from -1.5 (hard) to +1.0 (easy), the same in every run."""
+    return -1.5 + 2.5 * (sum(name.encode()) % 23) / 22
+
+
 def _answer(q: surveys.Question, person, ward_code, rng: random.Random, today: dt.date) -> Any:
     known = {"consent": "1", "ward": ward_code, "birth_year": today.year - int(person["age"]),
              "sex": person["sex"], "education": person["education"], "urban_rural": person["urban_rural"],
-             "ethnicity": person["ethnicity"]}
+             "ethnicity": person["ethnicity"], "internet_3m": "1" if person["internet"] else "0"}
     if q.name in known:
         return known[q.name]
     if q.name == "consent_sensitive":  # most agree to the questions on ethnicity and disability
@@ -118,6 +128,11 @@ def _answer(q: surveys.Question, person, ward_code, rng: random.Random, today: d
         older = person["age_band"] == "60+"
         return codes[0] if rng.random() < (0.75 if older else 0.95) else rng.choice(codes[1:])
     correct = q.extra.get("correct")
+    if q.name == "devices" and {"smartphone", "basic_phone"} <= set(codes):
+        phone = "smartphone" if person["internet"] or rng.random() < 0.3 else "basic_phone"
+        return [phone, *[c for c in ("computer", "tablet") if c in codes and rng.random() < 0.25 * person["p"]]]
+    if q.type == "yesno" and q.name.startswith("act_"):  # harder activities are done less often
+        return "1" if rng.random() < _logistic(person["activity"] + _difficulty(q.name)) else "0"
     if q.type == "yesno":
         return "1" if rng.random() < person["p"] else "0"
     if correct and codes:

@@ -200,3 +200,25 @@ def responses_frame(session: Session, slug: str) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=DESIGN_COLUMNS)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def roster_frame(session: Session, slug: str, roster: str) -> pd.DataFrame:
+    """The rows of roster (repeat) ``roster`` in the same responses as :func:`iter_frames`, one row per
+    roster row: ``response_id``, ``row`` (from 1) and its answers (a multiple choice as 0/1 columns per
+    code, as in the main table). Rosters are small, so this reads them with the standard library."""
+    records = []
+    for version_id, _ in _versions(session, slug):
+        answers = session.exec(select(Response.id, Response.answers).where(
+            Response.survey_version_id == version_id, Response.is_excluded == False)  # noqa: E712 - SQL
+            .order_by(Response.id)).all()
+        for response_id, values in answers:
+            rows = (values or {}).get(roster)
+            for number, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+                record = {"response_id": response_id, "row": number}
+                for name, value in (row.items() if isinstance(row, dict) else ()):
+                    if isinstance(value, list):
+                        record.update({f"{name}_{code}": 1 for code in value})
+                    else:
+                        record[name] = value
+                records.append(record)
+    return pd.DataFrame.from_records(records, columns=None if records else ["response_id", "row"])

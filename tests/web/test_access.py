@@ -15,7 +15,8 @@ ADMIN = ("admin",)
 SUPERVISION = ("admin", "supervisor")
 RESEARCH = ("admin", "researcher")
 FIELD = ("admin", "supervisor", "volunteer")
-ROLES = ("admin", "supervisor", "volunteer", "researcher")
+BRIEFS = ("admin", "researcher", "ward_official")
+ROLES = ("admin", "supervisor", "volunteer", "researcher", "ward_official")
 
 #: endpoint -> who may use it (admins are always allowed by role_required)
 RULES: dict[str, str | tuple[str, ...]] = {
@@ -60,6 +61,8 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "research.disclosure": RESEARCH,
     "research.codebook_page": RESEARCH,
     "research.margins": ADMIN,
+    "research.ward_briefs": BRIEFS,
+    "research.ward_brief": BRIEFS,
     "research.margins_template": ADMIN,
     "research.small_area_page": RESEARCH,
     "research.small_area_chart": RESEARCH,

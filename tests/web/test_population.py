@@ -93,7 +93,10 @@ def test_left_behind_finds_the_planted_gaps_and_few_false_ones(population):
     found = {int(c) for c in report.loc[area_rows & flagged, "ward_code"]}
     assert len(found & behind) >= 0.75 * len(behind)
 
-    assert not (flagged & (true_gap >= 0)).any(), report[flagged & (true_gap >= 0)]  # none that is not behind
-    false = flagged & (true_gap > -0.02)  # flagged although the population gap is under 2 points
+    false = flagged & (true_gap >= 0)  # flagged although the population is not behind at all (BH's FDR)
     assert false.sum() <= max(1, 0.05 * flagged.sum()), report[false]
+    near = flagged & (true_gap > -0.05)  # behind, but by less than 5 points in the population
+    assert near.sum() <= 0.1 * flagged.sum(), report[near]
+    cells = report[["ward_code", *groups]].astype(object).where(report[["ward_code", *groups]].notna(), "")
+    assert not cells.duplicated().any()  # a rural commune x "rural" is the commune: reported once
     assert AGE_BANDS[-1] in set(report.loc[flagged, "age_band"].dropna())

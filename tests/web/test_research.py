@@ -106,12 +106,13 @@ def test_left_behind_page_in_both_languages(client, accounts, demo_data):
     accounts.login("researcher")
     vi = client.get("/research/digital-skills/left-behind?indicator=at_least_basic&all=1")
     assert vi.status_code == 200
-    assert "so với" in vi.get_data(as_text=True)
+    assert "điểm phần trăm" in vi.get_data(as_text=True)
     en = client.get("/research/digital-skills/left-behind?indicator=at_least_basic&all=1&group=sex&lang=en")
-    assert "city-wide" in en.get_data(as_text=True)
+    assert "percentage points below the" in en.get_data(as_text=True)
     ranking = pd.read_csv(io.BytesIO(client.get(
-        "/research/digital-skills/left-behind.csv?indicator=at_least_basic").data), encoding="utf-8-sig")
-    assert {"gap", "q_value", "left_behind", "sentence_vi", "sentence_en"} <= set(ranking.columns)
+        "/research/digital-skills/left-behind.csv?indicator=at_least_basic&lang=en").data), encoding="utf-8-sig")
+    assert {"gap", "q_value", "left_behind", "population", "sentence"} <= set(ranking.columns)
+    assert ranking["sentence"].dropna().str.contains("percentage points").all()
 
 
 def test_weighting_page_shows_margins_diagnostics_and_comparison(client, accounts, demo_data):

@@ -137,16 +137,16 @@ def test_a_download_is_audited_once_and_shown_on_the_audit_page(app, client, acc
     with app.app_context():
         events = db.session().exec(select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)).all()
     assert [(e.target, e.actor_name) for e in events] == [
-        ("digital-skills-scientific-use-vi.csv", "researcher-user"),
+        ("synthetic-demo-digital-skills-scientific-use-vi.csv", "researcher-user"),
         (events[1].target, "researcher-api")]
     assert events[0].detail["format"] == "csv" and events[0].detail["tier"] == "scientific"
     assert 0 < events[0].detail["global_risk"] and events[0].detail["max_risk"] <= 0.02
-    assert events[1].target.startswith("digital-skills-") and events[1].target.endswith("-by-ward-ward.csv")
+    assert events[1].target.startswith("synthetic-demo-digital-skills-") and events[1].target.endswith("-by-ward-ward.csv")
     client.get("/accounts/logout")
     accounts.create("admin", "boss")
     client.post("/accounts/login", data={"username": "boss", "password": "correct-horse-9"})
     page = client.get("/admin/audit?action=export").get_data(as_text=True)
-    assert "digital-skills-scientific-use-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
+    assert "synthetic-demo-digital-skills-scientific-use-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
 
 
 def test_exported_values_match_the_stored_answers_and_the_final_weights(app, client, accounts, demo_data):

@@ -72,28 +72,3 @@ def test_the_done_page_gives_a_skills_profile_and_where_to_learn(client, app):
     other = app.test_client()
     satisfaction = complete(other, app, slug="service-satisfaction", lang="vi").get_data(as_text=True)
     assert "Cảm ơn bạn" in satisfaction and "Bước tiếp theo" not in satisfaction
-
-
-def test_a_roster_is_exported_as_its_number_of_rows(client, app, accounts, tmp_path):
-    import io
-
-    import pandas as pd
-    import pyreadstat
-
-    publish(app)
-    for rows in ({"members.0.m_age": "44"}, {"members.0.m_age": "44", "members.1.m_age": "9"}):
-        visitor = app.test_client()
-        visitor.post("/s/types")
-        answers = {"age": "30", "sat_a": "2", "sat_b": "3", "k1": "b", "k2": ["a", "c"], **rows}
-        assert visitor.post("/s/types/p/0", data=answers).status_code == 302
-        assert visitor.post("/s/types/p/1", data={"works": "1"}).status_code == 302
-    accounts.login("researcher")
-    csv = client.get("/research/types/export.csv")
-    assert csv.status_code == 200
-    frame = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig")
-    assert sorted(frame["members"]) == [1, 2] and list(frame["sat_b"]) == [3, 3]
-    path = tmp_path / "types.sav"
-    path.write_bytes(client.get("/research/types/export.sav?lang=en").data)
-    spss, meta = pyreadstat.read_sav(str(path))
-    assert sorted(spss["members"]) == [1, 2]
-    assert dict(zip(meta.column_names, meta.column_labels, strict=True))["members"].endswith("number of rows")

@@ -41,6 +41,7 @@ ROLE_CHOICES = options([
     (Role.supervisor.value, lazy_gettext("Supervisor")),
     (Role.volunteer.value, lazy_gettext("Volunteer")),
     (Role.researcher.value, lazy_gettext("Researcher")),
+    (Role.ward_official.value, lazy_gettext("Ward official (reads the ward's brief)")),
 ])
 
 

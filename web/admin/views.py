@@ -161,7 +161,8 @@ def assignments():
     session = db.session()
     wards = _wards()
     field_people = collation.sorted_by(
-        session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value]))).all(),
+        session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value,
+                                                                 Role.ward_official.value]))).all(),
         lambda u: u.username)
     form = AssignmentForm()
     form.user_id.choices = options((u.id, f"{u.username} ({u.role})") for u in field_people)

@@ -1,4 +1,5 @@
-"""People who log in (admins, supervisors, volunteers, researchers), their login sessions and API tokens."""
+"""People who log in (admins, supervisors, volunteers, researchers, ward officials), their login
+sessions and API tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Role(StrEnum):
     supervisor = "supervisor"
     volunteer = "volunteer"
     researcher = "researcher"
+    ward_official = "ward_official"  #: reads the briefs of the wards assigned to them, nothing else
 
 
 class User(SQLModel, table=True):

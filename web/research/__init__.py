@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
 
-from web.research import covariates, downloads, ranking, small_area, views  # noqa: E402,F401
+from web.research import brief, covariates, downloads, ranking, small_area, views  # noqa: E402,F401

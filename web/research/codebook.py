@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 
 import surveys
 from web.population import AGE_BANDS
+from web.research import derived
 
 SKIPPED_TYPES = ("text", "note", "consent", "area", "date", "datetime", "geopoint", "image")
 #: identifying answers left out of the de-identified microdata (age band is kept instead of birth year)
 WITHHELD = ("birth_year",)
+#: design variables holding whole numbers
+INTEGER_DESIGN = ("id", "survey_version", "ward_code", "age_band")
 DESIGN = [
     ("id", "num", {"vi": "Mã phiếu (số thứ tự trong cơ sở dữ liệu)", "en": "Response id (database row)"}),
     ("survey_version", "num", {"vi": "Phiên bản bảng hỏi", "en": "Questionnaire version"}),
@@ -39,6 +42,7 @@ class Variable:
     relevant: str = ""
     derivation: str = ""
     question_type: str = ""
+    integer: bool = False  #: whole numbers (ids, codes, counts): integer types in every format
 
 
 def _numeric_codes(codes: list[str]) -> dict[str, int]:
@@ -62,6 +66,50 @@ def _relevance(instrument: surveys.Instrument) -> dict[str, str]:
     return out
 
 
+def _question_variables(instrument: surveys.Instrument, q: surveys.Question, relevant: str,
+                        derivations: dict[str, str]) -> list[Variable]:
+    """The exported variables of one question: one, or one 0/1 per choice of a multiple choice."""
+    label = _text(instrument, q.label)
+    if q.type == "multiple":
+        return [Variable(f"{q.name}_{choice.code}", "num",
+                         {lang: f"{label[lang]} — {chosen[lang]}" for lang in label},
+                         [("0", {"vi": "Không chọn", "en": "Not chosen"}), ("1", {"vi": "Có chọn", "en": "Chosen"})],
+                         {"0": 0, "1": 1}, relevant, question_type=q.type, integer=True)
+                for choice in q.choices for chosen in [_text(instrument, choice.label)]]
+    if q.type == "repeat":  # the main table holds a roster's number of rows; the rows are a table of their own
+        return [Variable(q.name, "num", {"vi": f"{label['vi']} — số dòng", "en": f"{label['en']} — number of rows"},
+                         relevant=relevant, question_type=q.type, integer=True)]
+    codes = [(c.code, _text(instrument, c.label)) for c in q.choices]
+    numeric = q.type in ("integer", "decimal", "calculate") or (codes and all(
+        c.lstrip("-").isdigit() for c, _ in codes))
+    return [Variable(q.name, "num" if numeric else "str", label, codes,
+                     _numeric_codes([c for c, _ in codes]) if codes else {},
+                     relevant, derivations.get(q.name, q.calculation or ""), q.type,
+                     integer=bool(codes) or q.type == "integer")]
+
+
+ROSTER_KEYS = [
+    Variable("id", "num", {"vi": "Mã phiếu (khớp với cột id của bảng chính)",
+                           "en": "Response id (matches the id column of the main table)"}, integer=True),
+    Variable("row", "num", {"vi": "Số thứ tự dòng trong bảng kê (từ 1)", "en": "Row number in the roster (from 1)"},
+             integer=True),
+]
+
+
+def rosters(instrument: surveys.Instrument) -> dict[str, list[Variable]]:
+    """Each roster (repeat) of the instrument and the variables of its own table: the response id, the
+    row number, then the roster's questions (as Kobo and ODK export a repeat group: one row per row)."""
+    relevance = _relevance(instrument)
+    derivations = _derivations(instrument)
+    out = {}
+    for q in instrument.variables:
+        if q.type == "repeat":
+            fields = [v for item in q.items if item.type not in SKIPPED_TYPES
+                      for v in _question_variables(instrument, item, relevance.get(item.name, ""), derivations)]
+            out[q.name] = [*ROSTER_KEYS, *fields]
+    return out
+
+
 def _derivations(instrument: surveys.Instrument) -> dict[str, str]:
     out = {}
     for block in instrument.scoring.get("blocks") or []:
@@ -82,37 +130,19 @@ def _derivations(instrument: surveys.Instrument) -> dict[str, str]:
 def variables(instrument: surveys.Instrument, withheld: tuple[str, ...] = WITHHELD) -> list[Variable]:
     """The exported variables in order: design variables, answers, then derived indicators; the
     answers in ``withheld`` left out (the full file for admins passes none)."""
-    out = [Variable(name, kind, label) for name, kind, label in DESIGN]
+    out = [Variable(name, kind, label, integer=name in INTEGER_DESIGN) for name, kind, label in DESIGN]
     out[-1].codes = [(b, {"vi": b, "en": b}) for b in AGE_BANDS]
+    out[-1].numeric_codes = _numeric_codes(list(AGE_BANDS))
     relevance = _relevance(instrument)
-    derived = _derivations(instrument)
+    derivations = _derivations(instrument)
     indicators = surveys.indicator_names(instrument)
     for q in instrument.variables:
-        if q.type in SKIPPED_TYPES or q.name in withheld or q.name in indicators:
-            continue
-        label = _text(instrument, q.label)
-        if q.type == "multiple":
-            for choice in q.choices:
-                chosen = _text(instrument, choice.label)
-                out.append(Variable(f"{q.name}_{choice.code}", "num",
-                                    {lang: f"{label[lang]} — {chosen[lang]}" for lang in label},
-                                    [("0", {"vi": "Không chọn", "en": "Not chosen"}),
-                                     ("1", {"vi": "Có chọn", "en": "Chosen"})], {"0": 0, "1": 1},
-                                    relevance.get(q.name, ""), question_type=q.type))
-            continue
-        if q.type == "repeat":  # the table holds a roster's number of rows, not the rows
-            out.append(Variable(q.name, "num", {"vi": f"{label['vi']} — số dòng", "en": f"{label['en']} — number of rows"},
-                                relevant=relevance.get(q.name, ""), question_type=q.type))
-            continue
-        codes = [(c.code, _text(instrument, c.label)) for c in q.choices]
-        numeric = q.type in ("integer", "decimal", "calculate") or (codes and all(
-            c.lstrip("-").isdigit() for c, _ in codes))
-        out.append(Variable(q.name, "num" if numeric else "str", label, codes,
-                            _numeric_codes([c for c, _ in codes]) if codes else {},
-                            relevance.get(q.name, ""), derived.get(q.name, q.calculation or ""), q.type))
+        if q.type not in SKIPPED_TYPES and q.name not in withheld and q.name not in indicators:
+            out += _question_variables(instrument, q, relevance.get(q.name, ""), derivations)
     for name in indicators:
-        how = derived.get(name) or next((v for k, v in derived.items() if name.startswith(k + "_")), "")
-        out.append(Variable(name, "num", {"vi": f"Chỉ số suy ra: {name}", "en": f"Derived indicator: {name}"},
-                            derivation=how,
-                            question_type="indicator"))
+        how = derivations.get(name) or next((v for k, v in derivations.items() if name.startswith(k + "_")), "")
+        codes = derived.value_labels(instrument, name)
+        out.append(Variable(name, "num", derived.label(instrument, name),
+                            codes, {c: int(c) for c, _ in codes}, derivation=how, question_type="indicator",
+                            integer=bool(codes)))
     return out

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import force_locale
+
 import surveys
 from surveys.scoring import AREA_LEVELS, BANDS, LEVELS
 from web.i18n import _, lazy_gettext
@@ -116,3 +118,21 @@ def describe(instrument: surveys.Instrument, name: str, lang: str) -> Derived:
             code = match.group(2)
             return Derived(label(_area(code) if code else ""), kind, _levels(levels, lang), code)
     return Derived(_("Derived indicator: %(name)s", name=name), None)
+
+
+def label(instrument: surveys.Instrument, name: str) -> dict[str, str]:
+    """The indicator's name in each language (for the codebook of every export)."""
+    out = {}
+    for lang in ("vi", "en"):
+        with force_locale(lang):
+            out[lang] = describe(instrument, name, lang).label
+    return out
+
+
+def value_labels(instrument: surveys.Instrument, name: str) -> list[tuple[str, dict[str, str]]]:
+    """(code, labels in each language) of an indicator with levels (DSI level, bands), else []."""
+    by_lang = {}
+    for lang in ("vi", "en"):
+        with force_locale(lang):
+            by_lang[lang] = describe(instrument, name, lang).levels
+    return [(code, {lang: dict(by_lang[lang])[code] for lang in by_lang}) for code, _text in by_lang["vi"]]

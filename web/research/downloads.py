@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField
 
-from web import db
+from web import db, synthetic
 from web.auth import requesting_user, role_required
 from web.catalog import ward_names
 from web.i18n import _, language, ngettext
@@ -28,7 +28,7 @@ from web.research import bp, codebook, exports, query, releases, risk_report
 from web.research.margins import compare, digest, parse_margins, replace_margins, stored_rows
 from web.research.views import XLSX, attachment, export_attachment
 from web.research.weighting import margins_frame
-from web.tables import iter_frames
+from web.tables import iter_frames, roster_frame
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -80,27 +80,41 @@ def _release_download(slug: str, fmt: str, tier: str):
     weights = frame.set_index("response_id")["weight"] if not frame.empty else frame.get("weight")
     names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
     lang = language()
+    meta = synthetic.export_meta(f"{q.instrument.text(q.instrument.title, lang)} ({slug})")
+    # roster rows are keyed by the response's database id, which the scientific- and public-use files
+    # replace by release numbers: they travel with the full file only; the released files keep each
+    # roster's number of rows
+    rosters = {name: exports.shape_roster(roster_frame(db.session(), slug, name), variables)
+               for name, variables in codebook.rosters(q.instrument).items()} if tier == releases.FULL else {}
 
     def rows():
         for chunk in iter_frames(db.session(), slug):
             yield releases.apply(made, exports.shape(chunk, spec, weights, names))
 
-    filename = f"{slug}-{FILE_NAMES[tier]}-{lang}.{fmt}"
+    filename = f"{synthetic.FILE_PREFIX if synthetic.is_demo() else ''}{slug}-{FILE_NAMES[tier]}-{lang}.{fmt}"
     current_app.logger.info("export %s by user %s", filename, requesting_user().id)
     detail = {"format": fmt, **made.summary()}
-    if fmt == "csv":
+    if fmt == "csv" and not rosters:
         return export_attachment(stream_with_context(exports.csv_stream(rows(), columns)), FORMATS[fmt], filename,
                                  **detail)
     if fmt == "xlsx":
-        sheets = {"codebook": exports.codebook_frame(spec)}
+        sheets = {**rosters, "codebook": exports.codebook_frame(spec)}
         if tier != releases.FULL:
             sheets["risk_report"] = risk_report.report_frame(made)
-        path = exports.xlsx_file(rows(), columns, sheets)
-    elif fmt == "parquet":
-        path = exports.parquet_file(rows(), spec)
-    else:
-        path = exports.stats_file(rows(), spec, fmt, lang)
-    return export_attachment(exports.file_stream(path), FORMATS[fmt], filename, **detail)
+        return export_attachment(exports.file_stream(exports.xlsx_file(rows(), columns, sheets, meta=meta)),
+                                 FORMATS[fmt], filename, **detail)
+    main = _microdata_file(rows(), spec, fmt, lang, meta)
+    if not rosters:
+        return export_attachment(exports.file_stream(main), FORMATS[fmt], filename, **detail)
+    stem = filename.removesuffix(f".{fmt}")
+    members = {f"{stem}.{fmt}": main}
+    for name, table in rosters.items():
+        members[f"{stem}-{name}.{fmt}"] = _microdata_file([table], codebook.rosters(q.instrument)[name], fmt, lang,
+                                                          meta)
+    members[f"{stem}-codebook.csv"] = exports.csv_file([exports.codebook_frame(spec)],
+                                                       list(exports.codebook_frame(spec).columns))
+    archive = exports.zip_file(members, comment=meta.get("synthetic", ""))
+    return export_attachment(exports.file_stream(archive), "application/zip", f"{stem}-{fmt}.zip", **detail)
 
 
 @bp.route("/<slug>/disclosure")
@@ -114,6 +128,15 @@ def disclosure(slug: str):
                            is_admin=requesting_user().role == Role.admin.value,
                            min_cell=current_app.config["MIN_CELL_COUNT"],
                            protection=current_app.config["TABLE_PROTECTION"])
+
+
+def _microdata_file(frames, spec: list[codebook.Variable], fmt: str, lang: str, meta: dict[str, str]) -> str:
+    """One table in one of the file formats (not XLSX), in a temporary file; its path."""
+    if fmt == "csv":
+        return exports.csv_file(frames, [v.name for v in spec])
+    if fmt == "parquet":
+        return exports.parquet_file(frames, spec, meta)
+    return exports.stats_file(frames, spec, fmt, lang, meta)
 
 
 @bp.route("/<slug>/codebook.<any(html, csv):fmt>")

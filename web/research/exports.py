@@ -6,13 +6,22 @@ to a temporary file that is then streamed. SPSS and Stata files are written by p
 the whole table (readstat has no append), also through a temporary file. In CSV and XLSX a text
 cell that starts with = + - @, a tab or a carriage return gets a leading apostrophe, so a
 spreadsheet never runs it as a formula.
+
+Types and labels: a variable the codebook marks ``integer`` (ids, codes, counts) is written as a whole
+number everywhere: CSV "70" (every whole number is written without ".0"), Parquet int64, Stata long,
+SPSS F8.0. SPSS and Stata carry variable and value labels in the chosen language; Parquet carries both
+languages in each field's metadata and the codebook in the file's metadata. A roster's rows are a table
+of their own (:func:`shape_roster`); :func:`zip_file` puts several tables in one download. ``meta`` (e.g.
+the synthetic-demo notice) goes into each format's own metadata.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -94,6 +103,17 @@ def shape(chunk: pd.DataFrame, spec: list[Variable], weights: pd.Series, ward_na
         "ward": ward_code.map(ward_names).astype(object).where(ward_code.notna() & ward_code.isin(ward_names), ""),
         "submitted_month": _months(chunk["submitted_at"]),
     }
+    return _columns(chunk, spec, added)
+
+
+def shape_roster(frame: pd.DataFrame, spec: list[Variable]) -> pd.DataFrame:
+    """A roster's rows (:func:`web.tables.roster_frame`) as export rows: the columns of ``spec``."""
+    return _columns(frame, spec, {"id": frame["response_id"]} if "response_id" in frame else {})
+
+
+def _columns(chunk: pd.DataFrame, spec: list[Variable], added: dict[str, pd.Series]) -> pd.DataFrame:
+    """The columns of ``spec`` from ``chunk`` (or ``added``): numbers as float64, text as text, a choice
+    not chosen as 0, a variable nobody answered as missing."""
     out: dict[str, pd.Series] = {}
     for v in spec:
         if v.name in added:
@@ -110,18 +130,19 @@ def shape(chunk: pd.DataFrame, spec: list[Variable], weights: pd.Series, ward_na
 
 
 #: the texts of the whole numbers most cells hold (codes, counts, scores, years), looked up, not formatted
-_SMALL_WHOLE = pa.array([f"{i}.0" for i in range(10_000)])
+_SMALL_WHOLE = pa.array([str(i) for i in range(10_000)])
 
 
 def _float_texts(values: np.ndarray) -> pa.Array:
-    """Numbers as Python writes them (``repr``: 3.0, 0.1, 1e-05), missing values as nulls."""
+    """Numbers as R and Stata write them: a whole number without a decimal point (1, 70, 2026), others as
+    Python writes them (``repr``: 0.1, 1e-05); missing values as nulls."""
     missing = np.isnan(values)
     whole = ~missing & (np.abs(values) < 1e15) & (values == np.trunc(values)) & ~(np.signbit(values) & (values == 0))
     small = whole & (values >= 0) & (values < len(_SMALL_WHOLE))
     text = _SMALL_WHOLE.take(pa.array(np.where(small, values, 0).astype(np.int32), mask=~small))
     if (large := whole & ~small).any():  # other whole numbers print as integers, many times faster than floats
-        text = pc.replace_with_mask(text, pa.array(large), pc.binary_join_element_wise(
-            pc.cast(pa.array(values[large].astype(np.int64)), pa.string()), ".0", ""))
+        text = pc.replace_with_mask(text, pa.array(large), pc.cast(pa.array(values[large].astype(np.int64)),
+                                                                   pa.string()))
     if (fraction := ~whole & ~missing).any():
         text = pc.replace_with_mask(text, pa.array(fraction), _fraction_texts(values[fraction]))
     return text
@@ -161,8 +182,9 @@ def _csv_field(column: pd.Series) -> pa.Array | None:
 
 def csv_rows(frame: pd.DataFrame) -> bytes:
     """The rows of ``frame`` as ``frame.to_csv(index=False, header=False, lineterminator="\r\n")`` writes
-    them; columns of numbers and text are formatted column-wise by Arrow, which is many times faster
-    (all the columns of numbers at once, as one array)."""
+    them, except that a whole number has no ".0" (as R's ``write.csv`` and Stata write it, so codes and
+    ids read as integers); columns of numbers and text are formatted column-wise by Arrow, which is many
+    times faster (all the columns of numbers at once, as one array)."""
     numeric = [i for i, dtype in enumerate(frame.dtypes) if dtype == np.float64]
     fields: list[pa.Array | None] = [None] * frame.shape[1]
     if numeric:
@@ -231,14 +253,18 @@ def codebook_frame(spec: list[Variable]) -> pd.DataFrame:
 
 
 def xlsx_file(frames: Iterable[pd.DataFrame], columns: list[str], sheets: dict[str, pd.DataFrame],
-              data_sheet: str = "data") -> str:
-    """Write the rows (and extra whole sheets, e.g. the codebook) to a temporary .xlsx; its path."""
+              data_sheet: str = "data", meta: dict[str, str] | None = None) -> str:
+    """Write the rows (and extra whole sheets, e.g. the codebook, a roster) to a temporary .xlsx; its path.
+    ``meta`` goes into the document properties (title, comments)."""
     import xlsxwriter
 
     path = _temp(".xlsx")
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
                                       "strings_to_urls": False, "strings_to_numbers": False,
                                       "nan_inf_to_errors": False})
+    if meta:
+        book.set_properties({"title": meta.get("title", ""), "comments": _meta_text(meta),
+                             "keywords": meta.get("synthetic", "")})
     bold = book.add_format({"bold": True})
     sheet = book.add_worksheet(data_sheet)
     sheet.write_row(0, 0, columns, bold)
@@ -246,11 +272,15 @@ def xlsx_file(frames: Iterable[pd.DataFrame], columns: list[str], sheets: dict[s
     for frame in frames:
         row = _write_cells(sheet, neutralise_frame(frame), row)
     for name, table in sheets.items():
-        extra = book.add_worksheet(name)
+        extra = book.add_worksheet(name[:31])
         extra.write_row(0, 0, list(table.columns), bold)
         _write_cells(extra, neutralise_frame(table), 1)
     book.close()
     return path
+
+
+def _meta_text(meta: dict[str, str]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in meta.items())
 
 
 def _write_cells(sheet, frame: pd.DataFrame, first_row: int) -> int:
@@ -268,47 +298,124 @@ def _write_cells(sheet, frame: pd.DataFrame, first_row: int) -> int:
     return first_row + len(frame)
 
 
-def parquet_file(frames: Iterable[pd.DataFrame], spec: list[Variable]) -> str:
-    import pyarrow as pa
+def _arrow_type(v: Variable) -> pa.DataType:
+    return pa.string() if v.kind == "str" else pa.int64() if v.integer else pa.float64()
+
+
+def _arrow_field(v: Variable) -> pa.Field:
+    """A column with its labels in the field metadata: ``label_vi``, ``label_en`` and, for a coded
+    variable, ``value_labels`` (JSON ``{code: {"vi": ..., "en": ...}}``), as R's ``haven`` keeps them."""
+    meta = {f"label_{lang}": text for lang, text in v.label.items()}
+    if v.codes:
+        meta["value_labels"] = json.dumps({code: labels for code, labels in v.codes}, ensure_ascii=False)
+    return pa.field(v.name, _arrow_type(v), metadata=meta)
+
+
+def _arrow_column(column: pd.Series, v: Variable) -> pa.Array:
+    if v.kind == "str":
+        return pa.array(column, pa.string(), from_pandas=True)
+    values = column.to_numpy(dtype="float64")
+    missing = np.isnan(values)
+    if not v.integer:
+        return pa.array(values, pa.float64(), mask=missing)
+    return pa.array(np.where(missing, 0, values).astype(np.int64), pa.int64(), mask=missing)
+
+
+def parquet_file(frames: Iterable[pd.DataFrame], spec: list[Variable], meta: dict[str, str] | None = None) -> str:
+    """Parquet with integer types for ids and codes, each column's labels in its field metadata, and the
+    whole codebook (JSON, ``khaosat.codebook``) and ``meta`` in the file's metadata."""
     import pyarrow.parquet as pq
 
-    schema = pa.schema([(v.name, pa.float64() if v.kind == "num" else pa.string()) for v in spec])
+    file_meta = {"khaosat.codebook": codebook_frame(spec).to_json(orient="records", force_ascii=False),
+                 **{f"khaosat.{key}": value for key, value in (meta or {}).items()}}
+    schema = pa.schema([_arrow_field(v) for v in spec], metadata=file_meta)
     path = _temp(".parquet")
     with pq.ParquetWriter(path, schema) as writer:
         for frame in frames:
-            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            writer.write_table(pa.Table.from_arrays([_arrow_column(frame[v.name], v) for v in spec], schema=schema))
     return path
 
 
-def stats_file(frames: Iterable[pd.DataFrame], spec: list[Variable], fmt: str, lang: str) -> str:
-    """SPSS (.sav) or Stata (.dta) with variable and value labels in ``lang``; coded text becomes numbers."""
+def _integers(column: pd.Series) -> pd.Series:
+    """Whole numbers as a nullable 32-bit integer column (Stata long, SPSS F.0); others unchanged."""
+    values = column.to_numpy(dtype="float64")
+    known = values[~np.isnan(values)]
+    if len(known) and not (np.all(known == np.trunc(known)) and np.abs(known).max() < 2**31 - 1):
+        return column
+    return pd.Series(pd.array(np.where(np.isnan(values), 0, values).astype(np.int64), dtype="Int32"),
+                     index=column.index).mask(np.isnan(values))
+
+
+def stats_file(frames: Iterable[pd.DataFrame], spec: list[Variable], fmt: str, lang: str,
+               meta: dict[str, str] | None = None) -> str:
+    """SPSS (.sav) or Stata (.dta) with variable and value labels in ``lang``; coded text becomes numbers,
+    ids and codes integers; ``meta`` goes into the file label and (SPSS) the notes."""
     import pyreadstat
 
     parts = list(frames)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         {v.name: pd.Series(dtype="float64" if v.kind == "num" else "object") for v in spec})
-    for v in spec:  # an empty or all-missing column must still carry its declared type
-        if v.kind == "num":
-            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype("float64")
     value_labels, variable_labels = {}, {}
     for v in spec:
         label = v.label[lang]
         variable_labels[v.name] = label[:80] if fmt == "dta" else label
+        if v.kind == "num":  # an empty or all-missing column must still carry its declared type
+            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype("float64")
         if v.codes:
             if v.kind == "str":
                 frame[v.name] = frame[v.name].map(v.numeric_codes).astype("float64")
-            value_labels[v.name] = {float(v.numeric_codes.get(code, code)): lab[lang] for code, lab in v.codes
+            value_labels[v.name] = {int(v.numeric_codes.get(code, code)): lab[lang] for code, lab in v.codes
                                     if str(v.numeric_codes.get(code, code)).lstrip("-").isdigit()}
         elif v.kind == "str":
             frame[v.name] = frame[v.name].fillna("")
+        if v.integer or (v.kind == "str" and v.codes):
+            frame[v.name] = _integers(frame[v.name])
     path = _temp(f".{fmt}")
+    file_label = (meta or {}).get("title", "")
+    labels = [variable_labels[c] for c in frame.columns]
     if fmt == "sav":
-        pyreadstat.write_sav(frame, path, column_labels=[variable_labels[c] for c in frame.columns],
-                             variable_value_labels=value_labels)
+        pyreadstat.write_sav(frame, path, file_label=file_label, column_labels=labels,
+                             variable_value_labels=value_labels,
+                             note=_note_lines(_meta_text(meta)) if meta else None)
     else:
-        value_labels = {k: {int(c): lab[:244] for c, lab in labels.items()} for k, labels in value_labels.items()}
-        pyreadstat.write_dta(frame, path, column_labels=[variable_labels[c] for c in frame.columns],
+        value_labels = {k: {c: lab[:244] for c, lab in labels_.items()} for k, labels_ in value_labels.items()}
+        pyreadstat.write_dta(frame, path, file_label=file_label[:80], column_labels=labels,
                              variable_value_labels=value_labels, version=15)
+    return path
+
+
+def _note_lines(text: str, width: int = 80) -> list[str]:
+    """``text`` as SPSS document lines: words wrapped so that each line is at most ``width`` UTF-8 bytes."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if len(candidate.encode()) > width and line:
+                lines.append(line)
+                candidate = word
+            line = candidate
+        lines.append(line)
+    return lines
+
+
+def zip_file(members: dict[str, str], comment: str = "") -> str:
+    """The files ``{name in the zip: temporary path}`` in a temporary .zip (the parts are removed); its path."""
+    path = _temp(".zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.comment = comment.encode()
+        for name, part in members.items():
+            archive.write(part, name)
+            os.unlink(part)
+    return path
+
+
+def csv_file(frames: Iterable[pd.DataFrame], columns: list[str]) -> str:
+    """:func:`csv_stream` written to a temporary file; its path."""
+    path = _temp(".csv")
+    with open(path, "wb") as handle:
+        for block in csv_stream(frames, columns):
+            handle.write(block)
     return path
 
 
@@ -318,5 +425,5 @@ def table_csv(table: pd.DataFrame) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
-def table_xlsx(table: pd.DataFrame, sheet: str = "table") -> str:
-    return xlsx_file([table], list(table.columns), {}, data_sheet=sheet)
+def table_xlsx(table: pd.DataFrame, sheet: str = "table", meta: dict[str, str] | None = None) -> str:
+    return xlsx_file([table], list(table.columns), {}, data_sheet=sheet, meta=meta)

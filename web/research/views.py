@@ -6,7 +6,7 @@ import pandas as pd
 from flask import Response, current_app, render_template, request, url_for
 from sqlmodel import select
 
-from web import audit, db
+from web import audit, db, synthetic
 from web.auth import role_required
 from web.catalog import current_version
 from web.i18n import _, format_decimal, language, ngettext
@@ -72,13 +72,21 @@ def _filename(q: query.Query, what: str, fmt: str) -> str:
 
 
 def attachment(body, mimetype: str, filename: str) -> Response:
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    """A download; ``mimetype`` is the whole Content-Type (a charset in it is not added twice)."""
+    return Response(body, content_type=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def export_attachment(body, mimetype: str, filename: str, **detail: str) -> Response:
-    """A download of survey data, written to the audit log (who, which file, what was asked) first."""
+    """A download of survey data, written to the audit log (who, which file, what was asked) first; in
+    the demo its name starts with "synthetic-demo-" and a header says the data are synthetic."""
+    if synthetic.is_demo() and not filename.startswith(synthetic.FILE_PREFIX):
+        filename = synthetic.FILE_PREFIX + filename
     audit.record("export", target=filename, detail=detail)
-    return attachment(body, mimetype, filename)
+    response = attachment(body, mimetype, filename)
+    if synthetic.is_demo():
+        response.headers["X-KhaoSat-Data"] = "synthetic-demo"
+    return response
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,8 +100,9 @@ def table_download(slug: str, fmt: str):
     if fmt == "csv":
         return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "table", "csv"),
                                  **q.args)
-    return export_attachment(exports.file_stream(exports.table_xlsx(table)), XLSX, _filename(q, "table", "xlsx"),
-                             **q.args)
+    name = _filename(q, "table", "xlsx")
+    return export_attachment(exports.file_stream(exports.table_xlsx(table, meta=synthetic.export_meta(name))), XLSX,
+                             name, **q.args)
 
 
 @bp.route("/<slug>/wards.csv")

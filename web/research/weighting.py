@@ -5,8 +5,16 @@ Base weights come from the sampling plan (stored on each response). When populat
 sex x age-band totals, over the wards that have respondents (wards without any respondent cannot
 be represented and are listed). Raking rather than full post-stratification, because with a few
 dozen respondents per ward many ward x sex x age cells are empty. Rows without a ward, sex or age
-band keep their base weight times the overall calibration factor. The calibrated weights are the
-``weight`` column of every export.
+band keep their base weight times the overall calibration factor.
+
+Trimming: the raked weights are then held within [median / 5, 5 x median] (``TRIM_RATIO``): a weight
+outside is set to the bound and the difference is shared over the other weights in proportion to them
+(R ``survey::trimWeights(..., strict = TRUE)``, Potter 1990), then the weights are raked again, and so on
+until raking leaves every weight within the bounds (1% slack) or after ``TRIM_ROUNDS`` rounds, as
+ANES's ``anesrake`` caps weights inside raking. The last step is a raking, so the margins hold; the
+weights end within (or very near) the bounds. These are the ``weight`` column of every export. The weighting page warns when
+the largest weight is more than ``WARN_RATIO`` times the smallest or Kish's design effect from
+weighting is above ``WARN_DEFF`` (rules of thumb: a deff above 2 halves the effective sample).
 
 Results are cached per survey until a response or the margins change.
 """
@@ -22,13 +30,17 @@ import pandas as pd
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from analysis import CalibrationError, SurveyDesign, weight_diagnostics
+from analysis import CalibrationError, SurveyDesign, trim_weights, weight_diagnostics
 from surveys import areas
 from web.area_codes import MixedCodeLists
 from web.models import PopulationMargin, Response, Survey, SurveyVersion
 from web.tables import responses_frame
 
 RAKE_MAX_ITER = 50
+TRIM_RATIO = 5.0  #: weights are kept within [median / TRIM_RATIO, median x TRIM_RATIO]
+TRIM_ROUNDS = 10  #: rounds of trimming and raking again
+WARN_RATIO = 30.0  #: warn when the largest weight is more than this many times the smallest
+WARN_DEFF = 2.0  #: warn when Kish's design effect from weighting is above this
 
 
 @dataclass
@@ -166,8 +178,46 @@ def calibrate(frame: pd.DataFrame, margins: pd.DataFrame) -> Weighted:
                                          max_iter=RAKE_MAX_ITER)
     except CalibrationError as exc:
         return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), str(exc), unrepresented)
-    factor = raked.weights.sum() / sample["weight"].sum()
-    frame["weight"] = frame["base_weight"] * factor
-    frame.loc[usable, "weight"] = raked.weights
-    steps.append(_diagnostics("raked", frame["weight"].to_numpy()))
+    steps.append(_diagnostics("raked", _whole(frame, usable, raked, sample)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        raked = _trimmed(raked, sample, {"ward_code": ward_totals, "sex_age": sex_age.to_dict()})
+    frame["weight"] = _whole(frame, usable, raked, sample)
+    steps.append(_diagnostics("trimmed", frame["weight"].to_numpy()))
     return Weighted(frame, _design(frame), "raked", pd.DataFrame(steps), None, unrepresented)
+
+
+def _whole(frame: pd.DataFrame, usable: pd.Series, raked: SurveyDesign, sample: pd.DataFrame) -> np.ndarray:
+    """Final weights for every row: the raked ones, and the base weight times the overall factor elsewhere."""
+    weights = frame["base_weight"].to_numpy() * (raked.weights.sum() / sample["weight"].sum())
+    weights[usable.to_numpy()] = raked.weights
+    return weights
+
+
+def _trimmed(raked: SurveyDesign, sample: pd.DataFrame, margins: dict) -> SurveyDesign:
+    """Trim to [median / TRIM_RATIO, median x TRIM_RATIO] and rake again, until raking leaves the weights
+    within the bounds (1% slack) or ``TRIM_ROUNDS`` rounds; the last step is a raking, so the margins hold."""
+    for _ in range(TRIM_ROUNDS):
+        median = float(np.median(raked.weights))
+        low, high = median / TRIM_RATIO, median * TRIM_RATIO
+        if raked.weights.min() >= low / 1.01 and raked.weights.max() <= high * 1.01:
+            break
+        trimmed = trim_weights(raked, upper=high, lower=low).weights
+        try:
+            raked = _design(sample.assign(weight=trimmed)).rake(margins, max_iter=RAKE_MAX_ITER)
+        except CalibrationError:  # raking cannot hold the margins from the trimmed weights: keep those
+            return _design(sample.assign(weight=trimmed))
+    return raked
+
+
+def weight_warnings(diagnostics: pd.DataFrame) -> dict[str, float]:
+    """What passes a threshold in the final weights: ``{"ratio": ...}`` and/or ``{"deff": ...}``."""
+    if diagnostics.empty:
+        return {}
+    final = diagnostics.iloc[-1]
+    out = {}
+    if final["max_min_ratio"] > WARN_RATIO:
+        out["ratio"] = float(final["max_min_ratio"])
+    if final["kish_deff"] > WARN_DEFF:
+        out["deff"] = float(final["kish_deff"])
+    return out
