@@ -14,7 +14,7 @@ is shown but flagged unreliable. Both thresholds are arguments.
 
 Intervals and tests use Student t on the design degrees of freedom (PSUs minus strata). A 0/1
 indicator (a share) gets the logit interval of R's ``svyciprop(method = "logit")``
-(:func:`analysis.results.logit_ci`) on the cell's own degrees of freedom, as ``SurveyDesign.proportion``
+(:func:`analysis.intervals.logit_ci`; Korn-Graubard with the cell's n at 0% and 100%) on the cell's own degrees of freedom, as ``SurveyDesign.proportion``
 and R's ``svyby(..., svyciprop)`` give it, so it never leaves [0, 1]; a score gets the Wald interval.
 
 A cell is reported once: a cell with more keys whose respondents are exactly those of a cell with
@@ -43,7 +43,8 @@ from analysis.design import SurveyDesign
 from analysis.domains import domains
 from analysis.estimators import numeric
 from analysis.hypothesis import _contrast, ratio_totals
-from analysis.results import critical_value, logit_ci
+from analysis.intervals import boundary_ci, logit_ci
+from analysis.results import critical_value
 
 __all__ = ["left_behind", "bh_qvalues", "domain_means"]
 
@@ -154,8 +155,12 @@ def left_behind(design: SurveyDesign, indicator: str, areas: str | None = None, 
     df = float(design.degf(ok))
     q = critical_value(level, df)
     if share:
-        out["ci_low"], out["ci_high"] = logit_ci(out["estimate"].to_numpy(), out["se"].to_numpy(), level,
-                                                 out["df"].to_numpy())
+        p_, se_, df_ = out["estimate"].to_numpy(), out["se"].to_numpy(), out["df"].to_numpy()
+        low, high = logit_ci(p_, se_, level, df_)
+        # at 0% or 100% (or no variance) Korn-Graubard with the cell's n, as SurveyDesign.proportion
+        edge = (p_ <= 0) | (p_ >= 1) | ~(se_ > 0)
+        edge_low, edge_high = boundary_ci(p_, out["n"].to_numpy(), level, df_)
+        out["ci_low"], out["ci_high"] = np.where(edge, edge_low, low), np.where(edge, edge_high, high)
     else:
         out["ci_low"], out["ci_high"] = out["estimate"] - q * out["se"], out["estimate"] + q * out["se"]
     out["cv"] = out["se"] / out["estimate"].abs()
