@@ -62,7 +62,9 @@ def beta_ci(p: np.ndarray, var: np.ndarray, level: float, df: np.ndarray,
         n_eff = n_eff * (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
         low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
         high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
-    return low, high
+    # with a vanishing variance (an effective n near 1e300) the quantiles land a rounding error on the
+    # wrong side of p; an interval always holds its estimate (NaN stays NaN)
+    return np.where(low > p, p, low), np.where(high < p, p, high)
 
 
 def _asin_ci(p: np.ndarray, se: np.ndarray, level: float, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

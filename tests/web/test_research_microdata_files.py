@@ -85,13 +85,13 @@ def test_every_format_holds_the_same_values_with_integer_types_and_labels(client
         assert m.variable_value_labels["sat_band"][4] == "Nâng cao"
         labels = dict(zip(m.column_names, m.column_labels, strict=True))
         assert labels["dsi_index"] == "Chỉ số kỹ năng số (0–100)"
-        assert labels["dsi_area_4"].endswith("An toàn trên mạng")
+        assert labels["dsi_area_4"] == "Hoạt động số, lĩnh vực an toàn: mức"  # the DigComp area by name
         assert "Dữ liệu mô phỏng" in m.file_label
     assert any("Synthetic demo data" in line for line in sav.notes)
 
     # the demo says so in every file name and in the XLSX properties
     for fmt, response in responses.items():
-        assert 'filename="synthetic-demo-digital-skills-microdata-vi.' in response.headers["Content-Disposition"], fmt
+        assert 'filename="synthetic-demo-digital-skills-scientific-use-vi.' in response.headers["Content-Disposition"], fmt
         assert response.headers["X-KhaoSat-Data"] == "synthetic-demo"
     with zipfile.ZipFile(io.BytesIO(responses["xlsx"].data)) as book:
         assert "Dữ liệu mô phỏng" in book.read("docProps/core.xml").decode()
@@ -102,7 +102,7 @@ def test_derived_variables_are_labelled_in_both_languages(client, accounts, demo
     book = pd.read_csv(io.BytesIO(client.get("/research/digital-skills/codebook.csv").data), encoding="utf-8-sig")
     book = book.set_index("variable")
     assert book.loc["dsi_index", "label_en"] == "Digital-skills index (0–100)"
-    assert book.loc["sat_band_2", "label_en"] == "Self-assessed skills band: Communicating and using services online"
+    assert book.loc["sat_band_2", "label_en"] == "Self-assessed skills, communication and collaboration: band"
     assert book.loc["dsi_level", "labels_en"].startswith("0 = No digital skills; 1 = Limited")
     assert not book["label_en"].str.startswith("Derived indicator").any()
     assert not book["label_vi"].str.startswith("Chỉ số suy ra").any()
@@ -110,7 +110,7 @@ def test_derived_variables_are_labelled_in_both_languages(client, accounts, demo
 
 def _roster_survey(app):
     with app.app_context():
-        catalog.publish(db.session(), INS)
+        catalog.publish(db.session(), INS, controller="Test controller", contact="test@example.org")
     for rows in ({"members.0.m_age": "44"}, {"members.0.m_age": "44", "members.1.m_age": "9",
                                             "members.1.m_school": "1"}):
         visitor = app.test_client()
@@ -123,21 +123,24 @@ def _roster_survey(app):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_roster_is_a_table_of_its_own_in_every_format(app, client, accounts, tmp_path, fmt):
     _roster_survey(app)
-    accounts.login("researcher")
-    response = client.get(f"/research/types/export.{fmt}?lang=en")
+    accounts.login("researcher")  # the released file keeps each roster's number of rows only (its ids are release
+    released = client.get(f"/research/types/export.{fmt}?lang=en")  # numbers, and member rows are quasi-identifiers)
+    assert released.status_code == 200 and "members" not in (released.headers.get("Content-Type") or "")
+    client.post("/accounts/logout")
+    accounts.login("admin")  # the full file carries the roster tables
+    response = client.get(f"/research/types/export-full.{fmt}?lang=en")
     assert response.status_code == 200
     if fmt == "xlsx":
         book = pd.read_excel(io.BytesIO(response.data), sheet_name=None)
         main, roster = book["data"], book["members"]
     else:
         assert response.headers["Content-Type"] == "application/zip"
-        assert 'filename="types-microdata-en-' in response.headers["Content-Disposition"]
+        assert 'filename="types-full-en-' in response.headers["Content-Disposition"]
         with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
             names = set(archive.namelist())
-            assert names == {f"types-microdata-en.{fmt}", f"types-microdata-en-members.{fmt}",
-                             "types-microdata-en-codebook.csv"}
-            main = _frame(fmt, archive.read(f"types-microdata-en.{fmt}"), tmp_path, "main")[0]
-            roster = _frame(fmt, archive.read(f"types-microdata-en-members.{fmt}"), tmp_path, "members")[0]
+            assert names == {f"types-full-en.{fmt}", f"types-full-en-members.{fmt}", "types-full-en-codebook.csv"}
+            main = _frame(fmt, archive.read(f"types-full-en.{fmt}"), tmp_path, "main")[0]
+            roster = _frame(fmt, archive.read(f"types-full-en-members.{fmt}"), tmp_path, "members")[0]
     assert sorted(main["members"]) == [1, 2]  # the main table keeps the number of rows
     assert list(roster.columns) == ["id", "row", "m_age", "m_school"]
     assert len(roster) == 3 and set(roster["id"]) == set(main["id"])

@@ -31,9 +31,18 @@ class Choice(SelectField):
 
 
 class WholeNumber(IntegerField):
+    """A whole number of at most 12 digits: a longer one is refused as not a number here, before
+    NumberRange compares it as a float (which overflows on a number of hundreds of digits)."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.invalid_value_message = WHOLE_NUMBER
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(valuelist[0].strip().lstrip("+-")) > 12:
+            self.data = None
+            raise ValueError(self.invalid_value_message)
+        super().process_formdata(valuelist)
 
 
 ROLE_CHOICES = options([
