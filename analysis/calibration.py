@@ -10,6 +10,11 @@ calibration variables, exactly as R's ``svyrecvar`` does with ``design$postStrat
 * GREG: residuals of the weighted regression of :math:`x/w` on the calibration variables
   (``calibrate``, ``regcalibrate``, ``grake`` with the linear calibration function and bounds).
 
+Why hand-written: the variance of a calibrated estimator needs the calibration's own residual
+step inside the variance engine (R's ``postStrata``), which a weights-only calibration library
+(e.g. samplics' ``SampleWeight``) does not give back; matching R's ``rake`` and ``calibrate`` to 1e-8
+needs their exact iteration and stopping rules.
+
 References
 ----------
 Deville, J.-C. and Sarndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87, 376-382.
@@ -28,15 +33,16 @@ import pandas as pd
 
 from analysis.domains import domains
 from analysis.errors import CalibrationError, ConvergenceError
+from analysis.variance import group_sums
 
 if TYPE_CHECKING:
     from analysis.design import SurveyDesign
 
-__all__ = ["poststratify", "rake", "calibrate", "PostStratStep", "RakeStep", "GregStep"]
+__all__ = ["poststratify", "rake", "rake_weights", "calibrate", "PostStratStep", "RakeStep", "GregStep"]
 
 
 def _group_sum(codes: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
-    return np.stack([np.bincount(codes, weights=x[:, j], minlength=size) for j in range(x.shape[1])], axis=1)
+    return group_sums(codes, x, size)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,24 @@ class RakeStep:
                 x = x - psw[:, None] * means[cells]
         return x
 
+    def adjust_cells(self, sums: np.ndarray, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:meth:`adjust` when this step was made on a table of cells (one row per cell of the margin
+        variables, holding its sum of weights) rather than on the respondents.
+
+        Within a cell every respondent's weight at each raking step is its final weight times the
+        same ratio ``psw / weights`` of the cell, so the adjusted influence of respondent ``i`` in
+        cell ``c`` is ``w_i (x_i / w_i - h_c)``. Given ``sums`` (per cell and column, the sum of
+        ``x_i / w_i``), ``rows`` (respondents per cell) and ``weights`` (final sum of weights per
+        cell), this returns ``h`` (cells x columns), by the same ten sweeps as :meth:`adjust`.
+        """
+        h = np.zeros_like(sums)
+        for _ in range(10):
+            for cells, size, psw in self.margins:
+                ratio = (psw / weights)[:, None]
+                moved = _group_sum(cells, (sums - rows[:, None] * h) / ratio, size)
+                h = h + ratio * (moved / np.bincount(cells, weights=rows, minlength=size)[:, None])[cells]
+        return h
+
 
 @dataclass(frozen=True)
 class GregStep:
@@ -83,10 +107,11 @@ class GregStep:
         return (y - self.basis @ (self.basis.T @ y)) * self.w[:, None]
 
 
-def _cells(design: SurveyDesign, variables: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    dom = domains(design.data, list(variables))
+def _cells(data: pd.DataFrame, variables: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    dom = domains(data, list(variables))
     if not dom.member.all():
-        raise CalibrationError(f"missing values in weighting variable(s) {list(variables)}; impute or drop them first")
+        raise CalibrationError(f"missing values in weighting variable(s) {list(variables)}; impute or drop them first",
+                               "calibration.missing_values", variables=", ".join(map(str, variables)))
     return dom.codes, dom.keys
 
 
@@ -96,19 +121,25 @@ def _population_vector(keys: pd.DataFrame, population: Mapping, partial: bool, w
     sample_keys = [tuple(str(v) for v in row) for row in keys.itertuples(index=False)]
     missing = [k for k in sample_keys if k not in lookup or lookup[k] == 0]
     if missing:
-        raise CalibrationError(f"{what}: sample level(s) {missing[:5]} have respondents but no population count")
+        raise CalibrationError(f"{what}: sample level(s) {missing[:5]} have respondents but no population count",
+                               "calibration.no_population", levels=_levels(missing[:5]))
     absent = sorted(set(lookup) - set(sample_keys))
     absent = [k for k in absent if lookup[k] != 0]
     if absent and not partial:
         raise CalibrationError(
             f"{what}: population level(s) {absent[:5]} have no respondents; collapse them with a "
-            "neighbouring level, or pass partial=True to ignore them"
+            "neighbouring level, or pass partial=True to ignore them", "calibration.no_sample", levels=_levels(absent[:5])
         )
     return np.array([lookup[k] for k in sample_keys])
 
 
-def _poststratify_weights(design, variables, population, partial, weights):
-    cells, keys = _cells(design, variables)
+def _levels(keys: Sequence[tuple]) -> str:
+    """Levels for a message: "1 × 16-29, 2 × 60+"."""
+    return ", ".join(" × ".join(map(str, k)) for k in keys)
+
+
+def _poststratify_weights(data, variables, population, partial, weights):
+    cells, keys = _cells(data, variables)
     pop = _population_vector(keys, population, partial, f"post-stratification on {list(variables)}")
     sample = np.bincount(cells, weights=weights, minlength=len(keys))
     new = weights * (pop / sample)[cells]
@@ -129,12 +160,12 @@ def poststratify(design: SurveyDesign, variables: str | Sequence[str], populatio
         Ignore population cells with no respondents instead of raising ``CalibrationError``.
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
-    cells, size, new = _poststratify_weights(design, variables, population, partial, design.weights)
-    return design._derive(new, PostStratStep(cells, size, new, design.weights))
+    cells, size, new = _poststratify_weights(design.data, variables, population, partial, design.weights)
+    return design.reweighted(new, PostStratStep(cells, size, new, design.weights))
 
 
-def _joint_table(design, margin_cells, weights):
-    key = np.zeros(design.n, dtype=np.int64)
+def _joint_table(margin_cells, weights):
+    key = np.zeros(len(weights), dtype=np.int64)
     for cells, size in margin_cells:
         key = key * size + cells
     return np.bincount(np.unique(key, return_inverse=True)[1], weights=weights)
@@ -153,26 +184,37 @@ def rake(design: SurveyDesign, margins: Mapping[str, Mapping], tol: float = 1.0,
     max_iter : int
         Sweeps before ``ConvergenceError`` (R's ``maxit``, default 10).
     """
+    return design.reweighted(*rake_weights(design.data, design.weights, margins, tol, max_iter))
+
+
+def rake_weights(data: pd.DataFrame, weights: np.ndarray, margins: Mapping[str, Mapping], tol: float = 1.0,
+                 max_iter: int = 10) -> tuple[np.ndarray, RakeStep]:
+    """The raked weights of the rows of ``data`` and the step their variance needs (see :func:`rake`).
+
+    The rows may be respondents, or the cells of the margin variables' cross-table with their sums
+    of weights (what :class:`analysis.sql.SqlDesign` reads): raking multiplies every weight of a
+    cell by the same factors, so both give the same factors per cell.
+    """
     names = [[k] if isinstance(k, str) else list(k) for k in margins]
-    eps = tol * design.weights.sum() if tol < 1 else tol
-    margin_cells = [_cells(design, v) for v in names]
+    eps = tol * weights.sum() if tol < 1 else tol
+    margin_cells = [_cells(data, v) for v in names]
     for (_, keys), v, pop in zip(margin_cells, names, margins.values(), strict=True):
         _population_vector(keys, pop, False, f"raking margin {v}")
     sizes = [(c, len(k)) for c, k in margin_cells]
-    w = design.weights
-    old = _joint_table(design, sizes, w)
+    w = weights
+    old = _joint_table(sizes, w)
     for _ in range(max_iter):
         steps = []
         for v, pop in zip(names, margins.values(), strict=True):
-            cells, size, new = _poststratify_weights(design, v, pop, False, w)
+            cells, size, new = _poststratify_weights(data, v, pop, False, w)
             steps.append((cells, size, new))
             w = new
-        table = _joint_table(design, sizes, w)
+        table = _joint_table(sizes, w)
         if np.max(np.abs(old - table)) < eps:
-            return design._derive(w, RakeStep(tuple(steps)))
+            return w, RakeStep(tuple(steps))
         old = table
     raise ConvergenceError(f"raking did not converge in {max_iter} iterations (tol={tol}); raise max_iter, "
-                           "loosen tol or collapse sparse margins")
+                           "loosen tol or collapse sparse margins", "calibration.not_converged")
 
 
 def _model_matrix(design: SurveyDesign, population: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +227,9 @@ def _model_matrix(design: SurveyDesign, population: Mapping[str, Any]) -> tuple[
             unknown = sorted(set(np.unique(values)) - set(levels))
             if col.isna().any() or unknown:
                 raise CalibrationError(f"calibration variable {name!r} has value(s) {unknown[:5] or ['NA']} "
-                                       f"without a population count; known levels are {levels}")
+                                       f"without a population count; known levels are {levels}",
+                                       "calibration.unknown_levels", variable=name,
+                                       levels=", ".join(unknown[:5]) or "NA")
             use = levels if first_categorical else levels[1:]
             first_categorical = False
             for level in use:
@@ -195,7 +239,8 @@ def _model_matrix(design: SurveyDesign, population: Mapping[str, Any]) -> tuple[
         else:
             x = pd.to_numeric(col).to_numpy(dtype=float)
             if np.isnan(x).any():
-                raise CalibrationError(f"calibration variable {name!r} has missing values")
+                raise CalibrationError(f"calibration variable {name!r} has missing values", "calibration.missing_values",
+                                       variables=name)
             columns.append(x)
             totals.append(float(target))
     return np.column_stack(columns), np.array(totals)
@@ -216,7 +261,8 @@ def _linear_bounded(mm, ww, population, bounds, max_iter, tol) -> np.ndarray:
         misfit = population - sample_total - mm.T @ (ww * np.clip(u, lower, upper))
         if np.all(np.abs(misfit) / (1 + np.abs(population)) < tol):
             return 1 + np.clip(u, lower, upper)
-    raise ConvergenceError(f"bounded calibration did not converge in {max_iter} iterations; widen bounds={bounds}")
+    raise ConvergenceError(f"bounded calibration did not converge in {max_iter} iterations; widen bounds={bounds}",
+                           "calibration.not_converged")
 
 
 def calibrate(design: SurveyDesign, population: Mapping[str, Any], bounds: tuple[float, float] = (-np.inf, np.inf),
@@ -242,4 +288,4 @@ def calibrate(design: SurveyDesign, population: Mapping[str, Any], bounds: tuple
     whalf = np.sqrt(ww)
     u, s, _ = np.linalg.svd(mm * whalf[:, None], full_matrices=False)
     basis = u[:, s > s.max() * len(s) * np.finfo(float).eps]
-    return design._derive(ww * g, GregStep(basis, g * whalf))
+    return design.reweighted(ww * g, GregStep(basis, g * whalf))

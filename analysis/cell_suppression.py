@@ -24,7 +24,9 @@ enough to give it room (τ-ARGUS's ``MOD``/``GH`` options are better optimisers;
 the result safe, and it runs on every table this module returns).
 
 Hand-written (numpy, scipy) because no maintained Python library does secondary suppression with an
-audit on linked hierarchical tables (``shared/sae-sdc.md`` B.10).
+audit on linked hierarchical tables (reviewed 2026-11 on PyPI: ``acro`` checks threshold and
+dominance rules without secondary suppression, ``piargus`` drives a τ-ARGUS executable, ``pytauargus``
+0.6.0 was new and unassessed).
 
 References
 ----------
@@ -90,29 +92,9 @@ def audit(values: dict[tuple, float], hidden: set[tuple], relations: Sequence[Re
         return result
     variables = sorted(hidden, key=repr)
     index = {c: i for i, c in enumerate(variables)}
-    rows, cols, data, rhs = [], [], [], []
-    for relation in relations:
-        cells = [(relation.total, -1.0), *((p, 1.0) for p in relation.parts)]
-        if not any(c in index for c, _ in cells):
-            continue
-        known = 0.0
-        r = len(rhs)
-        for cell, sign in cells:
-            if cell in index:
-                rows.append(r)
-                cols.append(index[cell])
-                data.append(sign)
-            else:
-                known += sign * values.get(cell, 0.0)
-        rhs.append(-known)
-    matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(rhs), len(variables)))
+    matrix, rhs_array = _equations(values, index, relations)
     bound = float(upper if upper is not None else max(values.values(), default=0.0))
-    graph = sparse.bmat([[None, matrix], [matrix.T, None]]) if len(rhs) else sparse.csr_matrix(
-        (len(variables), len(variables)))
-    _, labels = connected_components(graph, directed=False)
-    variable_labels = labels[len(rhs):] if len(rhs) else labels
-    row_labels = labels[:len(rhs)] if len(rhs) else np.array([], dtype=int)
-    rhs_array = np.asarray(rhs)
+    variable_labels, row_labels = _blocks(matrix)
     for component in np.unique(variable_labels[[index[c] for c in targets]]):
         members = np.flatnonzero(variable_labels == component)
         equations = np.flatnonzero(row_labels == component)
@@ -132,6 +114,43 @@ def audit(values: dict[tuple, float], hidden: set[tuple], relations: Sequence[Re
             if not ok:
                 result.exposed.append(cell)
     return result
+
+
+def _equations(values: dict[tuple, float], index: dict[tuple, int], relations: Sequence[Relation]):
+    """The relations that involve a suppressed cell, as ``matrix @ x == rhs`` over the suppressed cells
+    (``index``: cell -> column), the published cells moved to the right-hand side."""
+    rows, cols, data, rhs = [], [], [], []
+    for relation in relations:
+        cells = [(relation.total, -1.0), *((p, 1.0) for p in relation.parts)]
+        if not any(c in index for c, _ in cells):
+            continue
+        known = 0.0
+        r = len(rhs)
+        for cell, sign in cells:
+            if cell in index:
+                rows.append(r)
+                cols.append(index[cell])
+                data.append(sign)
+            else:
+                known += sign * values.get(cell, 0.0)
+        rhs.append(-known)
+    return sparse.csr_matrix((data, (rows, cols)), shape=(len(rhs), len(index))), np.asarray(rhs)
+
+
+def _neighbours(exposed: list[tuple], relations: Sequence[Relation], shown: set[tuple]) -> set[tuple]:
+    """The ``shown`` cells that share a relation with an exposed cell."""
+    return {c for r in relations for c in (r.total, *r.parts) if c in shown
+            and any(e == r.total or e in r.parts for e in exposed)}
+
+
+def _blocks(matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The independent blocks of the system: a block label for each variable and each equation."""
+    n_rows, n_vars = matrix.shape
+    graph = sparse.bmat([[None, matrix], [matrix.T, None]]) if n_rows else sparse.csr_matrix((n_vars, n_vars))
+    _, labels = connected_components(graph, directed=False)
+    variable_labels = labels[n_rows:] if n_rows else labels
+    row_labels = labels[:n_rows] if n_rows else np.array([], dtype=int)
+    return variable_labels, row_labels
 
 
 class _Ranges:
@@ -391,8 +410,7 @@ class TableFamily:
                 if complement is not None:
                     added.add(complement)
             if not added:  # nothing left that would help: hide every shown cell next to the exposed ones
-                added = {c for r in relations for c in (r.total, *r.parts) if c in candidates and c not in hidden
-                         and any(e == r.total or e in r.parts for e in result.exposed)}
+                added = _neighbours(result.exposed, relations, candidates - hidden)
                 if not added:  # the published margins pin a cell down: the table cannot be shown at all
                     withheld = True
                     hidden |= set(own)
@@ -401,12 +419,16 @@ class TableFamily:
             hidden |= added
         for c in own:
             self._hidden[c] = c in hidden
+        self._tables[(level, groups)] = self._table(level, groups, own, values, primary, hidden, withheld)
+
+    def _table(self, level: str | None, groups: tuple[str, ...], own: list, values: dict, primary: set,
+               hidden: set, withheld: bool) -> Table:
+        """The protected table: a row per cell with its count and whether it is primary and suppressed."""
         by = ([level] if level else []) + list(groups)
         rows = [{**dict(zip(by, [c[1]] * bool(level) + [c[2 + self.groups.index(g)] for g in groups],
                             strict=True)), "n": values[c], "primary": c in primary, "suppressed": c in hidden}
                 for c in own]
-        self._tables[(level, groups)] = Table(level, groups, pd.DataFrame(
-            rows, columns=[*by, "n", "primary", "suppressed"]), withheld)
+        return Table(level, groups, pd.DataFrame(rows, columns=[*by, "n", "primary", "suppressed"]), withheld)
 
     def _local_pass(self, values: dict, hidden: set, relations: Sequence[Relation], candidates: set,
                     primary: set) -> None:

@@ -21,7 +21,8 @@ risk target), the least important variable first on a tie. Suppressing a value o
 for other records, so one pass in risk order reaches the target for all; the loop checks it anyway.
 
 Hand-written (numpy), because no Python library reproduces sdcMicro's counts with missing values as
-wildcards, its risk measure and local suppression together (see ``shared/sae-sdc.md`` B.10); the
+wildcards, its risk measure and local suppression together (reviewed 2026-11 on PyPI: ``pycanon``
+checks k-anonymity, ``anjana`` generalises, ``pymasq`` 0.6.5 dates from 2022, ``ssbkonf`` wraps R); the
 counts are checked against sdcMicro's published examples in ``tests/analysis/test_disclosure.py``.
 
 References
@@ -218,6 +219,18 @@ class Suppression:
     cells: pd.DataFrame  #: one row per suppressed value: ``row`` (index label) and ``key``
 
 
+def _suppression_order(names: list[str], codes: np.ndarray, importance: Sequence[str] | None) -> list[int]:
+    """Key positions in the order they are given up: ``importance`` reversed (then the others), or
+    the default order."""
+    if importance is None:
+        return _default_order(codes)
+    unknown = set(importance) - set(names)
+    if unknown:
+        raise ValueError(f"importance names keys that are not there: {sorted(unknown)}; keys: {names}")
+    ranked = [names.index(n) for n in importance]
+    return list(reversed(ranked)) + [v for v in _default_order(codes) if v not in ranked]
+
+
 def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequence[float] | None = None,
                       threshold: float | None = None, importance: Sequence[str] | None = None,
                       keep: Sequence[str] = (), max_rounds: int = 20) -> Suppression:
@@ -239,15 +252,7 @@ def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequ
     codes = _codes(keys)
     original = codes.copy()
     w = np.ones(len(keys)) if weights is None or k is not None else np.asarray(weights, dtype=float)
-    if importance is not None:
-        unknown = set(importance) - set(names)
-        if unknown:
-            raise ValueError(f"importance names keys that are not there: {sorted(unknown)}; keys: {names}")
-        ranked = [names.index(n) for n in importance]
-        order = list(reversed(ranked)) + [v for v in _default_order(codes) if v not in ranked]
-    else:
-        order = _default_order(codes)
-    order = [v for v in order if names[v] not in keep]
+    order = [v for v in _suppression_order(names, codes, importance) if names[v] not in keep]
     kept = [names.index(n) for n in keep]
     if k is not None:
         def done(f: int, big_f: float) -> bool:

@@ -7,7 +7,7 @@ so strata and PSU counts are those of the whole sample and standard errors agree
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +37,43 @@ class Domains:
         return np.where(self.codes >= 0, self.codes, 0)
 
 
-def domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
-    """Code the rows of ``data`` by the (sorted) combinations of the ``by`` columns present."""
+def factorised(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 of an identifier (-1 where missing) and its k values, sorted; a categorical's codes
+    are used as they are (in the order of its categories, unused ones dropped), never factorised again."""
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy(dtype=np.int64)
+        categories = values.cat.categories.to_numpy()
+        used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+        if used.all():
+            return codes, categories
+        renumbered = np.cumsum(used) - 1  # pandas' remove_unused_categories sorts every code instead
+        return np.where(codes >= 0, renumbered[codes], -1), categories[used]
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu" and len(values):  # whole numbers: a table, no hashing
+        array = np.asarray(values, dtype=np.int64)
+        low = int(array.min())
+        codes, present = dense(array - low)
+        return codes, present + low
+    codes, uniques = pd.factorize(values if isinstance(values, pd.Series) else np.asarray(values), sort=True,
+                                  use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def dense(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of whole numbers ``key`` >= 0 numbered in sorted order, and the numbers present: by a table
+    of the numbers present when they are not sparse (no hashing, no sort), else by factorising."""
+    if len(key) and key.max() <= 8 * len(key) + 4096:
+        marked = np.zeros(int(key.max()) + 1, dtype=bool)
+        marked[key] = True
+        return (np.cumsum(marked) - 1)[key], np.flatnonzero(marked)
+    inverse, present = pd.factorize(key, sort=True)
+    return inverse.astype(np.int64), np.asarray(present)
+
+
+def domains(data: pd.DataFrame, by: str | Sequence[str] | None,
+            known: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Domains:
+    """Code the rows of ``data`` by the (sorted) combinations of the ``by`` columns present; ``known``:
+    columns already factorised (codes, values), not hashed again."""
     names = [by] if isinstance(by, str) else list(by or [])
     n = len(data)
     if not names:
@@ -48,14 +83,14 @@ def domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
         raise DesignError(f"by column(s) {missing} not in the data; columns are {list(data.columns)[:20]}")
     parts, uniques = [], []
     for name in names:
-        c, u = pd.factorize(data[name], sort=True, use_na_sentinel=True)
-        parts.append(c.astype(np.int64))
+        c, u = known[name] if known and name in known else factorised(data[name])
+        parts.append(c)
         uniques.append(u)
     valid = np.all(np.stack(parts) >= 0, axis=0)
     key = np.zeros(n, dtype=np.int64)
     for c, u in zip(parts, uniques, strict=True):
         key = key * max(len(u), 1) + np.where(c >= 0, c, 0)
-    inverse, present = pd.factorize(key[valid], sort=True)
+    inverse, present = dense(key[valid])
     codes = np.full(n, -1, dtype=np.int64)
     codes[valid] = inverse
     cols = {}

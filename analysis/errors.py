@@ -6,6 +6,8 @@ and still tell a badly specified design from a calibration that did not converge
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "SurveyError",
     "DesignError",
@@ -16,7 +18,17 @@ __all__ = [
 
 
 class SurveyError(Exception):
-    """Base class of every error raised by :mod:`analysis`."""
+    """Base class of every error raised by :mod:`analysis`.
+
+    The text is English, for a script's reader. ``code`` and ``params`` say the same for a program:
+    the web layer turns them into a sentence in the reader's language (as it does for
+    :class:`surveys.messages.Message`); ``code`` is ``""`` where no sentence is needed.
+    """
+
+    def __init__(self, text: str, code: str = "", **params: Any):
+        super().__init__(text)
+        self.code = code
+        self.params = params
 
 
 class DesignError(SurveyError, ValueError):

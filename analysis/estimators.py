@@ -32,17 +32,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.domains import Domains, domains
+from analysis.domains import Domains
 from analysis.errors import DesignError
 from analysis.intervals import proportion_ci
 from analysis.policies import CIMethod, coerce
-from analysis.results import Estimate, wald_ci
+from analysis.results import Estimate
 from analysis.variance import Influence
 
 if TYPE_CHECKING:
     from analysis.design import SurveyDesign
 
-__all__ = ["mean", "mean_of", "total", "proportion", "ratio", "numeric", "domain_sums"]
+__all__ = ["mean", "mean_of", "total", "proportion", "ratio", "numeric", "domain_sums", "design_effect"]
 
 By = str | Sequence[str] | None
 
@@ -75,7 +75,8 @@ def _srs_variance(dom: Domains, w: np.ndarray, resid: np.ndarray, wsum: np.ndarr
         return domain_sums(dom, w * resid**2) / wsum * n / (n - 1)
 
 
-def _deff(v: np.ndarray, s2: np.ndarray, wsum: np.ndarray, n: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def design_effect(v: np.ndarray, s2: np.ndarray, wsum: np.ndarray, n: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Variance ``v`` over the simple-random-sampling variance ``s2 scale (N - n) / (N n)`` (R's deff)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         vsrs = s2 * scale * (wsum - n) / (wsum * n)
         return np.where(wsum >= n, v / vsrs, np.nan)
@@ -83,10 +84,8 @@ def _deff(v: np.ndarray, s2: np.ndarray, wsum: np.ndarray, n: np.ndarray, scale:
 
 def _finish(design, dom, est, infl, deff_s2, wsum, n, scale, statistic, level, keys=None) -> Estimate:
     v = design.vcov(infl)
-    deff = _deff(np.diag(v), deff_s2, wsum, n, scale)
-    low, high = wald_ci(est, np.sqrt(np.clip(np.diag(v), 0, None)), level)
-    df = np.full(len(est), np.inf)
-    return Estimate(dom.keys if keys is None else keys, est, v, deff, n, df, low, high, statistic, level)
+    deff = design_effect(np.diag(v), deff_s2, wsum, n, scale)
+    return Estimate.from_vcov(dom.keys if keys is None else keys, est, v, n, statistic, level, deff)
 
 
 def _weights_in(design: SurveyDesign, dom: Domains, ok: np.ndarray) -> np.ndarray:
@@ -96,7 +95,7 @@ def _weights_in(design: SurveyDesign, dom: Domains, ok: np.ndarray) -> np.ndarra
 def mean(design: SurveyDesign, variable: str, by: By = None, level: float = 0.95) -> Estimate:
     """Weighted mean per domain with its linearised variance (R's ``svyby(~y, ~by, des, svymean)``)."""
     y, ok = numeric(design, variable)
-    return mean_of(design, y, ok, domains(design.data, by), level)
+    return mean_of(design, y, ok, design.domains(by), level)
 
 
 def mean_of(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains, level: float = 0.95) -> Estimate:
@@ -117,7 +116,7 @@ def mean_of(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains, l
 def total(design: SurveyDesign, variable: str, by: By = None, level: float = 0.95) -> Estimate:
     """Weighted total per domain (R's ``svytotal``)."""
     y, ok = numeric(design, variable)
-    dom = domains(design.data, by)
+    dom = design.domains(by)
     w = _weights_in(design, dom, ok)
     codes = dom.safe_codes()
     wsum = np.bincount(codes, weights=w, minlength=dom.size)
@@ -135,7 +134,7 @@ def ratio(design: SurveyDesign, numerator: str, denominator: str, by: By = None,
     y, oky = numeric(design, numerator)
     x, okx = numeric(design, denominator)
     ok = oky & okx
-    dom = domains(design.data, by)
+    dom = design.domains(by)
     w = _weights_in(design, dom, ok)
     codes = dom.safe_codes()
     wsum = np.bincount(codes, weights=w, minlength=dom.size)
@@ -165,7 +164,7 @@ def proportion(design: SurveyDesign, variable: str, by: By = None, ci_method: CI
     ok = lcodes >= 0
     if not ok.any():
         raise DesignError(f"column {variable!r} has no non-missing values")
-    dom = domains(design.data, by)
+    dom = design.domains(by)
     w = _weights_in(design, dom, ok)
     codes = dom.safe_codes()
     n_levels = len(levels)
@@ -183,10 +182,11 @@ def proportion(design: SurveyDesign, variable: str, by: By = None, ci_method: CI
     n = np.repeat(_counts(design, dom, ok), n_levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = est * (1 - est) * n / (n - 1)
-    deff = _deff(var, s2, np.repeat(wsum, n_levels), n, np.ones_like(est))
+    deff = design_effect(var, s2, np.repeat(wsum, n_levels), n, np.ones_like(est))
     df = np.repeat(design.degf_by(dom.codes, dom.size, dom.member).astype(float), n_levels)
     rows = np.full(dom.size, float(design.n)) if design.is_calibrated else domain_sums(dom, np.ones(design.n))
     low, high = proportion_ci(method, est, var, level, df, n, np.repeat(rows, n_levels))
     keys = dom.keys.loc[dom.keys.index.repeat(n_levels)].reset_index(drop=True)
     keys[variable] = np.tile(np.asarray(levels), dom.size)
-    return Estimate(keys, est, v, deff, n, df, low, high, "proportion", level, {"ci_method": method.value})
+    return Estimate.from_vcov(keys, est, v, n, "proportion", level, deff, df, (low, high),
+                              {"ci_method": method.value})

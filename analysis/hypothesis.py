@@ -8,7 +8,7 @@
   minus first), with t on ``degf - 1`` degrees of freedom (the residual df of ``svyglm``).
 * :func:`domain_test` compares each domain's mean with the rest of the population or with the
   overall mean. Both share PSUs, so the difference is linearised from the joint totals
-  ``(sum w y, sum w)`` of the domain and the whole (delta method, as R's ``svycontrast``).
+  ``(sum w y, sum w)`` of the domain and the whole (:mod:`analysis.domain_totals`).
 
 References
 ----------
@@ -25,18 +25,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.domains import Domains, domains
+from analysis.domain_totals import AGAINST, mean_differences, ratio_totals
+from analysis.domains import domains
 from analysis.errors import DesignError
-from analysis.estimators import numeric
-from analysis.results import critical_value
+from analysis.estimators import mean_of, numeric
+from analysis.results import SignificanceTest
 from analysis.variance import Influence
 
 if TYPE_CHECKING:
     from analysis.design import SurveyDesign
 
-__all__ = ["chisq", "ttest", "domain_test", "ratio_totals"]
+__all__ = ["chisq", "ttest", "domain_test"]
 
 _STATISTICS = ("F", "Chisq")
+TTEST_COLUMNS = ("statistic", "df", "estimate", "se", "p_value", "ci_low", "ci_high")
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, int]:
@@ -77,52 +79,14 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
     delta = np.linalg.solve(denom, numr)
     tr = np.trace(delta)
     d0 = tr**2 / np.trace(delta @ delta)
+    method = f"Pearson's X^2: Rao & Scott adjustment ({statistic})"
     if statistic == "F":
         f = x2 / tr
-        result = {"statistic": f, "ndf": d0, "ddf": d0 * nu, "p_value": stats.f.sf(f, d0, d0 * nu)}
+        result = SignificanceTest(f, d0, stats.f.sf(f, d0, d0 * nu), ddf=d0 * nu, method=method)
     else:
         k = delta.shape[0]
-        result = {"statistic": x2, "ndf": float(k), "ddf": np.inf, "p_value": stats.chi2.sf(x2 / (tr / k), k)}
-    out = pd.DataFrame([result])
-    out.attrs["method"] = f"Pearson's X^2: Rao & Scott adjustment ({statistic})"
-    return out
-
-
-def ratio_totals(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains):
-    """Totals ``[Y, W, Y_1..Y_K, W_1..W_K]`` (overall, then per domain) and their variance matrix."""
-    w = np.where(ok, design.weights, 0.0)
-    wd = np.where(dom.member, w, 0.0)
-    overall = Influence(np.column_stack([w * y, w]))
-    by_domain = Influence(np.column_stack([wd * y, wd]), dom.safe_codes(), dom.size)
-    t = np.concatenate([[np.sum(w * y), w.sum()],
-                        np.bincount(dom.safe_codes(), weights=wd * y, minlength=dom.size),
-                        np.bincount(dom.safe_codes(), weights=wd, minlength=dom.size)])
-    v = design.vcov([overall, by_domain])
-    k = dom.size
-    order = np.concatenate([[0, 1], 2 + 2 * np.arange(k), 3 + 2 * np.arange(k)])
-    return t, v[np.ix_(order, order)]
-
-
-def _contrast(t: np.ndarray, v: np.ndarray, k: int, against: str) -> tuple[np.ndarray, np.ndarray]:
-    """Difference of each domain mean from the overall or the rest, with delta-method variances."""
-    y, w, yk, wk = t[0], t[1], t[2:2 + k], t[2 + k:]
-    grads = np.zeros((len(t), k))
-    idx = np.arange(k)
-    grads[2 + idx, idx] = 1 / wk
-    grads[2 + k + idx, idx] = -yk / wk**2
-    if against == "overall":
-        est = yk / wk - y / w
-        grads[0, :] -= 1 / w
-        grads[1, :] += y / w**2
-    else:
-        yr, wr = y - yk, w - wk
-        est = yk / wk - yr / wr
-        grads[0, :] -= 1 / wr
-        grads[1, :] += yr / wr**2
-        grads[2 + idx, idx] += 1 / wr
-        grads[2 + k + idx, idx] -= yr / wr**2
-    var = np.sum(grads * (v @ grads), axis=0)  # diag(G' V G): BLAS, where einsum's loop took seconds
-    return est, var
+        result = SignificanceTest(x2, float(k), stats.chi2.sf(x2 / (tr / k), k), ddf=np.inf, method=method)
+    return result.to_frame()
 
 
 def domain_test(design: SurveyDesign, variable: str, by: str, against: str = "rest",
@@ -132,32 +96,22 @@ def domain_test(design: SurveyDesign, variable: str, by: str, against: str = "re
     Returns the ``by`` column, estimate (difference), se, ci_low, ci_high, statistic, df, p_value;
     t on the design degrees of freedom minus one (as ``svyttest``).
     """
-    if against not in ("rest", "overall"):
-        raise DesignError(f"against={against!r} is not allowed; choose one of ('rest', 'overall')")
+    if against not in AGAINST:
+        raise DesignError(f"against={against!r} is not allowed; choose one of {AGAINST}")
     y, ok = numeric(design, variable)
     dom = domains(design.data, by)
     t, v = ratio_totals(design, y, ok, dom)
-    est, var = _contrast(t, v, dom.size, against)
-    se = np.sqrt(var)
+    est, var = mean_differences(t, v, dom.size, against)
     df = float(design.degf(ok) - 1)
-    q = critical_value(level, df)
-    out = dom.keys.copy()
-    out["estimate"], out["se"] = est, se
-    out["ci_low"], out["ci_high"] = est - q * se, est + q * se
-    out["statistic"] = est / se
-    out["df"] = df
-    out["p_value"] = 2 * stats.t.sf(np.abs(out["statistic"]), df)
-    return out
+    return SignificanceTest.t(est, np.sqrt(var), df, level, keys=dom.keys).to_frame()
 
 
 def ttest(design: SurveyDesign, variable: str, group: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Design-based t-test (R's ``svyttest``): one-sample (mean = 0) or difference of two groups."""
     y, ok = numeric(design, variable)
     if group is None:
-        from analysis.estimators import mean_of
         est = mean_of(design, y, ok, domains(design.data, None))
         diff, se = est.estimate[0], est.se[0]
-        df = float(design.degf(ok) - 1)
     else:
         codes, n_levels = _codes(design.column(group))
         if n_levels != 2:
@@ -165,12 +119,7 @@ def ttest(design: SurveyDesign, variable: str, group: str | None = None, level: 
         ok = ok & (codes >= 0)
         dom = domains(design.data.assign(_g=codes), "_g")
         t, v = ratio_totals(design, y, ok & dom.member, dom)
-        est, var = _contrast(t, v, 2, "rest")
+        est, var = mean_differences(t, v, 2, "rest")
         diff, se = est[1], float(np.sqrt(var[1]))
-        df = float(design.degf(ok) - 1)
-    stat = diff / se
-    q = critical_value(level, df)
-    out = pd.DataFrame([{"statistic": stat, "df": df, "estimate": diff, "se": se,
-                         "p_value": 2 * stats.t.sf(abs(stat), df),
-                         "ci_low": diff - q * se, "ci_high": diff + q * se}])
-    return out
+    df = float(design.degf(ok) - 1)
+    return SignificanceTest.t(np.array([diff]), np.array([se]), df, level).to_frame(TTEST_COLUMNS)

@@ -25,12 +25,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import SurveyDesign
+from analysis.domain_totals import domain_means, mean_differences, ratio_totals
 from analysis.domains import Domains, domains
 from analysis.errors import DesignError
 from analysis.estimators import numeric
-from analysis.hypothesis import _contrast, ratio_totals
-from analysis.left_behind import domain_means
-from analysis.results import critical_value
+from analysis.results import Estimate, wald_ci
 
 __all__ = ["dissimilarity_index", "circumstance_tree"]
 
@@ -55,10 +54,13 @@ def dissimilarity_index(design: SurveyDesign, indicator: str, groups: Sequence[s
     grad[0] = -np.sum(s * wk) / (2 * big_y * big_w) - d / big_y
     grad[1] = np.sum(s * wk) / (2 * big_w**2)
     se = float(np.sqrt(grad @ v @ grad))
-    q = float(critical_value(level, np.inf))
-    return pd.DataFrame([{"indicator": indicator, "groups": " x ".join(groups), "n_groups": k, "d_index": d,
-                          "se": se, "ci_low": max(0.0, d - q * se), "ci_high": min(1.0, d + q * se),
-                          "barrier": barrier}])
+    low, high = wald_ci(d, se, level)
+    keys = pd.DataFrame([{"indicator": indicator, "groups": " x ".join(groups), "n_groups": k}])
+    result = Estimate(keys, np.array([d]), np.array([se]), None, np.array([np.inf]), np.array([max(0.0, low)]),
+                      np.array([min(1.0, high)]), "D-index", level, extra={"barrier": barrier})
+    out = result.to_frame("d_index", [*keys.columns, "d_index", "se", "ci_low", "ci_high", "barrier"])
+    out.attrs = {}
+    return out
 
 
 @dataclass
@@ -127,11 +129,11 @@ def circumstance_tree(design: SurveyDesign, indicator: str, circumstances: Seque
     dom = Domains(leaf_codes, pd.DataFrame({"leaf": names}))
     t, v = ratio_totals(design, y, ok, dom)
     est, var = domain_means(t, v, dom.size)
-    gap, gap_var = _contrast(t, v, dom.size, "overall")
-    q = critical_value(level, float(design.degf(ok)))
-    out = dom.keys.copy()
-    out["estimate"], out["se"] = est, np.sqrt(var)
-    out["ci_low"], out["ci_high"] = est - q * out["se"], est + q * out["se"]
-    out["n"] = [len(leaf.rows) for leaf in leaves]
-    out["gap"], out["gap_se"] = gap, np.sqrt(gap_var)
+    gap, gap_var = mean_differences(t, v, dom.size, "overall")
+    df = float(design.degf(ok))
+    se = np.sqrt(var)
+    result = Estimate(dom.keys, est, se, np.array([len(leaf.rows) for leaf in leaves]), np.full(dom.size, df),
+                      *wald_ci(est, se, level, df), "mean", level, extra={"gap": gap, "gap_se": np.sqrt(gap_var)})
+    out = result.to_frame(columns=["leaf", "estimate", "se", "ci_low", "ci_high", "n", "gap", "gap_se"])
+    out.attrs = {}
     return out.sort_values("estimate", kind="stable").reset_index(drop=True)

@@ -63,7 +63,12 @@ def beta_ci(p: np.ndarray, var: np.ndarray, level: float, df: np.ndarray,
         low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
         high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
     # with a vanishing variance (an effective n near 1e300) the quantiles land a rounding error on the
-    # wrong side of p; an interval always holds its estimate (NaN stays NaN)
+    # wrong side of p, or scipy's beta quantile gives up (NaN) although its parameters are valid: the
+    # limit is p itself; an interval always holds its estimate (a NaN from invalid parameters stays NaN)
+    with np.errstate(all="ignore"):
+        valid = np.isfinite(n_eff) & (n_eff * p > 0) & (n_eff * (1 - p) > 0)
+    low = np.where(np.isnan(low) & valid, p, low)
+    high = np.where(np.isnan(high) & valid, p, high)
     return np.where(low > p, p, low), np.where(high < p, p, high)
 
 
@@ -96,6 +101,9 @@ def boundary_ci(p: np.ndarray, n: np.ndarray, level: float, df: np.ndarray) -> t
         n_eff = np.where(n > 0, n_eff, np.nan)
         low = np.where(p <= 0, 0.0, stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1))
         high = np.where(p >= 1, 1.0, stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)))
+    # a share a rounding error above 0% (or below 100%) lands outside its own quantile; an interval
+    # always holds its estimate, as in beta_ci
+    low, high = np.where(low > p, p, low), np.where(high < p, p, high)
     return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 

@@ -6,7 +6,7 @@ benchmark (the overall mean, or a target value) with a design-based SE, a p-valu
 Benjamini-Hochberg q-value over all cells, and flags ``left_behind`` when the gap is significantly
 negative (q < ``alpha``) and at least ``material_points`` in size. The gap to the overall mean is
 linearised jointly (the cell and the whole population share PSUs), see
-:func:`analysis.hypothesis.ratio_totals`.
+:mod:`analysis.domain_totals`.
 
 Reliability follows the US NCHS presentation rule (NCHS 2017, Parker et al.; NAMCS/NHAMCS): a cell
 with fewer than 30 respondents is suppressed; a cell with a relative standard error (cv) above 30%
@@ -40,36 +40,27 @@ import pandas as pd
 from scipy import stats
 
 from analysis.design import SurveyDesign
+from analysis.domain_totals import domain_means, mean_differences, ratio_totals
 from analysis.domains import domains
 from analysis.estimators import numeric
-from analysis.hypothesis import _contrast, ratio_totals
 from analysis.intervals import boundary_ci, logit_ci
-from analysis.results import critical_value
+from analysis.results import MAX_CV, MIN_N, Estimate, SignificanceTest, reliability, wald_ci
 
-__all__ = ["left_behind", "bh_qvalues", "domain_means"]
+__all__ = ["left_behind", "bh_qvalues"]
+
+CELL_COLUMNS = ("estimate", "se", "n", "population", "df", "gap", "gap_se", "ci_low", "ci_high", "cv")
+INTERVAL_COLUMNS = ["ci_low", "ci_high", "cv"]  #: after every partition's key columns
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and is not counted)."""
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``); NaN stays NaN
+    and is not counted."""
     p = np.asarray(p, dtype=float)
     q = np.full(len(p), np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if len(ok) == 0:
-        return q
-    order = ok[np.argsort(p[ok], kind="stable")]
-    ranked = p[order] * len(ok) / np.arange(1, len(ok) + 1)
-    q[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    ok = ~np.isnan(p)
+    if ok.any():
+        q[ok] = stats.false_discovery_control(p[ok])
     return q
-
-
-def domain_means(t: np.ndarray, v: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Domain means ``Y_k / W_k`` and their variances from the totals of :func:`ratio_totals`."""
-    yk, wk = t[2:2 + k], t[2 + k:]
-    idx = np.arange(k)
-    a, b = 2 + idx, 2 + k + idx  # each mean's gradient has two non-zero entries: d/dY_k and d/dW_k
-    ga, gb = 1 / wk, -yk / wk**2
-    # g' V g from those two entries only: O(k), where the dense quadratic form took O(k^3) (28 s for 500 cells)
-    return yk / wk, ga**2 * v[a, a] + 2 * ga * gb * v[a, b] + gb**2 * v[b, b]
 
 
 def _partitions(areas: str | None, groups: Sequence[str], max_way: int) -> list[tuple[str, list[str]]]:
@@ -98,28 +89,40 @@ def _duplicates(out: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return dropped
 
 
+def _share_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, level: float, df: np.ndarray):
+    """R's ``svyciprop(method="logit")`` on the cell's df; at 0% or 100% (or no variance)
+    Korn-Graubard with the cell's n, as ``SurveyDesign.proportion``."""
+    low, high = logit_ci(p, se, level, df)
+    edge = (p <= 0) | (p >= 1) | ~(se > 0)
+    edge_low, edge_high = boundary_ci(p, n, level, df)
+    return np.where(edge, edge_low, low), np.where(edge, edge_high, high)
+
+
 def _cells(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, cell_type: str, cols: list[str],
-           target: float | None) -> pd.DataFrame:
+           target: float | None, share: bool, level: float) -> pd.DataFrame:
+    """One partition's cells: estimate with its interval, n, population, df, cv, gap and gap_se."""
     dom = domains(design.data, cols)
     t, v = ratio_totals(design, y, ok, dom)
     est, var = domain_means(t, v, dom.size)
     if target is None:
-        gap, gap_var = _contrast(t, v, dom.size, "overall")
+        gap, gap_var = mean_differences(t, v, dom.size, "overall")
     else:
         gap, gap_var = est - target, var
     n = np.bincount(dom.safe_codes(), weights=(dom.member & ok & (design.weights != 0)).astype(float),
-                    minlength=dom.size)
-    out = dom.keys.copy()
-    out.insert(0, "cell_type", cell_type)
-    out["estimate"], out["se"], out["n"] = est, np.sqrt(var), n.astype(np.int64)
-    out["population"] = t[2 + dom.size:]  #: the people the cell stands for (its weights' sum)
-    out["df"] = design.degf_by(dom.codes, dom.size, dom.member & ok).astype(float)
-    out["gap"], out["gap_se"] = gap, np.sqrt(gap_var)
-    return out
+                    minlength=dom.size).astype(np.int64)
+    df = design.degf_by(dom.codes, dom.size, dom.member & ok).astype(float)
+    se = np.sqrt(var)
+    ci = _share_ci(est, se, n, level, df) if share else wald_ci(est, se, level, float(design.degf(ok)))
+    keys = dom.keys.copy()
+    keys.insert(0, "cell_type", cell_type)
+    cells = Estimate(keys, est, se, n, df, *ci, "mean", level, extra={
+        "population": t[2 + dom.size:],  #: the people the cell stands for (its weights' sum)
+        "gap": gap, "gap_se": np.sqrt(gap_var)})
+    return cells.to_frame(columns=[*keys.columns, *CELL_COLUMNS])
 
 
 def left_behind(design: SurveyDesign, indicator: str, areas: str | None = None, groups: Sequence[str] = (),
-                max_way: int = 2, benchmark: str | float = "overall", min_n: int = 30, max_cv: float = 0.3,
+                max_way: int = 2, benchmark: str | float = "overall", min_n: int = MIN_N, max_cv: float = MAX_CV,
                 material_points: float = 10.0, alpha: float = 0.05, level: float = 0.95,
                 scale: float = 100.0) -> pd.DataFrame:
     """Cells furthest behind the benchmark, with gaps, q-values and the people they stand for.
@@ -148,27 +151,19 @@ def left_behind(design: SurveyDesign, indicator: str, areas: str | None = None, 
     share = bool(np.isin(y[ok], (0.0, 1.0)).all())
     target = None if benchmark == "overall" else float(benchmark)
     keys = ([areas] if areas else []) + list(groups)
-    frames = [_cells(design, y, ok, kind, cols, target) for kind, cols in _partitions(areas, list(groups), max_way)]
+    frames = [_cells(design, y, ok, kind, cols, target, share, level)
+              for kind, cols in _partitions(areas, list(groups), max_way)]
     out = pd.concat(frames, ignore_index=True)
+    out = out[[c for c in out.columns if c not in INTERVAL_COLUMNS] + INTERVAL_COLUMNS]
+    out.attrs = {}
     duplicate = _duplicates(out, keys)
     out = out[~duplicate].reset_index(drop=True)
     df = float(design.degf(ok))
-    q = critical_value(level, df)
-    if share:
-        p_, se_, df_ = out["estimate"].to_numpy(), out["se"].to_numpy(), out["df"].to_numpy()
-        low, high = logit_ci(p_, se_, level, df_)
-        # at 0% or 100% (or no variance) Korn-Graubard with the cell's n, as SurveyDesign.proportion
-        edge = (p_ <= 0) | (p_ >= 1) | ~(se_ > 0)
-        edge_low, edge_high = boundary_ci(p_, out["n"].to_numpy(), level, df_)
-        out["ci_low"], out["ci_high"] = np.where(edge, edge_low, low), np.where(edge, edge_high, high)
-    else:
-        out["ci_low"], out["ci_high"] = out["estimate"] - q * out["se"], out["estimate"] + q * out["se"]
-    out["cv"] = out["se"] / out["estimate"].abs()
-    suppressed = out["n"] < min_n
-    out["reliability"] = np.where(suppressed, "suppressed", np.where(out["cv"] > max_cv, "unreliable", "ok"))
-    out["gap_ci_low"], out["gap_ci_high"] = out["gap"] - q * out["gap_se"], out["gap"] + q * out["gap_se"]
-    p = 2 * stats.t.sf(np.abs(out["gap"] / out["gap_se"]), df)
-    out["p_value"] = np.where(suppressed, np.nan, p)
+    out["reliability"] = reliability(out["n"], out["cv"], min_n, max_cv)
+    suppressed = (out["reliability"] == "suppressed").to_numpy()
+    gap = SignificanceTest.t(out["gap"].to_numpy(), out["gap_se"].to_numpy(), df, level)
+    out["gap_ci_low"], out["gap_ci_high"] = gap.ci_low, gap.ci_high
+    out["p_value"] = np.where(suppressed, np.nan, gap.p_value)
     out["q_value"] = bh_qvalues(out["p_value"].to_numpy())
     out["left_behind"] = (~suppressed & (out["gap"] < 0) & (out["q_value"] < alpha)
                           & (-out["gap"] * scale >= material_points))

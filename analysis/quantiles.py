@@ -12,6 +12,10 @@ freedom) for the proportion below the estimated quantile, mapped back through th
 standard error is the interval width over ``2 t``. Cumulative sums use extended precision, as R's
 ``cumsum`` and ``sum`` do, so ties at exactly ``p`` resolve identically.
 
+Why hand-written: numpy's weighted quantiles (``np.quantile(..., weights=)``, inverted CDF only) and
+the survey libraries do not implement R's ``qrule="math"``/``"hf7"`` rules with Woodruff intervals on
+the domain's design degrees of freedom; exactness against ``svyquantile`` needs these rules.
+
 References
 ----------
 Woodruff, R. S. (1952). Confidence intervals for medians and other position measures. *JASA* 47, 635-646.
@@ -30,12 +34,14 @@ import pandas as pd
 from analysis.domains import domains
 from analysis.estimators import mean_of, numeric
 from analysis.policies import QuantileRule, coerce
-from analysis.results import critical_value
+from analysis.results import Estimate, critical_value, wald_ci
 
 if TYPE_CHECKING:
     from analysis.design import SurveyDesign
 
 __all__ = ["quantile", "weighted_quantile"]
+
+COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "df", "cv")
 
 
 def _rule_math(x: np.ndarray, w: np.ndarray, p: float) -> float:
@@ -76,20 +82,21 @@ def quantile(design: SurveyDesign, variable: str, q: float | Sequence[float] = 0
     dom = domains(design.data, by)
     df = design.degf_by(dom.codes, dom.size, dom.member).astype(float)
     t = critical_value(level, df)
-    rows = []
+    keys, est, se, low, high, n, dfs = [], [], [], [], [], [], []
     for k in range(dom.size):
         in_k = (dom.codes == k) & ok
         xk, wk = y[in_k], design.weights[in_k]
         for p in qs:
             qhat = weighted_quantile(xk, wk, p, rule)
             below = mean_of(design, (y <= qhat).astype(float), ok, dom, level)
-            m, se_m = below.estimate[k], below.se[k]
-            lo_p, hi_p = m - t[k] * se_m, m + t[k] * se_m
-            low = np.nan if lo_p < 0 else weighted_quantile(xk, wk, lo_p, rule)
-            high = np.nan if hi_p > 1 else weighted_quantile(xk, wk, hi_p, rule)
-            rows.append({**dom.keys.iloc[k].to_dict(), "q": p, "estimate": qhat, "se": (high - low) / (2 * t[k]),
-                         "ci_low": low, "ci_high": high, "n": int(np.count_nonzero(wk)), "df": df[k]})
-    out = pd.DataFrame(rows)
-    out["cv"] = out["se"] / out["estimate"].abs()
-    out.attrs["statistic"] = f"quantile ({rule.value} rule, Woodruff interval)"
-    return out
+            lo_p, hi_p = wald_ci(below.estimate[k], below.se[k], level, df[k])
+            low.append(np.nan if lo_p < 0 else weighted_quantile(xk, wk, lo_p, rule))
+            high.append(np.nan if hi_p > 1 else weighted_quantile(xk, wk, hi_p, rule))
+            se.append((high[-1] - low[-1]) / (2 * t[k]))
+            keys.append({**dom.keys.iloc[k].to_dict(), "q": p})
+            est.append(qhat)
+            n.append(int(np.count_nonzero(wk)))
+            dfs.append(df[k])
+    result = Estimate(pd.DataFrame(keys), np.array(est), np.array(se), np.array(n), np.array(dfs), np.array(low),
+                      np.array(high), f"quantile ({rule.value} rule, Woodruff interval)", level)
+    return result.to_frame(columns=[*dom.keys.columns, "q", *COLUMNS])

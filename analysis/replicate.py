@@ -31,9 +31,11 @@ from analysis.design import SurveyDesign
 from analysis.domains import domains
 from analysis.errors import DesignError
 from analysis.estimators import numeric
+from analysis.hypothesis import TTEST_COLUMNS
 from analysis.intervals import proportion_ci
 from analysis.policies import CIMethod, QuantileRule, ReplicateType, coerce
-from analysis.results import Estimate, wald_ci
+from analysis.quantiles import weighted_quantile
+from analysis.results import Estimate, SignificanceTest
 
 __all__ = ["ReplicateDesign"]
 
@@ -157,10 +159,8 @@ class ReplicateDesign:
                   keys=None, extra=None) -> Estimate:
         v = self._variance(est_all)
         est = est_all[:, 0]
-        low, high = wald_ci(est, np.sqrt(np.clip(np.diag(v), 0, None)), level)
-        nan = np.full(len(est), np.nan)
-        return Estimate(dom.keys if keys is None else keys, est, v, nan, counts, np.full(len(est), np.inf),
-                        low, high, statistic, level, extra or {})
+        return Estimate.from_vcov(dom.keys if keys is None else keys, est, v, counts, statistic, level,
+                                  np.full(len(est), np.nan), extra=extra)
 
     def _sums(self, by, variable: str):
         y, ok = numeric(self, variable)
@@ -199,12 +199,7 @@ class ReplicateDesign:
         diff = means[1:2] - means[0:1]
         se = float(np.sqrt(self._variance(diff)[0, 0]))
         est, df = float(diff[0, 0]), float(self.degf() - 1)
-        from scipy import stats
-
-        q = stats.t.ppf(1 - (1 - level) / 2, df)
-        return pd.DataFrame([{"statistic": est / se, "df": df, "estimate": est, "se": se,
-                              "p_value": 2 * stats.t.sf(abs(est / se), df), "ci_low": est - q * se,
-                              "ci_high": est + q * se}])
+        return SignificanceTest.t(np.array([est]), np.array([se]), df, level).to_frame(TTEST_COLUMNS)
 
     def quantile(self, variable: str, q: float | Sequence[float] = 0.5, by=None, rule: QuantileRule | str = "math",
                  level: float = 0.95) -> pd.DataFrame:
@@ -214,8 +209,6 @@ class ReplicateDesign:
         (R's ``svyquantile`` on replicate designs defaults to a Woodruff interval instead; this
         direct replicate variance is the simpler and more common choice for jackknife-free designs.)
         """
-        from analysis.quantiles import weighted_quantile
-
         rule = coerce(QuantileRule, rule, "rule")
         y, ok = numeric(self, variable)
         dom, _ = self._indicator(by, ok)
@@ -266,5 +259,5 @@ class ReplicateDesign:
             with np.errstate(divide="ignore", invalid="ignore"):
                 se_logit = np.sqrt(np.diag(self._variance(np.log(est_all / (1 - est_all)))))
         low, high = proportion_ci(method, est, np.diag(v), level, df, n, rows, se_logit)
-        return Estimate(keys, est, v, np.full(len(est), np.nan), n, df, low, high, "proportion", level,
-                        {"ci_method": method.value}).to_frame()
+        return Estimate.from_vcov(keys, est, v, n, "proportion", level, np.full(len(est), np.nan), df, (low, high),
+                                  {"ci_method": method.value}).to_frame()

@@ -50,7 +50,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis.benchmarking import benchmark
 from analysis.errors import DesignError
+from analysis.small_area_diagnostics import diagnose
 
 __all__ = ["fay_herriot", "FayHerriotFit", "METHODS"]
 
@@ -112,7 +114,6 @@ class FayHerriotFit:
 
     def diagnostics(self):
         """Residual checks, variance explained, CV gain (:func:`analysis.small_area_diagnostics.diagnose`)."""
-        from analysis.small_area_diagnostics import diagnose
         return diagnose(self)
 
     def benchmark(self, weights: np.ndarray | pd.Series, target: float,
@@ -121,7 +122,6 @@ class FayHerriotFit:
 
         ``weights``: each area's population (in table order); ``target``: the direct city-wide estimate.
         """
-        from analysis.benchmarking import benchmark
         adjusted, mse = benchmark(self.table["eblup"].to_numpy(), self.table["mse"].to_numpy(),
                                   np.asarray(weights, dtype=float), target, kind)
         return self.table.assign(eblup_benchmarked=adjusted, mse_benchmarked=mse)
@@ -152,31 +152,14 @@ def fay_herriot(data: pd.DataFrame, estimate: str, variance: str, covariates: li
         out-of-sample area and record it in ``notes``. Smooth the variances first
         (:func:`analysis.smooth_variances`) to keep such areas in the model.
     """
-    if method not in METHODS:
-        raise DesignError(f"method={method!r} must be one of {', '.join(METHODS)}")
-    if transform not in (None, "arcsin"):
-        raise DesignError(f"transform={transform!r} must be None or 'arcsin'")
-    if zero_variance not in ("error", "synthetic"):
-        raise DesignError(f"zero_variance={zero_variance!r} must be 'error' or 'synthetic'")
-    if not 0 < level < 1:
-        raise DesignError(f"level={level!r} must be strictly between 0 and 1")
+    _check_options(method, transform, zero_variance, level)
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     _check_columns(data, [area, estimate, variance, *covariates, *([effective_n] if effective_n else [])])
     X, names = design_matrix(data, covariates)
     direct = pd.to_numeric(data[estimate], errors="coerce").to_numpy(dtype=float)
     psi_direct = pd.to_numeric(data[variance], errors="coerce").to_numpy(dtype=float)
     y, psi = _fitting_scale(data, direct, psi_direct, transform, effective_n)
-    sampled = ~np.isnan(direct)
-    unusable = sampled & ~(np.isfinite(psi) & (psi > 0) & np.isfinite(y))
-    notes = []
-    if unusable.any():
-        bad = ", ".join(map(str, data[area].to_numpy()[unusable][:20]))
-        if zero_variance == "error":
-            raise DesignError(f"{int(unusable.sum())} area(s) have a direct estimate but no usable sampling "
-                              f"variance (missing or <= 0): {bad}; smooth the variances or pass "
-                              "zero_variance='synthetic'")
-        notes.append(f"areas_synthetic:{bad}")
-    used = sampled & ~unusable
+    used, notes = _usable(data[area].to_numpy(), direct, y, psi, zero_variance)
     m, p = int(used.sum()), X.shape[1]
     if m <= p:
         raise DesignError(f"{m} area(s) with a usable direct estimate for {p} regression coefficients; "
@@ -198,6 +181,34 @@ def fay_herriot(data: pd.DataFrame, estimate: str, variance: str, covariates: li
         iterations=core.iterations, converged=core.converged, method=method,
         refvar_at_boundary=core.at_boundary, transform=transform, level=level, area=area, covariates=covariates,
         notes=tuple(notes), refvar_null=null.refvar, fitted=fitted)
+
+
+def _check_options(method: str, transform: str | None, zero_variance: str, level: float) -> None:
+    if method not in METHODS:
+        raise DesignError(f"method={method!r} must be one of {', '.join(METHODS)}")
+    if transform not in (None, "arcsin"):
+        raise DesignError(f"transform={transform!r} must be None or 'arcsin'")
+    if zero_variance not in ("error", "synthetic"):
+        raise DesignError(f"zero_variance={zero_variance!r} must be 'error' or 'synthetic'")
+    if not 0 < level < 1:
+        raise DesignError(f"level={level!r} must be strictly between 0 and 1")
+
+
+def _usable(areas: np.ndarray, direct: np.ndarray, y: np.ndarray, psi: np.ndarray,
+            zero_variance: str) -> tuple[np.ndarray, list[str]]:
+    """The in-sample areas the model can use, and a note naming those predicted synthetically instead
+    (``zero_variance="synthetic"``; with ``"error"`` they raise)."""
+    sampled = ~np.isnan(direct)
+    unusable = sampled & ~(np.isfinite(psi) & (psi > 0) & np.isfinite(y))
+    notes = []
+    if unusable.any():
+        bad = ", ".join(map(str, areas[unusable][:20]))
+        if zero_variance == "error":
+            raise DesignError(f"{int(unusable.sum())} area(s) have a direct estimate but no usable sampling "
+                              f"variance (missing or <= 0): {bad}; smooth the variances or pass "
+                              "zero_variance='synthetic'")
+        notes.append(f"areas_synthetic:{bad}")
+    return sampled & ~unusable, notes
 
 
 def design_matrix(data: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:

@@ -7,8 +7,18 @@ database for exactly those, grouped by stratum x PSU (x later-stage units) x dom
 to the same variance engine as the in-memory design, so both give the same numbers (to rounding
 of the database's sums) while only one row per unit and domain crosses the wire.
 
-Calibrated designs are not supported here (calibration residuals need every row); weight in
-memory or store calibrated weights in the table.
+Raking is pushed down too (:meth:`SqlDesign.rake`): the cross-table of the margin variables is read
+once and raked in Python (:mod:`analysis.cell_raking`); every estimate then groups its sums by the
+margin variables as well, multiplies them by their cell's factor, and takes the raking residuals
+from sums per cell (the factors are applied to the grouped sums, which is the same as joining them
+back to the rows, without the join). Estimates and standard errors are those of
+``SurveyDesign.rake`` on the same rows. Post-stratification and GREG calibration are not offered
+here (they raise). With more than :data:`FULL_VCOV_COLUMNS` estimates (3,321 communes) only their
+variances are computed, not their covariances (``attrs["vcov"]`` is then absent).
+
+Roll-ups (:meth:`SqlDesign.build_rollup`, :meth:`SqlDesign.with_rollup`, :mod:`analysis.rollup`): the same
+sums kept in a table at the grain stratum x PSU x domains x raking cells, built by one scan (a background
+refresh); raking and means and totals then read that table instead of the rows, with the same numbers.
 
 References
 ----------
@@ -18,22 +28,27 @@ Lumley, T. (2023). *sqlsurvey*: analysis of large surveys in SQL databases (R pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.design import SurveyDesign, as_list
+from analysis.cell_raking import CellRaking, GroupedRows, margin_variables
 from analysis.domains import domains
 from analysis.errors import DesignError
-from analysis.estimators import _deff
+from analysis.estimators import design_effect
 from analysis.intervals import proportion_ci
 from analysis.policies import CIMethod, LonelyPSU, coerce
-from analysis.results import Estimate, wald_ci
-from analysis.variance import Influence
+from analysis.results import Estimate
+from analysis.rollup import PER_INDICATOR, Rollup, build, open_rollup, select_sql
+from analysis.structure import as_list, build_stages, degf_by
+from analysis.variance import Influence, Stage, multistage_vcov
 
-__all__ = ["SqlDesign"]
+__all__ = ["SqlDesign", "FULL_VCOV_COLUMNS"]
+
+FULL_VCOV_COLUMNS = 400  #: above this many estimates, only their variances are computed
 
 
 class SqlDesign:
@@ -58,7 +73,66 @@ class SqlDesign:
         self.weights, self.strata, self.psu, self.fpc = weights, as_list(strata), as_list(psu), as_list(fpc)
         if not self.psu:
             raise DesignError("from_sql needs psu= (a design with one unit per row would bring every row back)")
-        self.lonely_psu = lonely_psu
+        self.lonely_psu = coerce(LonelyPSU, lonely_psu, "lonely_psu")
+        self.raking: CellRaking | None = None
+        self.rollup: Rollup | None = None
+
+    @property
+    def is_calibrated(self) -> bool:
+        return self.raking is not None
+
+    def rake(self, margins: Mapping[str, Mapping], tol: float = 1.0, max_iter: int = 10) -> SqlDesign:
+        """A new design raked to ``margins``, as :meth:`SurveyDesign.rake` (same arguments, same numbers),
+        from one query: the sums of weights per cell of the margin variables.
+
+        :raise DesignError: when this design is raked already (rake once, to every margin together)
+        """
+        if self.raking is not None:
+            raise DesignError("this SqlDesign is raked already; rake once, to all the margins together")
+        names = margin_variables(margins)
+        key_sql = ", ".join(self._q(k) for k in names)
+        if self.rollup is not None and self.rollup.covers(names):
+            source, total = self._q(self.rollup.table), "SUM(swall)"
+        else:
+            source, total = self._source(), f"SUM({self._weight()})"
+        table = self._query(f"SELECT {key_sql}, {total} AS sw FROM {source} GROUP BY {key_sql}")
+        table["sw"] = pd.to_numeric(table["sw"]).astype(float)
+        raked = copy.copy(self)
+        raked.raking = CellRaking.of(table, margins, tol, max_iter)
+        return raked
+
+    def build_rollup(self, table: str, indicators: Sequence[str], by: Sequence[str] = (),
+                     cells: Sequence[str] = ()) -> Rollup:
+        """Write the roll-up ``table`` (a table name of the default schema; :mod:`analysis.rollup`): the sums of ``indicators`` per stratum x PSU
+        (x fpc) x ``by`` (the domains to serve) x ``cells`` (the margin variables to rake to; a raked design's
+        own), by one scan of the rows; it replaces an older ``table`` in one transaction."""
+        keys = self._keys([*by, *cells])
+        select = select_sql(self._source(), keys, list(indicators), self._weight(), self._q)
+        return build(self.engine, table, select, keys, list(indicators), self._q)
+
+    def with_rollup(self, rollup: Rollup | str) -> SqlDesign:
+        """This design reading ``rollup`` (or the roll-up last built as the table of that name, by any
+        process) wherever it covers an estimate (and the raking's cross-table): attach it before
+        :meth:`rake`, so that the raking and the estimates read the same snapshot.
+
+        :raise DesignError: when this design is raked already
+        """
+        if isinstance(rollup, str):
+            rollup = open_rollup(self.engine, rollup, self._q)
+        if self.raking is not None:
+            raise DesignError("attach the roll-up before raking, so that raking and estimates read the same snapshot")
+        served = copy.copy(self)
+        served.rollup = rollup
+        return served
+
+    def poststratify(self, variables: Any, population: Mapping, partial: bool = False) -> SqlDesign:
+        """Not offered: raises :class:`DesignError` (rake to the one margin, or post-stratify in memory)."""
+        raise DesignError("SqlDesign does not post-stratify; use rake() with the cells as one margin, "
+                          "or load the rows into SurveyDesign")
+
+    def calibrate(self, population: Mapping[str, Any], **options: Any) -> SqlDesign:
+        """Not offered: raises :class:`DesignError` (GREG needs every row's calibration variables)."""
+        raise DesignError("SqlDesign does not calibrate (GREG); use rake(), or load the rows into SurveyDesign")
 
     def _q(self, name: str) -> str:
         return self.engine.dialect.identifier_preparer.quote(name)
@@ -68,42 +142,92 @@ class SqlDesign:
             return f"({self.relation}) AS khaosat_src"
         return ".".join(self._q(p) for p in self.relation.split("."))
 
-    def _aggregate(self, values: dict[str, str], valid: str, group: list[str]) -> pd.DataFrame:
-        """One row per design unit path x ``group``: weighted sums of ``values`` over valid rows."""
+    def _weight(self) -> str:
+        return f"CAST({self._q(self.weights)} AS DOUBLE PRECISION)" if self.weights else "1.0"
+
+    def _query(self, sql: str) -> pd.DataFrame:
         from sqlalchemy import text
 
-        w = f"CAST({self._q(self.weights)} AS DOUBLE PRECISION)" if self.weights else "1.0"
-        keys = list(dict.fromkeys(self.strata + self.psu + self.fpc + group))
-        cols = [f"SUM(CASE WHEN {valid} THEN {w} ELSE 0 END) AS sw",
-                f"SUM(CASE WHEN {valid} AND {w} <> 0 THEN 1 ELSE 0 END) AS nv",
-                f"SUM(CASE WHEN {w} <> 0 THEN 1 ELSE 0 END) AS nw", "COUNT(*) AS nr"]
-        cols += [f"SUM(CASE WHEN {valid} THEN {w} * ({expr}) ELSE 0 END) AS {name}" for name, expr in values.items()]
-        key_sql = ", ".join(self._q(k) for k in keys)
-        sql = f"SELECT {key_sql}, {', '.join(cols)} FROM {self._source()} GROUP BY {key_sql}"
         with self.engine.connect() as conn:
             result = conn.execute(text(sql))
-            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-        for c in ["sw", "nv", "nw", "nr", *values]:
-            frame[c] = pd.to_numeric(frame[c]).astype(float)
+            return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()))
+
+    def _aggregate(self, values: dict[str, str], valid: str, group: list[str],
+                   plain: dict[str, str] | None = None) -> pd.DataFrame:
+        """One row per design unit path x ``group`` (x cell of the margin variables, when raked):
+        weighted sums of ``values`` over valid rows, with the final weights; ``plain``: unweighted sums
+        over valid rows of non-zero weight (what the raking residuals need)."""
+        w = self._weight()
+        cols = [f"SUM({w}) FILTER (WHERE {valid}) AS sw", f"COUNT(*) FILTER (WHERE {valid} AND {w} <> 0) AS nv",
+                f"COUNT(*) FILTER (WHERE {w} <> 0) AS nw", "COUNT(*) AS nr", f"SUM({w}) AS swall"]
+        cols += [f"SUM({w} * ({expr})) FILTER (WHERE {valid}) AS {name}" for name, expr in values.items()]
+        plain = plain or {}
+        cols += [f"SUM({expr}) FILTER (WHERE {valid} AND {w} <> 0) AS {name}" for name, expr in plain.items()]
+        return self._grouped(self._source(), self._keys(group), cols, list(values), list(plain))
+
+    def _keys(self, group: list[str]) -> list[str]:
+        raked = self.raking.variables if self.raking is not None else []
+        return list(dict.fromkeys(self.strata + self.psu + self.fpc + group + raked))
+
+    def _from_rollup(self, variable: str, group: list[str], plain: bool) -> pd.DataFrame:
+        """As :meth:`_aggregate` for a mean or total of ``variable``, from the roll-up's sums."""
+        stats = [s for s in PER_INDICATOR if plain or s != "sy"]
+        cols = [f"SUM({c}) AS {c}" for c in ("nw", "nr", "swall")]
+        cols += [f"SUM({self._q(Rollup.column(variable, s))}) AS {s}" for s in stats]
+        return self._grouped(self._q(self.rollup.table), self._keys(group), cols, ["swy", "swyy"],
+                             ["sy"] if plain else [])
+
+    def _grouped(self, source: str, keys: list[str], cols: list[str], weighted: list[str],
+                 plain: list[str]) -> pd.DataFrame:
+        """``cols`` of ``source`` grouped by ``keys`` as numbers, the weighted sums times their cell's factor."""
+        key_sql = ", ".join(self._q(k) for k in keys)
+        frame = self._query(f"SELECT {key_sql}, {', '.join(cols)} FROM {source} GROUP BY {key_sql}")
+        for c in ["sw", "nv", "nw", "nr", "swall", *weighted, *plain]:  # a sum over no row is NULL
+            frame[c] = pd.to_numeric(frame[c]).astype(float).fillna(0.0)
+        if self.raking is not None:
+            frame["cell"] = self.raking.cells(frame)
+            factor = self.raking.factor[frame["cell"].to_numpy()]
+            for c in ["sw", "swall", *weighted]:
+                frame[c] = frame[c] * factor
         return frame
 
-    def _design(self, frame: pd.DataFrame) -> SurveyDesign:
-        return SurveyDesign(frame, strata=self.strata or None, psu=self.psu, fpc=self.fpc or None,
-                            lonely_psu=self.lonely_psu)
+    def _variance(self, stages: list[Stage], frame: pd.DataFrame, infl: Influence,
+                  ratios: Influence | None) -> np.ndarray:
+        """The variance matrix of the totals of ``infl`` (only the variances beyond FULL_VCOV_COLUMNS)."""
+        full = infl.n_columns <= FULL_VCOV_COLUMNS
+        if self.raking is None:
+            return multistage_vcov(stages, infl, self.lonely_psu, diagonal=not full)
+        unit = stages[-1].unit
+        first = np.full(unit.max() + 1, -1, dtype=np.int64)
+        first[unit[::-1]] = np.arange(len(unit) - 1, -1, -1)  # the first grouped row of each unit
+        units = self._stages(frame.iloc[first].reset_index(drop=True))
+        grouped = GroupedRows(frame["cell"].to_numpy(), frame["nr"].to_numpy(), frame["swall"].to_numpy())
+        return self.raking.variances(unit, units, self.lonely_psu, grouped, infl, ratios, full)
+
+    def _stages(self, frame: pd.DataFrame) -> list[Stage]:
+        """The design's stages over the unit sums (one row per unit path and domain), as over the rows."""
+        if len(frame) == 0:
+            raise DesignError("data has no rows")
+        return build_stages(frame, self.strata, self.psu, self.fpc)
 
     def _num(self, name: str) -> str:
         return f"CAST({self._q(name)} AS DOUBLE PRECISION)"
 
     def _estimate(self, variable: str, by, kind: str, denominator: str | None = None, level: float = 0.95):
         y = self._num(variable)
-        values = {"swy": y, "swyy": f"{y} * {y}"}
+        values, plain = {"swy": y, "swyy": f"{y} * {y}"}, {"sy": y}
         valid = f"{self._q(variable)} IS NOT NULL"
         if denominator is not None:
             x = self._num(denominator)
             values.update({"swx": x, "swyx": f"{y} * {x}", "swxx": f"{x} * {x}"})
+            plain["sx"] = x
             valid += f" AND {self._q(denominator)} IS NOT NULL"
-        frame = self._aggregate(values, valid, as_list(by))
-        des = self._design(frame)
+        raked, group = self.raking is not None, as_list(by)
+        if denominator is None and self.rollup is not None and self.rollup.covers(self._keys(group), variable):
+            frame = self._from_rollup(variable, group, raked)
+        else:
+            frame = self._aggregate(values, valid, group, plain if raked else None)
+        stages = self._stages(frame)
         dom = domains(frame, by)
         codes = dom.safe_codes()
 
@@ -111,29 +235,16 @@ class SqlDesign:
             return np.bincount(codes, weights=np.where(dom.member, frame[col].to_numpy(), 0.0), minlength=dom.size)
 
         sw, n = dsum("sw"), dsum("nv")
-        if kind == "mean":
-            est = dsum("swy") / sw
-            z = (frame["swy"].to_numpy() - est[codes] * frame["sw"].to_numpy()) / sw[codes]
-            ss, scale = dsum("swyy") - 2 * est * dsum("swy") + est**2 * sw, np.ones(dom.size)
-        elif kind == "total":
-            est = dsum("swy")
-            z = frame["swy"].to_numpy()
-            m = est / sw
-            ss, scale = dsum("swyy") - 2 * m * est + m**2 * sw, sw**2
-        else:
-            xs = dsum("swx")
-            est = dsum("swy") / xs
-            z = (frame["swy"].to_numpy() - est[codes] * frame["swx"].to_numpy()) / xs[codes]
-            r2 = (dsum("swyy") - 2 * est * dsum("swyx") + est**2 * dsum("swxx")) / xs**2
-            rbar = (dsum("swy") - est * xs) / xs / sw
-            ss, scale = r2 - rbar**2 * sw, sw**2
+        est, z, ratios, ss, scale = _linearised(kind, frame, dsum, codes)
         with np.errstate(divide="ignore", invalid="ignore"):
             s2 = ss / sw * n / (n - 1)
-        v = des.vcov(Influence(np.where(dom.member, z, 0.0)[:, None], codes, dom.size))
-        se = np.sqrt(np.clip(np.diag(v), 0, None))
-        low, high = wald_ci(est, se, level)
-        deff = _deff(np.diag(v), s2, sw, n, scale)
-        return Estimate(dom.keys, est, v, deff, n, np.full(dom.size, np.inf), low, high, kind, level).to_frame()
+
+        def influence(values: np.ndarray | None) -> Influence | None:
+            return None if values is None else Influence(np.where(dom.member, values, 0.0)[:, None], codes, dom.size)
+
+        v = self._variance(stages, frame, influence(z), influence(ratios))
+        deff = design_effect(np.diag(v) if v.ndim == 2 else v, s2, sw, n, scale)
+        return Estimate.from_vcov(dom.keys, est, v, n, kind, level, deff).to_frame()
 
     def mean(self, variable: str, by: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
         """Weighted mean per domain, as :meth:`SurveyDesign.mean`, from SQL aggregates."""
@@ -159,7 +270,7 @@ class SqlDesign:
         """Share of each level per domain, as :meth:`SurveyDesign.proportion` (every ``ci_method``), from SQL."""
         method = coerce(CIMethod, ci_method, "ci_method")
         frame = self._aggregate({}, f"{self._q(variable)} IS NOT NULL", [*as_list(by), variable])
-        des = self._design(frame)
+        stages = self._stages(frame)
         dom = domains(frame, by)
         lcodes, levels = pd.factorize(frame[variable], sort=True, use_na_sentinel=True)
         member = dom.member & (lcodes >= 0)
@@ -171,18 +282,47 @@ class SqlDesign:
             p = hits / sw[:, None]
         ind = np.zeros((len(frame), len(levels)))
         ind[np.flatnonzero(member), lcodes[member]] = 1.0
+        nv_r = np.where(member, frame["nv"].to_numpy(), 0.0)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.nan_to_num((sw_r[:, None] * ind - p[codes] * sw_r[:, None]) / sw[codes][:, None])
-        v = des.vcov(Influence(z, codes, dom.size))
-        est, var = p.reshape(-1), np.diag(v)
+            ratios = np.nan_to_num((nv_r * ind - p[codes] * nv_r) / sw[codes][:, None])
+        v = self._variance(stages, frame, Influence(z, codes, dom.size), Influence(ratios, codes, dom.size))
+        est, var = p.reshape(-1), np.diag(v) if v.ndim == 2 else v
         k = len(levels)
         n = np.repeat(np.bincount(codes, weights=np.where(member, frame["nv"], 0.0), minlength=dom.size), k)
         with np.errstate(divide="ignore", invalid="ignore"):
-            deff = _deff(var, est * (1 - est) * n / (n - 1), np.repeat(sw, k), n, np.ones_like(est))
-        df = np.repeat(des.degf_by(dom.codes, dom.size, dom.member & (frame["nw"].to_numpy() > 0)).astype(float), k)
-        rows = np.repeat(np.bincount(codes, weights=np.where(dom.member, frame["nr"], 0.0), minlength=dom.size), k)
+            deff = design_effect(var, est * (1 - est) * n / (n - 1), np.repeat(sw, k), n, np.ones_like(est))
+        inset = dom.member & (frame["nw"].to_numpy() > 0)
+        df = np.repeat(degf_by(stages, np.ones(len(frame)), dom.codes, dom.size, inset).astype(float), k)
+        rows = np.repeat(np.full(dom.size, frame["nr"].sum()) if self.raking is not None else np.bincount(
+            codes, weights=np.where(dom.member, frame["nr"], 0.0), minlength=dom.size), k)
         low, high = proportion_ci(method, est, var, level, df, n, rows)
         keys = dom.keys.loc[dom.keys.index.repeat(k)].reset_index(drop=True)
         keys[variable] = np.tile(np.asarray(levels), dom.size)
-        return Estimate(keys, est, v, deff, n, df, low, high, "proportion", level,
-                        {"ci_method": method.value}).to_frame()
+        return Estimate.from_vcov(keys, est, v, n, "proportion", level, deff, df, (low, high),
+                                  {"ci_method": method.value}).to_frame()
+
+
+def _linearised(kind: str, frame: pd.DataFrame, dsum, codes: np.ndarray) -> tuple:
+    """(estimates, influence sums per grouped row, their sums of influence / weight when raked, the
+    weighted sum of squared residuals per domain, the deff's scale), from the grouped sums."""
+    col = frame.__getitem__
+    sw, plain = dsum("sw"), "sy" in frame
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "mean":
+            est = dsum("swy") / sw
+            z = (col("swy").to_numpy() - est[codes] * col("sw").to_numpy()) / sw[codes]
+            ratios = (col("sy").to_numpy() - est[codes] * col("nv").to_numpy()) / sw[codes] if plain else None
+            return est, z, ratios, dsum("swyy") - 2 * est * dsum("swy") + est**2 * sw, np.ones(len(sw))
+        if kind == "total":
+            est = dsum("swy")
+            m = est / sw
+            ratios = col("sy").to_numpy() if plain else None
+            return est, col("swy").to_numpy(), ratios, dsum("swyy") - 2 * m * est + m**2 * sw, sw**2
+        xs = dsum("swx")
+        est = dsum("swy") / xs
+        z = (col("swy").to_numpy() - est[codes] * col("swx").to_numpy()) / xs[codes]
+        ratios = (col("sy").to_numpy() - est[codes] * col("sx").to_numpy()) / xs[codes] if plain else None
+        r2 = (dsum("swyy") - 2 * est * dsum("swyx") + est**2 * dsum("swxx")) / xs**2
+        rbar = (dsum("swy") - est * xs) / xs / sw
+        return est, z, ratios, r2 - rbar**2 * sw, sw**2

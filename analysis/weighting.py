@@ -77,7 +77,7 @@ def trim_weights(design: SurveyDesign, upper: float | None = None, lower: float 
         inside = ~outside & (w > 0)
         new[inside] += excess * new[inside] / new[inside].sum()
         w = new
-    return design._derive(w, _NoStep())
+    return design.reweighted(w, _NoStep())
 
 
 class _NoStep:

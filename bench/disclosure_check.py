@@ -57,7 +57,7 @@ def main() -> int:
 
 
 def _public_keys(made, q):
-    table = releases._public_keys(q.data.frame, q.instrument, made.area_level)
+    table = releases.public_keys(q.data.frame, q.instrument, made.area_level)
     for key, ids in made.blanks.items():
         table.loc[q.data.frame["response_id"].isin(ids).to_numpy(), key] = None
     return table

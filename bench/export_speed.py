@@ -37,8 +37,9 @@ def seed(app, n: int) -> None:
     import numpy as np
     from sqlalchemy import func, insert
     from sqlmodel import select
+    from tqdm import tqdm
 
-    from web.demo import _responses
+    from web.demo import synthetic_responses
     from web.models import Response
     from web.population import build_population, draw_sample
 
@@ -48,14 +49,16 @@ def seed(app, n: int) -> None:
         instrument = catalog.instrument_of(version)
         population = build_population()
         rng, made = np.random.default_rng(1), 0
-        template = list(_responses(version, instrument, draw_sample(population, rng, contacts_per_psu=4),
+        template = list(synthetic_responses(version, instrument, draw_sample(population, rng, contacts_per_psu=4),
                                    random.Random(1)))
         rows = [r.model_dump(exclude={"id"}) for r in template]
-        while made < n:  # copies of the template as plain rows (a copied ORM object would be stored once)
-            batch = [{**row, "uuid": f"bench-{made + i}"} for i, row in enumerate(rows[: n - made])]
-            session.execute(insert(Response), batch)
-            session.commit()
-            made += len(batch)
+        with tqdm(total=n, desc=f"responses ({n:,})", unit="row", file=sys.stderr, disable=None) as bar:
+            while made < n:  # copies of the template as plain rows (a copied ORM object would be stored once)
+                batch = [{**row, "uuid": f"bench-{made + i}"} for i, row in enumerate(rows[: n - made])]
+                session.execute(insert(Response), batch)
+                session.commit()
+                made += len(batch)
+                bar.update(len(batch))
         assert session.exec(select(func.count()).select_from(Response)).one() == n
         if db.engine().dialect.name == "postgresql":  # what autovacuum does soon after a bulk load
             with db.engine().connect() as connection:
@@ -90,7 +93,7 @@ def run(app, fmt: str, trace: bool) -> tuple[float, float, float, int]:
             tracemalloc.start()
             resident = _reset_peak_rss()
         start, cpu = time.perf_counter(), time.process_time()
-        rows = (exports.shape(c, spec, weights, names) for c in iter_frames(session, "digital-skills"))
+        rows = (exports.shape(c, spec, c["response_id"].map(weights), names) for c in iter_frames(session, "digital-skills"))
         if fmt == "csv":
             size = sum(len(b) for b in exports.csv_stream(rows, [v.name for v in spec]))
         else:

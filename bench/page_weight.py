@@ -4,7 +4,8 @@ Serves the app locally (a fresh SQLite database under a temporary directory), wa
 start page and every question page in each language, plus the volunteer's interview shell, and
 measures what a first visit transfers: the HTML and every stylesheet and script it references,
 each gzip-compressed (level 6, what nginx or a CDN sends; no web fonts are used). Prints a table
-and the comparison with the peers' form engines measured in ../shared/peers.md.
+and the comparison with other web form engines (gzip sizes measured in 2026-08 on the releases
+named in ``PEERS``: enketo-core with its widgets, SurveyJS 2.5, ODK Web Forms 0.22).
 
     python bench/page_weight.py
 Budget: a question page <= 30 KB gzip in all, its HTML <= 14 KB.

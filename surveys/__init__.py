@@ -8,6 +8,7 @@ from pathlib import Path
 from surveys.answers import Checked, check
 from surveys.errors import InstrumentError, Problem
 from surveys.jsonform import instrument_to_json
+from surveys.limits import Limits
 from surveys.loader import from_dict, load_yaml
 from surveys.schema import Choice, Instrument, Page, Question, pick
 from surveys.scoring import score
@@ -22,13 +23,19 @@ def builtin_instruments() -> list[Instrument]:
     return [load_yaml(path) for path in sorted(BUILTIN_DIR.glob("*.yaml"))]
 
 
-def load_instrument(path: str | Path) -> Instrument:
-    """Load an instrument from YAML (``.yaml``/``.yml``) or an XLSForm (``.xlsx``/``.xls``)."""
-    if Path(path).suffix.lower() in (".xlsx", ".xls", ".xlsm"):
+def load_instrument(path: str | Path, name: str | None = None, limits: Limits | None = None,
+                    attachments: dict[str, Path] | None = None) -> Instrument:
+    """Load an instrument from YAML (``.yaml``/``.yml``) or an XLSForm (``.xlsx``/``.xls``).
+
+    ``name``: the file's name as the author knows it (an upload's), named in every message;
+    ``limits``: the caps of :class:`surveys.limits.Limits` (defaults otherwise);
+    ``attachments``: the files an XLSForm names (a ``select_one_from_file`` CSV), by file name.
+    """
+    if Path(name or path).suffix.lower() in (".xlsx", ".xls", ".xlsm"):
         from surveys.xlsform import import_xlsform
 
-        return import_xlsform(path)
-    return load_yaml(path)
+        return import_xlsform(path, name, limits, attachments)
+    return load_yaml(path, name, limits)
 
 
 def export_xlsform(instrument: Instrument, path: str | Path) -> Path:
@@ -39,7 +46,7 @@ def export_xlsform(instrument: Instrument, path: str | Path) -> Path:
 
 
 __all__ = [
-    "Checked", "Choice", "Instrument", "InstrumentError", "Page", "Problem", "Question",
+    "Checked", "Choice", "Instrument", "InstrumentError", "Limits", "Page", "Problem", "Question",
     "builtin_instruments", "changes", "check", "export_xlsform", "from_dict", "indicator_names",
     "instrument_to_json", "load_instrument", "load_yaml", "pick", "poolable", "question_unchanged", "score",
 ]

@@ -7,23 +7,23 @@ Answers to questions that are not relevant are dropped, not reported as errors.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from surveys import areas, expressions
+from surveys import expressions
 from surveys import messages as msg
+from surveys.messages import Message
+from surveys.questions import Converted, kind
 from surveys.schema import Instrument, Page, Question, Text
-
-MAX_TEXT = 2000
 
 
 @dataclass
 class Checked:
     values: dict[str, Any] = field(default_factory=dict)  #: clean values of relevant questions
-    errors: dict[str, Text] = field(default_factory=dict)  #: question name -> message per language
+    #: question name -> a :class:`~surveys.messages.Message`, or the author's constraint message per language
+    errors: dict[str, Message | Text] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -55,7 +55,7 @@ def check(
                 value = _value(q.calculation or "", context) if q.calculation else None
                 result.values[q.name] = context[q.name] = value
                 continue
-            if not q.takes_answer:
+            if not kind(q.type).takes_answer:
                 continue
             if q.type == "grid":
                 _check_items(q.items, raw, context, result)
@@ -64,13 +64,7 @@ def check(
                 value, error = _repeat(q, raw, context)
             else:
                 value, error = _convert(q, raw.get(q.name))
-            if error is None and value is not None and q.extra.get("choice_filter"):
-                error = _filtered(q, value, context)
-            if error is None and value is not None and q.constraint:
-                if not _true(q.constraint, context, current=value):
-                    error = q.constraint_message or msg.CONSTRAINT
-            if error is None and value is None and q.required:
-                error = msg.CONSENT if q.type == "consent" else msg.REQUIRED
+            error = error or _rules(q, value, context)
             if error is not None:
                 result.errors[q.name] = error
                 context.pop(q.name, None)
@@ -79,6 +73,19 @@ def check(
             else:
                 context.pop(q.name, None)
     return result
+
+
+def _rules(q: Question, value: Any, context: Mapping[str, Any]) -> Message | Text | None:
+    """The question's own rules on a clean value: its choice filter, its constraint, whether it is required."""
+    if value is None:
+        return (msg.CONSENT if q.type == "consent" else msg.REQUIRED) if q.required else None
+    if q.extra.get("choice_filter"):
+        error = _filtered(q, value, context)
+        if error is not None:
+            return error
+    if q.constraint and not _true(q.constraint, context, current=value):
+        return q.constraint_message or msg.CONSTRAINT
+    return None
 
 
 def _true(src: str | expressions.Node, context: Mapping[str, Any], current: Any = None, row: Any = None) -> bool:
@@ -133,19 +140,19 @@ def _rows(q: Question, raw: Mapping[str, Any]) -> list[Mapping[str, Any]] | None
     return [rows[i] for i in sorted(rows)]
 
 
-def _repeat(q: Question, raw: Mapping[str, Any], context: Mapping[str, Any]) -> tuple[Any, Text | None]:
+def _repeat(q: Question, raw: Mapping[str, Any], context: Mapping[str, Any]) -> tuple[Any, Message | None]:
     rows = _rows(q, raw)
     limit = min(int(q.extra.get("max_rows", MAX_ROWS)), MAX_ROWS)
     if rows is None or len(rows) > limit:
-        return None, msg.fill(msg.TOO_MANY_ROWS, limit=limit)
+        return None, msg.TOO_MANY_ROWS(limit=limit)
     if len(rows) < int(q.extra.get("min_rows", 0)):
-        return None, msg.fill(msg.TOO_FEW_ROWS, limit=int(q.extra.get("min_rows", 0)))
+        return None, msg.TOO_FEW_ROWS(limit=int(q.extra.get("min_rows", 0)))
     clean = []
     for i, row in enumerate(rows):
         checked = check_row(q, row, context)
         if checked.errors:
             name, error = next(iter(checked.errors.items()))
-            return None, {lang: text.format(row=i + 1, detail=error.get(lang, "")) for lang, text in msg.ROW_ERROR.items()}
+            return None, msg.ROW_ERROR(row=i + 1, detail=error)
         clean.append(checked.values)
     return (clean or None), None
 
@@ -160,7 +167,7 @@ def check_row(q: Question, row: Mapping[str, Any], context: Mapping[str, Any]) -
         if item.type == "calculate":
             result.values[item.name] = scope[item.name] = _value(item.calculation or "", scope)
             continue
-        if not item.takes_answer:
+        if not kind(item.type).takes_answer:
             continue
         value, error = _convert(item, row.get(item.name))
         if error is None and value is not None and item.constraint:
@@ -175,7 +182,7 @@ def check_row(q: Question, row: Mapping[str, Any], context: Mapping[str, Any]) -
     return result
 
 
-def _filtered(q: Question, value: Any, context: Mapping[str, Any]) -> Text | None:
+def _filtered(q: Question, value: Any, context: Mapping[str, Any]) -> Message | None:
     """A cascading select: the chosen code(s) must pass the question's ``choice_filter``."""
     codes = value if isinstance(value, list) else [value]
     by_code = {c.code: c for c in q.choices}
@@ -194,78 +201,6 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _convert(q: Question, value: Any) -> tuple[Any, Text | None]:
+def _convert(q: Question, value: Any) -> Converted:
     """The clean value of one answer, or an error message."""
-    if _blank(value):
-        return None, None
-    if q.type == "knowledge":
-        return _convert(_as_select(q), value)
-    if q.type in ("single", "yesno", "likert"):
-        if isinstance(value, list) and len(value) == 1:
-            value = value[0]
-        code = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
-        if code not in {c.code for c in q.choices}:
-            return None, msg.NOT_A_CHOICE
-        return code, None
-    if q.type == "multiple":
-        items = value if isinstance(value, list) else [value]
-        codes = {c.code for c in q.choices}
-        if not all(isinstance(x, str | int) and not isinstance(x, bool) and str(x) in codes for x in items):
-            return None, msg.NOT_A_CHOICE
-        chosen = {str(x) for x in items}
-        return [c.code for c in q.choices if c.code in chosen], None
-    if q.type in ("integer", "decimal"):
-        return _number(q, value)
-    if q.type == "text":
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            return None, msg.REQUIRED
-        text = str(value).strip()
-        if len(text) > MAX_TEXT:
-            return None, msg.fill(msg.TOO_LONG, limit=MAX_TEXT)
-        return text, None
-    if q.type == "date":
-        try:
-            return dt.date.fromisoformat(str(value).strip()).isoformat(), None
-        except ValueError:
-            return None, msg.NOT_A_DATE
-    if q.type == "consent":
-        return ("1", None) if str(value).strip().lower() in ("1", "true", "yes", "on") else (None, None)
-    if q.type == "area":
-        province = int(q.extra.get("province", areas.HANOI))
-        try:
-            code = int(str(value).strip())
-        except ValueError:
-            return None, msg.UNKNOWN_AREA
-        return (code, None) if code in areas.ward_codes(province) else (None, msg.UNKNOWN_AREA)
-    return None, None
-
-
-def _as_select(q: Question) -> Question:
-    from dataclasses import replace
-
-    return replace(q, type="multiple" if q.extra.get("multiple") else "single")
-
-
-def _number(q: Question, value: Any) -> tuple[Any, Text | None]:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None, msg.NOT_AN_INTEGER if q.type == "integer" else msg.NOT_A_NUMBER
-    text = str(value).strip().replace(",", ".") if isinstance(value, str) else value
-    try:
-        number: float = float(text)
-        if len(str(text)) > 30 or not math.isfinite(number):
-            raise ValueError
-    except ValueError:
-        return None, msg.NOT_AN_INTEGER if q.type == "integer" else msg.NOT_A_NUMBER
-    if q.type == "integer":
-        if number != int(number):
-            return None, msg.NOT_AN_INTEGER
-        number = int(number)
-    if q.minimum is not None and number < q.minimum:
-        return None, msg.fill(msg.TOO_SMALL, limit=_plain(q.minimum))
-    if q.maximum is not None and number > q.maximum:
-        return None, msg.fill(msg.TOO_LARGE, limit=_plain(q.maximum))
-    return number, None
-
-
-def _plain(x: float) -> str:
-    return str(int(x)) if x == int(x) else str(x)
+    return (None, None) if _blank(value) else kind(q.type).convert(q, value)

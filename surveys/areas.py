@@ -83,6 +83,38 @@ def all_wards() -> dict[int, Area]:
     return {a.code: a for a in _table() if a.level == "ward"}
 
 
+NATIONAL = "national"  #: a survey's ``area`` setting for the whole country
+
+
+def coverage(setting: object) -> tuple[int, ...] | None:
+    """The provinces a survey's ``area`` setting names, in code order: ``"national"`` (every province) or
+    ``{"provinces": [1, 79]}``; ``None`` when the setting is not one of these or names an unknown province."""
+    known = tuple(p.code for p in provinces())
+    if setting == NATIONAL:
+        return known
+    chosen = setting.get("provinces") if isinstance(setting, dict) and set(setting) == {"provinces"} else None
+    if not isinstance(chosen, list) or not chosen or not all(type(c) is int for c in chosen):
+        return None
+    return tuple(sorted(set(chosen))) if set(chosen) <= set(known) else None
+
+
+def coverage_setting(codes: tuple[int, ...]) -> str | dict[str, list[int]]:
+    """The ``area`` setting that names ``codes`` (the inverse of :func:`coverage`)."""
+    return NATIONAL if set(codes) == {p.code for p in provinces()} else {"provinces": sorted(codes)}
+
+
+@cache
+def province_names() -> dict[int, str]:
+    """Province code -> name ("Thành phố Hà Nội", "Tuyên Quang")."""
+    return {p.code: p.name for p in provinces()}
+
+
+def province_of(ward_code: int) -> int | None:
+    """The province a ward/commune belongs to."""
+    ward = all_wards().get(ward_code)
+    return None if ward is None else ward.parent_code
+
+
 def data_version() -> str:
     """Where the official table comes from: release, data date and the wheel's sha256."""
     with AREAS_CSV.open(encoding="utf-8") as f:
@@ -227,6 +259,19 @@ def _counted_in(sources: tuple[tuple[int, str, int], ...]) -> FormerDistrict:
     if len(ranked) > 1 and ranked[0][2] == ranked[1][2]:
         return FormerDistrict(SEVERAL, "", sources)
     return FormerDistrict(str(ranked[0][0]), ranked[0][1], sources)
+
+
+Provinces = int | tuple[int, ...]  #: one province's code, or the codes of the provinces a survey covers
+
+
+def province_codes(provinces: Provinces) -> tuple[int, ...]:
+    """``provinces`` as a tuple of codes (one code becomes a 1-tuple)."""
+    return (provinces,) if isinstance(provinces, int) else tuple(provinces)
+
+
+def former_districts_in(provinces: Provinces) -> dict[int, FormerDistrict]:
+    """:func:`former_districts` of every province in ``provinces`` (district codes are national)."""
+    return {ward: d for code in province_codes(provinces) for ward, d in former_districts(code).items()}
 
 
 def former_district_names(province_code: int = HANOI) -> dict[str, str]:

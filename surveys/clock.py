@@ -55,3 +55,10 @@ def today() -> str:
 def now() -> str:
     """``now()``: the survey zone's wall-clock time, ``YYYY-MM-DDTHH:MM:SS`` (no offset)."""
     return local_now().replace(tzinfo=None).isoformat()
+
+
+def wall_clock(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as the survey zone's wall-clock time (no offset); a naive moment is taken as that already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(ZoneInfo(_zone.get())).replace(tzinfo=None)

@@ -39,3 +39,12 @@ def ward_key(name: str, division_type: str = "") -> tuple[bytes, bytes]:
     own = name[len(division_type):].strip() if division_type and name.lower().startswith(division_type.lower()) \
         else name
     return sort_key(own), sort_key(name)
+
+
+PROVINCE_PREFIXES = ("thành phố ", "tỉnh ")
+
+
+def province_key(name: str) -> tuple[bytes, bytes]:
+    """Provinces by their own name ("Thành phố Hà Nội" under H, between "Gia Lai" and "Hà Tĩnh")."""
+    own = next((name[len(p):] for p in PROVINCE_PREFIXES if name.lower().startswith(p)), name)
+    return sort_key(own), sort_key(name)

@@ -1,4 +1,4 @@
-"""Problems found while loading an instrument, as a catalogue of codes with bilingual templates.
+"""Problems found while loading an instrument, as a catalogue of codes (the sentences live in the web layer).
 
 Each problem names the file, the place (sheet/row or YAML path) and the field, so an author can fix
 it; the CLI prints them and exits 2, the web admin and the API show them in the reader's language.
@@ -6,111 +6,71 @@ it; the CLI prints them and exits 2, the web admin and the API show them in the 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from enum import Enum
 
+from surveys.messages import Message
+
 
 class Code(Enum):
-    """Stable problem codes, each with a Vietnamese and an English message template."""
+    """Stable problem codes; the web layer has one sentence per code (``instrument.<CODE>``), whose
+    placeholders are the problem's ``field``, ``value`` and ``detail``."""
 
-    FILE_UNREADABLE = ("Không đọc được tệp: {value}.", "The file cannot be read: {value}.")
-    NOT_A_MAPPING = (
-        "Tệp phải là một bảng khóa: giá trị (YAML mapping).",
-        "The file must be a YAML mapping of keys to values.",
-    )
-    MISSING_FIELD = ("Thiếu trường bắt buộc '{field}'.", "The required field '{field}' is missing.")
-    BAD_VALUE = (
-        "Giá trị '{value}' của trường '{field}' không hợp lệ.{detail}",
-        "The value '{value}' of '{field}' is invalid.{detail}",
-    )
-    MISSING_TRANSLATION = (
-        "Trường '{field}' thiếu bản dịch '{value}' hoặc bản dịch trống.",
-        "The field '{field}' lacks its '{value}' translation, or it is empty.",
-    )
-    UNKNOWN_TYPE = (
-        "Loại câu hỏi '{value}' không được hỗ trợ.",
-        "The question type '{value}' is not supported.",
-    )
-    DUPLICATE_NAME = ("Tên '{value}' bị trùng.", "The name '{value}' is used twice.")
-    RESERVED_NAME = (
-        "Tên '{value}' được dành cho thông tin lưu kèm mỗi câu trả lời (mã, phường/xã, kênh, ngôn ngữ, thời gian, "
-        "trọng số, mẫu); hãy đặt tên khác, ví dụ '{value}_q'.",
-        "The name '{value}' is reserved for what is stored with every response (ids, ward, channel, language, "
-        "times, weights, sample design); choose another, e.g. '{value}_q'.",
-    )
-    BAD_NAME = (
-        "Tên '{value}' không hợp lệ: chỉ dùng chữ cái Latin không dấu, số và '_', bắt đầu bằng chữ cái.",
-        "The name '{value}' is invalid: use ASCII letters, digits and '_', starting with a letter.",
-    )
-    UNKNOWN_CHOICE_LIST = ("Không có danh sách lựa chọn '{value}'.", "There is no choice list '{value}'.")
-    NO_CHOICES = ("Câu hỏi lựa chọn phải có ít nhất hai lựa chọn.", "A choice question needs at least two choices.")
-    BAD_EXPRESSION = ("Biểu thức '{value}' không hợp lệ: {detail}", "The expression '{value}' is invalid: {detail}")
-    UNKNOWN_REFERENCE = (
-        "Biểu thức nhắc tới câu hỏi '{value}' nhưng không có câu hỏi nào tên như vậy.{detail}",
-        "The expression refers to '{value}', but no question has that name.{detail}",
-    )
-    TYPE_MISMATCH = ("Biểu thức dùng sai kiểu: {detail}", "Type error in the expression: {detail}")
-    UNKNOWN_CHOICE_CODE = (
-        "Mã '{value}' không có trong các lựa chọn của câu hỏi '{detail}'.",
-        "The code '{value}' is not one of the choices of '{detail}'.",
-    )
-    CYCLE = (
-        "Các phép tính phụ thuộc vòng tròn vào nhau: {value}.",
-        "These calculations depend on each other in a circle: {value}.",
-    )
-    UNKNOWN_FIELD = ("Trường '{field}' không được hỗ trợ.{detail}", "The field '{field}' is not supported.{detail}")
-    BAD_COMPETENCE = (
-        "'{value}' không phải mã năng lực DigComp 2.2 (0.1-0.2, 1.1-5.4).",
-        "'{value}' is not a DigComp 2.2 competence id (0.1-0.2, 1.1-5.4).",
-    )
-    BAD_CORRECT = (
-        "Đáp án đúng '{value}' không có trong các lựa chọn.",
-        "The correct answer '{value}' is not one of the choices.",
-    )
-    BAD_SCORING = ("Phần chấm điểm không hợp lệ: {detail}", "The scoring section is invalid: {detail}")
-    MISSING_PAGE = (
-        "Bộ câu hỏi phải có câu hỏi '{value}' loại '{detail}'.",
-        "The instrument needs a question '{value}' of type '{detail}'.",
-    )
-    MISSING_SHEET = ("Thiếu trang tính '{value}'.{detail}", "The sheet '{value}' is missing.{detail}")
-    UNSUPPORTED = ("Tính năng '{value}' chưa được hỗ trợ.{detail}", "The feature '{value}' is not supported.{detail}")
-    XLSFORM_INVALID = (
-        "pyxform không đọc được biểu mẫu XLSForm: {value}",
-        "pyxform cannot read the XLSForm: {value}",
-    )
-    TOO_LARGE = ("Tệp quá lớn: {value}.", "The file is too large: {value}.")
-
-    @property
-    def vi(self) -> str:
-        return self.value[0]
-
-    @property
-    def en(self) -> str:
-        return self.value[1]
+    FILE_UNREADABLE = "FILE_UNREADABLE"
+    NOT_A_MAPPING = "NOT_A_MAPPING"
+    MISSING_FIELD = "MISSING_FIELD"
+    BAD_VALUE = "BAD_VALUE"
+    MISSING_TRANSLATION = "MISSING_TRANSLATION"
+    UNKNOWN_TYPE = "UNKNOWN_TYPE"
+    DUPLICATE_NAME = "DUPLICATE_NAME"
+    RESERVED_NAME = "RESERVED_NAME"
+    BAD_NAME = "BAD_NAME"
+    UNKNOWN_CHOICE_LIST = "UNKNOWN_CHOICE_LIST"
+    NO_CHOICES = "NO_CHOICES"
+    BAD_EXPRESSION = "BAD_EXPRESSION"
+    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
+    UNKNOWN_CHOICE_CODE = "UNKNOWN_CHOICE_CODE"
+    CYCLE = "CYCLE"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    BAD_COMPETENCE = "BAD_COMPETENCE"
+    BAD_CORRECT = "BAD_CORRECT"
+    BAD_SCORING = "BAD_SCORING"
+    MISSING_PAGE = "MISSING_PAGE"
+    MISSING_SHEET = "MISSING_SHEET"
+    UNSUPPORTED = "UNSUPPORTED"
+    XLSFORM_INVALID = "XLSFORM_INVALID"
+    TOO_LARGE = "TOO_LARGE"
+    MISSING_ATTACHMENT = "MISSING_ATTACHMENT"
+    BAD_ATTACHMENT = "BAD_ATTACHMENT"
+    TOO_MANY_ROWS = "TOO_MANY_ROWS"
+    TOO_DEEP = "TOO_DEEP"
+    TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+    TOO_SLOW = "TOO_SLOW"
 
 
 @dataclass(frozen=True)
 class Problem:
     code: Code
     file: str
-    where: str = ""  #: "pages[2].questions[4]" or "survey sheet, row 12"
+    where: str | Message = ""  #: "pages[2].questions[4]", or a place in a workbook (messages.sheet_place)
     field: str = ""
     value: str = ""
-    detail: str | dict[str, str] = ""  #: free text, or text per language
+    detail: Message | str = ""  #: why, as a message (or a reader's own words, e.g. pyxform's)
 
-    def message(self, lang: str = "en") -> str:
-        template = self.code.vi if lang == "vi" else self.code.en
-        detail = self.detail
-        if isinstance(detail, dict):
-            detail = detail.get(lang) or detail.get("en", "")
-        body = template.format(field=self.field, value=self.value, detail=detail)
-        place = ", ".join(part for part in (self.file, self.where) if part)
-        return f"[{self.code.name}] {place}: {body}"
+    @property
+    def message(self) -> Message:
+        """What is wrong, as ``instrument.<CODE>`` with ``field``, ``value`` and ``detail``."""
+        return Message(f"instrument.{self.code.name}", {"field": self.field, "value": self.value,
+                                                        "detail": self.detail})
 
-    def context(self) -> dict[str, str]:
-        """The plain data of the problem, e.g. for a JSON error body."""
-        return {"code": self.code.name, "file": self.file, "where": self.where, "field": self.field,
-                "value": self.value, "en": self.message("en"), "vi": self.message("vi")}
+    @property
+    def place(self) -> str:
+        return ", ".join(str(part) for part in (self.file, self.where) if part)
+
+    def __str__(self) -> str:
+        return f"[{self.code.name}] {self.place}: {self.message}"
 
 
 @dataclass
@@ -120,7 +80,10 @@ class InstrumentError(Exception):
     problems: list[Problem] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return "\n".join(p.message("en") for p in self.problems)
+        return "\n".join(str(p) for p in self.problems)
 
-    def messages(self, lang: str = "en") -> list[str]:
-        return [p.message(lang) for p in self.problems]
+
+def suggest(word: str, options: set[str] | frozenset[str]) -> Message | str:
+    """"Did you mean …?" for a near miss, else ''."""
+    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)
+    return Message("instrument.did_you_mean", {"name": close[0]}) if close else ""

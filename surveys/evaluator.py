@@ -6,7 +6,8 @@
 * ``=`` and ``!=`` compare booleans if either side is boolean, else numbers if either side is a
   number, else strings; ``< <= > >=`` compare numbers. An ISO date ``YYYY-MM-DD`` converts to days
   since 1970-01-01, so ``${d} < today()`` works; a wall-clock time ``YYYY-MM-DDTHH:MM[:SS]`` (as
-  ``now()`` gives) to days with the time of day as a fraction. '' converts to NaN, which compares
+  ``now()`` gives) to days with the time of day as a fraction, and a time ``HH:MM[:SS]`` to that fraction
+  alone, so ``${t} >= '08:00'`` works. '' converts to NaN, which compares
   false. ``today()`` and ``now()`` read the survey's clock (:mod:`surveys.clock`).
 * Arithmetic is on floats (XPath numbers): no unbounded integers; division by zero gives ±Infinity
   or NaN, never an exception. Strings built by ``concat`` are capped.
@@ -21,12 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from surveys import clock, saferegex
-from surveys.expressions import ExpressionError, Node
+from surveys.expression_tree import ExpressionError, Node
 
 MAX_STRING = 10_000
 _NUMBER_RE = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)\s*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$")
+_DATETIME_RE = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})T(?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
+_TIME_RE = re.compile(r"^(?P<day>)(?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -64,12 +66,13 @@ def to_num(value: Any) -> float:
         return float(text)
     if _DATE_RE.match(text):
         return _days(text)
-    moment = _DATETIME_RE.match(text)
+    moment = _DATETIME_RE.match(text) or _TIME_RE.match(text)
     if moment:
-        hours, minutes, seconds = int(moment[2]), int(moment[3]), int(moment[4] or 0)
+        day = _days(moment["day"]) if moment["day"] else 0.0
+        hours, minutes, seconds = int(moment["h"]), int(moment["m"]), int(moment["s"] or 0)
         if hours > 23 or minutes > 59 or seconds > 59:
             return math.nan
-        return _days(moment[1]) + (hours * 3600 + minutes * 60 + seconds) / 86400
+        return day + (hours * 3600 + minutes * 60 + seconds) / 86400
     return math.nan
 
 
@@ -204,7 +207,7 @@ class Evaluator:
         try:
             return saferegex.search(pattern, text)
         except saferegex.RegexError as exc:
-            raise ExpressionError(f"regex(): {exc}", f"regex(): mẫu không hợp lệ hoặc quá phức tạp ({exc})") from None
+            raise ExpressionError("bad_regex", reason=str(exc)) from None
 
     def fn_coalesce(self, args: tuple[Node, ...]) -> Any:
         first = self.eval(args[0])
@@ -217,10 +220,7 @@ class Evaluator:
             part = to_str(self.eval(arg))
             size += len(part)
             if size > MAX_STRING:
-                raise ExpressionError(
-                    f"concat() would build more than {MAX_STRING} characters",
-                    f"concat() tạo chuỗi dài quá {MAX_STRING} ký tự",
-                )
+                raise ExpressionError("concat_too_long", limit=MAX_STRING)
             parts.append(part)
         return "".join(parts)
 
@@ -257,7 +257,7 @@ class Evaluator:
         places = to_num(self.eval(args[1])) if len(args) > 1 else 0.0
         if math.isnan(x) or math.isinf(x) or math.isnan(places):
             return x
-        factor = 10.0 ** max(-15, min(15, int(places)))
+        factor = 10.0 ** int(max(-15.0, min(15.0, places)))
         try:
             return math.floor(x * factor + 0.5) / factor
         except OverflowError:

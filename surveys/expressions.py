@@ -10,17 +10,23 @@ Source text is tokenised, parsed by recursive descent into a small immutable tre
 :mod:`surveys.evaluator` on a dict of answers. Nothing here calls ``eval`` or touches Python objects:
 a reference ``${q}`` is a key looked up in the answers dict and nothing else. Length, token count and
 nesting depth are bounded, so hostile input fails with :class:`ExpressionError` in bounded time.
+
+Why hand-written: safety and exactness. Safety: no general expression library limits what an
+author's text may reach (Python's ``eval``/``ast`` evaluators expose objects); pyxform only
+translates XLSForm to XPath and runs nothing. Exactness: the same tree is evaluated in the browser
+(``expr.js``), so the language must be exactly XLSForm's subset, with its semantics for empty answers,
+multiple-choice lists and dates.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from surveys.schema import Text
+from surveys.evaluator import Evaluator, to_bool
+from surveys.expression_tree import ExpressionError, Node
 
 MAX_SOURCE = 4000  #: characters in one expression
 MAX_TOKENS = 800
@@ -69,84 +75,36 @@ _TOKEN_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_REF_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-class ExpressionError(ValueError):
-    """An expression that cannot be parsed or evaluated; ``detail`` says why in each language."""
-
-    def __init__(self, en: str, vi: str):
-        super().__init__(en)
-        self.detail: Text = {"vi": vi, "en": en}
-
-
-@dataclass(frozen=True)
-class Node:
-    """One node of a parsed expression.
-
-    ``kind`` is ``num`` (value: float), ``str`` (value: str), ``ref`` (value: question name),
-    ``cur`` (``.``, the answer being checked), ``col`` (value: a choice column, in a
-    ``choice_filter``), ``op`` (value: operator, args: operands; ``neg`` is
-    unary minus) or ``fn`` (value: function name, args: arguments).
-    """
-
-    kind: str
-    value: Any = None
-    args: tuple[Node, ...] = ()
-    depth: int = field(default=1, compare=False, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind}
-        if self.value is not None:
-            out["value"] = self.value
-        if self.args:
-            out["args"] = [a.to_json() for a in self.args]
-        return out
-
-    def walk(self):
-        """This node and every node below it."""
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(node.args)
+_REF_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")  #: as surveys.loader.NAME_RE
 
 
 def _node(kind: str, value: Any, args: tuple[Node, ...]) -> Node:
     depth = 1 + max((a.depth for a in args), default=0)
     if depth > MAX_DEPTH:
-        raise ExpressionError(
-            f"the expression is nested more than {MAX_DEPTH} levels deep",
-            f"biểu thức lồng nhau quá {MAX_DEPTH} tầng",
-        )
+        raise ExpressionError("too_deep", limit=MAX_DEPTH)
     return Node(kind, value, args, depth)
 
 
 def tokenize(src: str) -> list[tuple[str, str]]:
     """The tokens of ``src`` as (kind, text) pairs; kinds: ref num str op cur name."""
     if not isinstance(src, str):
-        raise ExpressionError("an expression must be text", "biểu thức phải là văn bản")
+        raise ExpressionError("not_text")
     if len(src) > MAX_SOURCE:
-        raise ExpressionError(
-            f"the expression is longer than {MAX_SOURCE} characters", f"biểu thức dài quá {MAX_SOURCE} ký tự"
-        )
+        raise ExpressionError("too_long", limit=MAX_SOURCE)
     tokens: list[tuple[str, str]] = []
     pos = 0
     while pos < len(src):
         m = _TOKEN_RE.match(src, pos)
         if m is None:
             ch = src[pos]
-            raise ExpressionError(
-                f"unexpected character '{ch}' at position {pos + 1}",
-                f"ký tự không hợp lệ '{ch}' ở vị trí {pos + 1}",
-            )
+            raise ExpressionError("bad_character", character=ch, position=pos + 1)
         pos = m.end()
         kind = m.lastgroup
         if kind == "space":
             continue
         tokens.append(_classify(m, kind or ""))
         if len(tokens) > MAX_TOKENS:
-            raise ExpressionError("the expression is too long", "biểu thức quá dài")
+            raise ExpressionError("too_many_tokens")
     return tokens
 
 
@@ -155,13 +113,11 @@ def _classify(m: re.Match[str], kind: str) -> tuple[str, str]:
     if kind == "ref":
         name = m.group("refname").strip()
         if not _REF_NAME_RE.match(name):
-            raise ExpressionError(
-                f"'{text[:60]}' is not a valid question reference", f"'{text[:60]}' không phải tên câu hỏi hợp lệ"
-            )
+            raise ExpressionError("bad_reference", text=text[:60])
         return "ref", name
     if kind == "number":
         if len(text) > MAX_NUMBER_CHARS:
-            raise ExpressionError("a number has too many digits", "một số có quá nhiều chữ số")
+            raise ExpressionError("too_many_digits")
         return "num", text
     if kind == "string":
         return "str", text[1:-1]
@@ -175,10 +131,7 @@ def _classify(m: re.Match[str], kind: str) -> tuple[str, str]:
 
 
 def _unsupported_path(text: str) -> ExpressionError:
-    return ExpressionError(
-        f"XPath paths such as '{text}' are not supported; refer to questions as ${{name}}",
-        f"không hỗ trợ đường dẫn XPath như '{text}'; hãy gọi câu hỏi bằng ${{tên}}",
-    )
+    return ExpressionError("xpath_path", text=text)
 
 
 class _Parser:
@@ -203,24 +156,21 @@ class _Parser:
     def expect(self, text: str) -> None:
         kind, got = self.take()
         if got != text or kind not in ("op", "name"):
-            raise _syntax(f"expected '{text}'", f"cần '{text}'", got or "end")
+            raise _syntax(got, expected=text)
 
     def parse(self) -> Node:
         if not self.tokens:
-            raise ExpressionError("the expression is empty", "biểu thức trống")
+            raise ExpressionError("empty")
         node = self.binary(0)
         if self.i < len(self.tokens):
-            raise _syntax("unexpected", "không mong đợi", self.peek()[1])
+            raise _syntax(self.peek()[1])
         return node
 
     def binary(self, level: int) -> Node:
         if level == 0:
             self.nesting += 1
             if self.nesting > MAX_DEPTH:
-                raise ExpressionError(
-                    f"the expression is nested more than {MAX_DEPTH} levels deep",
-                    f"biểu thức lồng nhau quá {MAX_DEPTH} tầng",
-                )
+                raise ExpressionError("too_deep", limit=MAX_DEPTH)
             node = self.binary(1)
             while self.peek() == ("name", "or"):
                 self.take()
@@ -261,18 +211,15 @@ class _Parser:
             return inner
         if kind == "name":
             return self.call(text)
-        raise _syntax("unexpected", "không mong đợi", text or "end")
+        raise _syntax(text)
 
     def call(self, name: str) -> Node:
         if name in self.columns and self.peek() != ("op", "("):
             return _node("col", name, ())
         if self.peek() != ("op", "("):
-            raise ExpressionError(
-                f"'{name}' is not a function call; refer to questions as ${{{name}}}",
-                f"'{name}' không phải lời gọi hàm; hãy gọi câu hỏi là ${{{name}}}",
-            )
+            raise ExpressionError("not_a_call", name=name)
         if name not in FUNCTIONS:
-            raise ExpressionError(f"the function '{name}()' is not supported", f"không hỗ trợ hàm '{name}()'")
+            raise ExpressionError("unknown_function", name=name)
         self.take()
         args: list[Node] = []
         if self.peek() != ("op", ")"):
@@ -284,16 +231,16 @@ class _Parser:
         low, high = FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
             want = str(low) if low == high else f"{low}-{high}" if high is not None else f"{low}+"
-            raise ExpressionError(
-                f"'{name}()' takes {want} argument(s), not {len(args)}",
-                f"hàm '{name}()' cần {want} đối số, không phải {len(args)}",
-            )
+            raise ExpressionError("argument_count", name=name, want=want, got=len(args))
         return _node("fn", name, tuple(args))
 
 
-def _syntax(en: str, vi: str, near: str) -> ExpressionError:
-    near = near[:40]
-    return ExpressionError(f"syntax error: {en} '{near}'", f"lỗi cú pháp: {vi} '{near}'")
+def _syntax(near: str, expected: str = "") -> ExpressionError:
+    """A syntax error at ``near`` (empty: at the end), where ``expected`` was wanted if given."""
+    if expected:
+        return ExpressionError("expected", expected=expected, near=near[:40]) if near else \
+            ExpressionError("expected_at_end", expected=expected)
+    return ExpressionError("unexpected", near=near[:40]) if near else ExpressionError("unexpected_end")
 
 
 @lru_cache(maxsize=4096)
@@ -325,8 +272,6 @@ def evaluate(
     A missing answer counts as '' (empty), as in XLSForm. ``row`` gives the ``col`` values of a
     choice (for ``choice_filter``). Raises :class:`ExpressionError`.
     """
-    from surveys.evaluator import Evaluator
-
     tree = parse(src) if isinstance(src, str) else src
     return Evaluator(values, current, row).eval(tree)
 
@@ -335,6 +280,4 @@ def evaluate_bool(
     src: str | Node, values: Mapping[str, Any], current: Any = None, row: Mapping[str, str] | None = None
 ) -> bool:
     """``evaluate`` converted to a boolean as XPath's ``boolean()`` does."""
-    from surveys.evaluator import to_bool
-
     return to_bool(evaluate(src, values, current, row))

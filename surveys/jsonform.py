@@ -12,6 +12,7 @@ from typing import Any
 
 from surveys import areas
 from surveys.expressions import parse
+from surveys.questions import kind
 from surveys.schema import Instrument, Page, Question
 
 FORMAT = 1  #: bumped when the shape of this JSON changes
@@ -62,16 +63,7 @@ def _question(q: Question) -> dict[str, Any]:
         "choices": [{"code": c.code, "label": c.label, **({"filters": c.filters} if c.filters else {})}
                     for c in q.choices],
     }
-    if q.type == "grid":
-        out["items"] = [{"name": i.name, "label": i.label, "competence": i.competence} for i in q.items]
-    elif q.type == "repeat":
-        out["questions"] = [_question(i) for i in q.items]
-        out["min_rows"] = q.extra.get("min_rows", 0)
-        out["max_rows"] = q.extra.get("max_rows")
-    if q.type == "area":
-        out["province"] = q.extra.get("province", 1)
-    if q.type == "knowledge":
-        out["multiple"] = bool(q.extra.get("multiple"))
+    out.update(kind(q.type).json(q, _question))
     if q.extra.get("choice_filter"):
         src = str(q.extra["choice_filter"])
         columns = frozenset(k for c in q.choices for k in c.filters)

@@ -8,52 +8,64 @@ names the file, the YAML path (``pages[2].questions[4]``) and the field. Cross-q
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from surveys.errors import Code, InstrumentError, Problem
-from surveys.schema import CHOICE_TYPES, QUESTION_TYPES, Choice, Instrument, Page, Question, Text
+from surveys import areas
+from surveys.errors import Code, InstrumentError, Problem, suggest
+from surveys.limits import Deadline, Limits, check_size, safe_yaml
+from surveys.messages import Message
+from surveys.questions import CHOICE_TYPES, QUESTION_TYPES, kind
+from surveys.schema import Choice, Instrument, Page, Question, Text
+from surveys.slugs import SLUG_RE
+from surveys.validate import validate
 
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+#: an XLSForm name: letters, digits, '_' and '-', starting with a letter or '_' (the period XLSForm also
+#: allows is refused: it joins a repeat's row and field in form fields, ``members.0.age``)
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 MAX_FILE_BYTES = 2_000_000
 #: texts use straight quotes, as pyxform makes them, so that an XLSForm round trip is exact
 STRAIGHT_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
-YES_NO = (
-    Choice("1", {"vi": "Có", "en": "Yes"}),
-    Choice("0", {"vi": "Không", "en": "No"}),
-)
 QUESTION_FIELDS = frozenset({
     "name", "type", "label", "hint", "choices", "required", "relevant", "constraint", "constraint_message",
     "calculation", "min", "max", "competence", "correct", "items", "questions",
     # kept in Question.extra for the renderer and analysis
-    "province", "multiple", "min_rows", "max_rows", "appearance", "choice_filter", "level", "note",
+    "province", "provinces", "multiple", "min_rows", "max_rows", "appearance", "choice_filter", "level", "note",
     "scale", "other",
 })
 PAGE_FIELDS = frozenset({"name", "title", "questions", "relevant"})
 TOP_FIELDS = frozenset({
     "slug", "version", "languages", "title", "description", "choice_lists", "pages", "scoring", "settings",
+    "area",
 })
 _CORE = {"name", "type", "label", "hint", "choices", "required", "relevant", "constraint", "constraint_message",
          "calculation", "min", "max", "competence", "correct", "items", "questions"}
 
 
-def load_yaml(path: str | Path) -> Instrument:
-    """Read and check a YAML instrument; raise :class:`InstrumentError` with every problem found."""
+def load_yaml(path: str | Path, name: str | None = None, limits: Limits | None = None) -> Instrument:
+    """Read and check a YAML instrument; raise :class:`InstrumentError` with every problem found.
+
+    ``name`` is the file's name as its author knows it (messages name it); ``limits`` caps its size,
+    aliases and nesting (:mod:`surveys.limits`).
+    """
     path = Path(path)
+    name = name or path.name
+    limits = limits or Limits(max_bytes=MAX_FILE_BYTES)
+    deadline = Deadline(name, limits.seconds)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InstrumentError([Problem(Code.TOO_LARGE, path.name, value=f"> {MAX_FILE_BYTES} bytes")])
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        check_size(path, name, limits)
+        data = safe_yaml(path.read_text(encoding="utf-8"), name, limits, deadline)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
-        raise InstrumentError([Problem(Code.FILE_UNREADABLE, path.name, value=_short(exc))]) from None
-    return from_dict(data, path.name)
+        raise InstrumentError([Problem(Code.FILE_UNREADABLE, name, value=_short(exc))]) from None
+    instrument = from_dict(data, name)
+    deadline.check()
+    return instrument
 
 
 def from_dict(data: Any, file: str = "<instrument>", locate: Callable[[str], str] | None = None) -> Instrument:
@@ -61,8 +73,6 @@ def from_dict(data: Any, file: str = "<instrument>", locate: Callable[[str], str
 
     ``locate`` turns a YAML path into the author's place (an XLSForm sheet and row).
     """
-    from surveys.validate import validate
-
     builder = _Builder(file)
     instrument = builder.instrument(data)
     if instrument is not None and not builder.problems:
@@ -75,9 +85,10 @@ def from_dict(data: Any, file: str = "<instrument>", locate: Callable[[str], str
     return instrument
 
 
-def _relocate(problem: Problem, locate: Callable[[str], str]) -> Problem:
-    from dataclasses import replace
-
+def _relocate(problem: Problem, locate: Callable[[str], Any]) -> Problem:
+    """The problem with its place in the loaded instrument (a path) given as a place in the source file."""
+    if not isinstance(problem.where, str):
+        return problem
     return replace(problem, where=locate(problem.where))
 
 
@@ -96,12 +107,6 @@ def plain(data: Any) -> Any:
 
 def _short(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
-
-
-def suggest(word: str, options: set[str] | frozenset[str]) -> str:
-    """' Did you mean …?' for a near miss, else ''."""
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class _Builder:
@@ -125,14 +130,38 @@ class _Builder:
             return None
         data = plain(data)
         self.unknown_fields(data, TOP_FIELDS, "")
-        slug = data.get("slug")
+        slug, version = self.slug(data.get("slug")), self.version(data.get("version", 1))
+        self.declared_languages(data.get("languages", ["vi", "en"]))
+        title = self.text(data.get("title"), "", "title", required=True)
+        description = self.text(data.get("description"), "", "description", required=False)
+        self.named_choice_lists(data.get("choice_lists") or {})
+        pages_data = self.page_list(data.get("pages"))
+        area = self.area(data.get("area"), pages_data)
+        return Instrument(
+            slug=slug,
+            version=version,
+            title=title,
+            description=description,
+            languages=self.languages,
+            pages=tuple(self.page(p, f"pages[{i}]") for i, p in enumerate(pages_data)),
+            scoring=self.mapping(data.get("scoring") or {}, "scoring"),
+            area=area,
+            source=data,
+        )
+
+    def slug(self, slug: Any) -> str:
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
             self.problem(Code.MISSING_FIELD if slug is None else Code.BAD_VALUE, field="slug", value=slug)
-        version = data.get("version", 1)
+        return str(slug)
+
+    def version(self, version: Any) -> int:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             self.problem(Code.BAD_VALUE, field="version", value=version)
-            version = 1
-        languages = data.get("languages", ["vi", "en"])
+            return 1
+        return version
+
+    def declared_languages(self, languages: Any) -> None:
+        """The instrument's languages, kept for the texts that follow when they are valid."""
         if not (isinstance(languages, list) and languages and all(isinstance(x, str) and LANG_RE.match(x)
                                                                   for x in languages)):
             self.problem(Code.BAD_VALUE, field="languages", value=languages)
@@ -140,33 +169,39 @@ class _Builder:
             self.problem(Code.DUPLICATE_NAME, field="languages", value=languages)
         else:
             self.languages = tuple(languages)
-        title = self.text(data.get("title"), "", "title", required=True)
-        description = self.text(data.get("description"), "", "description", required=False)
-        lists = data.get("choice_lists") or {}
-        if not isinstance(lists, dict):
-            self.problem(Code.BAD_VALUE, field="choice_lists", value=type(lists).__name__)
-            lists = {}
-        for name, items in lists.items():
+
+    def mapping(self, value: Any, field: str) -> dict:
+        if not isinstance(value, dict):
+            self.problem(Code.BAD_VALUE, field=field, value=type(value).__name__)
+            return {}
+        return value
+
+    def named_choice_lists(self, lists: Any) -> None:
+        """``choice_lists``: the lists that questions name in their ``choices``."""
+        for name, items in self.mapping(lists, "choice_lists").items():
             self.choice_lists[str(name)] = self.choices(items, f"choice_lists.{name}")
-        pages_data = data.get("pages")
+
+    def page_list(self, pages_data: Any) -> list:
+        """``pages``: the list of pages' data (none, with a problem, when it is not a non-empty list)."""
         if not isinstance(pages_data, list) or not pages_data:
             self.problem(Code.MISSING_FIELD, field="pages")
-            pages_data = []
-        pages = tuple(self.page(p, f"pages[{i}]") for i, p in enumerate(pages_data))
-        scoring = data.get("scoring") or {}
-        if not isinstance(scoring, dict):
-            self.problem(Code.BAD_VALUE, field="scoring", value=type(scoring).__name__)
-            scoring = {}
-        return Instrument(
-            slug=str(slug),
-            version=version,
-            title=title,
-            description=description,
-            languages=self.languages,
-            pages=pages,
-            scoring=scoring,
-            source=data,
-        )
+            return []
+        return pages_data
+
+    def area(self, setting: Any, pages: list) -> tuple[int, ...]:
+        """The provinces of the ``area`` setting (none said: the installation's default), given to every
+        area question (the survey's setting wins over a question's own ``province``)."""
+        if setting is None:
+            return ()
+        codes = areas.coverage(setting)
+        if codes is None:
+            self.problem(Code.BAD_VALUE, field="area", value=setting)
+            return ()
+        for page in pages:
+            for q in (page.get("questions") or []) if isinstance(page, dict) else []:
+                if isinstance(q, dict) and q.get("type") == "area":
+                    q["provinces"] = list(codes)
+        return codes
 
     def text(self, value: Any, where: str, field: str, required: bool = True) -> Text:
         if value is None and not required:
@@ -184,10 +219,7 @@ class _Builder:
         for lang in value:
             if lang not in self.languages:
                 self.problem(Code.BAD_VALUE, where, field, value=lang,
-                             detail=_why("It is not a language listed in 'languages' (an unquoted comma in a"
-                                         " {…} mapping splits the text: quote it)",
-                                         "Đây không phải ngôn ngữ khai báo trong 'languages' (dấu phẩy không"
-                                         " nằm trong ngoặc kép làm tách đoạn văn bản: hãy đặt trong ngoặc kép)"))
+                             detail=_why("not_a_declared_language"))
         return out
 
     def choices(self, items: Any, where: str) -> tuple[Choice, ...]:
@@ -253,22 +285,9 @@ class _Builder:
         self.unknown_fields(data, QUESTION_FIELDS, where)
         name = self.name(data.get("name"), where)
         qtype = data.get("type")
-        if qtype not in QUESTION_TYPES:
-            self.problem(Code.UNKNOWN_TYPE, where, "type", qtype, suggest(str(qtype), set(QUESTION_TYPES)))
-        elif inside == "grid" and qtype != "likert":
-            self.problem(Code.BAD_VALUE, where, "type", qtype, _why("grid items are likert", "các dòng của bảng là thang Likert"))
-        elif inside == "repeat" and qtype in ("repeat", "grid", "consent", "area"):
-            self.problem(Code.UNSUPPORTED, where, "type", qtype, _why("not inside a repeat", "không dùng trong nhóm lặp"))
+        self.check_type(qtype, where, inside)
         choices = () if inside == "grid" else self.question_choices(data, qtype, where)
-        items: tuple[Question, ...] = ()
-        if qtype == "grid":
-            rows = [dict(row, type="likert") if isinstance(row, dict) else row for row in data.get("items") or []]
-            items = self.questions(rows, where, "items", inside="grid")
-            items = tuple(Question(q.name, q.type, q.label, q.hint, choices, q.required or bool(data.get("required")),
-                                   q.relevant, competence=q.competence or _competence(data), extra=q.extra)
-                          for q in items)
-        elif qtype == "repeat":
-            items = self.questions(data.get("questions"), where, "questions", inside="repeat")
+        items = self.items(data, qtype, choices, where)
         extra = {k: v for k, v in data.items() if k not in _CORE}
         if qtype == "grid":
             extra["items"] = [{"name": q.name, "label": q.label} for q in items]
@@ -292,12 +311,33 @@ class _Builder:
             extra=extra,
         )
 
+    def check_type(self, qtype: Any, where: str, inside: str) -> None:
+        """A known question type, and one allowed where it stands (a grid holds likert items)."""
+        if qtype not in QUESTION_TYPES:
+            self.problem(Code.UNKNOWN_TYPE, where, "type", qtype, suggest(str(qtype), set(QUESTION_TYPES)))
+        elif inside == "grid" and qtype != "likert":
+            self.problem(Code.BAD_VALUE, where, "type", qtype, _why("grid_items_are_likert"))
+        elif inside == "repeat" and not kind(qtype).in_repeat:
+            self.problem(Code.UNSUPPORTED, where, "type", qtype, _why("not_inside_a_repeat"))
+
+    def items(self, data: dict, qtype: Any, choices: tuple[Choice, ...], where: str) -> tuple[Question, ...]:
+        """A grid's likert items (sharing its choices, required and competence) or a repeat's questions."""
+        if qtype == "repeat":
+            return self.questions(data.get("questions"), where, "questions", inside="repeat")
+        if qtype != "grid":
+            return ()
+        rows = [dict(row, type="likert") if isinstance(row, dict) else row for row in data.get("items") or []]
+        return tuple(Question(q.name, q.type, q.label, q.hint, choices, q.required or bool(data.get("required")),
+                              q.relevant, competence=q.competence or _competence(data), extra=q.extra)
+                     for q in self.questions(rows, where, "items", inside="grid"))
+
     def question_choices(self, data: dict, qtype: Any, where: str) -> tuple[Choice, ...]:
-        if qtype == "yesno":
-            return YES_NO
+        builtin = kind(str(qtype)).builtin_choices()
+        if builtin:
+            return builtin
         if qtype not in CHOICE_TYPES:
             if data.get("choices") is not None:
-                self.problem(Code.BAD_VALUE, where, "choices", qtype, _why("this type takes no choices", "loại này không có lựa chọn"))
+                self.problem(Code.BAD_VALUE, where, "choices", qtype, _why("takes_no_choices"))
             return ()
         raw = data.get("choices")
         if isinstance(raw, str):
@@ -316,8 +356,7 @@ class _Builder:
         raw = data.get("correct")
         if qtype != "knowledge":
             if raw is not None:
-                self.problem(Code.BAD_VALUE, where, "correct", raw, _why("only knowledge items have a correct answer",
-                                                                      "chỉ câu hỏi kiến thức mới có đáp án"))
+                self.problem(Code.BAD_VALUE, where, "correct", raw, _why("correct_only_for_knowledge"))
             return ()
         codes = [str(c) for c in (raw if isinstance(raw, list) else [raw] if raw is not None else [])]
         if not codes:
@@ -327,8 +366,7 @@ class _Builder:
             if choices and code not in known:
                 self.problem(Code.BAD_CORRECT, where, "correct", code)
         if len(codes) > 1 and not data.get("multiple"):
-            self.problem(Code.BAD_VALUE, where, "correct", codes, _why("several correct codes need 'multiple: true'",
-                                                                  "nhiều đáp án đúng cần 'multiple: true'"))
+            self.problem(Code.BAD_VALUE, where, "correct", codes, _why("several_correct_need_multiple"))
         return tuple(codes)
 
     def number(self, value: Any, where: str, field: str) -> float | None:
@@ -340,8 +378,9 @@ class _Builder:
         return float(value)
 
 
-def _why(en: str, vi: str) -> dict[str, str]:
-    return {"en": " " + en + ".", "vi": " " + vi + "."}
+def _why(code: str, **params: Any) -> Message:
+    """The reason given with a problem: ``instrument.why.<code>``."""
+    return Message(f"instrument.why.{code}", params)
 
 
 def _competence(data: dict) -> str | None:

@@ -1,52 +1,18 @@
 """The instrument as data: pages, questions, choices and their texts in every language.
 
 An instrument is immutable once loaded. Choice codes are what answers store; labels are looked up
-here, in whichever language the person reads.
+here, in whichever language the person reads. The question types are :mod:`surveys.questions`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 #: language code -> text, e.g. {"vi": "Có", "en": "Yes"}
 Text = dict[str, str]
 
-#: Question types, and how each appears in ``Page.questions`` for the renderer:
-#:
-#: * ``single`` / ``multiple`` / ``yesno`` / ``likert``: ``choices`` holds the options (``yesno`` gets
-#:   the built-in list, codes "1" yes / "0" no; ``likert`` is an ordered scale). The value is a code,
-#:   or for ``multiple`` the list of chosen codes in choice order.
-#: * ``integer`` / ``decimal`` / ``text`` / ``date`` (ISO ``YYYY-MM-DD``): a typed value; ``minimum``
-#:   and ``maximum`` bound numbers.
-#: * ``consent``: must be ticked to go on; value "1".
-#: * ``area``: a ward/commune code of ``extra["province"]`` (GSO code, default 1 = Hà Nội).
-#: * ``note``: text only, no answer. ``calculate``: hidden, ``calculation`` gives its value.
-#: * ``knowledge``: a scored item, shown as a single choice (or multiple when ``extra["multiple"]``);
-#:   ``correct`` holds the right code(s). The value is the chosen code (or list of codes).
-#: * ``grid``: Likert items sharing one scale. ``choices`` is the scale; ``items`` are the rows, each a
-#:   ``likert`` Question with its own name, label and competence (answers are stored per item name,
-#:   never under the grid's name); ``extra["items"]`` repeats them as ``[{"name", "label"}]``.
-#: * ``repeat``: a roster (e.g. household members). ``items`` are the questions asked for each row;
-#:   ``extra["min_rows"]``/``extra["max_rows"]`` bound the number of rows. The value is a list of row
-#:   dicts; a form post may send ``<repeat>.<row>.<field>`` keys instead (row from 0).
-QUESTION_TYPES = (
-    "single",
-    "multiple",
-    "yesno",
-    "integer",
-    "decimal",
-    "text",
-    "date",
-    "likert",
-    "consent",
-    "area",
-    "note",
-    "calculate",
-    "knowledge",
-    "grid",
-    "repeat",
-)
 #: DigComp 2.2 competence ids, plus the device-basics layer 0.1-0.2 of UNESCO's DLGF
 COMPETENCES = frozenset(
     ["0.1", "0.2", "1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "3.1", "3.2", "3.3", "3.4",
@@ -54,10 +20,6 @@ COMPETENCES = frozenset(
 )
 #: DigComp 2.2 area of a competence id: "2.3" -> "2"
 AREAS = ("0", "1", "2", "3", "4", "5")
-INPUT_TYPES = frozenset(QUESTION_TYPES) - {"note", "calculate"}
-CHOICE_TYPES = frozenset({"single", "multiple", "yesno", "likert", "knowledge", "grid"})
-#: types whose answers live under other names (the grid's items) or nest (the repeat's rows)
-CONTAINER_TYPES = frozenset({"grid", "repeat"})
 
 
 @dataclass(frozen=True)
@@ -88,13 +50,14 @@ class Question:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
-    def takes_answer(self) -> bool:
-        return self.type in INPUT_TYPES
-
-    @property
     def variables(self) -> tuple[Question, ...]:
         """The questions whose answers are stored at the top level: a grid's items, else itself."""
         return self.items if self.type == "grid" else (self,)
+
+    @cached_property
+    def codes(self) -> frozenset[str]:
+        """The codes of its choices (every submitted answer is checked against them)."""
+        return frozenset(c.code for c in self.choices)
 
     def choice_label(self, code: str, lang: str, default_lang: str = "vi") -> str:
         for choice in self.choices:
@@ -120,20 +83,28 @@ class Instrument:
     languages: tuple[str, ...]
     pages: tuple[Page, ...]
     scoring: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: the provinces the survey covers (its ``area`` setting), code order; empty: the installation's default
+    area: tuple[int, ...] = ()
     source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
 
-    @property
+    @cached_property
     def questions(self) -> tuple[Question, ...]:
         return tuple(q for page in self.pages for q in page.questions)
 
-    @property
+    @cached_property
     def variables(self) -> tuple[Question, ...]:
         """Every question with its own top-level answer, grid items included, in form order."""
         return tuple(v for q in self.questions for v in q.variables)
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """What other modules derive from the instrument once and keep with it (it never changes), such as
+        the items a scoring block selects: every submission is scored, and works this out again otherwise."""
+        return {}
 
     def question(self, name: str) -> Question:
         """The question, grid item or repeat field called ``name``."""

@@ -31,28 +31,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from surveys import expressions
-from surveys.schema import Instrument, Question, Text
+from surveys.evaluator import to_num
+from surveys.schema import Instrument, Question
 
-LEVELS: dict[int, Text] = {
-    0: {"vi": "Không có kỹ năng số", "en": "No digital skills"},
-    1: {"vi": "Hạn chế", "en": "Limited"},
-    2: {"vi": "Hẹp", "en": "Narrow"},
-    3: {"vi": "Thấp", "en": "Low"},
-    4: {"vi": "Cơ bản", "en": "Basic"},
-    5: {"vi": "Trên cơ bản", "en": "Above basic"},
-}
-NOT_ASSESSED: Text = {"vi": "Không đánh giá (không dùng Internet)", "en": "Not assessed (no internet use)"}
-AREA_LEVELS: dict[int, Text] = {
-    0: {"vi": "Chưa có", "en": "None"},
-    1: {"vi": "Cơ bản", "en": "Basic"},
-    2: {"vi": "Trên cơ bản", "en": "Above basic"},
-}
-BANDS: dict[int, Text] = {
-    1: {"vi": "Thấp", "en": "Low"},
-    2: {"vi": "Nền tảng", "en": "Foundation"},
-    3: {"vi": "Trung cấp", "en": "Intermediate"},
-    4: {"vi": "Nâng cao", "en": "Advanced"},
-}
+#: the indicators' levels are codes: DSI level 0 (no digital skills) to 5 (above basic), area level 0-2,
+#: self-assessment band 1-4; their names are the web layer's (web/research/derived.py)
 DEFAULT_BANDS = [[0, 1], [30, 2], [48, 3], [81, 4]]
 DSI_AREAS = ("1", "2", "3", "4", "5")
 METHODS = ("dsi_activities", "area_percent", "percent_correct", "top_box", "mean", "expression")
@@ -60,12 +43,13 @@ METHODS = ("dsi_activities", "area_percent", "percent_correct", "top_box", "mean
 
 def select(instrument: Instrument, selectors: Any) -> list[Question]:
     """The variables named by ``selectors`` (names, or prefixes ending in ``*``), in form order."""
-    wanted = [str(s) for s in (selectors if isinstance(selectors, list) else [selectors])]
-    out = []
-    for q in instrument.variables:
-        if any(q.name == s or (s.endswith("*") and q.name.startswith(s[:-1])) for s in wanted):
-            out.append(q)
-    return out
+    wanted = tuple(str(s) for s in (selectors if isinstance(selectors, list) else [selectors]))
+    found = instrument.memo.get(("select", wanted))
+    if found is None:
+        found = instrument.memo[("select", wanted)] = tuple(
+            q for q in instrument.variables
+            if any(q.name == s or (s.endswith("*") and q.name.startswith(s[:-1])) for s in wanted))
+    return list(found)
 
 
 def area_of(q: Question) -> str | None:
@@ -94,9 +78,12 @@ def _dsi(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict
             out = {f"{prefix}_area_{a}": None for a in DSI_AREAS}
             return out | {f"{prefix}_level": None, f"{prefix}_score": 0.0, headline: 0.0}
     done = dict.fromkeys(DSI_AREAS, 0)
-    for q in select(instrument, block.get("items", [])):
-        area = area_of(q)
-        if area in done and values.get(q.name) == "1":
+    key = ("dsi_activities", id(block))  # the block lives in the instrument, as long as its memo
+    items = instrument.memo.get(key)
+    if items is None:
+        items = instrument.memo[key] = [(q.name, area_of(q)) for q in select(instrument, block.get("items", []))]
+    for name, area in items:
+        if area in done and values.get(name) == "1":
             done[area] += 1
     levels = {}
     for area in DSI_AREAS:
@@ -113,12 +100,16 @@ def _dsi(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict
 
 def item_score(q: Question, value: Any, ignore: frozenset[str] = frozenset()) -> float | None:
     """0-1 score of one answered item; ``None`` if unanswered or a code to ignore (e.g. "not applicable")."""
+    return _item_score(q, value, [c.code for c in q.choices if c.code not in ignore])
+
+
+def _item_score(q: Question, value: Any, codes: list[str]) -> float | None:
+    """:func:`item_score` with the item's codes that count (in order) already listed."""
     if value is None or value == "" or value == []:
         return None
     if q.type == "knowledge":
         chosen = set(value) if isinstance(value, list) else {str(value)}
         return 1.0 if chosen == set(q.correct) else 0.0
-    codes = [c.code for c in q.choices if c.code not in ignore]
     if str(value) not in codes or len(codes) < 2:
         return None
     return codes.index(str(value)) / (len(codes) - 1)
@@ -134,13 +125,12 @@ def _band(percent: float | None, bands: list) -> float | None:
 def _area_percent(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict:
     prefix = block.get("prefix", "sat")
     bands = block.get("bands", DEFAULT_BANDS)
-    ignore = frozenset(str(c) for c in block.get("ignore", []))
+    items, areas = _area_items(instrument, block)
     by_area: dict[str, list[float]] = {}
-    for q in select(instrument, block.get("items", [])):
-        s = item_score(q, values.get(q.name), ignore)
-        if s is not None and area_of(q):
-            by_area.setdefault(area_of(q) or "", []).append(s)
-    areas = sorted({a for q in select(instrument, block.get("items", [])) if (a := area_of(q))})
+    for q, area, codes in items:
+        s = _item_score(q, values.get(q.name), codes)
+        if s is not None and area:
+            by_area.setdefault(area, []).append(s)
     out: dict[str, float | None] = {}
     for area in areas:
         scores = by_area.get(area)
@@ -150,6 +140,19 @@ def _area_percent(instrument: Instrument, block: dict, values: Mapping[str, Any]
     out[f"{prefix}_score"] = 100.0 * sum(every) / len(every) if every else None
     out[f"{prefix}_band"] = _band(out[f"{prefix}_score"], bands)
     return out
+
+
+def _area_items(instrument: Instrument, block: dict) -> tuple[list[tuple[Question, str | None, list[str]]], list[str]]:
+    """An ``area_percent`` block's items with their areas and the codes that count, and its areas in order:
+    worked out once per instrument (every response is scored)."""
+    key = ("area_percent", id(block))  # the block lives in the instrument, as long as its memo
+    found = instrument.memo.get(key)
+    if found is None:
+        ignore = frozenset(str(c) for c in block.get("ignore", []))
+        items = [(q, area_of(q), [c.code for c in q.choices if c.code not in ignore])
+                 for q in select(instrument, block.get("items", []))]
+        found = instrument.memo[key] = (items, sorted({a for _, a, _ in items if a}))
+    return found
 
 
 def _percent_correct(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict:
@@ -181,14 +184,8 @@ def _expression(instrument: Instrument, block: dict, values: Mapping[str, Any], 
         return {block["output"]: 1.0 if value else 0.0}
     if value == "":
         return {block["output"]: None}
-    number = expressions_to_num(value)
+    number = to_num(value)
     return {block["output"]: None if math.isnan(number) else number}
-
-
-def expressions_to_num(value: Any) -> float:
-    from surveys.evaluator import to_num
-
-    return to_num(value)
 
 
 _METHODS = {
@@ -199,10 +196,3 @@ _METHODS = {
     "mean": _mean,
     "expression": _expression,
 }
-
-
-def check_spec(instrument: Instrument) -> list[str]:
-    """What is wrong with the instrument's scoring section (empty when it is fine)."""
-    from surveys.scoring_spec import problems
-
-    return problems(instrument)

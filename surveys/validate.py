@@ -8,13 +8,15 @@ and cycles among calculations. Returns problems; the loader raises them together
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from surveys.errors import Code, Problem
+from surveys import scoring_spec
+from surveys.errors import Code, Problem, suggest
 from surveys.expressions import ExpressionError, Node, parse
+from surveys.messages import Message
+from surveys.questions import CODE_TYPES, NOT_NUMERIC
 from surveys.schema import COMPETENCES, Instrument, Question
 
-CHOICE_REF_TYPES = frozenset({"single", "multiple", "yesno", "likert", "knowledge"})
-NOT_NUMERIC = frozenset({"text", "multiple", "note", "consent", "grid", "repeat"})
 ARITHMETIC = frozenset({"+", "-", "*", "div", "mod", "neg"})
 COMPARISONS = frozenset({"=", "!="})
 #: columns stored or derived with every response in the analysis table and the exports (the ward's
@@ -60,9 +62,7 @@ class _Checker:
         for where, q in walk_questions(self.instrument):
             self.question(q, where)
         self.cycles()
-        from surveys.scoring import check_spec
-
-        for detail in check_spec(self.instrument):
+        for detail in scoring_spec.problems(self.instrument):
             self.add(Code.BAD_SCORING, "scoring", "scoring", detail=detail)
 
     def names(self) -> None:
@@ -100,17 +100,13 @@ class _Checker:
         try:
             tree = parse(src, columns)
         except ExpressionError as exc:
-            self.add(Code.BAD_EXPRESSION, where, field, src, exc.detail)
+            self.add(Code.BAD_EXPRESSION, where, field, src, exc.message)
             return None
         for node in tree.walk():
             if node.kind == "ref" and node.value not in self.by_name:
-                from surveys.loader import suggest
-
                 self.add(Code.UNKNOWN_REFERENCE, where, field, node.value, suggest(node.value, set(self.by_name)))
             elif node.kind == "cur" and field in ("relevant", "calculation"):
-                self.add(Code.BAD_EXPRESSION, where, field, src,
-                         {"en": "'.' (this answer) can only be used in a constraint",
-                          "vi": "'.' (câu trả lời này) chỉ dùng được trong điều kiện ràng buộc"})
+                self.add(Code.BAD_EXPRESSION, where, field, src, Message("instrument.why.dot_only_in_constraint"))
             elif node.kind in ("op", "fn"):
                 self.types(node, where, field, owner)
         return tree
@@ -119,21 +115,20 @@ class _Checker:
         args = node.args
         if node.kind == "fn" and node.value in ("selected", "count-selected"):
             target = self.target(args[0], owner)
-            if target is not None and target.type not in CHOICE_REF_TYPES:
-                self.mismatch(where, field, f"{node.value}() needs a choice question, '{target.name}' is {target.type}",
-                              f"{node.value}() cần câu hỏi lựa chọn, '{target.name}' là loại {target.type}")
+            if target is not None and target.type not in CODE_TYPES:
+                self.mismatch(where, field, "needs_choice_question", function=node.value, name=target.name,
+                              type=target.type)
             elif target is not None and node.value == "selected":
                 self.codes(target, args[1], where, field)
         elif node.kind == "op" and node.value in ARITHMETIC:
             for arg in args:
                 target = self.target(arg, owner)
                 if target is not None and target.type in NOT_NUMERIC:
-                    self.mismatch(where, field, f"'{target.name}' ({target.type}) is not a number",
-                                  f"'{target.name}' (loại {target.type}) không phải là số")
+                    self.mismatch(where, field, "not_a_number", name=target.name, type=target.type)
         elif node.kind == "op" and node.value in COMPARISONS:
             for a, b in ((args[0], args[1]), (args[1], args[0])):
                 target = self.target(a, owner)
-                if target is not None and target.type in CHOICE_REF_TYPES - {"multiple"}:
+                if target is not None and target.type in CODE_TYPES - {"multiple"}:
                     self.codes(target, b, where, field)
 
     def target(self, node: Node, owner: Question | None) -> Question | None:
@@ -147,8 +142,8 @@ class _Checker:
         if literal.kind == "str" and literal.value != "" and target.choices and literal.value not in {c.code for c in target.choices}:
             self.add(Code.UNKNOWN_CHOICE_CODE, where, field, literal.value, target.name)
 
-    def mismatch(self, where: str, field: str, en: str, vi: str) -> None:
-        self.add(Code.TYPE_MISMATCH, where, field, detail={"en": en, "vi": vi})
+    def mismatch(self, where: str, field: str, why: str, **params: Any) -> None:
+        self.add(Code.TYPE_MISMATCH, where, field, detail=Message(f"instrument.why.{why}", params))
 
     def cycles(self) -> None:
         """Peel off calculations whose inputs are settled (Kahn); what is left lies on or after a cycle."""

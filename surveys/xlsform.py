@@ -20,9 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyxform.errors import PyXFormError
+from pyxform.xls2json import workbook_to_json
+from pyxform.xls2json_backends import get_xlsform
+
 from surveys.errors import Code, InstrumentError, Problem
-from surveys.loader import SLUG_RE, from_dict
+from surveys.limits import Deadline, Limits, check_depth, scan_workbook
+from surveys.loader import from_dict
+from surveys.messages import Message, sheet_place
 from surveys.schema import Instrument
+from surveys.slugs import slug_from
+from surveys.xlsform_types import convert_question
 
 MAX_XLSFORM_BYTES = 5_000_000
 LANGUAGE_CODES = {
@@ -30,15 +38,6 @@ LANGUAGE_CODES = {
     "french": "fr", "spanish": "es", "portuguese": "pt", "arabic": "ar", "khmer": "km", "hmong": "hmn",
     "thai": "th", "lao": "lo", "default": "",
 }
-TYPES = {
-    "text": "text", "integer": "integer", "decimal": "decimal", "date": "date", "note": "note",
-    "calculate": "calculate", "acknowledge": "consent", "select one": "single",
-    "select all that apply": "multiple", "range": "decimal",
-}
-METADATA = frozenset({
-    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username", "email",
-    "audit", "start-geopoint", "background-audio", "imei", "uri:deviceid",
-})
 OUR_COLUMNS = ("competence", "correct", "province", "multiple", "min_rows", "max_rows", "min", "max",
                "khaosat_type")
 
@@ -48,40 +47,54 @@ class Imported:
     """The plain-data instrument, where each part came from, and warnings for the author."""
 
     data: dict[str, Any]
-    places: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    places: dict[str, Message] = field(default_factory=dict)
+    warnings: list[Message | str] = field(default_factory=list)  #: ours as codes, pyxform's in its words
 
 
-def import_xlsform(path: str | Path) -> Instrument:
-    """Read an XLSForm and load it; raise :class:`InstrumentError` naming sheet, row and column."""
-    imported = read_xlsform(path)
-    return from_dict(imported.data, Path(path).name, locate=_locator(imported.places))
+def import_xlsform(path: str | Path, name: str | None = None, limits: Limits | None = None,
+                   attachments: dict[str, Path] | None = None) -> Instrument:
+    """Read an XLSForm and load it; raise :class:`InstrumentError` naming file, sheet, row and column.
+
+    ``name`` is the file's name as the author knows it (default: the path's); ``limits`` caps it;
+    ``attachments`` maps a file name the form refers to (``select_one_from_file wards.csv``) to its path.
+    """
+    name = name or Path(path).name
+    limits = limits or Limits(max_bytes=MAX_XLSFORM_BYTES)
+    deadline = Deadline(name, limits.seconds)
+    imported = read_xlsform(path, name, limits, deadline, attachments)
+    instrument = from_dict(imported.data, name, locate=_locator(imported.places))
+    deadline.check()
+    return instrument
 
 
-def read_xlsform(path: str | Path) -> Imported:
+def read_xlsform(path: str | Path, name: str | None = None, limits: Limits | None = None,
+                 deadline: Deadline | None = None, attachments: dict[str, Path] | None = None) -> Imported:
     """The plain-data instrument of an XLSForm, before the loader's checks."""
-    from pyxform.errors import PyXFormError
-    from pyxform.xls2json import workbook_to_json
-    from pyxform.xls2json_backends import get_xlsform
-
     path = Path(path)
-    name = path.name
+    name = name or path.name
+    limits = limits or Limits(max_bytes=MAX_XLSFORM_BYTES)
+    deadline = deadline or Deadline(name, limits.seconds)
     try:
-        if path.stat().st_size > MAX_XLSFORM_BYTES:
-            raise InstrumentError([Problem(Code.TOO_LARGE, name, value=f"> {MAX_XLSFORM_BYTES} bytes")])
+        scan_workbook(path, name, limits, deadline)
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")  # openpyxl: "Unknown extension is not supported"
             book = get_xlsform(str(path))
+            deadline.check()
             warn: list[str] = []
-            tree = workbook_to_json(book, fallback_form_name=book.fallback_form_name, warnings=warn)
+            fallback = slug_from("", Path(name).stem).replace("-", "_")
+            tree = workbook_to_json(book, fallback_form_name=fallback, warnings=warn)
+            deadline.check()
+        check_depth(tree.get("children") or [], name, limits)
     except InstrumentError:
         raise
     except (PyXFormError, OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        detail = " ".join(str(exc).split())[:400]
-        raise InstrumentError([Problem(Code.XLSFORM_INVALID, name, _row_of(detail), value=detail)]) from None
+        raise InstrumentError([pyxform_problem(exc, name)]) from None
     rows = {r.get("name"): i + 2 for i, r in enumerate(book.survey or []) if r.get("name")}
     choice_rows = {(r.get("list_name"), r.get("name")): i + 2 for i, r in enumerate(book.choices or [])}
-    mapper = _Mapper(name, tree, rows, choice_rows, path.stem)
+    mapper = Mapper(name, tree, rows, choice_rows, Path(name).stem)
+    mapper.attachments = attachments or {}
+    settings = (book.settings or [{}])[0] if isinstance(book.settings, list) else {}
+    mapper.titled = bool(str(settings.get("form_title") or settings.get("title") or "").strip())
     mapper.warnings.extend(warn)
     for header in (book.survey_header or []) + (book.choices_header or []):
         mapper.header_languages(header)
@@ -91,19 +104,49 @@ def read_xlsform(path: str | Path) -> Imported:
     return Imported(data, mapper.places, mapper.warnings)
 
 
-def _row_of(detail: str) -> str:
+#: pyxform's messages (by their words) and the problem each one is: (pattern, code, field); the
+#: pattern's group is the value our message names
+PYXFORM_CODES: tuple[tuple[str, Code, str], ...] = (
+    (r"duplicate column header: ?'?([^'.]+)", Code.DUPLICATE_NAME, "header"),
+    (r"unknown question type '([^']+)'", Code.UNKNOWN_TYPE, "type"),
+    (r"list name not in choices sheet: ?'?([^'\s]+)", Code.UNKNOWN_CHOICE_LIST, "type"),
+    (r"unmatched '((?:begin|end)_?\w+)'", Code.BAD_VALUE, "type"),
+    (r"survey element named '([^']+)'", Code.DUPLICATE_NAME, "name"),
+    (r"the survey sheet is (?:either empty or )?(missing)", Code.MISSING_SHEET, "survey"),
+)
+
+
+def pyxform_problem(exc: Exception, name: str) -> Problem:
+    """pyxform's error as one of our coded problems, at its sheet and row; one we have no code for
+    keeps pyxform's own words, under our translated heading (:attr:`Code.XLSFORM_INVALID`)."""
+    detail = " ".join(str(exc).split())[:400]
+    where = _row_of(detail)
+    for pattern, code, column in PYXFORM_CODES:
+        found = re.search(pattern, detail, re.IGNORECASE)
+        if found:
+            value = "survey" if code is Code.MISSING_SHEET else found.group(1).strip()
+            return Problem(code, name, where, column, value[:200], "")
+    return Problem(Code.XLSFORM_INVALID, name, where, value=_reason(detail))
+
+
+def _reason(detail: str) -> str:
+    """pyxform's words without its own '[row : N]' prefix (the place is given apart)."""
+    return re.sub(r"^\[row\s*:\s*\d+\]\s*", "", detail)[:200]
+
+
+def _row_of(detail: str) -> Message | str:
     m = re.search(r"\[row\s*:\s*(\d+)\]", detail)
     sheet = re.search(r"'(survey|choices|settings)' sheet", detail)
     if not m:
-        return ""
-    return f"sheet '{sheet.group(1) if sheet else 'survey'}', row {m.group(1)}"
+        return sheet_place(sheet.group(1)) if sheet else ""
+    return sheet_place(sheet.group(1) if sheet else "survey", int(m.group(1)))
 
 
-def _locator(places: dict[str, str]):
-    def locate(where: str) -> str:
+def _locator(places: dict[str, Message]):
+    def locate(where: str) -> Message | str:
         best = max((p for p in places if where == p or where.startswith(p + ".") or where.startswith(p + "[")),
                    key=len, default=None)
-        return f"{places[best]} ({where})" if best is not None else where
+        return Message("place.at", {"place": places[best], "path": where}) if best is not None else where
 
     return locate
 
@@ -117,18 +160,21 @@ def language_code(name: str, default: str = "en") -> str | None:
     return default if code == "" else code
 
 
-class _Mapper:
+class Mapper:
     """pyxform's JSON tree -> our instrument dict, recording where each part came from."""
 
     def __init__(self, file: str, tree: dict, rows: dict, choice_rows: dict, stem: str):
         self.file, self.tree, self.rows, self.choice_rows, self.stem = file, tree, rows, choice_rows, stem
         self.problems: list[Problem] = []
-        self.warnings: list[str] = []
-        self.places: dict[str, str] = {}
+        self.warnings: list[Message | str] = []  #: ours as codes, pyxform's in its own words
+        self.places: dict[str, Message] = {}
         default = language_code(str(tree.get("default_language") or "default"), "en") or "en"
         self.default_code = default
         self.lang_names: dict[str, str] = {}  # pyxform language key -> our code
         self.lists: dict[str, list] = {}
+        self.attachments: dict[str, Path] = {}
+        self.titled = True  #: the form's settings give its title (else the file's name does)
+        self.contacts: set[str] = set()  #: contact types a text was recognised as (one question each)
 
     def row(self, name: Any) -> Any:
         """The survey-sheet row of ``name``; a generated 'x_other' question points at 'x'."""
@@ -138,7 +184,7 @@ class _Mapper:
         return self.rows.get(base, "?")
 
     def problem(self, code: Code, name: str, column: str, value: Any, detail: Any = "") -> None:
-        where = f"sheet 'survey', row {self.row(name)}"
+        where = sheet_place("survey", self.row(name))
         self.problems.append(Problem(code, self.file, where, column, str(value)[:200], detail))
 
     # -- texts and languages ------------------------------------------------------------------
@@ -164,9 +210,8 @@ class _Mapper:
                 code = language_code(str(key), self.default_code)
                 if code is None:
                     self.problems.append(Problem(
-                        Code.UNSUPPORTED, self.file, "sheet 'survey', header row", "label", key,
-                        {"en": f" Name the language with its code, e.g. '{key} (xx)'.",
-                         "vi": f" Hãy ghi kèm mã ngôn ngữ, ví dụ '{key} (xx)'."}))
+                        Code.UNSUPPORTED, self.file, sheet_place("survey", header=True), "label", key,
+                        Message("instrument.why.language_needs_code", {"language": key})))
                     code = str(key)
                 self.lang_names[key] = code
             out[code] = str(text)
@@ -190,28 +235,27 @@ class _Mapper:
         pages = self.pages(tree.get("children") or [])
         for list_name, items in (tree.get("choices") or {}).items():
             self.lists[list_name] = [self.choice(list_name, c) for c in items]
-        title_text = str(tree.get("title") or self.stem)
+        title_text = str(tree.get("title") or self.stem) if self.titled else " ".join(self.stem.replace("_", " ").split())
         langs = self.languages() or [self.default_code]
         for page in pages:
             if page.pop("_auto", False):
                 page["title"] = dict.fromkeys(langs, title_text)
         if not pages:
             self.problems.append(Problem(
-                Code.UNSUPPORTED, self.file, "sheet 'survey'", "type", "metadata-only form",
-                {"en": " The form has no question KhaoSat can ask (only metadata fields such as start or deviceid).",
-                 "vi": " Biểu mẫu không có câu hỏi nào để hỏi (chỉ có trường siêu dữ liệu như start, deviceid)."}))
+                Code.UNSUPPORTED, self.file, sheet_place("survey"), "type", "metadata-only form",
+                Message("instrument.why.metadata_only")))
         data: dict[str, Any] = {
-            "slug": _slug(str(tree.get("id_string") or ""), self.stem),
+            "slug": slug_from(str(tree.get("id_string") or ""), self.stem),
             "version": _version(tree.get("version")),
             "languages": langs,
             "title": meta.get("title") or dict.fromkeys(langs, title_text),
             "choice_lists": {k: v for k, v in self.lists.items() if k in self.used_lists},
             "pages": pages,
         }
-        for key in ("description", "scoring"):
+        for key in ("description", "scoring", "area"):
             if meta.get(key):
                 data[key] = meta[key]
-        self.places["choice_lists"] = "sheet 'choices'"
+        self.places["choice_lists"] = sheet_place("choices")
         return data
 
     used_lists: set[str]
@@ -245,7 +289,7 @@ class _Mapper:
 
     def page(self, group: dict, index: int) -> dict[str, Any]:
         where = f"pages[{index}]"
-        self.places[where] = f"sheet 'survey', row {self.rows.get(group.get('name'), '?')}"
+        self.places[where] = sheet_place("survey", self.rows.get(group.get("name"), "?"))
         page: dict[str, Any] = {"name": group.get("name"), "questions": []}
         label = self.column_text(group, "label")
         page["title"] = label or {}
@@ -273,10 +317,8 @@ class _Mapper:
         return out
 
     def question(self, node: dict, where: str) -> dict[str, Any] | None:
-        from surveys.xlsform_types import convert_question
-
         name = node.get("name")
-        self.places[where] = f"sheet 'survey', row {self.row(name)}"
+        self.places[where] = sheet_place("survey", self.row(name))
         return convert_question(self, node, where)
 
 
@@ -300,16 +342,6 @@ def _json_setting(value: Any) -> dict[str, Any]:
         return {}
     return data if isinstance(data, dict) else {}
 
-
-def _slug(form_id: str, stem: str) -> str:
-    for candidate in (form_id, stem):
-        slug = re.sub(r"[^a-z0-9-]+", "-", candidate.lower()).strip("-")
-        slug = re.sub(r"-{2,}", "-", slug)
-        if slug and not slug[0].isalpha():
-            slug = "form-" + slug
-        if SLUG_RE.match(slug[:64]):
-            return slug[:64]
-    return "imported-form"
 
 
 def _version(value: Any) -> int:

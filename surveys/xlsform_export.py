@@ -14,6 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openpyxl import Workbook
+
+from surveys import areas
+from surveys.questions import kind
 from surveys.schema import Choice, Instrument, Question
 
 LANGUAGE_NAMES = {"vi": "Vietnamese", "en": "English", "zh": "Chinese", "sw": "Swahili", "km": "Khmer",
@@ -22,8 +26,6 @@ SURVEY_COLUMNS = ["type", "name", "label", "hint", "required", "relevant", "cons
                   "calculation", "appearance", "choice_filter", "competence", "correct", "province", "multiple",
                   "min", "max", "min_rows", "max_rows", "khaosat_type"]
 TRANSLATED = ("label", "hint", "constraint_message")
-SIMPLE = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date", "note": "note",
-          "calculate": "calculate", "consent": "acknowledge"}
 
 
 def language_column(code: str) -> str:
@@ -32,8 +34,6 @@ def language_column(code: str) -> str:
 
 def export_xlsform(instrument: Instrument, path: str | Path) -> Path:
     """Write ``instrument`` to ``path`` (.xlsx) and return the path."""
-    from openpyxl import Workbook
-
     writer = _Writer(instrument)
     writer.write()
     book = Workbook()
@@ -53,7 +53,7 @@ def export_xlsform(instrument: Instrument, path: str | Path) -> Path:
 class _Writer:
     def __init__(self, instrument: Instrument):
         self.instrument = instrument
-        self.langs = instrument.languages
+        self.langs: tuple[str, ...] = instrument.languages
         self.rows: list[dict[str, Any]] = []
         self.choices: list[dict[str, Any]] = []
         self.lists: dict[tuple, str] = {}
@@ -78,6 +78,8 @@ class _Writer:
             meta["description"] = self.instrument.description
         if self.instrument.scoring:
             meta["scoring"] = self.instrument.scoring
+        if self.instrument.area:
+            meta["area"] = areas.coverage_setting(self.instrument.area)
         return {
             "form_title": self.instrument.text(self.instrument.title, self.instrument.default_language),
             "form_id": self.instrument.slug,
@@ -131,50 +133,4 @@ class _Writer:
         return row
 
     def question(self, q: Question) -> None:
-        row = self.common(q)
-        if q.type in SIMPLE:
-            row["type"] = SIMPLE[q.type]
-        elif q.type == "yesno":
-            row["type"] = "select_one " + self.choice_list("khaosat_yesno", q.choices)
-            row["khaosat_type"] = "yesno"
-        elif q.type == "area":
-            row["type"] = "select_one " + self.choice_list(f"wards_{q.extra.get('province', 1)}", _wards(q, self.langs))
-            row["khaosat_type"] = "area"
-            row["province"] = q.extra.get("province", 1)
-        elif q.type in ("single", "likert", "multiple", "knowledge"):
-            many = q.type == "multiple" or (q.type == "knowledge" and q.extra.get("multiple"))
-            row["type"] = ("select_multiple " if many else "select_one ") + self.choice_list(q.name, q.choices)
-            if q.type == "likert":
-                row["appearance"] = "likert"
-            if q.type == "knowledge":
-                row["correct"] = " ".join(q.correct)
-        elif q.type == "grid":
-            return self.grid(q, row)
-        elif q.type == "repeat":
-            return self.repeat(q, row)
-        self.rows.append(row)
-
-    def grid(self, q: Question, row: dict[str, Any]) -> None:
-        row.update({"type": "begin_group", "appearance": "table-list", "required": None})
-        self.rows.append(row)
-        scale = self.choice_list(q.name, q.choices)
-        for item in q.items:
-            item_row = self.common(item)
-            item_row["type"] = f"select_one {scale}"
-            item_row["required"] = "yes" if item.required else None
-            self.rows.append(item_row)
-        self.rows.append({"type": "end_group"})
-
-    def repeat(self, q: Question, row: dict[str, Any]) -> None:
-        row["type"] = "begin_repeat"
-        self.rows.append(row)
-        for item in q.items:
-            self.question(item)
-        self.rows.append({"type": "end_repeat"})
-
-
-def _wards(q: Question, langs: tuple[str, ...]) -> tuple[Choice, ...]:
-    from surveys import areas
-
-    return tuple(Choice(str(w.code), dict.fromkeys(langs, w.name))
-                 for w in areas.wards(int(q.extra.get("province", areas.HANOI))))
+        kind(q.type).export(q, self.common(q), self)

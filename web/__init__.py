@@ -5,15 +5,40 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from flask import Flask, abort, current_app, jsonify, render_template, request
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from surveys import areas
-from web import auth, config, db, errors, i18n, limits, proxy, reading, synthetic
+from web import (
+    auth,
+    cache,
+    config,
+    db,
+    errors,
+    i18n,
+    jobs,
+    limits,
+    messages,
+    proxy,
+    reading,
+    synthetic,
+    tables,
+)
 from web.area_codes import MixedCodeLists
 
 csrf = CSRFProtect()
@@ -27,13 +52,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = config.normalise_database_url(app.config["DATABASE_URL"])
 
     db.init_app(app)
+    cache.init_app(app)
+    tables.watch_changes()
     i18n.init_app(app)
+    app.jinja_env.globals["say"] = messages.render
     reading.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
     proxy.init_app(app)
     synthetic.init_app(app)
+    jobs.init_app(app)
 
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp
@@ -53,11 +82,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(errors.refuse_unstorable_input)
     app.after_request(_security_headers)
     app.add_url_rule("/healthz", "healthz", auth.public(healthz))
+    app.add_url_rule("/favicon.ico", "favicon", auth.public(favicon))
 
     from web.cli import register_commands
 
     register_commands(app)
+    _warm_up_worker()
     return app
+
+
+def _warm_up_worker() -> None:
+    """In a gunicorn worker, draw a chart before the first request, so that its first chart is not slow."""
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
+        from web.research.charts import warm_up
+
+        warm_up()
+
+
+def favicon():
+    """The icon browsers fetch on their own beside a page (a long-cached file, never a 404 page)."""
+    return send_from_directory(current_app.static_folder or "", "icon-192.png", mimetype="image/png", max_age=86400)
 
 
 def healthz():
@@ -94,6 +138,18 @@ def _register_error_handlers(app: Flask) -> None:
             return errors.refuse(409, message)
         return render_template("error.html", code=409, message=message), 409
 
+    @app.errorhandler(OperationalError)
+    def database_unreachable(error: OperationalError):
+        """The database is down or restarting: 503 and a time to come back, never a 500; the offline app
+        keeps the interview and sends it again (only 400, 413 and 422 are final for it)."""
+        app.logger.warning("database unreachable: %s", error.orig)
+        if errors.wants_json():
+            reply, status = errors.refuse(503, errors.DATABASE_DOWN)
+        else:
+            reply, status = make_response(render_template("error.html", code=503, message=errors.DATABASE_DOWN)), 503
+        reply.headers["Retry-After"] = str(errors.RETRY_AFTER_SECONDS)
+        return reply, status
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         app.logger.exception("unexpected error")
@@ -122,6 +178,8 @@ def _security_headers(response):
         "Permissions-Policy", "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)")
     if current_app.config.get("KHAOSAT_HTTPS") or request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.endpoint != "static":  # pages and downloads may show answers, passwords or tokens
+    # pages and downloads may show answers, passwords or tokens; a province's list of communes is public (but
+    # not a refusal, which is never kept)
+    if request.endpoint != "static" and (request.endpoint != "respond.province_areas" or response.status_code != 200):
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,7 +3,10 @@
 Actions in use: ``login``, ``login_failed``, ``logout``, ``export``, ``user_created``, ``user_deactivated``,
 ``user_activated``, ``role_changed``, ``password_reset``, ``token_created``, ``token_revoked``,
 ``ward_assigned``, ``ward_unassigned``, ``quota_set``, ``survey_published``, ``survey_retired``,
-``survey_uploaded``, ``response_excluded``, ``response_included``, ``response_erased``,
+``survey_uploaded``, ``survey_previewed``, ``survey_closed``, ``survey_archived``,
+``survey_back_to_draft``, ``response_excluded``, ``response_included``, ``response_reviewed`` (one response
+or a bulk action: status, count, filters), ``response_edited`` (questions and revision, never values),
+``response_erased``,
 ``draft_erased``, ``contacts_purged``. Never put answers or personal details in ``detail``.
 """
 
@@ -15,16 +18,16 @@ from flask import has_request_context, request
 from sqlmodel import Session, select
 
 from web import db
+from web.auth import requesting_user
 from web.models import AuditEvent, User
 
 
 def record(action: str, *, target: str | None = None, detail: dict[str, Any] | None = None,
            actor: User | None = None, actor_name: str | None = None, session: Session | None = None,
            commit: bool = True) -> AuditEvent:
-    """Add one event to the audit log; the actor defaults to the user making the request."""
-    if actor is None and has_request_context():
-        from web.auth import requesting_user
-
+    """Add one event to the audit log; the actor defaults to the user making the request (a named
+    ``actor_name`` such as "schedule" says the system acted, not that user)."""
+    if actor is None and actor_name is None and has_request_context():
         actor = requesting_user()
     event = AuditEvent(
         action=action[:40],

@@ -13,10 +13,11 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, has_app_context, redirect, request, url_for
 from flask_login import LoginManager, current_user
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from web import db, sessions
@@ -28,7 +29,19 @@ from web.models.base import utcnow
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
 login_manager.login_message = lazy_gettext("Please log in to see this page.")
+#: Logins end on the server (:mod:`web.sessions`), so Flask-Login's cookie-side protection adds nothing,
+#: and its "basic" mode writes ``_fresh`` into an anonymous visitor's cookie on the first request that
+#: reads the user. A request racing a form's post (the browser's favicon fetch beside "Start") then sent
+#: back the older cookie and the new draft's resume code was lost.
+login_manager.session_protection = None
+#: Argon2id with argon2-cffi's default parameters (RFC 9106, low memory: 64 MiB, 3 passes, ~0.1 s)
 _hasher = PasswordHasher()
+#: an app under test (``TESTING``) hashes with the cheapest parameters: the suite logs in hundreds of times
+_test_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+def _password_hasher() -> PasswordHasher:
+    return _test_hasher if has_app_context() and current_app.testing else _hasher
 
 
 def init_app(app: Flask) -> None:
@@ -46,25 +59,27 @@ def _load_user(user_id: str) -> User | None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _password_hasher().verify(user.password_hash, password)  # parameters come from the hash
     except (VerificationError, InvalidHashError):
         return False
 
 
-_dummy_hash: list[str] = []
+_dummy_hashes: dict[int, str] = {}
 
 
 def check_no_password(password: str) -> None:
     """Spend the time of a password check when there is no such user, so timing does not tell."""
-    if not _dummy_hash:
-        _dummy_hash.append(_hasher.hash(secrets.token_hex(16)))
+    hasher = _password_hasher()
+    if id(hasher) not in _dummy_hashes:
+        _dummy_hashes[id(hasher)] = hasher.hash(secrets.token_hex(16))
+    dummy = _dummy_hashes[id(hasher)]
     try:
-        _hasher.verify(_dummy_hash[0], password)
+        hasher.verify(dummy, password)
     except (VerificationError, InvalidHashError):
         pass
 
@@ -115,11 +130,12 @@ def token_user() -> User | None:
     if not header.startswith("Bearer "):
         return None
     session = db.session()
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip()))).first()
-    if token is None or token.is_revoked or token.is_expired() or not sessions.is_live(session, token.session_id):
+    found = session.exec(_token_statement(), params={"token_hash": hash_token(header[7:].strip())}).first()
+    if found is None:
         return None
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    token, user = found  # one round trip for both: every API request starts here
+    if token.is_revoked or token.is_expired() or not sessions.is_live(session, token.session_id) \
+            or not user.is_active:
         return None
     now = utcnow()
     last = token.last_used_at
@@ -128,6 +144,13 @@ def token_user() -> User | None:
         session.add(token)
         session.commit()
     return user
+
+
+@functools.cache
+def _token_statement():
+    """A token and its user by the token's hash, built once (every API request starts here)."""
+    return select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
+        ApiToken.token_hash == bindparam("token_hash"))
 
 
 def requesting_user() -> User | None:

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlmodel import select
+from tqdm import tqdm
+from werkzeug.serving import run_simple
 
-from web import catalog, db
+import surveys
+from web import area_codes, catalog, create_app, db, jobs, lifecycle
+from web.auth import hash_password, new_token
+from web.config import upload_limits
+from web.demo import seed_demo
+from web.messages import render
+from web.models import User
+from web.national_demo import seed_national
+from web.privacy import purge_contacts as purge
+from web.review import flag_stored
 
 
 def register_commands(app: Flask) -> None:
     for command in (init_db, create_user, create_token, import_form, export_form, demo, serve, purge_contacts,
-                    migrate_areas, vacuum):
+                    migrate_areas, vacuum, apply_schedule, flag_responses, worker, clean_jobs):
         app.cli.add_command(command)
 
 
@@ -36,9 +49,6 @@ def init_db() -> None:
 @with_appcontext
 def create_user(role: str, username: str) -> None:
     """Create a user; the password is read from standard input."""
-    from web.auth import hash_password
-    from web.models import User
-
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
@@ -56,9 +66,6 @@ def create_user(role: str, username: str) -> None:
 @with_appcontext
 def create_token(username: str) -> None:
     """Print a new API token for a user (shown once, stored hashed)."""
-    from web.auth import new_token
-    from web.models import User
-
     user = db.session().exec(select(User).where(User.username == username)).first()
     if user is None:
         raise click.UsageError(f"there is no user {username!r}")
@@ -69,24 +76,33 @@ def create_token(username: str) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--controller", default=None, help="the personal data controller named in the privacy notice")
 @click.option("--contact", default=None, help="how respondents reach the controller about their data")
+@click.option("--attach", "attached", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="a CSV the XLSForm's select_one_from_file names (repeatable)")
 @with_appcontext
-def import_form(path: str, controller: str | None, contact: str | None) -> None:
+def import_form(path: str, controller: str | None, contact: str | None, attached: tuple[str, ...]) -> None:
     """Check and publish an instrument (YAML or XLSForm); print its slug and version.
 
     A survey is published only once it names its data controller and a privacy contact (here, or
-    in the admin settings); until then the new version waits as a draft.
+    in the admin settings); until then the new version waits as a draft. ``--attach wards.csv``
+    gives the choice list of ``select_one_from_file wards.csv``, checked as an upload's is.
     """
-    import surveys
-
-    try:
-        instrument = surveys.load_instrument(path)
-    except surveys.InstrumentError as exc:
-        for line in exc.messages("en"):
-            click.echo(line, err=True)
-        sys.exit(2)
-    version = catalog.publish(db.session(), instrument, controller=controller, contact=contact)
+    attachments = {Path(file).name: Path(file) for file in attached}
+    with tqdm(total=2, desc=Path(path).name, unit="step", file=sys.stderr, disable=None) as bar:
+        bar.set_postfix_str("reading and checking")
+        try:
+            instrument = surveys.load_instrument(path, limits=upload_limits(current_app.config),
+                                                 attachments=attachments)
+        except surveys.InstrumentError as exc:
+            bar.close()
+            for problem in exc.problems:
+                click.echo(render(problem, "en"), err=True)
+            sys.exit(2)
+        bar.update(1)
+        bar.set_postfix_str("publishing")
+        version = catalog.publish(db.session(), instrument, controller=controller, contact=contact)
+        bar.update(1)
     click.echo(f"{instrument.slug} {version.version}")
-    if version.published_at is None:
+    if version.state.value != "open":
         click.echo("not published yet: the privacy notice needs the data controller and a contact "
                    "(--controller/--contact, or Admin > Surveys > Privacy settings)", err=True)
 
@@ -97,8 +113,6 @@ def import_form(path: str, controller: str | None, contact: str | None) -> None:
 @with_appcontext
 def export_form(slug: str, output: str | None) -> None:
     """Write the current version of a survey as an XLSForm (for ODK Collect or KoboToolbox)."""
-    import surveys
-
     version = catalog.current_version(db.session(), slug)
     if version is None:
         raise click.UsageError(f"there is no published survey {slug!r}")
@@ -114,10 +128,6 @@ def export_form(slug: str, output: str | None) -> None:
 @with_appcontext
 def purge_contacts(fieldwork_end: str | None, retention_days: int | None) -> None:
     """Delete respondents' contact details (names, phones, addresses, GPS) past their retention."""
-    import datetime as dt
-
-    from web.privacy import purge_contacts as purge
-
     end_text = fieldwork_end or current_app.config.get("KHAOSAT_FIELDWORK_END")
     try:
         end = dt.date.fromisoformat(end_text) if end_text else None
@@ -137,8 +147,6 @@ def purge_contacts(fieldwork_end: str | None, retention_days: int | None) -> Non
 @with_appcontext
 def migrate_areas(dry_run: bool, backup: Path | None) -> None:
     """Move stored ward codes to the current official code list, backing them up first."""
-    from web import area_codes
-
     backup_dir = Path(current_app.instance_path) / "backups"
     with db.engine().begin() as conn:
         if backup is not None:
@@ -168,17 +176,59 @@ def vacuum() -> None:
     click.echo("database files rewritten: erased rows are gone from them")
 
 
+@click.command("flag-responses")
+@with_appcontext
+def flag_responses() -> None:
+    """Compute and store the quality flags of responses stored before flags were kept (run once after
+    upgrading; new responses are flagged when they arrive). Flags already stored are kept."""
+    flagged = flag_stored(db.session(), current_app.config["KHAOSAT_MIN_INTERVIEW_SECONDS"])
+    click.echo(f"responses with quality flags: {flagged}")
+
+
+@click.command("apply-schedule")
+@with_appcontext
+def apply_schedule() -> None:
+    """Close the open survey versions whose closing date has passed, each in the audit log (they take
+    no responses from that moment anyway; run it from cron for a timely log)."""
+    click.echo(f"closed: {lifecycle.apply_schedule(db.session())}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="stop once the queue is empty (tests, cron)")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Prepare large downloads queued in Redis (KHAOSAT_JOB_QUEUE=rq); run one or more next to the web tier."""
+    app = current_app._get_current_object()
+    if app.config["KHAOSAT_JOB_QUEUE"] != "rq":
+        raise click.UsageError("the web processes run jobs themselves (KHAOSAT_JOB_QUEUE=thread); "
+                               "set KHAOSAT_JOB_QUEUE=rq and REDIS_URL to use workers")
+    click.echo(f"jobs queued again: {jobs.recover(app)}; expired jobs removed: {jobs.clean(app)}")
+    jobs.work(app, burst=burst)
+
+
+@click.command("clean-jobs")
+@with_appcontext
+def clean_jobs() -> None:
+    """Remove the prepared downloads (and their files) older than KHAOSAT_JOB_RETENTION_HOURS."""
+    click.echo(f"expired jobs removed: {jobs.clean(current_app._get_current_object())}")
+
+
 @click.command("demo")
 @click.option("--per-ward", default=32, show_default=True, help="responses per ward")
 @click.option("--seed", default=20251, show_default=True)
+@click.option("--national", is_flag=True, help="also a national survey: 34 provinces, communes as clusters")
+@click.option("--per-province", default=60, show_default=True, help="national responses per province")
 @with_appcontext
-def demo(per_ward: int, seed: int) -> None:
-    """Seed demo accounts and synthetic responses across the province's wards (once)."""
-    from web.demo import seed_demo
-
+def demo(per_ward: int, seed: int, national: bool, per_province: int) -> None:
+    """Seed demo accounts and synthetic responses across the province's wards (once); with ``--national``,
+    also a national sample calibrated to province x sex x age margins."""
     init_db.callback()
     report = seed_demo(db.session(), current_app.config["KHAOSAT_PROVINCE"], per_ward=per_ward, seed=seed)
     click.echo(report)
+    if national:
+        started = time.perf_counter()
+        click.echo(seed_national(db.session(), per_province=per_province, seed=seed))
+        click.echo(f"national demo seeded in {time.perf_counter() - started:.1f} s")
 
 
 @click.command("serve")
@@ -186,15 +236,9 @@ def demo(per_ward: int, seed: int) -> None:
 @click.option("--port", default=5000, show_default=True, envvar="PORT")
 def serve(host: str, port: int) -> None:
     """Serve the app (for a laptop; use gunicorn in production)."""
-    from werkzeug.serving import run_simple
-
-    from web import create_app
-
     click.echo(f"KhaoSat on http://{host}:{port}")
     run_simple(host, port, create_app(), threaded=True)
 
 
 def main() -> None:
-    from web import create_app
-
     FlaskGroup(create_app=create_app, add_default_commands=False, add_version_option=False)(prog_name="khaosat")

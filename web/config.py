@@ -7,6 +7,37 @@ import os
 import secrets
 from pathlib import Path
 
+from surveys.limits import Limits
+from web.i18n import TRANSLATIONS
+
+
+def _language_settings() -> dict:
+    """Languages, catalogs and the time zone pages show."""
+    return {
+        "BABEL_DEFAULT_LOCALE": "vi",
+        # languages offered (vi first; default: every language with a catalog), and more catalog folders
+        # (``;``-separated, each holding <lang>/LC_MESSAGES/messages.mo) beside the built-in translations/
+        "KHAOSAT_LANGUAGES": os.environ.get("KHAOSAT_LANGUAGES") or None,
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(
+            [str(TRANSLATIONS),
+             *filter(None, os.environ.get("KHAOSAT_TRANSLATIONS", "").split(";"))]),
+        # times are stored in UTC and shown in this zone (see web/i18n.py); rules' today() use it too
+        "KHAOSAT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",  #: times as shown
+    }
+
+
+def _upload_settings() -> dict:
+    """Caps on an uploaded instrument (surveys/limits.py); breaking one refuses the file, storing nothing."""
+    return {
+        "KHAOSAT_UPLOAD_MAX_BYTES": int(os.environ.get("KHAOSAT_UPLOAD_MAX_BYTES", "5000000")),
+        "KHAOSAT_UPLOAD_MAX_ROWS": int(os.environ.get("KHAOSAT_UPLOAD_MAX_ROWS", "3000")),
+        "KHAOSAT_UPLOAD_MAX_CHOICES": int(os.environ.get("KHAOSAT_UPLOAD_MAX_CHOICES", "20000")),
+        "KHAOSAT_UPLOAD_MAX_DEPTH": int(os.environ.get("KHAOSAT_UPLOAD_MAX_DEPTH", "10")),
+        "KHAOSAT_UPLOAD_MAX_ALIASES": int(os.environ.get("KHAOSAT_UPLOAD_MAX_ALIASES", "200")),
+        "KHAOSAT_UPLOAD_SECONDS": float(os.environ.get("KHAOSAT_UPLOAD_SECONDS", "15")),
+    }
+
 
 def from_environment(instance_path: str) -> dict:
     """The settings that come from the environment: ``DATABASE_URL``, ``SECRET_KEY`` and the rest."""
@@ -35,18 +66,41 @@ def from_environment(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("KHAOSAT_SESSION_DAYS", "14"))),
         # the private key that opens interview files saved on a phone (PEM); default: instance/export_key.pem
         "KHAOSAT_EXPORT_KEY": os.environ.get("KHAOSAT_EXPORT_KEY") or None,
-        "BABEL_DEFAULT_LOCALE": "vi",
-        # times are stored in UTC and shown in this zone (see web/i18n.py); rules' today() use it too
-        "KHAOSAT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",
-        "BABEL_DEFAULT_TIMEZONE": os.environ.get("KHAOSAT_TIMEZONE") or "Asia/Ho_Chi_Minh",  #: times as shown
+        **_language_settings(),
         # rate limits: in memory, or shared in Redis across workers (see web/limits.py)
         "RATELIMIT_ENABLED": os.environ.get("KHAOSAT_RATE_LIMITS", "1") != "0",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
         # privacy: contact details are deleted this many days after fieldwork ends (khaosat purge-contacts)
         "KHAOSAT_CONTACT_RETENTION_DAYS": int(os.environ.get("KHAOSAT_CONTACT_RETENTION_DAYS", "90")),
         "KHAOSAT_FIELDWORK_END": os.environ.get("KHAOSAT_FIELDWORK_END") or None,  #: ISO date, e.g. 2026-12-31
+        **_upload_settings(),
         # quality flags on the fieldwork dashboard
         "KHAOSAT_MIN_INTERVIEW_SECONDS": int(os.environ.get("KHAOSAT_MIN_INTERVIEW_SECONDS", "120")),
+        #: a PostgreSQL read replica for research reads (results, the results API, downloads); writes never
+        "DATABASE_REPLICA_URL": normalise_database_url(os.environ["DATABASE_REPLICA_URL"])
+        if os.environ.get("DATABASE_REPLICA_URL") else None,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,  #: weighted designs shared between workers
+        # research pages: weights that took longer than this to make are made again in the background
+        # after new responses, and the last complete ones are shown meanwhile (labelled with their time)
+        "WEIGHTS_SYNC_SECONDS": float(os.environ.get("KHAOSAT_WEIGHTS_SYNC_SECONDS", "0.3")),
+        **_job_settings(),
+    }
+
+
+def _job_settings() -> dict:
+    """Background jobs (web/jobs.py): which queue runs them, when a download becomes one, how long files stay."""
+    return {
+        "KHAOSAT_JOB_QUEUE": os.environ.get("KHAOSAT_JOB_QUEUE") or "thread",  #: "thread" or "rq" (REDIS_URL)
+        #: a download of more responses than this is prepared in the background (pages; API tokens get the file)
+        "KHAOSAT_JOB_RQ_QUEUE": os.environ.get("KHAOSAT_JOB_RQ_QUEUE") or "khaosat-jobs",  #: the RQ queue's name
+        "KHAOSAT_JOB_THRESHOLD": int(os.environ.get("KHAOSAT_JOB_THRESHOLD", "20000")),
+        #: a survey of more responses than this is weighted again in the background (web/research/weighting_jobs.py)
+        "KHAOSAT_WEIGHTING_JOB_THRESHOLD": int(os.environ.get("KHAOSAT_WEIGHTING_JOB_THRESHOLD", "50000")),
+        "KHAOSAT_JOB_RETENTION_HOURS": float(os.environ.get("KHAOSAT_JOB_RETENTION_HOURS", "24")),
+        "KHAOSAT_JOB_DIR": os.environ.get("KHAOSAT_JOB_DIR") or None,  #: default: instance/jobs
+        "KHAOSAT_JOB_CHUNK_ROWS": int(os.environ.get("KHAOSAT_JOB_CHUNK_ROWS", "10000")),  #: rows per progress step
+        "KHAOSAT_JOB_CLEAN_SECONDS": float(os.environ.get("KHAOSAT_JOB_CLEAN_SECONDS", "600")),
+        "KHAOSAT_JOB_TIMEOUT": int(os.environ.get("KHAOSAT_JOB_TIMEOUT", str(6 * 3600))),  #: RQ's limit, seconds
     }
 
 
@@ -72,3 +126,10 @@ def _instance_secret(instance_path: str) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def upload_limits(config) -> Limits:
+    """The caps on an uploaded instrument, from the app's settings."""
+    return Limits(max_bytes=config["KHAOSAT_UPLOAD_MAX_BYTES"], max_rows=config["KHAOSAT_UPLOAD_MAX_ROWS"],
+                  max_choices=config["KHAOSAT_UPLOAD_MAX_CHOICES"], max_depth=config["KHAOSAT_UPLOAD_MAX_DEPTH"],
+                  max_yaml_aliases=config["KHAOSAT_UPLOAD_MAX_ALIASES"], seconds=config["KHAOSAT_UPLOAD_SECONDS"])

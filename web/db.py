@@ -1,20 +1,28 @@
 """The database: one engine per app, one SQLModel session per request, migrations with Alembic.
 
 SQLite (the default) runs with WAL, foreign keys and ``secure_delete`` on; PostgreSQL is used when
-``DATABASE_URL`` says so. The schema is created and upgraded only by Alembic (``khaosat init-db``).
+``DATABASE_URL`` says so, with research reads on a read replica when ``DATABASE_REPLICA_URL`` names one
+(:func:`read_session`). The schema is created and upgraded only by Alembic (``khaosat init-db``).
 After an erasure, :func:`forget_erased` makes sure no copy of the erased rows stays in the files.
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
+from tqdm import tqdm
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,8 +45,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def insert_new(session: Session, table: Table, *unique: str, returning: tuple[str, ...] = ()) -> Insert:
+    """An ``INSERT`` into ``table`` that skips a row whose ``unique`` columns are already stored
+    (``ON CONFLICT (…) DO NOTHING``, which PostgreSQL and SQLite both speak), returning the columns
+    named in ``returning``; pass the rows as parameters. Built once per statement, so that
+    SQLAlchemy's compiled cache finds it without computing a cache key from the values."""
+    return _insert_new(session.get_bind().dialect.name, table, unique, returning)
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table, unique: tuple[str, ...], returning: tuple[str, ...]) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
+
+
 def init_app(app: Flask) -> None:
     app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"], **app.config.get("ENGINE_OPTIONS", {}))
+    if app.config.get("DATABASE_REPLICA_URL"):
+        app.extensions["db_replica_engine"] = make_engine(app.config["DATABASE_REPLICA_URL"],
+                                                          **app.config.get("REPLICA_ENGINE_OPTIONS", {}))
     app.teardown_appcontext(_close_session)
 
 
@@ -53,10 +79,23 @@ def session() -> Session:
     return g.db_session
 
 
+def read_session() -> Session:
+    """The request's session for research reads (results, the results API, downloads): on the read
+    replica when ``DATABASE_REPLICA_URL`` is set, else :func:`session` itself. Never write through it:
+    a replica refuses writes, and what it shows may lag the primary by a moment."""
+    replica = current_app.extensions.get("db_replica_engine")
+    if replica is None:
+        return session()
+    if "db_read_session" not in g:
+        g.db_read_session = Session(replica, expire_on_commit=False)
+    return g.db_read_session
+
+
 def _close_session(_exc: BaseException | None = None) -> None:
-    db_session = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.close()
+    for name in ("db_session", "db_read_session"):
+        db_session = g.pop(name, None)
+        if db_session is not None:
+            db_session.close()
 
 
 def forget_erased() -> None:
@@ -103,4 +142,18 @@ def upgrade(engine_: Engine, backup_dir: Path | None = None) -> None:
     writes its backup under ``backup_dir`` (default: the app's instance folder, ``backups/``)."""
     if backup_dir is None:
         backup_dir = Path(current_app.instance_path) / "backups" if current_app else None
-    command.upgrade(alembic_config(engine_, backup_dir), "heads")
+    config = alembic_config(engine_, backup_dir)
+    pending = _pending(config, engine_)
+    # a bar on a terminal only (tqdm's disable=None), so logs and scripts read as before
+    with tqdm(total=pending, desc="database migrations", unit="revision", file=sys.stderr,
+              disable=None if pending > 1 else True) as bar:
+        config.attributes["on_version_apply"] = lambda **_step: bar.update(1)
+        command.upgrade(config, "heads")
+
+
+def _pending(config: Config, engine_: Engine) -> int:
+    """How many revisions an upgrade to the newest will apply."""
+    with engine_.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    script = ScriptDirectory.from_config(config)
+    return sum(1 for _ in script.iterate_revisions("heads", current or "base"))

@@ -13,18 +13,26 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import sys
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlmodel import Session, select
+from tqdm import tqdm
 
 import surveys
+from surveys import areas
+from surveys.questions import Respondent, kind
+from web import demo_qr
 from web.auth import hash_password
 from web.catalog import current_version, instrument_of
-from web.models import PopulationMargin, Response, User, WardCovariate
+from web.demo_sample import seed_sample
+from web.models import PopulationMargin, Response, User, WardAssignment, WardCovariate
 from web.population import EDUCATION_CODES, build_population, draw_sample
 from web.research.covariates import demo_covariates, replace_covariates
 from web.research.margins import replace_margins
+from web.review import flag_stored
 from web.submissions import build
 
 DEMO_PASSWORDS = {
@@ -69,14 +77,73 @@ def seed_demo(session: Session, province: int, per_ward: int = 32, seed: int = 2
         rng = np.random.default_rng(seed + offset)
         contacts = max(1, round(per_ward / PSUS_PER_WARD / 0.55))
         sample = draw_sample(population, rng, psus_per_ward=PSUS_PER_WARD, contacts_per_psu=contacts)
-        responses = list(_responses(version, instrument_of(version), sample, random.Random(seed + offset)))
+        responses = list(tqdm(synthetic_responses(version, instrument_of(version), sample, random.Random(seed + offset)),
+                              total=len(sample), desc=slug, unit="response", file=sys.stderr, disable=None))
         session.add_all(responses)
         session.commit()
         added += len(responses)
+    if added:
+        lines.append(seed_fieldwork(session, province))
+    lines += seed_sample(session, province, population)
+    self_selected = demo_qr.draw_self_selected(population.cells, max(60, 12 * per_ward), np.random.default_rng(seed + 7),
+                                               demo_qr.ward_in_cell(population.wards))
+    lines.append(seed_self_selected(session, "digital-skills", self_selected, seed + 7))
     return "\n".join(["demo accounts:", *accounts, *lines, f"demo responses added: {added}"])
 
 
-def _responses(version, instrument: surveys.Instrument, sample, rng: random.Random):
+SUPERVISED_WARDS = 6  #: the demo supervisor looks after this many wards; the volunteer is assigned the first
+VOLUNTEER_WARDS = 4
+
+
+def seed_fieldwork(session: Session, province: int, seed: int = 20251) -> str:
+    """Give the demo supervisor and volunteer wards, make the interviews there the volunteer's (with
+    durations, a few too short, some in wards not assigned to them) and store their quality flags, so
+    the fieldwork, quality and submissions pages have content for every role."""
+    users = {u.role: u for u in session.exec(select(User).where(User.username.in_(
+        ["demo-supervisor", "demo-volunteer"]))).all()}
+    supervisor, volunteer = users.get("supervisor"), users.get("volunteer")
+    if supervisor is None or volunteer is None or session.exec(
+            select(WardAssignment.id).where(WardAssignment.user_id == supervisor.id).limit(1)).first():
+        return "demo wards: already assigned"
+    answered = set(session.exec(select(Response.ward_code).distinct()).all())
+    wards = [w.code for w in areas.wards(province) if w.code in answered][:SUPERVISED_WARDS]
+    session.add_all([WardAssignment(user_id=supervisor.id, ward_code=w) for w in wards]
+                    + [WardAssignment(user_id=volunteer.id, ward_code=w) for w in wards[:VOLUNTEER_WARDS]])
+    rng = random.Random(seed)
+    interviews = session.exec(select(Response).where(Response.channel == "interview",
+                                                     Response.ward_code.in_(wards))).all()
+    for response in interviews:
+        seconds = rng.choice([45, 70]) if rng.random() < 0.06 else rng.randint(300, 1500)
+        received = response.submitted_at if response.submitted_at.tzinfo else \
+            response.submitted_at.replace(tzinfo=dt.UTC)
+        response.volunteer_id, response.started_at = volunteer.id, received - dt.timedelta(seconds=seconds)
+        response.meta = {**response.meta, "duration_s": seconds}
+        session.add(response)
+    session.commit()
+    flagged = flag_stored(session, 120)
+    return f"demo wards: {len(wards)} for demo-supervisor, {VOLUNTEER_WARDS} for demo-volunteer; " \
+           f"{len(interviews)} interviews there; {flagged} responses flagged"
+
+
+def seed_self_selected(session: Session, slug: str, sample: pd.DataFrame, seed: int) -> str:
+    """Store ``sample`` as the survey's self-selected responses (channel ``self``, no PSU), once."""
+    version = current_version(session, slug)
+    if version is None:
+        return f"{slug}: no such survey"
+    if session.exec(select(Response.id).where(Response.uuid.like(f"{demo_qr.PREFIX}-{slug}-%")).limit(1)).first():
+        return f"self-selected stream of {slug}: already there"
+    responses = list(synthetic_responses(version, instrument_of(version), sample, random.Random(seed),
+                                         prefix=demo_qr.PREFIX, channel="self", meta={"synthetic_stream": demo_qr.NOTE}))
+    session.add_all(responses)
+    session.commit()
+    return f"self-selected stream of {slug} (synthetic, QR/link, digitally-included over-represented): " \
+           f"{len(responses)} responses"
+
+
+def synthetic_responses(version, instrument: surveys.Instrument, sample, rng: random.Random, *, prefix: str = "demo",
+                        channel: str | None = None, meta: dict | None = None):
+    """The demo's responses for the people of ``sample``, answered by the synthetic population's traits
+    (interviews and self-completed by turns unless ``channel`` is given)."""
     today = dt.date.today()
     for i, person in enumerate(sample.to_dict(orient="records")):
         person["p"] = 0.88 if person["y"] else 0.12
@@ -88,9 +155,10 @@ def _responses(version, instrument: surveys.Instrument, sample, rng: random.Rand
         if values is None:
             continue
         yield build(
-            version, instrument, f"demo-{instrument.slug}-{i}", values,
-            channel="interview" if i % 2 else "self", language="vi" if rng.random() < 0.93 else "en",
-            meta={"demo": True}, stratum=person["stratum"], psu=person["psu"], base_weight=float(person["weight"]),
+            version, instrument, f"{prefix}-{instrument.slug}-{i}", values,
+            channel=channel or ("interview" if i % 2 else "self"), language="vi" if rng.random() < 0.93 else "en",
+            meta={"demo": True, **(meta or {})}, stratum=person["stratum"], psu=person["psu"],
+            base_weight=float(person["weight"]),
         )
 
 
@@ -127,33 +195,9 @@ def _answer(q: surveys.Question, person, ward_code, rng: random.Random, today: d
     if q.name.startswith("wg_") and codes:
         older = person["age_band"] == "60+"
         return codes[0] if rng.random() < (0.75 if older else 0.95) else rng.choice(codes[1:])
-    correct = q.extra.get("correct")
     if q.name == "devices" and {"smartphone", "basic_phone"} <= set(codes):
         phone = "smartphone" if person["internet"] or rng.random() < 0.3 else "basic_phone"
         return [phone, *[c for c in ("computer", "tablet") if c in codes and rng.random() < 0.25 * person["p"]]]
     if q.type == "yesno" and q.name.startswith("act_"):  # harder activities are done less often
         return "1" if rng.random() < _logistic(person["activity"] + _difficulty(q.name)) else "0"
-    if q.type == "yesno":
-        return "1" if rng.random() < person["p"] else "0"
-    if correct and codes:
-        right = correct if isinstance(correct, list) else [correct]
-        return str(right[0]) if rng.random() < person["p"] else rng.choice(codes)
-    if q.type == "likert" and codes:
-        position = min(len(codes) - 1, max(0, round(person["p"] * (len(codes) - 1) + rng.gauss(0, 0.8))))
-        return codes[position]
-    if q.type == "single" and codes:
-        return rng.choice(codes)
-    if q.type == "multiple" and codes:
-        ordinary = [c for c in codes if c not in ("none", "cash_only", "other")] or codes
-        return [c for c in ordinary if rng.random() < 0.3] or [rng.choice(ordinary)]
-    if q.type in ("integer", "decimal"):
-        low = q.minimum if q.minimum is not None else 0
-        high = q.maximum if q.maximum is not None else low + 10
-        return rng.randint(int(math.ceil(low)), int(math.floor(high)))
-    if q.type == "consent":
-        return "1"
-    if q.type == "area":
-        return ward_code
-    if q.type == "date":
-        return (today - dt.timedelta(days=rng.randint(1, 300))).isoformat()
-    return None
+    return kind(q.type).demo(q, Respondent(person["p"], ward_code, rng, today))

@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Response, jsonify, render_template, request
 
-from web.i18n import in_every_language, lazy_gettext
+from web.i18n import lazy_gettext
+from web.messages import in_every_language
 
 HTTP_MESSAGES = {
     400: lazy_gettext("The request could not be understood."),
@@ -29,6 +30,9 @@ UNSTORABLE_TEXT = lazy_gettext("The text contains a character that cannot be sto
                                "emoji). Please type it again.")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 SERVER_ERROR = lazy_gettext("Something went wrong on our side. Your earlier answers are saved.")
+DATABASE_DOWN = lazy_gettext("The service cannot reach its database just now, so nothing from this request was "
+                             "saved. Please try again in a minute; answers already saved are safe.")
+RETRY_AFTER_SECONDS = 30
 
 
 def http_message(code: int | None):

@@ -125,17 +125,17 @@ def build_population(province: int = areas.HANOI, seed: int = 7, clusters_per_wa
         cluster_effect = rng.normal(0, 0.25, clusters_per_ward)
         for k in range(clusters_per_ward):
             for a, band in enumerate(AGE_BANDS):
-                edu = _education_share(band, bool(rural[i]))
+                edu = education_share(band, bool(rural[i]))
                 male = SEX_RATIO[band] / (100 + SEX_RATIO[band])
                 for sex in SEXES:
                     for e, level in enumerate(EDUCATION):
-                        online = _logistic(INTERNET_BASE + INTERNET_EFFECT[band] + INTERNET_EDUCATION[level]
+                        online = logistic(INTERNET_BASE + INTERNET_EFFECT[band] + INTERNET_EDUCATION[level]
                                            + INTERNET_RURAL * rural[i] + ward_effect[i] / 2)
                         logit = (0.8 + AGE_EFFECT[band] + EDUCATION_EFFECT[level] + ward_effect[i]
                                  + cluster_effect[k] + (OLDER_WOMEN_GAP if (sex, band) == ("2", "60+") else 0.0))
                         share = AGE_SHARE[bool(rural[i])][a] * (male if sex == "1" else 1 - male) * edu[e]
                         frames.append((code, k, sex, band, level, cluster_size[k] * share,
-                                       online * _logistic(logit), online))
+                                       online * logistic(logit), online))
     cells = pd.DataFrame(frames, columns=["ward_code", "cluster", "sex", "age_band", "education", "N", "p",
                                           "p_internet"])
     cells["N"] = cells["N"].round().clip(lower=1)
@@ -150,11 +150,11 @@ def _minority_share(rng: np.random.Generator, rural: np.ndarray, behind: np.ndar
                      np.where(rural, rng.beta(0.8, 8.0, len(rural)), rng.beta(1.0, 150.0, len(rural))))
     return np.round(share, 4)
 
-def _logistic(x: float) -> float:
+def logistic(x: float) -> float:
     return float(1 / (1 + np.exp(-x)))
 
 
-def _education_share(band: str, rural: bool) -> np.ndarray:
+def education_share(band: str, rural: bool) -> np.ndarray:
     high = {"16-29": 0.40, "30-44": 0.32, "45-59": 0.18, "60+": 0.10}[band] * (0.6 if rural else 1.0)
     low = {"16-29": 0.08, "30-44": 0.12, "45-59": 0.25, "60+": 0.45}[band] * (1.4 if rural else 1.0)
     return np.array([low, 1 - low - high, high])

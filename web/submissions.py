@@ -7,22 +7,31 @@ the answers or the paradata.
 The response's ``uuid`` is unique in the database. A retry with the same content returns the
 stored response; the same ``uuid`` with different content, or from another volunteer, is a
 conflict. The unique constraint decides, not a check-then-insert, so two simultaneous retries still
-make one row.
+make one row. A submission is one statement (:func:`insert`): SQLAlchemy Core rather than the ORM,
+because the unit of work's flush, identity map and refresh cost more than the insert itself under load
+(bench/submissions_load.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from pydantic_core import PydanticUndefined
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
 
 import surveys
+from surveys.questions import split_personal
+from web import db
+from web.client_times import parse_timestamp
 from web.models import PersonalDetails, Response, SurveyVersion
+
+_TABLE = Response.__table__
 
 
 @dataclass
@@ -37,7 +46,7 @@ def content_hash(version_id: int, answers: dict[str, Any], extra: dict[str, Any]
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def build(
+def columns(
     version: SurveyVersion,
     instrument: surveys.Instrument,
     uuid: str,
@@ -52,11 +61,14 @@ def build(
     psu: str | None = None,
     base_weight: float = 1.0,
     conflict_of: str | None = None,
-) -> Outcome:
-    """A new, unsaved response for already-checked ``values``, scored by the instrument."""
+    erase_code: str | None = None,
+    is_test: bool = False,
+) -> dict[str, Any]:
+    """The stored values of a new response for already-checked ``values``, scored by the instrument
+    (the other columns take their defaults)."""
     ward = values.get("ward")
-    digest = content_hash(version.id, values, {"channel": channel, "ward": ward})
-    return Response(
+    meta = meta or {}
+    return dict(
         uuid=uuid,
         survey_version_id=version.id,
         ward_code=ward if isinstance(ward, int) else None,
@@ -64,15 +76,53 @@ def build(
         language=language,
         answers=values,
         scores=surveys.score(instrument, values),
-        meta=meta or {},
-        content_hash=digest,
+        meta=meta,
+        content_hash=content_hash(version.id, values, {"channel": channel, "ward": ward}),
         stratum=stratum,
         psu=psu,
         base_weight=base_weight,
         volunteer_id=volunteer_id,
         started_at=started_at,
+        ended_at=parse_timestamp(meta.get("ended_at")),
         conflict_of=conflict_of,
+        erase_code=erase_code,
+        is_test=is_test,
     )
+
+
+def build(version: SurveyVersion, instrument: surveys.Instrument, uuid: str, values: dict[str, Any],
+          **fields: Any) -> Response:
+    """A new, unsaved response for already-checked ``values`` (``fields``: those of :func:`columns`)."""
+    return Response(**columns(version, instrument, uuid, values, **fields))
+
+
+def _row(values: dict[str, Any]) -> dict[str, Any]:
+    """Every column of a new response but its id: ``values``, and the model's defaults for the others."""
+    defaults = _defaults()
+    row = {key: factory() if factory else default for key, (default, factory) in defaults.items()}
+    row.update(values)
+    return row
+
+
+@functools.cache
+def _defaults() -> dict[str, tuple[Any, Any]]:
+    """Column -> (default, default factory) of :class:`Response`, but the id."""
+    fields = Response.model_fields
+    out = {}
+    for column in _TABLE.columns:
+        if column.key != "id":
+            field = fields[column.key]
+            default = None if field.default is PydanticUndefined else field.default
+            out[column.key] = (default, field.default_factory)
+    return out
+
+
+def _detached(row: dict[str, Any]) -> Response:
+    """A response holding ``row``, in no session, made as the ORM makes the rows it reads (without the
+    model's ``__init__``, which checks and defaults every field again: a tenth of a submission's time)."""
+    response = Response.__mapper__.class_manager.new_instance()
+    response.__dict__.update(row)
+    return response
 
 
 def paradata(meta: dict[str, Any], started_at: dt.datetime | None, ended_at: dt.datetime | None) -> dict[str, Any]:
@@ -84,26 +134,36 @@ def paradata(meta: dict[str, Any], started_at: dt.datetime | None, ended_at: dt.
     return meta
 
 
-def store(session: Session, version: SurveyVersion, instrument: surveys.Instrument, uuid: str,
-          values: dict[str, Any], *, personal: dict[str, Any] | None = None, **fields: Any) -> Outcome:
-    """Store already-checked ``values`` as one response, in one transaction (see :func:`build`).
+@functools.cache
+def _stored_statement():
+    """What a retry is told apart from a clash by: the stored response with a ``uuid``, built once."""
+    return select(_TABLE.c.id, _TABLE.c.submitted_at, _TABLE.c.content_hash, _TABLE.c.volunteer_id).where(
+        _TABLE.c.uuid == bindparam("uuid"))
 
+
+def insert(session: Session, version: SurveyVersion, instrument: surveys.Instrument, uuid: str,
+           values: dict[str, Any], *, personal: dict[str, Any] | None = None, **fields: Any) -> Outcome:
+    """Add already-checked ``values`` as one response to the session's transaction, without committing.
+
+    One ``INSERT … ON CONFLICT (uuid) DO NOTHING RETURNING`` statement: the unique constraint decides
+    whether the response is new, so two simultaneous retries still make one row, and a retry costs
+    one more read (the stored response's hash and volunteer), never a failed transaction.
     ``personal`` (already-checked :class:`PersonalDetails` fields, such as a consented GPS fix) is
-    stored with a new response in the same transaction; a retry of a stored response keeps the first.
+    stored with a new response; a retry of a stored response keeps the first. Answers to
+    personal-data questions (phone, e-mail) join ``personal`` and never the answers.
     """
-    response = build(version, instrument, uuid, values, **fields)
-    session.add(response)
-    try:
-        if personal:
-            session.flush()
-            session.add(PersonalDetails(response_id=response.id, **personal))
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        existing = session.exec(select(Response).where(Response.uuid == uuid)).first()
-        if existing is None:
-            raise
+    values, contact = split_personal(instrument, values)
+    personal = {**(personal or {}), **contact} or None
+    row = _row(columns(version, instrument, uuid, values, **fields))
+    conn = session.connection()  # Core statements: the session's own execute adds a third to each
+    stored = conn.execute(db.insert_new(session, _TABLE, "uuid", returning=("id",)), row).first()
+    if stored is None:
+        existing = conn.execute(_stored_statement(), {"uuid": uuid}).one()
         # a uuid another volunteer sent is theirs: a conflict, whatever the content, so nobody learns its id
-        clash = existing.content_hash != response.content_hash or existing.volunteer_id != response.volunteer_id
-        return Outcome(existing, created=False, conflict=clash)
+        clash = existing.content_hash != row["content_hash"] or existing.volunteer_id != row["volunteer_id"]
+        response = _detached({**row, "id": existing.id, "submitted_at": existing.submitted_at})
+        return Outcome(response, created=False, conflict=clash)
+    response = _detached({**row, "id": stored.id})
+    if personal:
+        conn.execute(PersonalDetails.__table__.insert().values(response_id=response.id, **personal))
     return Outcome(response, created=True)

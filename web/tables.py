@@ -1,8 +1,12 @@
 """The one place that turns stored responses into a table (a pandas DataFrame) for analysis and export.
 
-Responses excluded in quality review are left out. Personal details never enter the table.
+Responses rejected in review (``is_excluded``) are left out. Personal details never enter the table.
+Whatever changes which responses or values this table holds (a review status, a correction) calls
+:func:`responses_changed`, so that caches built on it (the weighted design) are dropped at once.
 
-One row per response: identifiers, design variables (stratum, psu, weight), the ward, every answer
+One row per response: identifiers, design variables (stratum, psu, weight), the ``stream`` (``probability``:
+the response has a PSU from a sample draw or the demo's design; ``nonprobability``: QR/link self-completion
+and interviews of no sampled household, whose stratum is the ward and PSU the response itself), the ward, every answer
 (multiple-choice answers as one 0/1 column per choice), every derived indicator, and the groups
 derived for analysis: ``age_band`` (from ``birth_year`` and the year of the response) and
 ``area_type`` (urban for a phường, rural for a xã or special zone, from the ward's division type).
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
@@ -28,7 +32,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json
-from sqlalchemy import Text, cast
+from sqlalchemy import Text, cast, event, func, inspect, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from surveys import areas
@@ -36,8 +41,63 @@ from web.models import Response, Survey, SurveyVersion
 from web.population import age_band
 
 DESIGN_COLUMNS = ["response_id", "survey_version", "ward_code", "channel", "language",
-                  "submitted_at", "stratum", "psu", "weight"]
+                  "submitted_at", "stratum", "psu", "weight", "edited"]
 DERIVED_GROUPS = ["age_band", "area_type"]
+PROBABILITY, NONPROBABILITY = "probability", "nonprobability"  #: the ``stream`` column's values
+
+
+def responses_changed(session: OrmSession, survey_id: int | None = None, *,
+                      survey_version_ids: Sequence[int] = ()) -> None:
+    """Say that responses of a survey changed other than by a new response (an exclusion or rejection in
+    review, an edit, an erasure): its cached weights and results are rebuilt before they are shown again.
+
+    Call it in the transaction that makes the change (it commits nothing). Changes made through the ORM
+    (``session.add`` of a changed :class:`Response`, ``session.delete``) call it by themselves at flush;
+    a bulk ``UPDATE`` or ``DELETE`` must call it. New responses need no call: they are seen by their id.
+    """
+    table = Survey.__table__
+    if survey_id is not None:
+        where = table.c.id == survey_id
+    elif survey_version_ids:
+        where = table.c.id.in_(select(SurveyVersion.survey_id).where(SurveyVersion.id.in_(sorted(survey_version_ids))))
+    else:
+        return
+    session.connection().execute(update(table).where(where).values(data_version=table.c.data_version + 1))
+
+
+#: columns of a response that no table reads: changing them changes no result
+_UNREAD = frozenset({"erase_code", "meta", "conflict_of", "volunteer_id", "started_at", "content_hash"})
+
+
+def _changed(response: Response) -> bool:
+    state = inspect(response)
+    return any(state.attrs[name].history.has_changes() for name in state.mapper.column_attrs.keys()
+               if name not in _UNREAD)
+
+
+def _changed_at_flush(session: OrmSession, _context) -> None:
+    """:func:`responses_changed` for every survey whose responses this flush changed or deleted."""
+    versions = {r.survey_version_id for r in session.deleted if isinstance(r, Response)}
+    versions |= {r.survey_version_id for r in session.dirty if isinstance(r, Response) and _changed(r)}
+    if versions:
+        responses_changed(session, survey_version_ids=list(versions))
+
+
+def watch_changes() -> None:
+    """Call :func:`responses_changed` at every flush that changes or deletes responses (once per process)."""
+    if not event.contains(OrmSession, "after_flush", _changed_at_flush):
+        event.listen(OrmSession, "after_flush", _changed_at_flush)
+
+
+def data_stamp(session: Session, slug: str) -> tuple[int, int] | None:
+    """``(data_version, newest response id)`` of survey ``slug`` (None when there is no such survey): what
+    cached results compare. Two index look-ups per version, whatever the number of responses."""
+    newest = (select(func.max(Response.id)).where(Response.survey_version_id == SurveyVersion.id)
+              .correlate(SurveyVersion).scalar_subquery())
+    per_version = select(func.max(newest)).where(SurveyVersion.survey_id == Survey.id).correlate(Survey) \
+        .scalar_subquery()
+    row = session.exec(select(Survey.data_version, per_version).where(Survey.slug == slug)).first()
+    return None if row is None else (int(row[0]), int(row[1] or 0))
 
 
 @cache
@@ -51,14 +111,32 @@ def _versions(session: Session, slug: str) -> list[tuple[int, int]]:
                              .where(Survey.slug == slug).order_by(SurveyVersion.version)).all())
 
 
+def _kept(version_id: int):
+    """The responses of one version that count: every table, file and estimate reads these (not
+    excluded after review, not a test answered in a staff preview)."""
+    return ((Response.survey_version_id == version_id) & (Response.is_excluded == False)  # noqa: E712 - SQL
+            & (Response.is_test == False))  # noqa: E712 - SQL
+
+
 def _query(version_id: int):
     """One version's responses, oldest first: with the version fixed, its index gives them in order
     (a join over every version would make the database sort the whole table before the first row)."""
     return (select(Response.id, Response.ward_code, Response.channel, Response.language,
                    Response.submitted_at, Response.stratum, Response.psu, Response.base_weight,
-                   cast(Response.answers, Text), cast(Response.scores, Text))
-            .where(Response.survey_version_id == version_id, Response.is_excluded == False)  # noqa: E712 - SQL
-            .order_by(Response.id))
+                   Response.revision, cast(Response.answers, Text), cast(Response.scores, Text))
+            .where(_kept(version_id)).order_by(Response.id))
+
+
+def response_ids(session: Session, slug: str) -> list[int]:
+    """The ids of the responses :func:`iter_frames` gives, in the same order."""
+    return [i for version_id, _ in _versions(session, slug)
+            for i in session.exec(select(Response.id).where(_kept(version_id)).order_by(Response.id)).all()]
+
+
+def response_count(session: Session, slug: str) -> int:
+    """How many responses :func:`iter_frames` gives (one COUNT per version, no rows read)."""
+    return sum(session.exec(select(func.count()).select_from(Response).where(_kept(version_id))).one()
+               for version_id, _ in _versions(session, slug))
 
 
 #: the JSON value types Arrow's columns may hold for :func:`_documents` to take its result as it is
@@ -124,7 +202,8 @@ def _documents_python(texts: Sequence[str]) -> pd.DataFrame:
 
 
 def _frame(rows: Sequence[tuple], version: int) -> pd.DataFrame:
-    (ids, wards, channels, languages, submitted, strata, psus, weights, answers, scores) = zip(*rows, strict=True)
+    (ids, wards, channels, languages, submitted, strata, psus, weights, revisions, answers, scores) = \
+        zip(*rows, strict=True)
     ids, strata, psus = pd.Series(ids), pd.Series(strata, dtype=object), pd.Series(psus, dtype=object)
     design = pd.DataFrame({
         "response_id": ids, "survey_version": version, "ward_code": wards, "channel": channels,
@@ -132,6 +211,9 @@ def _frame(rows: Sequence[tuple], version: int) -> pd.DataFrame:
         "stratum": strata.where(strata.notna(), pd.Series(wards, dtype=object).map(str)).infer_objects(),
         "psu": psus.where(psus.notna(), "r" + ids.astype(str)).infer_objects(),
         "weight": weights,
+        "edited": (np.asarray(revisions, dtype="int64") > 0).astype("int64"),  # corrected by staff after arrival
+        # drawn from the frame (a stored PSU) or self-selected (QR poster, link, an unsampled interview)
+        "stream": np.where(psus.notna(), PROBABILITY, NONPROBABILITY),
     })
     answered, derived = _documents(answers), _documents(scores)
     answered = answered.drop(columns=[c for c in answered.columns if c in derived.columns or c in design.columns])
@@ -194,9 +276,14 @@ def _decoded(rows: Sequence[tuple], version: int) -> pd.DataFrame:
         return _frame(rows, version)
 
 
-def responses_frame(session: Session, slug: str) -> pd.DataFrame:
-    """All responses to every version of survey ``slug``, pooled by question name."""
-    frames = list(iter_frames(session, slug))
+def responses_frame(session: Session, slug: str, on_chunk: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """All responses to every version of survey ``slug``, pooled by question name (``on_chunk(rows)`` hears of
+    each chunk read: a background run's progress)."""
+    frames = []
+    for frame in iter_frames(session, slug):
+        frames.append(frame)
+        if on_chunk is not None:
+            on_chunk(len(frame))
     if not frames:
         return pd.DataFrame(columns=DESIGN_COLUMNS)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -208,9 +295,8 @@ def roster_frame(session: Session, slug: str, roster: str) -> pd.DataFrame:
     code, as in the main table). Rosters are small, so this reads them with the standard library."""
     records = []
     for version_id, _ in _versions(session, slug):
-        answers = session.exec(select(Response.id, Response.answers).where(
-            Response.survey_version_id == version_id, Response.is_excluded == False)  # noqa: E712 - SQL
-            .order_by(Response.id)).all()
+        answers = session.exec(select(Response.id, Response.answers).where(_kept(version_id))
+                               .order_by(Response.id)).all()
         for response_id, values in answers:
             rows = (values or {}).get(roster)
             for number, row in enumerate(rows if isinstance(rows, list) else [], start=1):

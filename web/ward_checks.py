@@ -9,6 +9,8 @@ by codes of another list would otherwise weight the wrong wards without a word.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from surveys import areas
@@ -16,6 +18,18 @@ from web.i18n import _
 
 NAME_COLUMNS = ("ward_name", "ward")  #: header names under which an upload may give the ward's name
 _CODE = re.compile(r"[0-9]{1,9}")
+
+
+def csv_rows(data: bytes) -> tuple[list[list[str]] | None, list[str]]:
+    """The lines of an uploaded CSV (UTF-8, with or without a byte-order mark), or ``None`` and why not."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [_("The file is not UTF-8 text. Save it as CSV UTF-8 and upload it again.")]
+    try:
+        return list(csv.reader(io.StringIO(text))), []
+    except csv.Error:
+        return None, [_("The file is not a readable CSV table.")]
 
 
 def ward_problems(line: int, code_text: str, name: str, province: int) -> tuple[int | None, list[str]]:

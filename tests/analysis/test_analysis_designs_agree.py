@@ -23,10 +23,11 @@ from rref import dataset
 
 from analysis import DesignError, ReplicateDesign, SqlDesign, SurveyDesign
 from analysis.protocol import ESTIMATORS, Design
+from tests.conftest import unavailable, unique
 
 METHODS = ["logit", "beta", "xlogit", "asin", "wald"]
 SPEC = {"weights": "pw", "psu": "dnum", "fpc": "fpc"}
-TABLE = "designs_agree_apiclus1"
+TABLE = unique("designs_agree_apiclus1")  # one per run: other runs share the PostgreSQL database
 
 
 def _data() -> pd.DataFrame:
@@ -39,7 +40,7 @@ def _data() -> pd.DataFrame:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def designs(request, tmp_path_factory):
     if request.param == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("TEST_DATABASE_URL is not set")
+        unavailable("TEST_DATABASE_URL is not set (PostgreSQL tests)")
     import sqlalchemy
 
     url = (os.environ["TEST_DATABASE_URL"] if request.param == "postgresql"

@@ -8,7 +8,6 @@ import pytest
 from rref import RTOL, build_design, reference
 
 from analysis import SurveyDesign
-from analysis.formatting import format_number
 from analysis.inequality import circumstance_tree, dissimilarity_index
 from analysis.left_behind import bh_qvalues, left_behind
 from analysis.replicate import ReplicateDesign
@@ -90,11 +89,6 @@ def test_suppression_and_target_benchmark() -> None:
     assert not out.loc[out.reliability == "suppressed", "left_behind"].any()
     np.testing.assert_allclose(out.gap, out.estimate - 0.8)
     assert out.attrs["benchmark"] == 0.8
-
-
-def test_vietnamese_decimal_comma() -> None:
-    assert format_number(1234.5, "vi", 1) == "1.234,5"
-    assert format_number(1234.5, "en", 1) == "1,234.5"
 
 
 def test_dissimilarity_index_value_and_se_against_jackknife() -> None:

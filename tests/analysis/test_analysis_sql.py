@@ -6,9 +6,11 @@ import os
 
 import numpy as np
 import pytest
+import sqlalchemy
 from rref import dataset
 
 from analysis import SurveyDesign
+from tests.conftest import unavailable, unique
 
 pytestmark = pytest.mark.postgres
 URL = os.environ.get("TEST_DATABASE_URL")
@@ -17,10 +19,9 @@ URL = os.environ.get("TEST_DATABASE_URL")
 @pytest.fixture(scope="module")
 def engine():
     if not URL:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    sqlalchemy = pytest.importorskip("sqlalchemy")
+        unavailable("TEST_DATABASE_URL is not set (PostgreSQL tests)")
     eng = sqlalchemy.create_engine(URL)
-    tables = {"analysis_test_apistrat": "apistrat", "analysis_test_apiclus2": "apiclus2"}
+    tables = {TABLES[name]: name for name in ("apistrat", "apiclus2")}
     for table, name in tables.items():
         dataset(name).to_sql(table, eng, if_exists="replace", index=False)
     yield eng
@@ -30,9 +31,10 @@ def engine():
     eng.dispose()
 
 
+TABLES = {name: unique(f"analysis_test_{name}") for name in ("apistrat", "apiclus2")}  # one per run
 DESIGNS = {
-    "strat": ("analysis_test_apistrat", "apistrat", {"weights": "pw", "strata": "stype", "psu": "snum", "fpc": "fpc"}),
-    "clus2": ("analysis_test_apiclus2", "apiclus2", {"weights": "pw", "psu": ["dnum", "snum"], "fpc": ["fpc1", "fpc2"]}),
+    "strat": (TABLES["apistrat"], "apistrat", {"weights": "pw", "strata": "stype", "psu": "snum", "fpc": "fpc"}),
+    "clus2": (TABLES["apiclus2"], "apiclus2", {"weights": "pw", "psu": ["dnum", "snum"], "fpc": ["fpc1", "fpc2"]}),
 }
 
 
@@ -58,7 +60,7 @@ def test_sql_matches_memory(engine, name, by) -> None:
 
 
 def test_sql_accepts_a_query(engine) -> None:
-    sql = SurveyDesign.from_sql(engine, 'SELECT * FROM analysis_test_apistrat WHERE "api00" > 500',
+    sql = SurveyDesign.from_sql(engine, f'SELECT * FROM {TABLES["apistrat"]} WHERE "api00" > 500',
                                 weights="pw", strata="stype", psu="snum")
     data = dataset("apistrat")
     mem = SurveyDesign(data[data["api00"] > 500], weights="pw", strata="stype", psu="snum")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import surveys
+from surveys.questions import kind
 
 HOAN_KIEM = "70"
 
@@ -31,8 +32,11 @@ def answer_question(page, q: surveys.Question) -> None:
         page.fill(f"input[name={q.name}]", value)
     elif q.type == "text":
         page.fill(f"[name={q.name}]", "Cần thêm lớp học về dịch vụ công trực tuyến")
-    elif q.type == "date":
-        page.fill(f"input[name={q.name}]", "2026-10-01")
+    elif q.type == "geopoint":
+        page.fill(f"input[name={q.name}]", "21.0285 105.8542 0 12")
+        page.check(f"input[name='{q.name}.consent']")
+    else:  # date, time, dateTime, phone, email: the type's own example
+        page.fill(f"input[name={q.name}]", str(kind(q.type).example))
 
 
 def answer_page(page, questions) -> None:

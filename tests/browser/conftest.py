@@ -52,6 +52,12 @@ def live_app(sqlite_template, tmp_path):
 
 
 @pytest.fixture
+def live_demo(live_app, demo_templates):
+    """``live_demo(per_ward)`` puts the demo (seeded once per session) in the live app's database."""
+    return lambda per_ward=32: demo_templates.copy_into(live_app, per_ward)
+
+
+@pytest.fixture
 def phone(browser):
     """A page the size of a small Android phone (360x740)."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,

@@ -254,14 +254,29 @@ def test_clearing_site_data_after_the_warning_and_the_file_the_supervisor_import
     supervisor.context.close()
 
 
+#: Check for a new release and wait until its worker has settled (installed, or dropped as redundant):
+#: [installing?, waiting?, active?] then.
+RELEASE_SETTLED = """() => navigator.serviceWorker.getRegistration().then(async (r) => {
+  await r.update();
+  const worker = r.installing;
+  if (worker) {
+    await new Promise((settled) => {
+      const check = () => { if (worker.state !== "installing") settled(); };
+      worker.addEventListener("statechange", check);
+      check();
+    });
+  }
+  return [!!r.installing, !!r.waiting, !!r.active];
+})"""
+
+
 def test_a_new_release_while_logged_out_then_an_offline_start_opens_the_app(live_app, browser, profile, monkeypatch):
     context = profile()
     page = context.pages[0]
     log_in(live_app, page, "vol-release")
     context.clear_cookies()  # the login is gone (the old cookie ended with the browser)
     monkeypatch.setattr("web.collect.views.APP_VERSION", "release-two")
-    outcome = page.evaluate("""() => navigator.serviceWorker.getRegistration().then((r) => r.update()
-      .then(() => new Promise((ok) => setTimeout(ok, 1500))).then(() => [!!r.installing, !!r.waiting, !!r.active]))""")
+    outcome = page.evaluate(RELEASE_SETTLED)
     assert outcome == [False, False, True]  # the release could not fetch the shell: it was dropped
     assert page.evaluate("caches.keys()") != [] and all("release-two" not in k for k in page.evaluate("caches.keys()"))
     context.set_offline(True)

@@ -20,11 +20,8 @@ SHOTS = os.environ.get("KHAOSAT_SCREENSHOTS")
 
 
 @pytest.fixture
-def seeded(live_app):
-    from web.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(db.session(), areas.HANOI, per_ward=4)
+def seeded(live_app, live_demo):
+    live_demo(4)
     return live_app
 
 

@@ -6,8 +6,6 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from web import db
-
 pytestmark = pytest.mark.browser
 
 
@@ -19,11 +17,8 @@ def desktop(browser):
     context.close()
 
 
-def test_researcher_sees_results_chart_ranking_and_downloads_every_format(live_app, desktop, tmp_path):
-    from web.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(db.session(), 1, per_ward=8)
+def test_researcher_sees_results_chart_ranking_and_downloads_every_format(live_app, live_demo, desktop, tmp_path):
+    live_demo(8)
     base = live_app.config["BASE_URL"]
     page = desktop
     page.goto(f"{base}/accounts/login")
@@ -58,11 +53,8 @@ ENGLISH_NAMES = ("Digital-skills index", "At least basic digital", "Used the int
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_left_behind_reads_in_each_language_on_a_phone_and_a_desktop(live_app, browser, width):
-    from web.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(db.session(), 1, per_ward=8)
+def test_left_behind_reads_in_each_language_on_a_phone_and_a_desktop(live_app, live_demo, browser, width):
+    live_demo(8)
     base = live_app.config["BASE_URL"]
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()

@@ -11,8 +11,6 @@ import re
 
 import pytest
 
-from web import db
-
 pytestmark = pytest.mark.browser
 
 PAGES = {
@@ -32,11 +30,8 @@ def _menu(page) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_results_read_right_and_fit_at_every_width(live_app, browser, width, tmp_path):
-    from web.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(db.session(), 1, per_ward=8)
+def test_results_read_right_and_fit_at_every_width(live_app, live_demo, browser, width, tmp_path):
+    live_demo(8)
     live_app.config["MIN_CELL_COUNT"] = 3  # small cells too, so 0% and 100% cells are on the page
     base = live_app.config["BASE_URL"]
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")

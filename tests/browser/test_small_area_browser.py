@@ -13,11 +13,9 @@ from web.models import Area
 pytestmark = pytest.mark.browser
 
 
-def test_small_area_page_from_the_results_page_on_desktop_and_phone(live_app, browser):
-    from web.demo import seed_demo
-
+def test_small_area_page_from_the_results_page_on_desktop_and_phone(live_app, live_demo, browser):
+    live_demo(16)
     with live_app.app_context():
-        seed_demo(db.session(), 1, per_ward=16)
         wards = len(db.session().exec(select(Area.code).where(Area.level == "ward", Area.parent_code == 1)).all())
     base = live_app.config["BASE_URL"]
     for width, lang in ((1280, "en"), (360, "vi")):

@@ -45,9 +45,14 @@ def test_the_draft_map_is_one_to_one_and_keeps_each_ward_by_name():
     assert areas.all_wards()[mapping[226]].name == "Phường Kim Liên"
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="vietnam-provinces 2026.x needs Python 3.12")
-def test_the_table_equals_the_package_data_on_python_312():
-    if importlib.metadata.version("vietnam-provinces") < "2026":
+def test_the_table_equals_the_package_data_where_it_is_installed():
+    """An optional cross-check (the package needs Python 3.12 and is no dependency): the sha256 above pins
+    the data on every run."""
+    try:
+        version = importlib.metadata.version("vietnam-provinces")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("vietnam-provinces is not installed (optional cross-check of the shipped table)")
+    if version < "2026":
         pytest.fail("install vietnam-provinces>=2026.9 to compare the shipped table with it")
     from vietnam_provinces import Province, Ward
 
@@ -59,7 +64,7 @@ def test_the_table_equals_the_package_data_on_python_312():
 def test_the_build_script_reproduces_the_table_from_the_wheels(tmp_path):
     wheels = os.environ.get("KHAOSAT_VP_WHEELS")  # a directory with both wheels (pip download, see the script)
     if not wheels:
-        pytest.skip("KHAOSAT_VP_WHEELS is not set")
+        pytest.skip("KHAOSAT_VP_WHEELS is not set (optional rebuild of the shipped table from the wheels)")
     script = Path(areas.__file__).parent / "data" / "build_areas.py"
     copy = tmp_path / "data"
     copy.mkdir()

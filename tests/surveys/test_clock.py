@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from surveys import clock, expressions
+from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "tests/fixtures/expressions/clock_vectors.json").read_text())["cases"]
@@ -64,7 +65,7 @@ def test_default_zone_is_hanoi_and_a_day_starts_at_midnight_there():
 def test_expr_js_in_node_gives_the_same_values():
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed (the same vector runs in Chromium)")
+        unavailable("node is not installed (Debian's nodejs; the same vector also runs in Chromium)")
     script = ("global.window = global;\n" + EXPR_JS + "\nconst cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
               + f"process.stdout.write(JSON.stringify(({JS_RUNNER})(cases)));")
     out = subprocess.run([node, "-e", script], input=json.dumps(_js_cases()), capture_output=True, text=True,

@@ -146,11 +146,12 @@ def test_precedence_matches_xpath():
         ("1" * 50, "too many digits"),
     ],
 )
-def test_bad_expressions_fail_cleanly(src, fragment):
+def test_bad_expressions_fail_cleanly(src, fragment, say):
     with pytest.raises(ExpressionError) as info:
         parse(src)
-    assert fragment in info.value.detail["en"]
-    assert info.value.detail["vi"]
+    assert info.value.message.code.startswith("expression.")
+    assert fragment in say(info.value.message)
+    assert say(info.value.message, "vi") != say(info.value.message)
 
 
 def _bounded(fn, seconds=1.0):

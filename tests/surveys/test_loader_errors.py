@@ -52,7 +52,7 @@ def test_the_unbroken_file_loads():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_broken_file_gives_one_clear_problem(name):
+def test_broken_file_gives_one_clear_problem(name, say):
     code, where, field = EXPECTED[name]
     with pytest.raises(InstrumentError) as info:
         load_instrument(BROKEN / f"{name}.yaml")
@@ -60,20 +60,20 @@ def test_broken_file_gives_one_clear_problem(name):
     assert [(p.code, p.where, p.field) for p in problems] == [(code, where, field)]
     problem = problems[0]
     assert problem.file == f"{name}.yaml"
-    en, vi = problem.message("en"), problem.message("vi")
+    en, vi = say(problem, "en"), say(problem, "vi")
     assert en.startswith(f"[{code.name}] {name}.yaml") and where in en
     assert vi != en and vi.startswith(f"[{code.name}] {name}.yaml")
     assert "{" not in en.replace("{…}", "").replace("${", "") and "Traceback" not in en
-    assert problem.context()["code"] == code.name
+    assert problem.message.code == f"instrument.{code.name}"
 
 
-def test_near_misses_are_suggested():
+def test_near_misses_are_suggested(say):
     with pytest.raises(InstrumentError) as info:
         load_yaml(BROKEN / "unknown_reference.yaml")
-    assert "did you mean 'age'" in info.value.messages("en")[0]
+    assert "Did you mean 'age'?" in say(info.value.problems[0])
     with pytest.raises(InstrumentError) as info:
         load_yaml(BROKEN / "misspelt_field.yaml")
-    assert "did you mean 'relevant'" in str(info.value)
+    assert "instrument.did_you_mean(name=relevant)" in str(info.value)
 
 
 def test_all_problems_are_collected_before_failing():

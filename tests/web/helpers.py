@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import surveys
+from surveys.questions import kind
 from web import db
 from web.catalog import current_version, instrument_of
 
@@ -30,11 +31,7 @@ def a_valid_answer(q: surveys.Question):
         if q.name == "birth_year":
             return "1958"
         return str(int(q.minimum if q.minimum is not None else 1))
-    if q.type == "date":
-        return "2026-10-01"
-    if q.type == "text":
-        return "Cần thêm lớp học kỹ năng số ở nhà văn hóa"
-    return None
+    return kind(q.type).example
 
 
 def answer_fields(q: surveys.Question) -> dict:
@@ -73,3 +70,27 @@ def complete(client, app, slug: str = "digital-skills", lang: str = "vi", overri
         location = response.headers["Location"]
     assert location.endswith(f"/s/{slug}/done")
     return client.get(location)
+
+
+def add_self_selected(app, slug: str = "digital-skills", seed: int = 18) -> int:
+    """Copies of the survey's responses as a self-selected stream (no PSU, base weight 1), the skilled far more
+    likely to answer a QR poster than the rest (9 in 10 against 2 in 10); returns how many were added."""
+    import random
+
+    from sqlmodel import select
+
+    from web.models import Response, SurveyVersion
+    from web.submissions import build
+
+    rng = random.Random(seed)
+    with app.app_context():
+        session = db.session()
+        version = current_version(session, slug)
+        form = instrument_of(version)
+        rows = session.exec(select(Response).join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+                            .where(SurveyVersion.survey_id == version.survey_id).order_by(Response.id)).all()
+        copies = [build(version, form, f"qr-{r.uuid}", dict(r.answers), channel="self", language=r.language)
+                  for r in rows if rng.random() < (0.9 if r.scores.get("at_least_basic") == 1 else 0.2)]
+        session.add_all(copies)
+        session.commit()
+        return len(copies)

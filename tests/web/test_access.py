@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import AnyConverter
 
+pytestmark = pytest.mark.slow  # every route and method, by session and by token, for every role
+
 PUBLIC = "public"
 ADMIN = ("admin",)
 SUPERVISION = ("admin", "supervisor")
@@ -22,6 +24,7 @@ ROLES = ("admin", "supervisor", "volunteer", "researcher", "ward_official")
 RULES: dict[str, str | tuple[str, ...]] = {
     "home.index": PUBLIC,
     "healthz": PUBLIC,
+    "favicon": PUBLIC,
     "accounts.login": PUBLIC,
     "accounts.logout": PUBLIC,
     "accounts.change_password": ("admin", "researcher", "supervisor", "volunteer"),
@@ -29,6 +32,8 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "respond.page": PUBLIC,
     "respond.done": PUBLIC,
     "respond.resume": PUBLIC,
+    "respond.province_areas": PUBLIC,
+    "respond.preview": ("admin", "researcher", "supervisor"),
     "privacy.erase": PUBLIC,
     "privacy.notice": PUBLIC,
     "privacy.privacy_index": PUBLIC,
@@ -36,6 +41,15 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "api.create_submission": FIELD,
     "api.get_results": RESEARCH,
     "api.openapi": PUBLIC,
+    "api.post_visit": FIELD,
+    "collect.households": FIELD,
+    "collect.area_list": FIELD,
+    "research.frames": ADMIN,
+    "research.margins_build": ADMIN,
+    "research.rounds_page": RESEARCH,
+    "research.edit_round": ADMIN,
+    "research.delete_round": ADMIN,
+    "research.sample_page": ADMIN,
     "collect.shell": FIELD,
     "collect.service_worker": PUBLIC,
     "collect.token": FIELD,
@@ -55,18 +69,27 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "research.left_behind_download": RESEARCH,
     "research.weighting_page": RESEARCH,
     "research.downloads": RESEARCH,
+    "research.start_export": RESEARCH,
+    "research.job_page": RESEARCH,
+    "research.job_status": RESEARCH,
+    "research.job_file": RESEARCH,
+    "research.cancel_job": RESEARCH,
+    "research.my_downloads": RESEARCH,
     "research.export": RESEARCH,
     "research.export_public": RESEARCH,
     "research.export_full": ADMIN,
     "research.disclosure": RESEARCH,
     "research.codebook_page": RESEARCH,
     "research.margins": ADMIN,
+    "research.province_margins": ADMIN,
     "research.ward_briefs": BRIEFS,
     "research.ward_brief": BRIEFS,
     "research.margins_template": ADMIN,
     "research.small_area_page": RESEARCH,
     "research.small_area_chart": RESEARCH,
     "research.covariates_upload": ADMIN,
+    "research.ward_results_index": SUPERVISION,
+    "research.ward_results": SUPERVISION,
     "admin.index": ADMIN,
     "admin.users": ADMIN,
     "admin.toggle_user": ADMIN,
@@ -85,14 +108,21 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "admin.survey_versions": ADMIN,
     "admin.upload_instrument": ADMIN,
     "admin.survey_settings": ADMIN,
-    "admin.publish_version": ADMIN,
-    "admin.retire_version": ADMIN,
+    "admin.survey_area": ADMIN,
+    "admin.review_upload": ADMIN,
+    "admin.change_version_state": ADMIN,
+    "admin.export_tests": ADMIN,
     "admin.fieldwork": SUPERVISION,
     "admin.quality": SUPERVISION,
     "admin.review_response": SUPERVISION,
+    "admin.submissions": SUPERVISION,
+    "admin.submission": SUPERVISION,
+    "admin.review_submission": SUPERVISION,
+    "admin.edit_submission": SUPERVISION,
+    "admin.bulk_review": SUPERVISION,
 }
 EXEMPT = {"static"}  #: Flask's own static files
-ARGUMENTS = {"slug": "digital-skills", "index": 0}
+ARGUMENTS = {"slug": "digital-skills", "index": 0, "token": "x" * 32}
 MISSING_ID = 999_999  #: ids point at nothing, so allowed requests change nothing and get a 404
 
 

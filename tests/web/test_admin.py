@@ -133,28 +133,40 @@ def test_ward_assignments_and_quotas(app, client, accounts):
         assert db.session().exec(select(WardAssignment)).all() == []
 
 
-def test_retire_and_publish_a_version(app, client, accounts):
+def test_close_and_reopen_a_version(app, client, accounts):
     accounts.login("admin")
     with app.app_context():
         version = db.session().exec(select(SurveyVersion)).first()
-    client.post(f"/admin/surveys/versions/{version.id}/retire")
-    assert client.get("/s/digital-skills").status_code == 404
-    client.post(f"/admin/surveys/versions/{version.id}/publish")
+    client.post(f"/admin/surveys/versions/{version.id}/state", data={"state": "closed"})
+    closed = client.get("/s/digital-skills?lang=en")
+    assert closed.status_code == 410 and "This survey is closed" in closed.get_data(as_text=True)
+    client.post(f"/admin/surveys/versions/{version.id}/state", data={"state": "open"})
     assert client.get("/s/digital-skills").status_code == 200
-    assert {"survey_retired", "survey_published"} <= set(actions(app))
+    assert {"survey_closed", "survey_published"} <= set(actions(app))
+
+
+def upload(client, name: str, content: bytes, lang: str = "en"):
+    return client.post(f"/admin/surveys/upload?lang={lang}", data={"instrument": (io.BytesIO(content), name)},
+                       content_type="multipart/form-data")
 
 
 def test_upload_a_yaml_instrument(app, client, accounts):
     accounts.login("admin")
     text = BUILTIN.read_text(encoding="utf-8").replace("slug: digital-skills", "slug: ward-pilot", 1)
-    response = client.post("/admin/surveys/upload?lang=en", data={"instrument": (io.BytesIO(text.encode()), "pilot.yaml")},
-                           content_type="multipart/form-data")
-    assert response.status_code == 302 and "/settings" in response.headers["Location"]
-    assert client.get("/s/ward-pilot").status_code == 404, "no privacy notice yet, so not published"
+    checked = upload(client, "pilot.yaml", text.encode())
+    assert checked.status_code == 302 and "/admin/surveys/upload/" in checked.headers["Location"]
+    review = client.get(checked.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert 'value="ward-pilot"' in review and "pilot.yaml is a valid instrument" in review
+    saved = client.post(checked.headers["Location"], data={"slug": "ward-pilot", "title_vi": "Thí điểm phường",
+                                                           "title_en": "Ward pilot"})
+    assert saved.status_code == 302 and "/settings" in saved.headers["Location"]
+    assert client.get("/s/ward-pilot").status_code == 404, "a draft is never public"
     with app.app_context():
         survey = db.session().exec(select(Survey).where(Survey.slug == "ward-pilot")).one()
         version = db.session().exec(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)).one()
-    refused = client.post(f"/admin/surveys/versions/{version.id}/publish?lang=en")
+        assert version.definition["title"] == {"vi": "Thí điểm phường", "en": "Ward pilot"}
+        assert version.state.value == "draft" and version.source_file == "pilot.yaml"
+    refused = client.post(f"/admin/surveys/versions/{version.id}/state?lang=en", data={"state": "open"})
     assert refused.status_code == 422 and "privacy notice needs the data controller" in refused.get_data(as_text=True)
     assert client.get("/s/ward-pilot").status_code == 404
     empty = client.post(f"/admin/surveys/{survey.id}/settings", data={"controller": " ", "privacy_contact": ""})
@@ -162,7 +174,7 @@ def test_upload_a_yaml_instrument(app, client, accounts):
     saved = client.post(f"/admin/surveys/{survey.id}/settings",
                         data={"controller": "UBND phường Hoàn Kiếm, 126 Hàng Trống", "privacy_contact": "024 3825 0000"})
     assert saved.status_code == 302
-    client.post(f"/admin/surveys/versions/{version.id}/publish")
+    client.post(f"/admin/surveys/versions/{version.id}/state", data={"state": "open"})
     assert client.get("/s/ward-pilot").status_code == 200
     notice = client.get("/s/ward-pilot?lang=vi").get_data(as_text=True)
     assert "UBND phường Hoàn Kiếm, 126 Hàng Trống" in notice and "024 3825 0000" in notice
@@ -181,11 +193,10 @@ def test_a_bad_instrument_gets_clear_messages_and_changes_nothing(app, client, a
         ("notes.txt", b"hello", "Choose a .yaml or .xlsx (XLSForm) file."),
         ("form.xlsx", b"not a spreadsheet", ""),
     ]:
-        response = client.post("/admin/surveys/upload?lang=en", data={"instrument": (io.BytesIO(content), name)},
-                               content_type="multipart/form-data")
+        response = upload(client, name, content)
         assert response.status_code == 422, name
         body = response.get_data(as_text=True)
-        assert "The instrument was not published:" in body and message in body
+        assert "was not saved:" in body and message in body
     response = client.post("/admin/surveys/upload?lang=en", data={}, content_type="multipart/form-data")
     assert response.status_code == 422
     with app.app_context():

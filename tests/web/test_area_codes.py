@@ -272,6 +272,7 @@ def test_results_are_refused_while_two_code_lists_are_stored(app, client, accoun
     assert client.get("/research/digital-skills?lang=en").status_code == 200
 
 
+@pytest.mark.slow
 def test_the_demo_seeds_official_codes(app, runner):
     result = runner.invoke(args=["demo", "--per-ward", "2"])
     assert result.exit_code == 0, result.output

@@ -1,5 +1,6 @@
 """The khaosat command: users, tokens, importing forms, the demo."""
 
+import pytest
 from sqlmodel import func, select
 
 from web import db
@@ -68,6 +69,7 @@ def test_import_form_bad_file_exits_2_and_changes_nothing(runner, app, tmp_path)
         assert db.session().exec(select(func.count()).select_from(SurveyVersion)).one() == before
 
 
+@pytest.mark.slow
 def test_demo_seeds_accounts_and_responses_once(runner, app):
     result = runner.invoke(args=["demo", "--per-ward", "8"])
     assert result.exit_code == 0, result.output
@@ -105,3 +107,36 @@ def test_import_real_world_xlsform_or_fail_clearly(runner, app):
     result = runner.invoke(args=["import-form", str(bad)])
     assert result.exit_code == 2
     assert "pyxform-bad_calc.xlsx" in result.output and "Traceback" not in result.output
+
+
+def test_import_form_takes_the_csv_of_select_one_from_file(runner, app, tmp_path):
+    """``--attach wards.csv`` (repeatable) gives the choice list; a missing or bad CSV is refused, as on
+    the upload page, with exit status 2 and nothing stored."""
+    from pathlib import Path
+
+    from web import catalog
+
+    form = Path("tests/fixtures/xlsforms/khaosat-select_from_file.xlsx")
+    wards = Path("tests/fixtures/xlsforms/wards.csv")
+    with app.app_context():
+        before = db.session().exec(select(func.count()).select_from(SurveyVersion)).one()
+    missing = runner.invoke(args=["import-form", str(form)])
+    assert missing.exit_code == 2 and "The attached file 'wards.csv' is missing" in missing.output
+    bad = tmp_path / "wards.csv"
+    bad.write_text("code,label\n1,One\n", encoding="utf-8")  # no "name" column
+    refused = runner.invoke(args=["import-form", str(form), "--attach", str(bad)])
+    assert refused.exit_code == 2 and "wards.csv" in refused.output and "Traceback" not in refused.output
+    bad.write_bytes("name,label\n1,Ph\xf6\xf6ng\n".encode("latin-1"))
+    assert runner.invoke(args=["import-form", str(form), "--attach", str(bad)]).exit_code == 2
+    assert runner.invoke(args=["import-form", str(form), "--attach", str(tmp_path / "none.csv")]).exit_code == 2
+    with app.app_context():
+        assert db.session().exec(select(func.count()).select_from(SurveyVersion)).one() == before
+    other = tmp_path / "other.csv"
+    other.write_text("name,label\n1,One\n", encoding="utf-8")
+    result = runner.invoke(args=["import-form", str(form), "--attach", str(wards), "--attach", str(other),
+                                 "--controller", "Sở KH&CN", "--contact", "lienhe@example.org"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == ["phuong", "1"]
+    with app.app_context():
+        home = catalog.instrument_of(catalog.current_version(db.session(), "phuong")).question("home_ward")
+    assert [c.code for c in home.choices] == ["70", "73", "4"] and home.choices[1].label["en"] == "Cua Nam ward"

@@ -1,12 +1,15 @@
 """Interview mode on the server: the shell, the service worker, the queue's token, progress, posters."""
 
+import datetime as dt
+
 from sqlmodel import select
 
 from tests.web.helpers import HOAN_KIEM
 from tests.web.test_api import count, submission
-from web import db
-from web.models import ApiToken, SurveyVersion
+from web import db, lifecycle
+from web.models import ApiToken, Survey, SurveyVersion
 from web.models.base import utcnow
+from web.models.surveys import VersionState
 
 
 def test_shell_needs_a_volunteer_login(client, accounts):
@@ -71,18 +74,28 @@ def test_paradata_is_kept_in_meta(client, app, accounts):
     assert stored.language == "en" and stored.channel == "interview" and stored.volunteer_id is not None
 
 
-def test_a_version_retired_while_offline_is_still_accepted(client, app, accounts):
+def test_a_version_closed_while_offline_still_takes_the_interviews_begun_before(client, app, accounts):
+    """Decision: an interview a phone queued before the version closed is accepted (never lost); one
+    begun after it closed gets a coded 410 in both languages, and the phone keeps it."""
     headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
     body = submission(app)
     with app.app_context():
         session = db.session()
         version = session.exec(select(SurveyVersion).where(SurveyVersion.version == body["version"])).first()
-        version.retired_at = utcnow()
-        session.add(version)
+        lifecycle.change(session, version, session.get(Survey, version.survey_id), VersionState.closed)
         session.commit()
         version_id = version.id
-    assert client.get("/api/v1/surveys/digital-skills").status_code == 404  # no current version any more
+    gone = client.get("/api/v1/surveys/digital-skills")
+    assert gone.status_code == 410 and gone.get_json()["code"] == "survey_closed"
+    accounts.login("volunteer")
+    assert "digital-skills" not in [s["slug"] for s in client.get("/collect/surveys").get_json()["surveys"]]
     assert client.post("/api/v1/submissions", json=body, headers=headers).status_code == 201
+    assert client.post("/api/v1/submissions", json=body, headers=headers).status_code == 200, "a retry"
+    later = (utcnow() + dt.timedelta(minutes=5)).isoformat()
+    late = {**body, "uuid": "0c8f3b1e-2222-4a55-9d1e-1a2b3c4d5e6f", "meta": {"language": "vi", "started_at": later}}
+    refused = client.post("/api/v1/submissions", json=late, headers=headers)
+    assert refused.status_code == 410 and refused.get_json()["code"] == "survey_closed"
+    assert set(refused.get_json()["errors"]["survey"]) == {"vi", "en"}
     with app.app_context():
         from web.models import Response
 

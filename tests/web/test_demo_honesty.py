@@ -14,16 +14,18 @@ from web.research.weighting import TRIM_RATIO, WARN_DEFF, WARN_RATIO, margins_fr
 PAGES = ("/", "/s/digital-skills", "/accounts/login", "/erase")
 
 
-def test_no_banner_without_the_demo(client):
+def test_no_banner_without_the_demo(client, accounts):
     for path in PAGES:
         page = client.get(f"{path}?lang=en").get_data(as_text=True)
         assert "Synthetic demo data" not in page, path
+    accounts.login("researcher")
+    reply = client.get("/api/v1/results/digital-skills").get_json()
+    assert reply["synthetic"] is False and "notice" not in reply
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
-    assert result.exit_code == 0, result.output
+def demo(load_demo):
+    load_demo(8)
 
 
 def test_every_page_of_a_demo_says_it_is_synthetic_and_weights_are_trimmed(app, client, accounts, demo):
@@ -50,6 +52,9 @@ def test_every_page_of_a_demo_says_it_is_synthetic_and_weights_are_trimmed(app, 
     page = client.get("/research/digital-skills/weighting?lang=en").get_data(as_text=True)
     assert "Raked and trimmed" in page and "median ÷ 5" in page
     assert "Warning:" not in page  # the demo's final weights pass no threshold
+    for args in ("indicator=at_least_basic&level=ward", "indicator=at_least_basic&estimator=fh", ""):
+        reply = client.get(f"/api/v1/results/digital-skills?{args}").get_json()  # the API says so too
+        assert reply["synthetic"] is True and reply["notice"] == "Dữ liệu mô phỏng / Synthetic demo data", args
 
 
 def test_the_weighting_warnings_name_what_passes_its_threshold():

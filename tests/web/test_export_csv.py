@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ NUMBERS = st.lists(st.one_of(st.floats(width=64), st.integers(-10**6, 10**6).map
 TEXT = st.one_of(st.none(), st.text(alphabet="aăâđêôơưỳỹ,\"\r\n '=+-@\t0123456789.", max_size=10))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_rows_are_what_pandas_writes(data):

@@ -55,3 +55,15 @@ def test_database_url_from_environment(monkeypatch, tmp_path):
     app = create_app()
     assert app.config["DATABASE_URL"] == "postgresql+psycopg://someone@db.example/khaosat"
     assert app.config["SECRET_KEY"] == "from-env"
+
+
+def test_passwords_are_hashed_with_argon2id_at_full_strength_outside_tests(app):
+    from web.auth import hash_password
+
+    with app.app_context():
+        cheap = hash_password("correct-horse-9")
+    app.testing = False
+    with app.app_context():
+        strong = hash_password("correct-horse-9")
+    assert strong.startswith("$argon2id$") and "m=65536,t=3,p=4" in strong  # RFC 9106 low-memory profile
+    assert cheap.startswith("$argon2id$") and "m=65536" not in cheap  # the suite's logins stay quick

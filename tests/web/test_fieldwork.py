@@ -139,10 +139,33 @@ def test_supervisor_cannot_review_other_wards_or_send_nonsense(app, field):
 
 
 def test_an_interview_queued_offline_is_judged_by_the_duration_the_phone_counted():
-    from web.admin.quality import duration_seconds
+    from web.quality import duration_seconds
 
     started = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
     sent_days_later = dict(started_at=started, submitted_at=started + dt.timedelta(days=3))
     assert duration_seconds(Response(**sent_days_later, meta={"duration_s": 45})) == 45.0
     assert duration_seconds(Response(**sent_days_later, meta={})) == 3 * 86400.0
     assert duration_seconds(Response(**sent_days_later, meta={"duration_s": "45"})) == 3 * 86400.0
+
+
+def test_a_twin_sent_long_after_with_another_uuid_is_flagged_a_retry_stored_once(app, accounts):
+    """A duplicate is found by its content among all the volunteer's interviews (an index, not the last 50
+    re-read), and flags both; the same uuid sent again is stored once and flags nothing."""
+    from web.quality import ARRIVAL_WINDOW
+    from web.review import flags_of
+
+    token = accounts.token("volunteer")
+    client = app.test_client()
+    first = submit(client, app, token, birth_year=1990)
+    others = [submit(client, app, token, birth_year=1935 + i % 70, minutes=20 + 40 * (i + 1))
+              for i in range(ARRIVAL_WINDOW + 1)]
+    twin = submit(client, app, token, birth_year=1990)
+    body = submission(app, uuid="fieldwork-retried")
+    sent = [client.post("/api/v1/submissions", json=body, headers={"Authorization": f"Bearer {token}"})
+            for _ in range(2)]
+    assert [r.status_code for r in sent] == [201, 200]
+    with app.app_context():
+        session = db.session()
+        assert "duplicate" in flags_of(session, first) and "duplicate" in flags_of(session, twin)
+        assert "duplicate" not in flags_of(session, others[-1])
+        assert len(session.exec(select(Response.id).where(Response.uuid == "fieldwork-retried")).all()) == 1

@@ -102,6 +102,7 @@ def form_body(case: dict, names: list[str]) -> tuple[bytes | dict, str]:
     return {name: value for name in names}, "multipart/form-data"
 
 
+@pytest.mark.slow
 def test_hostile_values_in_every_form_never_500_and_refusals_change_nothing(app, accounts):
     from tests.web.test_fuzz_posts import FIELDS, check, post_endpoints, real_ids
 

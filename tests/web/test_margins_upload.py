@@ -65,8 +65,8 @@ def hanoi():
 @pytest.mark.parametrize("count", ["1e300", "3000000000", str(2**63), "100000000", "-5", "12.5", "12.0", "٣"])
 def test_counts_out_of_range_or_not_whole_are_refused_by_line(admin, app, hanoi, count):
     body = f"ward_code,sex,age_band,count\n{hanoi[0].code},1,16-29,10\n{hanoi[1].code},2,60+,{count}\n"
-    refused_in_both_languages(admin, body, f"Line 3: the count must be a whole number from 0 to 99,999,999, not “{count}”.",
-                              "Dòng 3: số người phải là số nguyên từ 0 đến 99.999.999")
+    refused_in_both_languages(admin, body, f"Line 3, column count: the count must be a whole number from 0 to 99,999,999, "
+                              f"not “{count}”.", "Dòng 3, cột count: số người phải là số nguyên từ 0 đến 99.999.999")
     assert stored(app) == []
 
 

@@ -65,6 +65,7 @@ def render(app, inst, scores, lang):
                                ward_name=None, officials=result.audience(inst) == "officials")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("slug", SCORED)
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_headline_lies_within_what_its_shown_parts_allow(app, slug, lang):

@@ -160,8 +160,8 @@ def test_suppress_hides_small_cells():
         suppress(table, "count", 10)
 
 
-def test_every_table_outside_admin_uses_the_configured_minimum(app, client, accounts, runner):
-    assert runner.invoke(args=["demo", "--per-ward", "8"]).exit_code == 0
+def test_every_table_outside_admin_uses_the_configured_minimum(app, client, accounts, load_demo):
+    load_demo(8)
     app.config["MIN_CELL_COUNT"] = 200
     headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
     rows = client.get("/api/v1/results/digital-skills?indicator=dsi_index&by=sex", headers=headers).get_json()["rows"]

@@ -17,9 +17,11 @@ import uuid
 
 import pytest
 
-from tests.web.test_hardening import REDIS_URL
+from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.test_serve import free_port
 from web import create_app
+
+pytestmark = pytest.mark.slow  # gunicorn workers in other processes
 
 WARNING = "rate limits are counted in memory by each of 2 gunicorn workers"
 
@@ -97,13 +99,7 @@ def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limi
 
 
 def test_behind_one_proxy_limits_count_per_real_client_across_workers_in_redis(serve):
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError:
-        from tests.conftest import unavailable
-
-        unavailable(f"Redis is not reachable at {REDIS_URL}")
+    require_redis()
     server = serve(2, KHAOSAT_TRUSTED_PROXIES="1", REDIS_URL=REDIS_URL)
     resident, neighbour = address(), address()
     assert [server.failed_login(resident) for _ in range(10)] == [401] * 10

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 
 from tests.web.test_api import submission
-from web.admin.quality import Flag, flag_responses, timing
 from web.models import Response
+from web.quality import Flag, flag_responses, timing
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 MIN_SECONDS = 120

@@ -22,9 +22,8 @@ from web.research.weighting import weighted
 
 
 @pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
-    assert result.exit_code == 0, result.output
+def demo(app, load_demo):
+    load_demo(8)
 
 
 def _csv(client, url: str) -> pd.DataFrame:

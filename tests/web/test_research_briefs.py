@@ -15,9 +15,8 @@ from web.research.weighting import weighted
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "--per-ward", "30"])
-    assert result.exit_code == 0, result.output
+def demo(load_demo):
+    load_demo()  # the default 32 a ward: its template is shared with most research tests
 
 
 def _two_wards(app) -> tuple[int, int]:

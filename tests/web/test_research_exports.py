@@ -17,9 +17,8 @@ from web.research.weighting import weighted
 
 
 @pytest.fixture
-def demo_data(app, runner):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
-    assert result.exit_code == 0, result.output
+def demo_data(app, load_demo):
+    load_demo(8)
     with app.app_context():  # a resident who typed a formula as the answer to a scale? use the ward name path
         session = db.session()
         response = session.exec(select(Response).order_by(Response.id)).first()

@@ -16,9 +16,8 @@ from web.tables import responses_frame
 
 
 @pytest.fixture
-def demo_data(runner):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
-    assert result.exit_code == 0, result.output
+def demo_data(load_demo):
+    load_demo(8)
 
 
 def test_every_hanoi_ward_has_a_former_district():

@@ -102,9 +102,8 @@ def test_each_sentence_shape_in_each_language(app, shape, row, expected, lang):
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
-    assert result.exit_code == 0, result.output
+def demo(load_demo):
+    load_demo(8)
 
 
 VIETNAMESE_NAMES = ("Chỉ số kỹ năng số", "Có kỹ năng số", "Đã dùng", "Điểm hoạt động")

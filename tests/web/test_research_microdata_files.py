@@ -13,17 +13,18 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pyreadstat
 import pytest
+from sqlmodel import select
 
 from tests.surveys.test_answers import INS
 from web import catalog, db
+from web.models import Response
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "parquet")
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "--per-ward", "4"])
-    assert result.exit_code == 0, result.output
+def demo(load_demo):
+    load_demo(4)
 
 
 def _frame(fmt: str, data: bytes, tmp_path, name: str = "x") -> tuple[pd.DataFrame, object]:
@@ -120,27 +121,22 @@ def _roster_survey(app):
         assert visitor.post("/s/types/p/1", data={"works": "1"}).status_code == 302
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_a_roster_is_a_table_of_its_own_in_every_format(app, client, accounts, tmp_path, fmt):
-    _roster_survey(app)
-    accounts.login("researcher")  # the released file keeps each roster's number of rows only (its ids are release
-    released = client.get(f"/research/types/export.{fmt}?lang=en")  # numbers, and member rows are quasi-identifiers)
-    assert released.status_code == 200 and "members" not in (released.headers.get("Content-Type") or "")
-    client.post("/accounts/logout")
-    accounts.login("admin")  # the full file carries the roster tables
-    response = client.get(f"/research/types/export-full.{fmt}?lang=en")
+def _main_and_roster(response, fmt, stem, tmp_path):
+    """The main table and the ``members`` roster table of a download (an XLSX sheet, or zip members)."""
     assert response.status_code == 200
     if fmt == "xlsx":
         book = pd.read_excel(io.BytesIO(response.data), sheet_name=None)
-        main, roster = book["data"], book["members"]
-    else:
-        assert response.headers["Content-Type"] == "application/zip"
-        assert 'filename="types-full-en-' in response.headers["Content-Disposition"]
-        with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
-            names = set(archive.namelist())
-            assert names == {f"types-full-en.{fmt}", f"types-full-en-members.{fmt}", "types-full-en-codebook.csv"}
-            main = _frame(fmt, archive.read(f"types-full-en.{fmt}"), tmp_path, "main")[0]
-            roster = _frame(fmt, archive.read(f"types-full-en-members.{fmt}"), tmp_path, "members")[0]
+        return book["data"], book["members"]
+    assert response.headers["Content-Type"] == "application/zip"
+    assert f'filename="{stem}-' in response.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        names = set(archive.namelist())
+        assert names == {f"{stem}.{fmt}", f"{stem}-members.{fmt}", f"{stem}-codebook.csv"}
+        return (_frame(fmt, archive.read(f"{stem}.{fmt}"), tmp_path, "main")[0],
+                _frame(fmt, archive.read(f"{stem}-members.{fmt}"), tmp_path, "members")[0])
+
+
+def _assert_roster_matches(main, roster):
     assert sorted(main["members"]) == [1, 2]  # the main table keeps the number of rows
     assert list(roster.columns) == ["id", "row", "m_age", "m_school"]
     assert len(roster) == 3 and set(roster["id"]) == set(main["id"])
@@ -148,3 +144,27 @@ def test_a_roster_is_a_table_of_its_own_in_every_format(app, client, accounts, t
     rows = roster[roster["id"] == two].sort_values("row")
     assert rows["row"].tolist() == [1, 2] and rows["m_age"].tolist() == [44, 9]
     assert rows["m_school"].iloc[1] == 1 and pd.isna(rows["m_school"].iloc[0])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_roster_is_a_table_of_its_own_in_every_format(app, client, accounts, tmp_path, fmt):
+    _roster_survey(app)
+    accounts.login("researcher")  # the scientific-use file: the roster keyed by the same release numbers
+    main, roster = _main_and_roster(client.get(f"/research/types/export.{fmt}?lang=en"), fmt,
+                                    "types-scientific-use-en", tmp_path)
+    _assert_roster_matches(main, roster)
+    with app.app_context():
+        ids = {r.id for r in db.session().exec(select(Response)).all()}
+    assert set(main["id"]) == {1, 2} and ids  # release numbers 1..n, whatever the database ids are
+    public = client.get(f"/research/types/export-public.{fmt}?lang=en")  # the public file: counts only
+    assert public.status_code == 200
+    if fmt == "xlsx":
+        assert "members" not in pd.read_excel(io.BytesIO(public.data), sheet_name=None)
+    else:
+        assert public.headers["Content-Type"] != "application/zip"
+    client.post("/accounts/logout")
+    accounts.login("admin")  # the full file: the roster keyed by the response ids
+    main, roster = _main_and_roster(client.get(f"/research/types/export-full.{fmt}?lang=en"), fmt,
+                                    "types-full-en", tmp_path)
+    _assert_roster_matches(main, roster)
+    assert set(main["id"]) == ids

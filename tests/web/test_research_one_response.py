@@ -8,6 +8,8 @@ import pytest
 from tests.web.helpers import instrument
 from tests.web.test_api import valid_answers
 
+pytestmark = pytest.mark.slow  # every research page and download
+
 SURVEYS = ["digital-skills", "service-satisfaction", "officials-digital-competency"]
 PAGES = ["", "?level=ward", "/chart.png", "/chart.svg", "/table.csv", "/table.xlsx", "/wards.csv",
          "/left-behind", "/left-behind.csv", "/weighting", "/downloads", "/codebook.html", "/codebook.csv"]

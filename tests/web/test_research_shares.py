@@ -20,9 +20,8 @@ from web.research.weighting import weighted
 
 
 @pytest.fixture
-def demo_data(runner):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
-    assert result.exit_code == 0, result.output
+def demo_data(load_demo):
+    load_demo(8)
 
 
 def _csv(client, url: str) -> pd.DataFrame:

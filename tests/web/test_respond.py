@@ -125,3 +125,16 @@ def test_finished_survey_cannot_be_submitted_twice_by_replaying_the_last_page(cl
 def test_page_out_of_range_is_404(client):
     client.post("/s/digital-skills")
     assert client.get("/s/digital-skills/p/999").status_code == 404
+
+
+def test_a_request_racing_start_does_not_send_back_an_older_cookie_and_lose_the_draft(client, app):
+    """The browser fetches the icon (or another page) with the cookie it had before "Start" answered;
+    that response must not carry a cookie, or it overwrites the one naming the new draft."""
+    assert client.post("/s/service-satisfaction").status_code == 302  # a cookie with something in it
+    older = client.get_cookie("session").value
+    assert client.post("/s/digital-skills").status_code == 302
+    assert client.get_cookie("session").value != older
+    client.set_cookie("session", older)  # what the racing request carried
+    for path in ("/favicon.ico", "/no-such-page", "/", "/s/digital-skills"):
+        assert "session=" not in " ".join(client.get(path).headers.getlist("Set-Cookie")), path
+    assert client.get("/favicon.ico").headers["Content-Type"] == "image/png"

@@ -7,6 +7,10 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a server in another process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -23,7 +27,9 @@ def test_serve_answers_healthz_and_speaks_vietnamese(sqlite_template, tmp_path):
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         body = None
-        for _ in range(100):
+        for _ in range(600):  # up to a minute: Python starts slowly on a loaded machine
+            if process.poll() is not None:
+                break  # it died: say so below rather than wait
             try:
                 body = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
                 break

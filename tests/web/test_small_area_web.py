@@ -13,9 +13,8 @@ from web.models import Area, WardCovariate
 
 
 @pytest.fixture
-def demo_data(app, runner):
-    result = runner.invoke(args=["demo", "--per-ward", "16"])
-    assert result.exit_code == 0, result.output
+def demo_data(app, load_demo):
+    load_demo(16)
     app.config["MIN_CELL_COUNT"] = 12  # some demo wards fall below it
 
 
@@ -84,13 +83,13 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     below = sum(r["versus_city"] == "below" for r in fh["rows"])
     assert below > 0  # the demo's far-behind communes
     for lang, words in (("en", ["Model-based", "Weight on direct", "How the model-based estimates are made",
-                                f"{below} wards are below the whole city by their model-based 95% intervals",
+                                f"{below} wards are below Thành phố Hà Nội by their model-based 95% intervals",
                                 "Rural commune (xã) rather than urban ward (phường)", "Shapiro–Wilk",
                                 "so it stays between 0 and 100%."]),
                         ("vi", ["Theo mô hình", "Trọng số của ước lượng trực tiếp", "Shapiro–Wilk",
                                 "Khoảng tin cậy trực tiếp của một tỷ lệ là khoảng logit", "nên luôn nằm trong khoảng 0 đến 100%.",
                                 "Tỷ lệ người dân tộc thiểu số (điều tra dân số)",
-                                f"{below} phường/xã thấp hơn toàn thành phố"])):
+                                f"{below} phường/xã thấp hơn Thành phố Hà Nội"])):
         page = client.get(f"/research/digital-skills/small-area?indicator=at_least_basic&lang={lang}")
         assert page.status_code == 200
         text = page.get_data(as_text=True)
@@ -114,7 +113,7 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
     assert model_ranking.status_code == 200 and model_ranking.request.path.endswith("/small-area")
     text = model_ranking.get_data(as_text=True)
     assert "sorted by the model-based estimate" in text
-    assert f"{below} wards are below the whole city by their model-based 95% intervals" in text
+    assert f"{below} wards are below Thành phố Hà Nội by their model-based 95% intervals" in text
 
 
 def _csv(lines: list[str]) -> tuple:

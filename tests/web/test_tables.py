@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def test_arrow_decoding_gives_what_the_standard_library_gives(documents):
     pd.testing.assert_frame_equal(_documents(texts), _documents_python(texts))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(ANY_DOCUMENTS)
 def test_answers_whose_kind_changes_between_responses_decode_the_same(documents):

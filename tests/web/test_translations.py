@@ -8,7 +8,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = [("web/**.py", "python"), ("surveys/**.py", "python"), ("analysis/**.py", "python"),
            ("web/**/templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None,
+            "lazy_pgettext": ((1, "c"), 2)}
 
 
 def source_messages() -> set[str]:

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
-from web.admin import fieldwork, surveys, views  # noqa: E402,F401
+from web.admin import fieldwork, submissions, surveys, views  # noqa: E402,F401

@@ -10,14 +10,24 @@ from flask_wtf import FlaskForm
 from sqlmodel import func, select
 
 from surveys import collation
-from web import area_codes, db
+from web import area_codes, db, sampling
 from web.admin import bp, operations
-from web.admin.quality import Flag, flag_responses
-from web.admin.views import _checked_post, _get, _wards
+from web.admin.views import checked_post, get_or_404, province_wards
 from web.auth import requesting_user, role_required
 from web.catalog import instrument_of
 from web.i18n import _, lazy_gettext, local_zone
-from web.models import Response, Role, Survey, SurveyVersion, User, WardAssignment, WardQuota
+from web.models import (
+    Response,
+    ResponseFlag,
+    Role,
+    SampleDraw,
+    Survey,
+    SurveyVersion,
+    User,
+    WardAssignment,
+    WardQuota,
+)
+from web.quality import Flag, Flagged, flag_responses
 
 DAYS_SHOWN = 14
 REVIEW_WINDOW = 2000  #: quality flags are computed over the newest responses in scope
@@ -30,6 +40,7 @@ FLAG_LABELS = {
     Flag.impossible_times: lazy_gettext("Impossible times: ended before it began or after it was received, or "
                                         "began over a year before"),
     Flag.overlap: lazy_gettext("Overlaps another interview by the same volunteer"),
+    Flag.outside_assignment: lazy_gettext("Interview in a ward not assigned to the volunteer"),
 }
 
 
@@ -54,7 +65,7 @@ def _survey() -> tuple[Survey, list[Survey]]:
 
 def _in_scope(query, survey: Survey, scope: set[int] | None, include_excluded: bool = False):
     query = query.join(SurveyVersion, SurveyVersion.id == Response.survey_version_id) \
-        .where(SurveyVersion.survey_id == survey.id)
+        .where(SurveyVersion.survey_id == survey.id, Response.is_test == False)  # noqa: E712 - SQL, no previews
     if not include_excluded:
         query = query.where(Response.is_excluded == False)  # noqa: E712 - SQL expression
     if scope is not None:
@@ -73,7 +84,7 @@ def fieldwork():
                                  .group_by(Response.ward_code)).all())
     quotas = {q.ward_code: q.target for q in session.exec(select(WardQuota).where(WardQuota.survey_id == survey.id))
               if scope is None or q.ward_code in scope}
-    names = _wards()
+    names = province_wards()
     ward_rows = [{"code": code, "name": names.get(code, str(code)) if code is not None else None,
                   "count": per_ward.get(code, 0), "target": quotas.get(code)}
                  for code in sorted(set(per_ward) | set(quotas),
@@ -93,7 +104,16 @@ def fieldwork():
                             .where(Response.is_excluded == True)).one()  # noqa: E712
     return render_template("admin/fieldwork.html", survey=survey, surveys=all_surveys, ward_rows=ward_rows,
                            per_volunteer=per_volunteer, per_day=sorted(per_day.items(), reverse=True),
-                           excluded=excluded, scope=scope, names=names)
+                           excluded=excluded, scope=scope, ward_names=names, outcomes=_outcomes(survey, scope),
+                           names=dict(session.exec(select(User.id, User.username)).all()))
+
+
+def _outcomes(survey: Survey, scope: set[int] | None) -> list:
+    """Each sample draw of ``survey`` with its AAPOR rates by ward and by volunteer, within ``scope``."""
+    session = db.session()
+    draws = session.exec(select(SampleDraw).where(SampleDraw.survey_id == survey.id).order_by(SampleDraw.id.desc()))
+    return [(d, sampling.in_name_order(sampling.outcome_rates(session, d.id, wards=scope), province_wards()),
+             sampling.outcome_rates(session, d.id, "volunteer_id", wards=scope)) for d in draws]
 
 
 @bp.route("/quality")
@@ -107,18 +127,30 @@ def quality():
     versions = {v.id: v for v in session.exec(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id))}
     instruments = {vid: instrument_of(v) for vid, v in versions.items()}
     min_seconds = current_app.config["KHAOSAT_MIN_INTERVIEW_SECONDS"]
-    flagged = flag_responses(responses, instruments, min_seconds)
+    flagged = with_stored_flags(session, responses, flag_responses(responses, instruments, min_seconds))
     usernames = dict(session.exec(select(User.id, User.username)).all())
     return render_template("admin/quality.html", survey=survey, surveys=all_surveys, flagged=flagged,
-                           labels=FLAG_LABELS, usernames=usernames, names=_wards(), min_seconds=min_seconds,
+                           labels=FLAG_LABELS, usernames=usernames, names=province_wards(), min_seconds=min_seconds,
                            action=FlaskForm())
+
+
+def with_stored_flags(session, responses: list[Response], flagged: list[Flagged]) -> list[Flagged]:
+    """``flagged`` with the flags stored when the responses arrived (such as "outside assignment"), newest first."""
+    by_id = {f.response.id: f for f in flagged}
+    known = {r.id: r for r in responses}
+    for rid, flag in session.exec(select(ResponseFlag.response_id, ResponseFlag.flag)
+                                  .where(ResponseFlag.response_id.in_(list(known) or [-1]))):
+        item = by_id.setdefault(rid, Flagged(known[rid]))
+        if flag in set(Flag) and Flag(flag) not in item.flags:
+            item.flags.append(Flag(flag))
+    return sorted(by_id.values(), key=lambda f: (f.response.submitted_at, f.response.id), reverse=True)
 
 
 @bp.route("/quality/<int:response_id>", methods=["POST"])
 @role_required(Role.supervisor)
 def review_response(response_id: int):
-    _checked_post()
-    response = _get(Response, response_id)
+    checked_post()
+    response = get_or_404(Response, response_id)
     scope = scope_wards()
     if scope is not None and response.ward_code not in scope:
         abort(403)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from sqlmodel import Session, select
 
-from web import area_codes, audit, sessions
-from web.auth import hash_password, new_token, renew_token, revoke_token
-from web.models import ApiToken, Response, Survey, SurveyVersion, User, WardAssignment, WardQuota
+from web import area_codes, audit, lifecycle, sessions
+from web.auth import hash_password, new_token, renew_token, requesting_user, revoke_token
+from web.models import (
+    ApiToken,
+    Response,
+    ReviewStatus,
+    Survey,
+    SurveyVersion,
+    User,
+    WardAssignment,
+    WardQuota,
+)
 from web.models.base import utcnow
+from web.models.surveys import VersionState
+from web.review import set_status
 
 
 def create_user(session: Session, username: str, role: str, password: str) -> User | None:
@@ -113,11 +125,10 @@ def set_quota(session: Session, survey: Survey, ward_code: int, target: int) -> 
     return quota
 
 
-def publish_version(session: Session, version: SurveyVersion, slug: str) -> None:
-    version.published_at = version.published_at or utcnow()
-    version.retired_at = None
-    session.add(version)
-    audit.record("survey_published", target=f"survey {slug} v{version.version}", session=session, commit=False)
+def change_state(session: Session, version: SurveyVersion, survey: Survey, to: VersionState,
+                 opens_at: dt.datetime | None = None, closes_at: dt.datetime | None = None) -> None:
+    """Move a version along its lifecycle (:mod:`web.lifecycle`), audited, and commit."""
+    lifecycle.change(session, version, survey, to, opens_at=opens_at, closes_at=closes_at)
     session.commit()
 
 
@@ -129,17 +140,10 @@ def set_privacy_settings(session: Session, survey: Survey, controller: str, cont
     session.commit()
 
 
-def retire_version(session: Session, version: SurveyVersion, slug: str) -> None:
-    version.retired_at = utcnow()
-    session.add(version)
-    audit.record("survey_retired", target=f"survey {slug} v{version.version}", session=session, commit=False)
-    session.commit()
-
-
 def set_excluded(session: Session, response: Response, excluded: bool, reason: str | None = None) -> None:
-    """Mark a response as excluded from analysis (or take it back in) after quality review."""
-    response.is_excluded = excluded
-    session.add(response)
+    """Exclude a response from analysis after quality review (its review status becomes "rejected"),
+    or take it back in ("not reviewed")."""
+    set_status(session, [response.id], ReviewStatus.rejected if excluded else ReviewStatus.not_reviewed,
+               reason, requesting_user(), detail={"reason": reason} if reason else None)
     audit.record("response_excluded" if excluded else "response_included", target=f"response {response.id}",
-                 detail={"reason": reason} if reason else {}, session=session, commit=False)
-    session.commit()
+                 detail={"reason": reason} if reason else {}, session=session)

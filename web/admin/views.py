@@ -3,12 +3,13 @@ and the audit log. Admin only; a form that does not validate changes nothing and
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlmodel import select
 
+from surveys import areas as area_data
 from surveys import collation
-from web import audit, db
+from web import area_lists, audit, db
 from web.admin import bp, operations
 from web.admin.forms import (
     AssignmentForm,
@@ -20,13 +21,13 @@ from web.admin.forms import (
     options,
 )
 from web.auth import requesting_user, role_required
-from web.catalog import ward_names
+from web.catalog import installation_provinces, survey_provinces
 from web.i18n import _, format_datetime
 from web.models import ApiToken, Response, Role, Survey, SurveyVersion, User, WardAssignment, WardQuota
 from web.privacy import erase_response, personal_details_of
 
 
-def _get(model, object_id: int):
+def get_or_404(model, object_id: int):
     """The row with this id, or 404."""
     found = db.session().get(model, object_id)
     if found is None:
@@ -34,7 +35,7 @@ def _get(model, object_id: int):
     return found
 
 
-def _checked_post() -> None:
+def checked_post() -> None:
     """An action button's POST: its CSRF token must be valid, else 400 and nothing changes."""
     if not FlaskForm().validate_on_submit():
         abort(400)
@@ -45,8 +46,16 @@ def refuse(message: str, status: int = 422):
     return render_template("error.html", code=status, message=message), status
 
 
-def _wards() -> dict[int, str]:
-    return ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+def province_wards() -> dict[int, str]:
+    """Ward code -> label for every commune of the provinces the surveys cover (the province's name added
+    where communes of two of them share a name), in Vietnamese order."""
+    return area_lists.ward_labels(installation_provinces(db.session()))
+
+
+def ward_pick(posted: int | None) -> area_lists.AreaPick:
+    """The province -> commune choice of the assignment and quota forms (``?province=``, else the posted
+    commune's province)."""
+    return area_lists.area_pick(installation_provinces(db.session()), request.args.get("province"), posted)
 
 
 @bp.route("/")
@@ -82,8 +91,8 @@ def _not_self(user: User) -> None:
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 @role_required()
 def toggle_user(user_id: int):
-    _checked_post()
-    user = _get(User, user_id)
+    checked_post()
+    user = get_or_404(User, user_id)
     _not_self(user)
     operations.set_active(db.session(), user, not user.is_active)
     flash(_("Account %(name)s is active again.", name=user.username) if user.is_active
@@ -97,7 +106,7 @@ def change_role(user_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         return refuse(_("Please choose one of the options."))
-    user = _get(User, user_id)
+    user = get_or_404(User, user_id)
     _not_self(user)
     operations.change_role(db.session(), user, form.role.data)
     flash(_("The role of %(name)s is changed.", name=user.username))
@@ -107,8 +116,8 @@ def change_role(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @role_required()
 def reset_password(user_id: int):
-    _checked_post()
-    user = _get(User, user_id)
+    checked_post()
+    user = get_or_404(User, user_id)
     password = operations.reset_password(db.session(), user)
     return render_template("admin/secret.html", title=_("New password"), secret=password,
                            explanation=_("The new password of %(name)s. It is shown only once: give it to them "
@@ -123,7 +132,7 @@ def tokens():
     form = TokenForm()
     form.user_id.choices = options((u.id, f"{u.username} ({u.role})") for u in people)
     if form.validate_on_submit():
-        user = _get(User, form.user_id.data)
+        user = get_or_404(User, form.user_id.data)
         token = operations.create_token(session, user)
         return render_template("admin/secret.html", title=_("New API token"), secret=token,
                                explanation=_("The API token of %(name)s. It is shown only once and stored only "
@@ -137,8 +146,8 @@ def tokens():
 @bp.route("/tokens/<int:token_id>/renew", methods=["POST"])
 @role_required()
 def renew_token(token_id: int):
-    _checked_post()
-    token = _get(ApiToken, token_id)
+    checked_post()
+    token = get_or_404(ApiToken, token_id)
     if token.is_revoked or token.session_id is not None:
         return refuse(_("Only a live token made for a script can be renewed."), 409)
     operations.renew(db.session(), token)
@@ -149,8 +158,8 @@ def renew_token(token_id: int):
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @role_required()
 def revoke_token(token_id: int):
-    _checked_post()
-    operations.revoke(db.session(), _get(ApiToken, token_id))
+    checked_post()
+    operations.revoke(db.session(), get_or_404(ApiToken, token_id))
     flash(_("The token is revoked; it no longer works."))
     return redirect(url_for("admin.tokens"))
 
@@ -159,7 +168,7 @@ def revoke_token(token_id: int):
 @role_required()
 def assignments():
     session = db.session()
-    wards = _wards()
+    wards = province_wards()
     field_people = collation.sorted_by(
         session.exec(select(User).where(User.role.in_([Role.volunteer.value, Role.supervisor.value,
                                                                  Role.ward_official.value]))).all(),
@@ -168,7 +177,7 @@ def assignments():
     form.user_id.choices = options((u.id, f"{u.username} ({u.role})") for u in field_people)
     form.ward_code.choices = options(list(wards.items()))
     if form.validate_on_submit():
-        user = _get(User, form.user_id.data)
+        user = get_or_404(User, form.user_id.data)
         if operations.assign_ward(session, user, form.ward_code.data):
             flash(_("%(name)s is assigned to %(ward)s.", name=user.username, ward=wards[form.ward_code.data]))
         else:
@@ -176,15 +185,16 @@ def assignments():
         return redirect(url_for("admin.assignments"))
     rows = session.exec(select(WardAssignment, User).join(User, User.id == WardAssignment.user_id)).all()
     rows = sorted(rows, key=lambda r: (collation.sort_key(r[1].username), collation.sort_key(wards.get(r[0].ward_code, ""))))
-    return render_template("admin/assignments.html", form=form, rows=rows, wards=wards, action=FlaskForm()), \
+    return render_template("admin/assignments.html", form=form, rows=rows, wards=wards, action=FlaskForm(),
+                           pick=ward_pick(form.ward_code.data if request.method == "POST" else None)), \
         422 if request.method == "POST" else 200
 
 
 @bp.route("/assignments/<int:assignment_id>/delete", methods=["POST"])
 @role_required()
 def delete_assignment(assignment_id: int):
-    _checked_post()
-    operations.unassign_ward(db.session(), _get(WardAssignment, assignment_id))
+    checked_post()
+    operations.unassign_ward(db.session(), get_or_404(WardAssignment, assignment_id))
     flash(_("The assignment is removed."))
     return redirect(url_for("admin.assignments"))
 
@@ -193,21 +203,30 @@ def delete_assignment(assignment_id: int):
 @role_required()
 def quotas():
     session = db.session()
-    wards = _wards()
+    wards = province_wards()
     survey_list = session.exec(select(Survey).order_by(Survey.slug)).all()
     form = QuotaForm()
     form.survey_id.choices = options((s.id, s.slug) for s in survey_list)
     form.ward_code.choices = options(list(wards.items()))
-    if form.validate_on_submit():
-        survey = _get(Survey, form.survey_id.data)
+    if form.validate_on_submit() and _covers(get_or_404(Survey, form.survey_id.data), form):
+        survey = get_or_404(Survey, form.survey_id.data)
         operations.set_quota(session, survey, form.ward_code.data, form.target.data)
         flash(_("Quota saved: %(count)s responses from %(ward)s.", count=form.target.data,
                 ward=wards[form.ward_code.data]))
         return redirect(url_for("admin.quotas"))
     rows = session.exec(select(WardQuota, Survey).join(Survey, Survey.id == WardQuota.survey_id)
                         .order_by(Survey.slug, WardQuota.ward_code)).all()
-    return render_template("admin/quotas.html", form=form, rows=rows, wards=wards), \
+    return render_template("admin/quotas.html", form=form, rows=rows, wards=wards,
+                           pick=ward_pick(form.ward_code.data if request.method == "POST" else None)), \
         422 if request.method == "POST" else 200
+
+
+def _covers(survey: Survey, form: QuotaForm) -> bool:
+    """Whether the survey covers the quota's commune; if not, the form says so."""
+    if area_data.province_of(form.ward_code.data) in survey_provinces(db.session(), survey.slug):
+        return True
+    form.ward_code.errors = [_("This survey does not cover that commune; choose another survey or commune.")]
+    return False
 
 
 @bp.route("/responses")
@@ -225,20 +244,20 @@ def find_response():
 @role_required()
 def show_response(response_id: int):
     session = db.session()
-    response = _get(Response, response_id)
+    response = get_or_404(Response, response_id)
     version = session.get(SurveyVersion, response.survey_version_id)
     survey = session.get(Survey, version.survey_id)
     return render_template("admin/response.html", response=response, version=version, survey=survey,
-                           details=personal_details_of(session, response_id), wards=_wards(), action=FlaskForm())
+                           details=personal_details_of(session, response_id), wards=province_wards(), action=FlaskForm())
 
 
 @bp.route("/responses/<int:response_id>/erase", methods=["POST"])
 @role_required()
 def erase(response_id: int):
-    _checked_post()
+    checked_post()
     if request.form.get("confirm") != "yes":
         return refuse(_("Please tick the box to confirm the erasure."))
-    erase_response(db.session(), _get(Response, response_id), by="admin")
+    erase_response(db.session(), get_or_404(Response, response_id), by="admin")
     flash(_("Response %(id)s is erased, with its personal details.", id=response_id))
     return redirect(url_for("admin.find_response"))
 

@@ -1,14 +1,27 @@
-"""The OpenAPI 3 description of KhaoSat's HTTP API (served at ``/api/v1/openapi.json``)."""
+"""The OpenAPI 3.1 description of KhaoSat's HTTP API (served at ``/api/v1/openapi.json``).
+
+The request bodies' schemas are those of the pydantic models that check them (:mod:`web.api.bodies`),
+under ``components/schemas``; the rest (paths, parameters, replies) is written here.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from web.api.bodies import Submission, Visit
+from web.i18n import languages
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "example": "digital-skills"}
 BILINGUAL_ERROR = {"type": "object", "required": ["errors"], "properties": {"errors": {
     "type": "object", "description": "field ('_' for the request as a whole, a question's name, 'meta.<key>') -> "
                                      "message in each language",
     "additionalProperties": {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}}}}
+EXPORT_FORMATS = ["csv", "xlsx", "sav", "dta", "parquet"]
+BEARER = [{"bearer": []}]
+REF = "#/components/schemas/{model}"
 
 #: the microdata tiers (web.research.releases): path -> what it is
 MICRODATA = {
@@ -25,104 +38,171 @@ def _error(text: str) -> dict:
     return {"description": text, "content": {"application/json": {"schema": BILINGUAL_ERROR}}}
 
 
+def _nullable(kind: str, **more: Any) -> dict:
+    return {"type": [kind, "null"], **more}
+
+
+def _body(model: type) -> dict:
+    return {"required": True, "content": {"application/json": {
+        "schema": {"$ref": REF.format(model=model.__name__)}}}}
+
+
+@cache
+def request_schemas() -> dict[str, Any]:
+    """The request bodies' JSON Schemas, and the models they use, from the pydantic models.
+
+    A member that may be left out but not sent as null (``"channel": null`` is refused) has no default
+    in the schema: pydantic writes ``"default": null`` beside ``"type": "string"``.
+    """
+    _, top = models_json_schema([(Submission, "validation"), (Visit, "validation")],
+                                ref_template=REF)
+    for schema in top["$defs"].values():
+        for member in schema.get("properties", {}).values():
+            if "default" in member and member["default"] is None and "anyOf" not in member:
+                del member["default"]
+    return top["$defs"]
+
+
 def document() -> dict[str, Any]:
-    row = {"type": "object", "description": "A cell: its key columns, labels and estimates", "properties": {
-        "ward_code": {"type": "integer"}, "ward": {"type": "string"}, "cell": {"type": "string"},
-        "former_district": {"type": "string", "description": "pre-2025 GSO district code, 'several' or 'unknown'"},
-        "former_district_label": {"type": "string"},
-        "estimate": {"type": "number", "nullable": True}, "se": {"type": "number", "nullable": True},
-        "ci_low": {"type": "number", "nullable": True}, "ci_high": {"type": "number", "nullable": True},
-        "n": {"type": "integer", "nullable": True}, "cv": {"type": "number", "nullable": True},
-        "reliability": {"type": "string", "enum": ["ok", "unreliable", "suppressed"]},
-        "category": {"type": "string", "description": "categorical indicators: the answer code (one row each)"},
-        "category_label": {"type": "string"},
-        "people": {"type": "number", "nullable": True,
-                   "description": "shares: the number of people the share stands for (share x estimated population)"},
-        "people_low": {"type": "number", "nullable": True}, "people_high": {"type": "number", "nullable": True}}}
-    export_formats = ["csv", "xlsx", "sav", "dta", "parquet"]
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "KhaoSat API", "version": "1",
                  "description": "Bilingual survey platform: submissions from field clients, instruments for offline "
                                 "use, weighted results and microdata for researchers. Errors carry Vietnamese and "
                                 "English messages."},
         "servers": [{"url": "/"}],
         "components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `khaosat create-token`"}}},
-        "paths": {
-            "/api/v1/surveys/{slug}": {"get": {
-                "summary": "The current published version of an instrument", "parameters": [SLUG],
-                "responses": {"200": {"description": "The instrument as JSON"}, "404": _error("No such survey")}}},
-            "/api/v1/submissions": {"post": {
-                "summary": "Submit a response (volunteer token); idempotent on uuid",
-                "security": [{"bearer": []}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["uuid", "survey", "version", "answers"],
-                    "properties": {"uuid": {"type": "string"}, "survey": {"type": "string"},
-                                   "version": {"type": "integer"}, "answers": {"type": "object"},
-                                   "meta": {"type": "object", "description": (
-                                       "Paradata, at most 4 KB: started_at, ended_at (ISO 8601), duration_s, channel, "
-                                       "language, volunteer, app_version, gps_consent; any other key is a 422. A GPS fix {lat, lon, accuracy_m} under `gps` is kept "
-                                       "(apart from the answers, for admins only) only with `gps_consent: true`; "
-                                       "without consent it is dropped, with consent a malformed one gets a 422.")}}}}}},
-                "responses": {"201": {"description": "Stored"}, "200": {"description": "Already stored (same content)"},
-                              "400": _error("Not a JSON object in UTF-8, NaN/Infinity, duplicate names, nested over "
-                                            "16 levels"),
-                              "401": _error("No or bad token"),
-                              "409": _error("uuid known with other content, or sent by someone else"),
-                              "413": _error("Body over 1 MB"), "429": _error("Too many submissions"),
-                              "422": _error("Invalid answers, paradata or GPS position")}}},
-            "/api/v1/results/{slug}": {"get": {
-                "summary": "Weighted estimates with 95% CIs, n and reliability flags (researcher token)",
-                "security": [{"bearer": []}],
-                "parameters": [SLUG,
-                               {"name": "indicator", "in": "query", "schema": {"type": "string"},
-                                "description": "A derived indicator or a yes/no, choice, scale or number question"},
-                               {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["province", "ward", "former_district"]},
-                                "description": "`former_district`: where the province has a conversion table"},
-                               {"name": "by", "in": "query", "schema": {"type": "string"},
-                                "description": "A group (age_band, sex, ethnicity, area_type, urban_rural, education, "
-                                               "disability, income) or `ward` (same as level=ward)"},
-                               {"name": "by2", "in": "query", "schema": {"type": "string"},
-                                "description": "A second group, crossed with the first"},
-                               {"name": "estimator", "in": "query",
-                                "schema": {"type": "string", "enum": ["direct", "fh"], "default": "direct"},
-                                "description": "`fh`: model-based (Fay–Herriot small-area) estimates by ward; `estimate`, "
-                                               "`se` (root MSE), `ci_low`, `ci_high`, `cv` are the model's, `direct*` the "
-                                               "survey's, `gamma` the weight on the direct estimate"},
-                               {"name": "benchmark", "in": "query", "schema": {"type": "string", "enum": ["ratio", "difference"]},
-                                "description": "With `estimator=fh`: add `estimate_benchmarked` and `se_benchmarked` (root of "
-                                               "MSE + squared adjustment), whose population-weighted mean is the city estimate"},
-                               {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
-                "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {
-                        "survey": {"type": "string"}, "indicator": {"type": "string"}, "level": {"type": "string"},
-                        "kind": {"type": "string", "enum": ["share", "score", "categorical"],
-                                 "description": "share and categorical: proportions (0-1) with logit intervals; "
-                                                "score: a mean"},
-                        "ci_method": {"type": "string", "nullable": True},
-                        "by": {"type": "array", "items": {"type": "string"}}, "weights": {"type": "string"},
-                        "benchmark": {"type": "number"}, "rows": {"type": "array", "items": row}}}}}},
-                    "401": _error("No or bad token"), "403": _error("Not a researcher"),
-                    "404": _error("No such survey"), "422": _error("A parameter this survey does not offer")}}},
-            **{f"/research/{{slug}}/{path}.{{fmt}}": {"get": {
-                "summary": summary,
-                "security": [{"bearer": []}],
-                "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
-                                      "schema": {"type": "string", "enum": export_formats}},
-                               {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]},
-                                "description": "Language of variable and value labels (sav, dta)"}],
-                "responses": {"200": {"description": "The file", "content": {
-                    "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                    "application/x-spss-sav": {}, "application/x-stata-dta": {},
-                    "application/vnd.apache.parquet": {}}}, "401": _error("No or bad token")}}}
-               for path, summary in MICRODATA.items()},
-            "/research/{slug}/codebook.{fmt}": {"get": {
-                "summary": "The bilingual codebook", "security": [{"bearer": []}],
-                "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
-                                      "schema": {"type": "string", "enum": ["html", "csv"]}}],
-                "responses": {"200": {"description": "The codebook"}}}},
-            "/api/v1/openapi.json": {"get": {"summary": "This description",
-                                             "responses": {"200": {"description": "OpenAPI 3"}}}},
-        },
+            "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `khaosat create-token`"}},
+            "schemas": request_schemas()},
+        "paths": {**_field_paths(), **_results_path(), **_download_paths(),
+                  "/api/v1/openapi.json": {"get": {"summary": "This description",
+                                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}}},
     }
+
+
+def _field_paths() -> dict[str, Any]:
+    """What the collection app uses: the instrument, submissions and visits."""
+    return {
+        "/api/v1/surveys/{slug}": {"get": {
+            "summary": "The current published version of an instrument", "parameters": [SLUG],
+            "responses": {"200": {"description": "The instrument as JSON"}, "404": _error("No such survey"),
+                          "410": _error("The survey is closed (code survey_closed)")}}},
+        "/api/v1/submissions": {"post": {
+            "summary": "Submit a response (volunteer token); idempotent on uuid", "security": BEARER,
+            "requestBody": _body(Submission),
+            "responses": {"201": {"description": "Stored"}, "200": {"description": "Already stored (same content)"},
+                          "400": _error("Not a JSON object in UTF-8, NaN/Infinity, duplicate names, nested over "
+                                        "16 levels"),
+                          "401": _error("No or bad token"),
+                          "409": _error("uuid known with other content, or sent by someone else"),
+                          "410": _error("The version closed before this interview began (code survey_closed); "
+                                        "one begun before is accepted"),
+                          "413": _error("Body over 1 MB"), "429": _error("Too many submissions"),
+                          "422": _error("Invalid answers, paradata or GPS position")}}},
+        "/api/v1/visits": {"post": {
+            "summary": "Record a visit to a sampled household assigned to you: its AAPOR outcome and a callback; "
+                       "idempotent on uuid",
+            "security": BEARER, "requestBody": _body(Visit),
+            "responses": {"201": {"description": "Recorded"}, "200": {"description": "Already recorded (same content)"},
+                          "401": _error("No or bad token"), "409": _error("uuid known with other content"),
+                          "422": _error("Not your household, or not an AAPOR code or time")}}},
+    }
+
+
+def _results_row() -> dict[str, Any]:
+    return {"type": "object", "description": "A cell: its key columns, labels and estimates", "properties": {
+        "ward_code": {"type": "integer"}, "ward": {"type": "string"}, "cell": {"type": "string"},
+        "former_district": {"type": "string", "description": "pre-2025 GSO district code, 'several' or 'unknown' "
+                                                             "('several:79' when the survey covers several provinces)"},
+        "province_code": {"type": "integer", "description": "GSO province code (level province, several provinces)"},
+        "province": {"type": "string"},
+        "former_district_label": {"type": "string"},
+        "estimate": _nullable("number"), "se": _nullable("number"),
+        "ci_low": _nullable("number"), "ci_high": _nullable("number"),
+        "n": _nullable("integer"), "cv": _nullable("number"),
+        "reliability": {"type": "string", "enum": ["ok", "unreliable", "suppressed"]},
+        "category": {"type": "string", "description": "categorical indicators: the answer code (one row each)"},
+        "category_label": {"type": "string"},
+        "people": _nullable("number", description="shares: the number of people the share stands for "
+                                                  "(share x estimated population)"),
+        "people_low": _nullable("number"), "people_high": _nullable("number")}}
+
+
+def _results_parameters() -> list[dict[str, Any]]:
+    def query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+        return {"name": name, "in": "query", "schema": {"type": "string", **schema}, "description": description}
+
+    return [SLUG,
+            query("indicator", "A derived indicator or a yes/no, choice, scale or number question"),
+            query("level", "`national` (the whole area) and `province` (each province) for a survey covering several "
+                           "provinces, where `province` is the default; for one province, `province` is the whole "
+                           "area; `former_district`: where a province has a conversion table",
+                  enum=["national", "province", "ward", "former_district"]),
+            query("by", "A group (age_band, sex, ethnicity, area_type, urban_rural, education, disability, income) "
+                        "or `ward` (same as level=ward)"),
+            query("by2", "A second group, crossed with the first"),
+            query("estimator", "`fh`: model-based (Fay–Herriot small-area) estimates by ward; `estimate`, `se` (root "
+                               "MSE), `ci_low`, `ci_high`, `cv` are the model's, `direct*` the survey's, `gamma` the "
+                               "weight on the direct estimate", enum=["direct", "fh"], default="direct"),
+            query("benchmark", "With `estimator=fh`: add `estimate_benchmarked` and `se_benchmarked` (root of MSE + "
+                               "squared adjustment), whose population-weighted mean is the city estimate",
+                  enum=["ratio", "difference"]),
+            query("streams", "`both`: add `streams`, the self-selected stream (QR/link, not representative) beside "
+                             "the official probability sample, cell by cell, with the gap (self-selected − official) "
+                             "and its 95% interval, the two streams treated as independent samples",
+                  enum=["official", "both"], default="official"),
+            query("lang", "Language of the labels", enum=list(languages()))]
+
+
+def _streams_schema() -> dict[str, Any]:
+    """``streams`` of a results reply with ``streams=both``."""
+    return {"type": "object", "description": "With streams=both", "properties": {
+        "official": {"type": "string", "enum": ["probability"]},
+        "other": {"type": "string", "enum": ["nonprobability"]},
+        "variance": {"type": "string", "enum": ["independent"],
+                     "description": "gap_se = sqrt(official_se² + self_selected_se²)"},
+        "rows": {"type": "array", "items": {"type": "object", "description":
+                 "The cell's keys and label, official_* and self_selected_* (estimate, se, ci_low, ci_high, n, "
+                 "reliability), gap, gap_se, gap_ci_low, gap_ci_high"}}}}
+
+
+def _results_path() -> dict[str, Any]:
+    table = {"type": "object", "properties": {
+        "survey": {"type": "string"}, "indicator": {"type": "string"}, "level": {"type": "string"},
+        "kind": {"type": "string", "enum": ["share", "score", "categorical"],
+                 "description": "share and categorical: proportions (0-1) with logit intervals; score: a mean"},
+        "ci_method": _nullable("string"),
+        "by": {"type": "array", "items": {"type": "string"}}, "weights": {"type": "string"},
+        "benchmark": {"type": "number"}, "rows": {"type": "array", "items": _results_row()},
+        "stream": {"type": "string", "enum": ["probability", "nonprobability"],
+                   "description": "Where `rows` come from: the probability sample (official) once there is one, "
+                                  "else the self-selected responses (not representative)"},
+        "streams": _streams_schema(),
+        "synthetic": {"type": "boolean", "description": "True when the data are the synthetic demo"},
+        "notice": {"type": "string", "description": "With synthetic: the notice to show beside the numbers"}}}
+    return {"/api/v1/results/{slug}": {"get": {
+        "summary": "Weighted estimates with 95% CIs, n and reliability flags (researcher token)",
+        "security": BEARER, "parameters": _results_parameters(),
+        "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": table}}},
+                      "401": _error("No or bad token"), "403": _error("Not a researcher"),
+                      "404": _error("No such survey"), "422": _error("A parameter this survey does not offer")}}}}
+
+
+def _download_paths() -> dict[str, Any]:
+    """The researcher downloads: the microdata tiers and the codebook."""
+    files = {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+             "application/x-spss-sav": {}, "application/x-stata-dta": {}, "application/vnd.apache.parquet": {}}
+    paths: dict[str, Any] = {f"/research/{{slug}}/{path}.{{fmt}}": {"get": {
+        "summary": summary, "security": BEARER,
+        "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
+                              "schema": {"type": "string", "enum": EXPORT_FORMATS}},
+                       {"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(languages())},
+                        "description": "Language of variable and value labels (sav, dta)"}],
+        "responses": {"200": {"description": "The file", "content": files}, "401": _error("No or bad token")}}}
+        for path, summary in MICRODATA.items()}
+    paths["/research/{slug}/codebook.{fmt}"] = {"get": {
+        "summary": "The bilingual codebook", "security": BEARER,
+        "parameters": [SLUG, {"name": "fmt", "in": "path", "required": True,
+                              "schema": {"type": "string", "enum": ["html", "csv"]}}],
+        "responses": {"200": {"description": "The codebook"}}}}
+    return paths

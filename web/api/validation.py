@@ -1,40 +1,33 @@
-"""Checking a submission's body before anything is stored.
+"""Reading an API body strictly, and the checks below what a schema expresses.
 
 The body is parsed strictly (UTF-8, no ``NaN``/``Infinity``, no duplicate keys, bounded size and
 nesting), every string must be storable (no NUL, no lone surrogate) and every number finite and
-within the range a JavaScript client represents exactly. ``meta`` (paradata) follows a schema:
-known keys with their types and bounds, a size cap, and no location outside the consented ``gps``.
+within the range a JavaScript client represents exactly. Each problem is reported as
+``{field: {language: message}}``: ``_`` for the body as a whole, a question's name for an answer,
+``meta.<key>`` for paradata.
 
-Each problem is reported as ``{field: {language: message}}``: ``_`` for the body as a whole, a
-question's name for an answer, ``meta.<key>`` for paradata. Hand-written rather than JSON Schema,
-because each refusal needs its own message in every language and the numeric and text checks go
-below what a schema language expresses (lone surrogates, exact-integer range).
+Hand-written because neither JSON Schema nor pydantic expresses these (pydantic-core's JSON reader
+keeps the last of duplicate names, and a schema cannot refuse a lone surrogate anywhere in free-form
+answers); the body's outline, paradata and household are then checked by the pydantic models of
+:mod:`web.api.bodies`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request
 
 from web.errors import UNSTORABLE, UNSTORABLE_TEXT
-from web.i18n import in_every_language, lazy_gettext
+from web.i18n import lazy_gettext
+from web.messages import in_every_language
 
 MAX_BODY_BYTES = 1024 * 1024  #: a submission with a full household roster is a few KB
 MAX_DEPTH = 16  #: body > answers > roster > row > value is 5 levels
 MAX_SAFE_INTEGER = 2**53 - 1  #: JavaScript's Number.MAX_SAFE_INTEGER: the app cannot send more exactly
-MAX_META_BYTES = 4096
-#: an interview paused for weeks is odd, longer is nonsense; a phone whose clock was set back during
-#: an interview counts a negative time, which is accepted (and flagged in quality review), not refused
-MAX_DURATION_S = 30 * 24 * 3600
-#: a cheap phone whose battery ran flat may restart at 1970 until it finds the network time: accepted
-EARLIEST, LATEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 #: after lower-casing and dropping everything but letters: names that would carry a position
 _LOCATION_WORDS = ("gps", "lat", "lon", "lng", "geo", "position", "location", "coord", "accuracy", "altitude",
                    "address", "place")
@@ -50,43 +43,11 @@ class BadBody(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class MetaField:
-    """One allowed paradata key: its type and its bounds."""
-
-    kind: str  #: "text", "timestamp", "seconds", "flag" or "gps"
-    max_length: int = 64
-
-
-#: the paradata the collection app sends (web/static/collect.js); anything else is refused
-META_SCHEMA: dict[str, MetaField] = {
-    "started_at": MetaField("timestamp"),
-    "ended_at": MetaField("timestamp"),
-    "duration_s": MetaField("seconds"),
-    "channel": MetaField("text", 16),
-    "language": MetaField("text", 8),
-    "volunteer": MetaField("text", 64),
-    "app_version": MetaField("text", 32),
-    "gps_consent": MetaField("flag"),
-    "gps": MetaField("gps"),
-}
-GPS_KEYS = frozenset({"lat", "lon", "accuracy_m"})
-
 NOT_JSON = lazy_gettext("The body must be a JSON object in UTF-8.")
 TOO_DEEP = lazy_gettext("The body is nested too deeply (at most %(limit)s levels).", limit=MAX_DEPTH)
 NOT_FINITE = lazy_gettext("Numbers must be finite: NaN and Infinity are not numbers.")
 DUPLICATE_KEY = lazy_gettext("A name appears twice in the same object.")
 OUT_OF_RANGE = lazy_gettext("The number is out of range.")
-META_UNKNOWN = lazy_gettext("This paradata field is not accepted.")
-META_LOCATION = lazy_gettext("A location is accepted only in 'gps', with the respondent's consent.")
-META_TOO_LARGE = lazy_gettext("The paradata are too large (at most %(limit)s bytes).", limit=MAX_META_BYTES)
-META_TEXT = lazy_gettext("This field must be text of at most %(limit)s characters.")
-META_FLAG = lazy_gettext("This field must be true or false.")
-META_TIMESTAMP = lazy_gettext("This field must be a date and time (ISO 8601) between 1970 and 2100.")
-META_SECONDS = lazy_gettext("This field must be a number of seconds between -%(limit)s and %(limit)s.",
-                            limit=MAX_DURATION_S)
-META_GPS = lazy_gettext("The GPS position is invalid: 'lat' (-90 to 90), 'lon' (-180 to 180) and 'accuracy_m' "
-                        "(metres) must be numbers.")
 
 
 def message(text, **params: Any) -> dict[str, str]:
@@ -141,20 +102,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, int]]:
-    """Every key and value in ``value`` with its path and depth, without recursion."""
-    stack = [(path, value)]
-    while stack:
-        here, item = stack.pop()
-        yield here, item, len(here)
-        if isinstance(item, dict):
-            for key, inner in item.items():
-                yield here, key, len(here) + 1  # a bad key is reported at its object
-                stack.append(((*here, str(key)), inner))
-        elif isinstance(item, list):
-            stack.extend(((*here, str(i)), inner) for i, inner in enumerate(item))
-
-
 def field_name(path: tuple[str, ...]) -> str:
     """The error key for a path in the body: a question's name for an answer, else the dotted path."""
     if len(path) >= 2 and path[0] == "answers":
@@ -163,26 +110,46 @@ def field_name(path: tuple[str, ...]) -> str:
 
 
 def storable(body: Any) -> Messages:
-    """Problems with values no database keeps faithfully: deep nesting, NUL and lone surrogates, huge integers."""
+    """Problems with values no database keeps faithfully: deep nesting, NUL and lone surrogates, huge integers.
+
+    Walks the body without recursion; a value's path is built only for a problem (a body has ~100 answers,
+    and this runs for every submission).
+    """
     problems: Messages = {}
-    for path, value, depth in _walk(body):
-        if depth > MAX_DEPTH:
+    stack: list[tuple[tuple[str, ...], Any]] = [((), body)]
+    while stack:
+        here, item = stack.pop()
+        if len(here) > MAX_DEPTH:
             return {"_": message(TOO_DEEP)}
-        if isinstance(value, str) and UNSTORABLE.search(value):
-            problems.setdefault(field_name(path), message(UNSTORABLE_TEXT))
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
-            problems.setdefault(field_name(path), message(OUT_OF_RANGE))
+        pairs = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else None
+        if pairs is None:
+            _note(problems, here, None, _unstorable(item))
+            continue
+        for key, inner in pairs:
+            if isinstance(key, str) and UNSTORABLE.search(key):
+                _note(problems, here, None, UNSTORABLE_TEXT)  # a bad key is reported at its object
+            if isinstance(inner, dict | list):
+                stack.append(((*here, str(key)), inner))
+            elif isinstance(inner, str) and not UNSTORABLE.search(inner) or inner is None or isinstance(inner, float):
+                continue  # the common case, without a call
+            else:
+                _note(problems, here, key, _unstorable(inner))
     return problems
 
 
-@dataclass
-class Paradata:
-    """``meta`` once checked: what may be stored, the parsed timestamps and the GPS part (if any)."""
+def _unstorable(value: Any) -> Any:
+    """The message for a value no database keeps faithfully, else None."""
+    if isinstance(value, str):
+        return UNSTORABLE_TEXT if UNSTORABLE.search(value) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        return OUT_OF_RANGE
+    return None
 
-    stored: dict[str, Any] = field(default_factory=dict)
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    problems: Messages = field(default_factory=dict)
+
+def _note(problems: Messages, here: tuple[str, ...], key: Any, text: Any) -> None:
+    """Record ``text`` (if any) for the value at ``key`` of the object at ``here`` (``key`` None: the object)."""
+    if text is not None:
+        problems.setdefault(field_name(here if key is None else (*here, str(key))), message(text))
 
 
 def is_location_key(key: str) -> bool:
@@ -191,62 +158,3 @@ def is_location_key(key: str) -> bool:
     return any(word in letters for word in _LOCATION_WORDS)
 
 
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """An ISO 8601 date and time between 1970 and 2100, in UTC (no zone: UTC); None when it is not one."""
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        parsed = parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-14:00 overflows when moved to UTC
-        return None
-    return parsed if EARLIEST <= parsed < LATEST else None
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_field(key: str, spec: MetaField, value: Any) -> dict[str, str] | None:
-    if spec.kind == "text" and not (isinstance(value, str) and len(value) <= spec.max_length):
-        return message(META_TEXT, limit=spec.max_length)
-    if spec.kind == "flag" and not isinstance(value, bool):
-        return message(META_FLAG)
-    if spec.kind == "timestamp" and parse_timestamp(value) is None:
-        return message(META_TIMESTAMP)
-    if spec.kind == "seconds" and not (_number(value) and abs(value) <= MAX_DURATION_S):
-        return message(META_SECONDS)
-    if spec.kind == "gps" and not (isinstance(value, dict) and set(value) <= GPS_KEYS
-                                   and all(v is None or _number(v) for v in value.values())):
-        return message(META_GPS)
-    return None
-
-
-def check_meta(meta: Any) -> Paradata:
-    """``meta`` against :data:`META_SCHEMA`; the GPS fix is left for :func:`web.privacy.location_from_meta`."""
-    result = Paradata()
-    if meta is None:
-        return result
-    if not isinstance(meta, dict):
-        result.problems["meta"] = message(META_UNKNOWN)
-        return result
-    if len(json.dumps(meta, ensure_ascii=False).encode()) > MAX_META_BYTES:
-        result.problems["meta"] = message(META_TOO_LARGE)
-        return result
-    for key, value in meta.items():
-        spec = META_SCHEMA.get(key)
-        if spec is None:
-            result.problems[f"meta.{key}"] = message(META_LOCATION if is_location_key(key) else META_UNKNOWN)
-            continue
-        if spec.kind == "gps" and meta.get("gps_consent") is not True:
-            continue  # without consent a position is dropped unread
-        problem = _check_field(key, spec, value)
-        if problem is not None:
-            result.problems[f"meta.{key}"] = problem
-        elif spec.kind != "gps":
-            result.stored[key] = value
-    if not result.problems:
-        result.started_at = parse_timestamp(meta.get("started_at"))
-        result.ended_at = parse_timestamp(meta.get("ended_at"))
-        result.stored["gps_consent"] = meta.get("gps_consent") is True
-    return result

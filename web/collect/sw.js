@@ -10,7 +10,8 @@
 "use strict";
 var CACHE = "ks-collect-__VERSION__";
 var SHELL = { "/collect/": "text/html", "/static/style.css": "text/css", "/static/expr.js": "javascript",
-  "/static/collect.js": "javascript", "/static/signout.js": "javascript" };
+  "/static/collect.js": "javascript", "/static/adults.js": "javascript", "/static/signout.js": "javascript",
+  "/collect/areas.json": "application/json" };
 
 /* our own answer: OK, not redirected, same origin, the expected type; the shell names itself */
 function ours(response, kind) {
@@ -75,7 +76,7 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname === "/collect/") {
     event.respondWith(networkFirst(request, "text/html"));
-  } else if (url.pathname.indexOf("/api/v1/surveys/") === 0) {
+  } else if (url.pathname.indexOf("/api/v1/surveys/") === 0 || url.pathname === "/collect/areas.json") {
     event.respondWith(networkFirst(request, "application/json"));
   } else if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(cacheFirst(request));

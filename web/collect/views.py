@@ -30,16 +30,21 @@ from flask_wtf.file import FileField
 from sqlmodel import select
 
 from surveys import areas, collation
-from web import audit, catalog, csrf, db, sessions
+from web import area_lists, audit, catalog, csrf, db, sampling, sessions
+from web.api.views import create_submission, post_visit
 from web.auth import hash_token, new_token, public, requesting_user, role_required
 from web.catalog import current_version, instrument_of
 from web.collect import APP_VERSION, bp, sealed
+from web.collect import households as household_screens
 from web.collect.progress import today_by_ward
-from web.i18n import _, language, lazy_gettext
+from web.i18n import _, language, language_names, languages, lazy_gettext
 from web.models import ApiToken, Role, Survey, User
 from web.models.base import utcnow
 
 HEADER = "X-KhaoSat-Collect"
+
+#: the browser locale whose date order each language uses (Intl.DateTimeFormat); others use their own code
+DATE_LOCALES = {"vi": "vi-VN", "en": "en-GB"}
 
 
 def _surveys() -> list[dict]:
@@ -54,18 +59,38 @@ def _surveys() -> list[dict]:
     return out
 
 
+def _covered() -> tuple[int, ...]:
+    """The provinces of the surveys open for interviews (the installation's province when there are none)."""
+    codes = {p for s in _surveys() for p in catalog.survey_provinces(db.session(), s["slug"])}
+    return tuple(sorted(codes)) or (int(current_app.config["KHAOSAT_PROVINCE"]),)
+
+
 def _wards() -> list[tuple[int, str]]:
-    """The wards a volunteer may pick: all wards of the province until assignments exist."""
-    names = catalog.ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    """The wards a volunteer may pick: all wards of the provinces the open surveys cover."""
+    names = catalog.ward_names(db.session(), _covered())
     return list(names.items())  # already in Vietnamese order
 
 
+@bp.route("/areas.json")
+@role_required(Role.volunteer, Role.supervisor, api=True)
+def area_list():
+    """The provinces the open surveys cover, each with its wards and communes, in Vietnamese order: the
+    shell picks province then commune from it, and the service worker keeps it for offline use."""
+    return area_lists.compact_json({"provinces": [
+        [p.code, p.name, [[w.code, w.name] for w in area_lists.sorted_wards(p.code)]]
+        for p in area_lists.sorted_provinces(_covered())]})
+
+
 def _strings() -> dict[str, str]:
-    """Interface text the shell's JavaScript shows, in the volunteer's language."""
+    """Interface text the shell's JavaScript shows, in the volunteer's language (``{n}`` and the like are
+    filled in by the script)."""
+    return {**_interview_strings(), **_sending_strings(), **_keeping_strings(),
+            "dt_locale": DATE_LOCALES.get(language(), language())}
+
+
+def _interview_strings() -> dict[str, str]:
+    """The interview itself: its pages, its checks, the location."""
     return {
-        "waiting": _("%(num)s waiting to send", num="{n}"),
-        "online": _("Online."), "offline": _("Offline: answers are kept on this phone."),
-        "ready": _("Ready to work offline."), "sending": _("Sending…"),
         "page": _("Page %(n)s of %(total)s", n="{n}", total="{total}"),
         "next": _("Next"), "back": _("Back"), "finish": _("Finish the interview"),
         "resume": _("Continue"), "started": _("started %(when)s", when="{when}"),
@@ -73,12 +98,22 @@ def _strings() -> dict[str, str]:
         "required": _("Please answer this question."), "number": _("Please enter a number."),
         "integer": _("Please enter a whole number."), "min": _("The value must be at least %(limit)s.", limit="{x}"),
         "max": _("The value must be at most %(limit)s.", limit="{x}"), "constraint": _("This answer is not valid."),
-        "check": _("Please check the answers marked below."), "agree": _("I agree"),
+        "check": _("Please check the answers marked below."), "agree": _("I agree"), "use_location": _("Use my location"),
+        "location_consent": _("I agree that this location is kept, apart from my answers"),
         "choose": _("Choose…"), "row": _("Row %(n)s", n="{n}"), "add_row": _("Add a row"),
         "login": _("Please log in again to send the waiting interviews."), "nodraft": _("None."),
         "saved": _("Back to the list (answers are saved)"), "pick_ward": _("Please pick the ward first."),
         "gps_wait": _("Finding the location…"), "gps_ok": _("Location recorded (within %(metres)s m).", metres="{m}"),
         "gps_fail": _("The location could not be found; the interview goes on without it."),
+    }
+
+
+def _sending_strings() -> dict[str, str]:
+    """The queue of interviews on the phone and what the server answered them."""
+    return {
+        "waiting": _("%(num)s waiting to send", num="{n}"),
+        "online": _("Online."), "offline": _("Offline: answers are kept on this phone."),
+        "ready": _("Ready to work offline."), "sending": _("Sending…"),
         "title_waiting": _("(%(num)s unsent)", num="{n}"),
         "leave_warning": _("Interviews on this phone are not sent yet."),
         "r_offline": _("No network; will try again."),
@@ -96,6 +131,12 @@ def _strings() -> dict[str, str]:
         "kept_both": _("Will be sent as a new interview, linked to the first, for your supervisor to review."),
         "status_queued": _("waiting"), "status_conflict": _("conflict"), "status_invalid": _("needs a correction"),
         "status_login": _("waiting for login"),
+    }
+
+
+def _keeping_strings() -> dict[str, str]:
+    """Keeping interviews on the phone: storage, sealed files, logging out with interviews unsent."""
+    return {
         "persist_yes": _("This phone keeps the interviews even when storage runs low."),
         "persist_no": _("The browser may delete data here when storage runs low: save your interviews to a file "
                         "regularly, or install the app to the home screen."),
@@ -109,7 +150,6 @@ def _strings() -> dict[str, str]:
                     "reached."),
         "signed_out": _("You are logged out. Log in (with a network) to continue; interviews kept on this phone "
                         "wait for their volunteer."),
-        "dt_locale": "vi-VN" if language() == "vi" else "en-GB",
     }
 
 
@@ -117,17 +157,25 @@ def _strings() -> dict[str, str]:
 @role_required(Role.volunteer, Role.supervisor)
 def shell():
     user = requesting_user()
-    wards = _wards()
-    boot = {"surveys": _surveys(), "wards": wards, "user": user.username, "user_id": user.id, "version": APP_VERSION,
+    wards, several = _wards(), len(_covered()) > 1
+    boot = {"surveys": _surveys(), "wards": [] if several else wards, "areas_url": url_for("collect.area_list"),
+            "user": user.username, "user_id": user.id, "version": APP_VERSION,
             "lang": language(), "t": _strings(), "token_url": url_for("collect.token"),
+            "language_names": language_names(languages()),
             "identity": sealed.identity_for(user.id, user.username), "export_key": sealed.public_key(),
             "login": getattr(sessions.current(), "id", 0), "surveys_url": url_for("collect.survey_list"),
-            "unseal_url": url_for("collect.unseal")}
+            "unseal_url": url_for("collect.unseal"), "h": household_screens.strings(),
+            "outcomes": household_screens.outcome_labels(), "households_url": url_for("collect.households")}
     names = dict(wards)
     progress = collation.sorted_by(((names.get(w, _("No ward")), n) for w, n in today_by_ward(db.session(), user.id).items()),
                                    lambda row: row[0])
-    page = make_response(render_template("collect/app.html", boot=json.dumps(boot, ensure_ascii=False), wards=wards,
-                                         surveys=boot["surveys"], progress=progress))
+    households = sampling.assignments_of(db.session(), user.id)
+    page = make_response(render_template("collect/app.html", boot=json.dumps(boot, ensure_ascii=False),
+                                         wards=[] if several else wards,
+                                         provinces=area_lists.sorted_provinces(_covered()) if several else (),
+                                         surveys=boot["surveys"], progress=progress, households=households,
+                                         ward_names=names, outcomes=household_screens.OUTCOMES,
+                                         outcome_labels=boot["outcomes"], min_age=household_screens.MIN_AGE))
     page.headers["X-KhaoSat-Shell"] = APP_VERSION  # the service worker keeps only a page that says this
     return page
 
@@ -145,6 +193,14 @@ def progress():
     names = dict(_wards())
     counts = today_by_ward(db.session(), requesting_user().id)
     return jsonify(today=[{"ward": w, "name": names.get(w, ""), "count": n} for w, n in counts.items()])
+
+
+@bp.route("/households")
+@role_required(Role.volunteer, Role.supervisor, api=True)
+def households():
+    """The volunteer's sampled households (address, visits made, last outcome, callback), for the app."""
+    rows = sampling.assignments_of(db.session(), requesting_user().id)
+    return jsonify(households=[{k: v for k, v in row.items() if k != "callback"} for row in rows])
 
 
 @bp.route("/token", methods=["POST"])
@@ -232,19 +288,19 @@ class ImportForm(FlaskForm):
 OUTCOMES = {201: "stored", 200: "already", 409: "conflict"}
 
 
-def _submit_as(volunteer: User, body: dict) -> int:
-    """One interview through the API's own view, as ``volunteer``; returns the HTTP status.
+def _submit_as(volunteer: User, body: dict, visit: bool = False) -> int:
+    """One interview (or a visit) through the API's own view, as ``volunteer``; returns the HTTP status.
 
     The view runs undecorated (this supervisor's request has passed its own role check; the rate
     limit is for phones), so an imported interview meets exactly the checks of one sent by the app.
     """
-    from web.api.views import create_submission
-
     outer = g.pop("requesting_user", None)
     try:
-        with current_app.test_request_context("/api/v1/submissions", method="POST", json=body):
+        view = post_visit if visit else create_submission
+        with current_app.test_request_context("/api/v1/visits" if visit else "/api/v1/submissions", method="POST",
+                                              json=body):
             g.requesting_user = volunteer
-            result = current_app.make_response(inspect.unwrap(create_submission)())
+            result = current_app.make_response(inspect.unwrap(view)())
     finally:
         g.requesting_user = outer
     return result.status_code
@@ -274,7 +330,7 @@ def import_file():
                 if not isinstance(body, dict) or item.get("status") == "draft":
                     counts["unfinished"] += 1
                     continue
-                counts[OUTCOMES.get(_submit_as(owner, body), "refused")] += 1
+                counts[OUTCOMES.get(_submit_as(owner, body, item.get("kind") == "visit"), "refused")] += 1
             audit.record("interviews_imported", actor=requesting_user(), target=f"user {owner.username}",
                          detail=dict(counts))
     elif request.method == "POST":

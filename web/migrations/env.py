@@ -17,6 +17,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            on_version_apply=config.attributes.get("on_version_apply"),  # web.db.upgrade's progress bar
         )
         context.run_migrations()
 

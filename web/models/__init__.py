@@ -4,13 +4,20 @@ from web.models.areas import Area
 from web.models.audit import AuditEvent
 from web.models.covariates import WardCovariate
 from web.models.fieldwork import WardAssignment, WardQuota
-from web.models.margins import PopulationMargin
+from web.models.jobs import Job, JobStatus
+from web.models.margins import PopulationMargin, ProvinceMargin
 from web.models.privacy import PersonalDetails
 from web.models.responses import Draft, Response
-from web.models.surveys import Survey, SurveyVersion
+from web.models.review import ResponseEdit, ResponseFlag, ReviewStatus
+from web.models.sampling import FrameGroup, FrameHousehold, SampledHousehold, SampleDraw, SurveyRound, Visit
+from web.models.snapshots import WeightSnapshot
+from web.models.surveys import PendingUpload, Survey, SurveyVersion
 from web.models.users import ApiToken, Role, User, UserSession
 
 __all__ = [
-    "ApiToken", "Area", "AuditEvent", "Draft", "PersonalDetails", "PopulationMargin", "Response", "Role",
-    "Survey", "SurveyVersion", "User", "UserSession", "WardAssignment", "WardCovariate", "WardQuota",
+    "ApiToken", "Area", "AuditEvent", "Draft", "FrameGroup", "FrameHousehold", "Job", "JobStatus", "PendingUpload", "PersonalDetails",
+    "PopulationMargin", "ProvinceMargin", "Response", "ResponseEdit", "ResponseFlag", "ReviewStatus", "Role", "SampleDraw",
+    "SampledHousehold", "Survey", "SurveyRound", "SurveyVersion",
+    "User", "UserSession", "Visit", "WardAssignment", "WardCovariate", "WardQuota",
+    "WeightSnapshot",
 ]

@@ -25,6 +25,7 @@ class PersonalDetails(SQLModel, table=True):
                                               unique=True, index=True, nullable=False))
     full_name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
     address: str | None = Field(default=None, max_length=500)  #: the exact address
     latitude: float | None = None
     longitude: float | None = None

@@ -15,7 +15,14 @@ from web.models.base import utcnow
 class Response(SQLModel, table=True):
     __tablename__ = "responses"
     #: one version's responses in the order they arrived, without a sort (exports, analysis)
-    __table_args__ = (Index("ix_responses_version_order", "survey_version_id", "id"),)
+    __table_args__ = (Index("ix_responses_version_order", "survey_version_id", "id"),
+                      #: the submissions table: newest first within a review status, and within a ward
+                      Index("ix_responses_status_submitted", "review_status", "submitted_at", "id"),
+                      Index("ix_responses_ward_submitted", "ward_code", "submitted_at", "id"),
+                      #: a volunteer's newest responses, and their earlier one with the same content, that a
+                      #: new interview is judged against on arrival (web/quality.py)
+                      Index("ix_responses_volunteer_order", "volunteer_id", "id"),
+                      Index("ix_responses_volunteer_content", "volunteer_id", "content_hash"))
 
     id: int | None = Field(default=None, primary_key=True)
     #: the client's id for this response; unique, so a retried submission is stored once
@@ -34,11 +41,22 @@ class Response(SQLModel, table=True):
     stratum: str | None = Field(default=None, max_length=64)
     psu: str | None = Field(default=None, max_length=64)
     base_weight: float = 1.0
-    volunteer_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    volunteer_id: int | None = Field(default=None, foreign_key="users.id")
     started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None  #: when the interview ended, the phone's ``meta.ended_at`` (UTC)
     submitted_at: dt.datetime = Field(default_factory=utcnow, index=True)
     #: a supervisor judged it unusable (quality review); analysis and exports leave it out
     is_excluded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: :class:`web.models.review.ReviewStatus` value; "rejected" keeps ``is_excluded`` true, so it leaves analysis
+    review_status: str = Field(default="not_reviewed", max_length=16,
+                               sa_column_kwargs={"server_default": "not_reviewed"})
+    review_note: str | None = Field(default=None, max_length=500)
+    reviewed_by: int | None = Field(default=None, foreign_key="users.id")
+    reviewed_at: dt.datetime | None = None
+    #: how many times staff corrected its answers (0: as submitted); ``content_hash`` stays the submitted one
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: answered in a staff preview of the survey: a test, left out of results, exports, fieldwork and quality
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     #: given to a self-completing respondent at the end, so they can erase their answers later
     erase_code: str | None = Field(default=None, max_length=16, unique=True, index=True)
     #: the uuid of an earlier response this one clashed with (409); the volunteer kept both, a supervisor reviews

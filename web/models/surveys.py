@@ -13,9 +13,15 @@ from web.models.base import utcnow
 
 
 class VersionState(StrEnum):
+    """A version's life: an upload is a ``draft``; ``preview`` lets staff walk it (their answers are
+    tests); ``open`` takes responses (between its optional dates); ``closed`` takes none but
+    interviews begun before it closed; ``archived`` is hidden from lists, its responses kept."""
+
     draft = "draft"
-    published = "published"
-    retired = "retired"
+    preview = "preview"
+    open = "open"
+    closed = "closed"
+    archived = "archived"
 
 
 class Survey(SQLModel, table=True):
@@ -29,6 +35,10 @@ class Survey(SQLModel, table=True):
     controller: str | None = Field(default=None, max_length=300)
     #: how respondents reach the controller about their data (phone, e-mail, office)
     privacy_contact: str | None = Field(default=None, max_length=300)
+    #: raised by one on every change to the survey's responses other than a new one (an exclusion, a
+    #: rejection, an edit, an erasure): cached results compare it, so they never scan the responses
+    #: (new responses are seen by the newest id); see :func:`web.tables.responses_changed`
+    data_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def is_publishable(self) -> bool:
@@ -49,16 +59,53 @@ class SurveyVersion(SQLModel, table=True):
     definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  #: the instrument as data
     checksum: str = Field(max_length=64)  #: sha256 of the canonical definition
     created_at: dt.datetime = Field(default_factory=utcnow)
-    published_at: dt.datetime | None = None
-    retired_at: dt.datetime | None = None
+    #: the lifecycle state (:class:`VersionState`); at most one version of a survey is open
+    status: str = Field(default=VersionState.draft.value, max_length=16, index=True,
+                        sa_column_kwargs={"server_default": VersionState.draft.value})
+    published_at: dt.datetime | None = None  #: when it was first opened
+    retired_at: dt.datetime | None = None  #: when it was last closed (by hand, by its date or by a newer version)
+    #: optional dates (UTC; entered in Hà Nội time) between which an open version takes responses
+    opens_at: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+    #: the file the admin uploaded (name only), shown in the admin lists
+    source_file: str | None = Field(default=None, max_length=200)
 
     @property
     def state(self) -> VersionState:
-        if self.retired_at is not None:
-            return VersionState.retired
-        if self.published_at is not None:
-            return VersionState.published
-        return VersionState.draft
+        return VersionState(self.status)
+
+    def is_taking_responses(self, now: dt.datetime) -> bool:
+        """Open, and within its dates."""
+        return self.state is VersionState.open and not self.before_opening(now) and not self.past_closing(now)
+
+    def before_opening(self, now: dt.datetime) -> bool:
+        return self.opens_at is not None and now < _aware(self.opens_at)
+
+    def past_closing(self, now: dt.datetime) -> bool:
+        return self.closes_at is not None and now >= _aware(self.closes_at)
 
     def __repr__(self) -> str:
         return f"<SurveyVersion {self.survey_id} v{self.version} {self.state.value}>"
+
+
+class PendingUpload(SQLModel, table=True):
+    """A checked upload waiting for its admin's confirmation (the review page); removed when saved,
+    discarded, or a day old."""
+
+    __tablename__ = "pending_uploads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True, index=True)  #: the review page's address
+    user_id: int = Field(foreign_key="users.id")  #: only the admin who uploaded it reviews it
+    file: str = Field(max_length=200)  #: the file's name as uploaded
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  #: the checked instrument
+    from_file_name: bool = False  #: its slug came from the file's name (the form names no id)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PendingUpload {self.file}>"
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A stored time as UTC-aware (SQLite gives naive datetimes back)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

@@ -21,7 +21,7 @@ from flask import current_app
 
 from analysis.cell_suppression import TableFamily, code_text
 
-AREA_LEVELS = ("former_district", "ward_code")  #: the area hierarchy below the province, coarsest first
+AREA_LEVELS = ("province_code", "former_district", "ward_code")  #: the area hierarchy, coarsest first
 AREA_ATTRIBUTES = ("area_type",)  #: groups that follow from the ward (phường or xã): linked to the ward tables
 _lock = threading.Lock()  # a family fills its tables in as they are asked for
 

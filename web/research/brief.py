@@ -19,14 +19,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from flask import abort, current_app, render_template
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlmodel import select
 
-from web import db
+import surveys
+from surveys import areas, collation
+from web import area_lists, db
 from web.auth import requesting_user, role_required
-from web.catalog import current_version, ward_names
+from web.catalog import reported_version, survey_provinces
+from web.i18n import _
 from web.models import Role, Survey, WardAssignment
-from web.research import bp, derived, query, ranking, variables
+from web.research import bp, derived, query, ranking, results, variables
 
 #: the derived indicators a brief shows, at most this many (headline first)
 MAX_INDICATORS = 5
@@ -63,7 +66,7 @@ def allowed_wards() -> set[int] | None:
 
 def _estimates(design, indicator: variables.Indicator) -> tuple[pd.DataFrame, float]:
     """The indicator by ward (estimate, ci_low, ci_high, n) and its city value."""
-    design.data[indicator.name] = pd.to_numeric(design.data[indicator.name], errors="coerce")
+    design = results.prepared(design, indicator)  # a view with the indicator as numbers: the cached design is shared
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if indicator.share:
@@ -114,26 +117,57 @@ def groups_behind(q: query.Query, ward: int) -> pd.DataFrame:
     return ranking.with_sentences(q, mine.head(MAX_GROUPS))
 
 
+def _briefed(session) -> list[tuple[surveys.Instrument, tuple[int, ...]]]:
+    """Each survey with results and the provinces it covers."""
+    slugs = [s for s in session.exec(select(Survey.slug).order_by(Survey.slug)).all() if reported_version(session, s)]
+    return [(query.load_instrument(slug), survey_provinces(session, slug)) for slug in slugs]
+
+
 @bp.route("/wards")
 @role_required(Role.researcher, Role.ward_official)
 def ward_briefs():
-    """The wards whose briefs this user may read, with a link per survey."""
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    """The wards whose briefs this user may read, with a link per survey covering them: a ward official's
+    own wards; for others, the province first (when the surveys cover several), then its communes, and a
+    searchable commune list that opens a brief (``?survey=&ward_code=``; without JavaScript, in two steps)."""
+    session = db.session()
+    briefed = _briefed(session)
+    covered = tuple(sorted({code for _i, provinces in briefed for code in provinces})) or \
+        (int(current_app.config["KHAOSAT_PROVINCE"]),)
+    labels = area_lists.ward_labels(covered)
     allowed = allowed_wards()
-    wards = sorted((code, name) for code, name in names.items() if allowed is None or code in allowed)
-    wards.sort(key=lambda item: item[1])
-    slugs = [s for s in db.session().exec(select(Survey.slug).order_by(Survey.slug)).all()
-             if current_version(db.session(), s)]
-    instruments = [query.load_instrument(slug) for slug in slugs]
-    return render_template("research/wards.html", wards=wards, instruments=instruments)
+    if allowed is not None:
+        wards = [(code, labels[code], areas.province_of(code)) for code in allowed if code in labels]
+        pick = area_lists.AreaPick(covered=covered)
+    else:
+        ward = _int(request.args.get("ward_code"))
+        pick = area_lists.area_pick(covered, request.args.get("province"), ward)
+        slug = request.args.get("survey", "")
+        chosen = next(((i, p) for i, p in briefed if i.slug == slug), None)
+        if ward is not None and chosen is not None and areas.province_of(ward) == pick.province:
+            if ward in areas.ward_codes(pick.province) and pick.province in chosen[1]:
+                return redirect(url_for("research.ward_brief", slug=slug, ward_code=ward))
+            flash(_("This survey does not cover that commune; choose another survey or commune."))
+        wards = [(w.code, w.name, w.parent_code) for w in pick.wards]
+    wards = collation.sorted_by(wards, lambda item: item[1])
+    return render_template("research/wards.html", wards=wards, briefed=briefed, pick=pick,
+                           survey=request.args.get("survey", ""), official=allowed is not None,
+                           province_names=areas.province_names())
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text or "")
+    except ValueError:
+        return None
 
 
 @bp.route("/<slug>/ward/<int:ward_code>")
 @role_required(Role.researcher, Role.ward_official)
 def ward_brief(slug: str, ward_code: int):
-    """The printable one-page brief of one ward (A4)."""
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
-    if ward_code not in names:
+    """The printable one-page brief of one ward (A4): a commune of the survey's area, else 404."""
+    provinces = survey_provinces(db.session(), slug)
+    labels = area_lists.ward_labels(provinces)
+    if ward_code not in labels:
         abort(404)
     allowed = allowed_wards()
     if allowed is not None and ward_code not in allowed:
@@ -143,7 +177,10 @@ def ward_brief(slug: str, ward_code: int):
     respondents = int((frame["ward_code"] == ward_code).sum()) if "ward_code" in frame else 0
     found = lines(q, ward_code)
     headline = next((line for line in found if line.estimate is not None), None)
-    return render_template("research/brief.html", q=q, instrument=q.instrument, ward=names[ward_code],
+    province = areas.province_of(ward_code)
+    return render_template("research/brief.html", q=q, instrument=q.instrument, ward=labels[ward_code],
                            ward_code=ward_code, lines=found, headline=headline, respondents=respondents,
+                           province=areas.province_names().get(province, "") if len(provinces) > 1 else "",
+                           whole=query.whole_label(provinces),
                            behind=groups_behind(q, ward_code) if respondents else pd.DataFrame(),
                            minimum=current_app.config["MIN_CELL_COUNT"], now=dt.datetime.now(dt.UTC))

@@ -7,29 +7,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import surveys
+from surveys.questions import NOT_EXPORTED
+from web.i18n import languages, lazy_gettext
+from web.messages import in_every_language
 from web.population import AGE_BANDS
 from web.research import derived
 
-SKIPPED_TYPES = ("text", "note", "consent", "area", "date", "datetime", "geopoint", "image")
+SKIPPED_TYPES = NOT_EXPORTED
 #: identifying answers left out of the de-identified microdata (age band is kept instead of birth year)
 WITHHELD = ("birth_year",)
 #: design variables holding whole numbers
-INTEGER_DESIGN = ("id", "survey_version", "ward_code", "age_band")
+INTEGER_DESIGN = ("id", "survey_version", "ward_code", "province_code", "age_band", "edited")
 DESIGN = [
-    ("id", "num", {"vi": "Mã phiếu (số thứ tự trong cơ sở dữ liệu)", "en": "Response id (database row)"}),
-    ("survey_version", "num", {"vi": "Phiên bản bảng hỏi", "en": "Questionnaire version"}),
-    ("ward_code", "num", {"vi": "Mã phường/xã (GSO)", "en": "Ward/commune code (GSO)"}),
-    ("ward", "str", {"vi": "Tên phường/xã", "en": "Ward/commune name"}),
-    ("area_type", "str", {"vi": "Loại đơn vị: urban = phường, rural = xã", "en": "Unit type: urban = phường, rural = xã"}),
-    ("stratum", "str", {"vi": "Tầng chọn mẫu (biến thiết kế)", "en": "Sampling stratum (design variable)"}),
-    ("psu", "str", {"vi": "Đơn vị mẫu cấp 1 (cụm, biến thiết kế)", "en": "Primary sampling unit (cluster, design variable)"}),
-    ("base_weight", "num", {"vi": "Trọng số thiết kế", "en": "Design (base) weight"}),
-    ("weight", "num", {"vi": "Trọng số cuối cùng (đã hiệu chỉnh theo dân số)", "en": "Final weight (calibrated to the population)"}),
-    ("channel", "str", {"vi": "Kênh: self = tự trả lời, interview = phỏng vấn", "en": "Channel: self-completion or interview"}),
-    ("language", "str", {"vi": "Ngôn ngữ trả lời", "en": "Language of the answers"}),
-    ("submitted_month", "str", {"vi": "Tháng gửi (YYYY-MM, giờ Việt Nam)", "en": "Month submitted (YYYY-MM, Vietnam time)"}),
-    ("age_band", "str", {"vi": "Nhóm tuổi (tính từ năm sinh)", "en": "Age band (from the year of birth)"}),
+    ("id", "num", lazy_gettext("Response id (database row)")),
+    ("survey_version", "num", lazy_gettext("Questionnaire version")),
+    ("ward_code", "num", lazy_gettext("Ward/commune code (GSO)")),
+    ("ward", "str", lazy_gettext("Ward/commune name")),
+    ("province_code", "num", lazy_gettext("Province code (GSO) of the ward/commune")),
+    ("province", "str", lazy_gettext("Province name")),
+    ("area_type", "str", lazy_gettext("Unit type: urban = phường, rural = xã")),
+    ("stratum", "str", lazy_gettext("Sampling stratum (design variable)")),
+    ("psu", "str", lazy_gettext("Primary sampling unit (cluster, design variable)")),
+    ("base_weight", "num", lazy_gettext("Design (base) weight")),
+    ("weight", "num", lazy_gettext("Final weight (calibrated to the population)")),
+    ("channel", "str", lazy_gettext("Channel: self-completion or interview")),
+    ("stream", "str", lazy_gettext("Stream: probability = the probability sample (a drawn household), "
+                                     "nonprobability = self-selected (QR code, link, a household not drawn)")),
+    ("language", "str", lazy_gettext("Language of the answers")),
+    ("edited", "num", lazy_gettext("Corrected by staff after it arrived (1 = yes, 0 = no); values are the current ones")),
+    ("submitted_month", "str", lazy_gettext("Month submitted (YYYY-MM, Vietnam time)")),
+    ("age_band", "str", lazy_gettext("Age band (from the year of birth)")),
 ]
+
+
+NOT_CHOSEN, CHOSEN = lazy_gettext("Not chosen"), lazy_gettext("Chosen")
+NUMBER_OF_ROWS = lazy_gettext("number of rows")
 
 
 @dataclass
@@ -52,7 +64,7 @@ def _numeric_codes(codes: list[str]) -> dict[str, int]:
 
 
 def _text(instrument: surveys.Instrument, text) -> dict[str, str]:
-    return {lang: instrument.text(text, lang) for lang in ("vi", "en")}
+    return {lang: instrument.text(text, lang) for lang in dict.fromkeys(("vi", "en", *languages()))}
 
 
 def _relevance(instrument: surveys.Instrument) -> dict[str, str]:
@@ -73,11 +85,12 @@ def _question_variables(instrument: surveys.Instrument, q: surveys.Question, rel
     if q.type == "multiple":
         return [Variable(f"{q.name}_{choice.code}", "num",
                          {lang: f"{label[lang]} — {chosen[lang]}" for lang in label},
-                         [("0", {"vi": "Không chọn", "en": "Not chosen"}), ("1", {"vi": "Có chọn", "en": "Chosen"})],
+                         [("0", in_every_language(NOT_CHOSEN)), ("1", in_every_language(CHOSEN))],
                          {"0": 0, "1": 1}, relevant, question_type=q.type, integer=True)
                 for choice in q.choices for chosen in [_text(instrument, choice.label)]]
     if q.type == "repeat":  # the main table holds a roster's number of rows; the rows are a table of their own
-        return [Variable(q.name, "num", {"vi": f"{label['vi']} — số dòng", "en": f"{label['en']} — number of rows"},
+        rows = in_every_language(NUMBER_OF_ROWS)
+        return [Variable(q.name, "num", {lang: f"{label[lang]} — {rows[lang]}" for lang in label},
                          relevant=relevant, question_type=q.type, integer=True)]
     codes = [(c.code, _text(instrument, c.label)) for c in q.choices]
     numeric = q.type in ("integer", "decimal", "calculate") or (codes and all(
@@ -88,12 +101,10 @@ def _question_variables(instrument: surveys.Instrument, q: surveys.Question, rel
                      integer=bool(codes) or q.type == "integer")]
 
 
-ROSTER_KEYS = [
-    Variable("id", "num", {"vi": "Mã phiếu (khớp với cột id của bảng chính)",
-                           "en": "Response id (matches the id column of the main table)"}, integer=True),
-    Variable("row", "num", {"vi": "Số thứ tự dòng trong bảng kê (từ 1)", "en": "Row number in the roster (from 1)"},
-             integer=True),
-]
+def _roster_keys() -> list[Variable]:
+    return [Variable("id", "num", in_every_language(lazy_gettext("Response id (matches the id column of the main "
+                                                                 "table)")), integer=True),
+            Variable("row", "num", in_every_language(lazy_gettext("Row number in the roster (from 1)")), integer=True)]
 
 
 def rosters(instrument: surveys.Instrument) -> dict[str, list[Variable]]:
@@ -106,7 +117,7 @@ def rosters(instrument: surveys.Instrument) -> dict[str, list[Variable]]:
         if q.type == "repeat":
             fields = [v for item in q.items if item.type not in SKIPPED_TYPES
                       for v in _question_variables(instrument, item, relevance.get(item.name, ""), derivations)]
-            out[q.name] = [*ROSTER_KEYS, *fields]
+            out[q.name] = [*_roster_keys(), *fields]
     return out
 
 
@@ -130,7 +141,7 @@ def _derivations(instrument: surveys.Instrument) -> dict[str, str]:
 def variables(instrument: surveys.Instrument, withheld: tuple[str, ...] = WITHHELD) -> list[Variable]:
     """The exported variables in order: design variables, answers, then derived indicators; the
     answers in ``withheld`` left out (the full file for admins passes none)."""
-    out = [Variable(name, kind, label, integer=name in INTEGER_DESIGN) for name, kind, label in DESIGN]
+    out = [Variable(name, kind, in_every_language(label), integer=name in INTEGER_DESIGN) for name, kind, label in DESIGN]
     out[-1].codes = [(b, {"vi": b, "en": b}) for b in AGE_BANDS]
     out[-1].numeric_codes = _numeric_codes(list(AGE_BANDS))
     relevance = _relevance(instrument)

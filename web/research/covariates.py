@@ -21,8 +21,6 @@ naming their lines, and no change.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -33,14 +31,15 @@ from flask_babel import force_locale
 from sqlmodel import Session, delete, select
 
 from surveys import areas
-from web import audit, db
+from web import area_lists, audit, db
 from web.auth import requesting_user, role_required
-from web.i18n import _, language, lazy_gettext, ngettext
+from web.catalog import installation_provinces
+from web.i18n import _, language, lazy_gettext, ngettext, pick
 from web.models import Area, PopulationMargin, Role, WardCovariate
 from web.population import Population
 from web.research import bp
 from web.research.downloads import MarginsForm
-from web.ward_checks import name_column, ward_problems
+from web.ward_checks import csv_rows, name_column, ward_problems
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_MESSAGES = 20
@@ -56,7 +55,7 @@ class Covariate:
     label_en: str
 
     def label(self, lang: str) -> str:
-        return self.label_vi if lang == "vi" else self.label_en
+        return pick({"vi": self.label_vi, "en": self.label_en}, lang)
 
 
 def built_in_covariates() -> list[Covariate]:
@@ -116,20 +115,40 @@ def parse_covariates(data: bytes, province: int) -> tuple[pd.DataFrame | None, l
     An optional ``ward_name`` column is checked against the official name of each code
     (:func:`web.ward_checks.ward_problems`) and is not a covariate.
     """
-    ward_codes = set(areas.ward_codes(province))
-    try:
-        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    except UnicodeDecodeError:
-        return None, [], [_("The file is not UTF-8 text. Save it as CSV UTF-8 and upload it again.")]
-    except csv.Error:
-        return None, [], [_("The file is not a readable CSV table.")]
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 4:
-        return None, [], [_("The file needs a header line, a label_vi line, a label_en line and a line for each ward.")]
+    rows, problems = _rows(data)
+    if problems:
+        return None, [], problems
     header = [h.strip() for h in rows[0]]
     name_at = name_column(header)
     columns = [(i, h) for i, h in enumerate(header) if i and i != name_at]  #: (position, covariate name)
     problems = _header_problems([header[0], *(h for _, h in columns)])
+    labels = _labels(rows, columns, problems)
+    if problems:
+        return None, [], problems[:MAX_MESSAGES]
+    records, seen = _values(rows, columns, name_at, province, problems)
+    _missing_wards(set(areas.ward_codes(province)) - set(seen), problems)
+    if len(problems) >= MAX_MESSAGES:
+        problems = [*problems[:MAX_MESSAGES], _("Checking stopped after %(n)d problems.", n=MAX_MESSAGES)]
+    if problems:
+        return None, [], problems
+    covariates = [Covariate(n, vi, en) for (_i, n), vi, en in zip(columns, labels["label_vi"], labels["label_en"],
+                                                                  strict=True)]
+    return pd.DataFrame.from_records(records, columns=["ward_code", "name", "value"]), covariates, []
+
+
+def _rows(data: bytes) -> tuple[list[list[str]], list[str]]:
+    """The non-empty lines of the CSV, or the reason it cannot be read."""
+    rows, problems = csv_rows(data)
+    if rows is None:
+        return [], problems
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 4:
+        return [], [_("The file needs a header line, a label_vi line, a label_en line and a line for each ward.")]
+    return rows, []
+
+
+def _labels(rows: list[list[str]], columns: list[tuple[int, str]], problems: list[str]) -> dict[str, list[str]]:
+    """Each column's label from lines 2 (``label_vi``) and 3 (``label_en``); problems appended."""
     labels = {}
     for line, key in ((2, "label_vi"), (3, "label_en")):
         row = rows[line - 1]
@@ -141,41 +160,42 @@ def parse_covariates(data: bytes, province: int) -> tuple[pd.DataFrame | None, l
             if not text or len(text) > 200:
                 problems.append(_("Line %(line)d: the label of column “%(column)s” is missing or longer than 200 "
                                   "characters.", line=line, column=name))
-    if problems:
-        return None, [], problems[:MAX_MESSAGES]
+    return labels
+
+
+def _values(rows: list[list[str]], columns: list[tuple[int, str]], name_at: int | None, province: int,
+            problems: list[str]) -> tuple[list[tuple], dict[int, int]]:
+    """(ward_code, name, value) of every ward line, and the line each ward came on; problems appended."""
     records, seen = [], {}
     for line, row in enumerate(rows[3:], start=4):
         name = row[name_at].strip() if name_at is not None and name_at < len(row) else ""
         code, ward_messages = ward_problems(line, row[0].strip() if row else "", name, province)
         problems += ward_messages
-        if code is None:
-            pass
-        elif code in seen:
+        if code in seen:
             problems.append(_("Line %(line)d repeats the ward of line %(first)d.", line=line, first=seen[code]))
-        else:
+        elif code is not None:
             seen[code] = line
-        for i, name in columns:
+        for i, column in columns:
             text = row[i].strip() if i < len(row) else ""
             value = _number(text)
             if value is None:
                 problems.append(_("Line %(line)d: “%(column)s” must be a number, not “%(value)s”.",
-                                  line=line, column=name, value=text))
-            records.append((code, name, value))
+                                  line=line, column=column, value=text))
+            records.append((code, column, value))
         if len(problems) >= MAX_MESSAGES:
             break
-    missing = sorted(ward_codes - set(seen))
-    if missing and len(problems) < MAX_MESSAGES:
-        codes = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
-        problems.append(ngettext("%(num)d ward of the province is missing (the model needs every ward): %(codes)s.",
-                                 "%(num)d wards of the province are missing (the model needs every ward): %(codes)s.",
-                                 len(missing), codes=codes))
-    if len(problems) >= MAX_MESSAGES:
-        problems = [*problems[:MAX_MESSAGES], _("Checking stopped after %(n)d problems.", n=MAX_MESSAGES)]
-    if problems:
-        return None, [], problems
-    covariates = [Covariate(n, vi, en) for (_i, n), vi, en in zip(columns, labels["label_vi"], labels["label_en"],
-                                                                  strict=True)]
-    return pd.DataFrame.from_records(records, columns=["ward_code", "name", "value"]), covariates, []
+    return records, seen
+
+
+def _missing_wards(missing: set[int], problems: list[str]) -> None:
+    """A problem naming the province's wards the file leaves out (the model needs every ward)."""
+    if not missing or len(problems) >= MAX_MESSAGES:
+        return
+    missing = sorted(missing)
+    codes = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+    problems.append(ngettext("%(num)d ward of the province is missing (the model needs every ward): %(codes)s.",
+                             "%(num)d wards of the province are missing (the model needs every ward): %(codes)s.",
+                             len(missing), codes=codes))
 
 
 def _header_problems(header: list[str]) -> list[str]:
@@ -238,7 +258,9 @@ def demo_covariates(population: Population) -> tuple[pd.DataFrame, list[Covariat
 @role_required(Role.admin)
 def covariates_upload():
     """Upload ward covariates for the small-area model (every problem listed by line; nothing stored on error)."""
-    province = current_app.config["KHAOSAT_PROVINCE"]
+    choice = area_lists.upload_province(installation_provinces(db.session()), request.values.get("province"),
+                                        int(current_app.config["KHAOSAT_PROVINCE"]))
+    province = choice.province
     form = MarginsForm()  # the same single-file form as the census margins
     problems: list[str] = []
     if form.validate_on_submit():
@@ -248,9 +270,9 @@ def covariates_upload():
             count = replace_covariates(db.session(), province, values, parsed, filename, requesting_user().id)
             audit.record("covariates_upload", target=filename[:200], detail={"covariates": count})
             flash(ngettext("%(num)d ward covariate saved.", "%(num)d ward covariates saved.", count))
-            return redirect(url_for("research.covariates_upload"))
+            return redirect(url_for("research.covariates_upload", province=province if choice.several else None))
     table, offered = ward_covariates(db.session(), province)
-    return render_template("research/covariates.html", form=form, problems=problems, offered=offered,
+    return render_template("research/covariates.html", form=form, problems=problems, offered=offered, pick=choice,
                            wards=len(table), lang=language()), 422 if problems else 200
 
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from flask_babel import force_locale
 
 import surveys
-from surveys.scoring import AREA_LEVELS, BANDS, LEVELS
-from web.i18n import _, lazy_gettext
+from web.i18n import _, lazy_gettext, lazy_pgettext
 
 SHARE, SCORE, CATEGORICAL = "share", "score", "categorical"
 
@@ -63,6 +62,16 @@ DIGCOMP_AREAS = {
 }
 
 
+#: the names of the levels :mod:`surveys.scoring` gives as codes
+LEVELS = {
+    0: lazy_gettext("No digital skills"), 1: lazy_gettext("Limited"), 2: lazy_gettext("Narrow"),
+    3: lazy_gettext("Low"), 4: lazy_gettext("Basic"), 5: lazy_gettext("Above basic"),
+}
+AREA_LEVELS = {0: lazy_pgettext("skill level", "None"), 1: lazy_gettext("Basic"), 2: lazy_gettext("Above basic")}
+BANDS = {1: lazy_gettext("Low"), 2: lazy_gettext("Foundation"), 3: lazy_gettext("Intermediate"),
+         4: lazy_gettext("Advanced")}
+
+
 @dataclass(frozen=True)
 class Derived:
     """What the interface needs to know about one derived indicator."""
@@ -73,8 +82,8 @@ class Derived:
     area: str | None = None  #: the DigComp area it belongs to, if any
 
 
-def _levels(table: dict, lang: str) -> tuple[tuple[str, str], ...]:
-    return tuple((str(code), text.get(lang) or text["en"]) for code, text in table.items())
+def _levels(table: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((str(code), str(text)) for code, text in table.items())
 
 
 def _area(code: str) -> str:
@@ -116,7 +125,7 @@ def describe(instrument: surveys.Instrument, name: str, lang: str) -> Derived:
         if pattern is not None:
             label, kind, levels = pattern
             code = match.group(2)
-            return Derived(label(_area(code) if code else ""), kind, _levels(levels, lang), code)
+            return Derived(label(_area(code) if code else ""), kind, _levels(levels), code)
     return Derived(_("Derived indicator: %(name)s", name=name), None)
 
 

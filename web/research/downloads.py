@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from flask import (
     Response,
@@ -19,16 +21,28 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField
 
+from surveys import areas
 from web import db, synthetic
 from web.auth import requesting_user, role_required
-from web.catalog import ward_names
-from web.i18n import _, language, ngettext
+from web.catalog import survey_provinces, ward_names
+from web.i18n import _, format_decimal, language, ngettext
 from web.models import Role
-from web.research import bp, codebook, exports, query, releases, risk_report
-from web.research.margins import compare, digest, parse_margins, replace_margins, stored_rows
+from web.research import bp, codebook, exports, query, releases, risk_report, weight_cells
+from web.research.margins import (
+    compare,
+    compare_provinces,
+    digest,
+    parse_margins,
+    parse_province_margins,
+    province_digest,
+    replace_margins,
+    replace_province_margins,
+    stored_province_rows,
+    stored_rows,
+)
 from web.research.views import XLSX, attachment, export_attachment
-from web.research.weighting import margins_frame
-from web.tables import iter_frames, roster_frame
+from web.research.weighting import margins_frame, province_margins_frame
+from web.tables import iter_frames, response_count, response_ids, roster_frame
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -37,13 +51,6 @@ FORMATS = {
     "dta": "application/x-stata-dta",
     "parquet": "application/vnd.apache.parquet",
 }
-
-
-@bp.route("/<slug>/downloads")
-@role_required(Role.researcher)
-def downloads(slug: str):
-    instrument = query.load_instrument(slug)
-    return render_template("research/downloads.html", instrument=instrument, formats=list(FORMATS))
 
 
 @bp.route("/<slug>/export.<any(csv, xlsx, sav, dta, parquet):fmt>")
@@ -71,50 +78,118 @@ def export_full(slug: str, fmt: str):
 FILE_NAMES = {releases.SCIENTIFIC: "scientific-use", releases.PUBLIC: "public-use", releases.FULL: "full"}
 
 
-def _release_download(slug: str, fmt: str, tier: str):
-    q = query.read_or_404(slug, {})
-    made = releases.release(q.data, q.instrument, tier)
-    spec = releases.variables(q.instrument, made)
-    columns = [v.name for v in spec]
-    frame = q.data.frame
-    weights = frame.set_index("response_id")["weight"] if not frame.empty else frame.get("weight")
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+def _released_rosters(instrument, made, slug: str) -> tuple[dict, dict]:
+    """Each roster's own table as the tier releases it (:func:`releases.roster_variables`), and its variables."""
+    rosters, roster_specs = {}, {}
+    for name, variables in codebook.rosters(instrument).items():
+        kept = releases.roster_variables(made, variables)
+        if kept is not None:
+            table = exports.shape_roster(roster_frame(db.read_session(), slug, name), variables)
+            rosters[name], roster_specs[name] = releases.apply_roster(made, name, table, kept), kept
+    return rosters, roster_specs
+
+
+@dataclass
+class Download:
+    """One download of microdata as the tier releases it, before it is written: the rows (chunk by chunk),
+    the roster tables, the name, and what the audit log records of it."""
+
+    released: releases.Release
+    slug: str
+    fmt: str
+    tier: str
+    lang: str
+    spec: list[codebook.Variable]
+    rows: Callable[[], Iterator]
+    rosters: dict
+    roster_specs: dict
+    meta: dict[str, str]
+    filename: str
+    detail: dict
+    total_rows: int
+
+    @property
+    def columns(self) -> list[str]:
+        return [v.name for v in self.spec]
+
+
+def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
+            on_chunk: Callable[[int], None] | None = None) -> Download:
+    """What a download of ``slug`` in ``fmt`` at ``tier`` holds; ``on_chunk(rows)`` hears of each chunk
+    written (the background job's progress). The one way microdata leave: the direct download and the
+    background job both write this.
+
+    The rows stream from the database (a server-side cursor on PostgreSQL) chunk by chunk, each row's final
+    weight joined from the served weighting cells (:mod:`web.research.weight_cells`). The full file needs
+    nothing else, so its memory stays flat whatever the number of responses; the protected tiers also
+    need every record's quasi-identifiers for their disclosure protection, read from the served design."""
+    session = db.read_session()
+    instrument = query.load_instrument(slug)
+    provinces = survey_provinces(session, slug)
+    if tier == releases.FULL:
+        made, total = releases.Release(releases.FULL, [], "ward_code", {}), response_count(session, slug)
+        cells = weight_cells.served(session, slug, provinces)
+    else:
+        data = query.read_or_404(slug, {}).data
+        ids = response_ids(session, slug)
+        made, total = releases.release(data, instrument, tier, ids), len(ids)
+        cells = weight_cells.of_design(data)
+    spec = releases.variables(instrument, made)
+    names = ward_names(session, provinces)
     lang = language()
-    meta = synthetic.export_meta(f"{q.instrument.text(q.instrument.title, lang)} ({slug})")
-    # roster rows are keyed by the response's database id, which the scientific- and public-use files
-    # replace by release numbers: they travel with the full file only; the released files keep each
-    # roster's number of rows
-    rosters = {name: exports.shape_roster(roster_frame(db.session(), slug, name), variables)
-               for name, variables in codebook.rosters(q.instrument).items()} if tier == releases.FULL else {}
+    meta = synthetic.export_meta(f"{instrument.text(instrument.title, lang)} ({slug})")
+    rosters, roster_specs = _released_rosters(instrument, made, slug)
 
     def rows():
-        for chunk in iter_frames(db.session(), slug):
-            yield releases.apply(made, exports.shape(chunk, spec, weights, names))
+        for chunk in iter_frames(db.read_session(), slug, chunk_size=chunk_rows):
+            yield releases.apply(made, exports.shape(chunk, spec, cells.weights(chunk), names))
+            if on_chunk is not None:
+                on_chunk(len(chunk))
 
     filename = f"{synthetic.FILE_PREFIX if synthetic.is_demo() else ''}{slug}-{FILE_NAMES[tier]}-{lang}.{fmt}"
-    current_app.logger.info("export %s by user %s", filename, requesting_user().id)
-    detail = {"format": fmt, **made.summary()}
-    if fmt == "csv" and not rosters:
-        return export_attachment(stream_with_context(exports.csv_stream(rows(), columns)), FORMATS[fmt], filename,
-                                 **detail)
+    return Download(made, slug, fmt, tier, lang, spec, rows, rosters, roster_specs, meta, filename,
+                   {"format": fmt, **made.summary()}, total)
+
+
+def release_file(made: Download) -> tuple[str, str, str]:
+    """Write the whole download to a temporary file: its path, type and name (a zip when there are rosters)."""
+    fmt, spec = made.fmt, made.spec
     if fmt == "xlsx":
-        sheets = {**rosters, "codebook": exports.codebook_frame(spec)}
-        if tier != releases.FULL:
-            sheets["risk_report"] = risk_report.report_frame(made)
-        return export_attachment(exports.file_stream(exports.xlsx_file(rows(), columns, sheets, meta=meta)),
-                                 FORMATS[fmt], filename, **detail)
-    main = _microdata_file(rows(), spec, fmt, lang, meta)
-    if not rosters:
-        return export_attachment(exports.file_stream(main), FORMATS[fmt], filename, **detail)
-    stem = filename.removesuffix(f".{fmt}")
+        sheets = {**made.rosters, "codebook": exports.codebook_frame(spec)}
+        if made.tier != releases.FULL:
+            sheets["risk_report"] = risk_report.report_frame(made.released)
+        return exports.xlsx_file(made.rows(), made.columns, sheets, meta=made.meta), FORMATS[fmt], made.filename
+    main = _microdata_file(made.rows(), spec, fmt, made.lang, made.meta)
+    if not made.rosters:
+        return main, FORMATS[fmt], made.filename
+    stem = made.filename.removesuffix(f".{fmt}")
     members = {f"{stem}.{fmt}": main}
-    for name, table in rosters.items():
-        members[f"{stem}-{name}.{fmt}"] = _microdata_file([table], codebook.rosters(q.instrument)[name], fmt, lang,
-                                                          meta)
+    for name, table in made.rosters.items():
+        members[f"{stem}-{name}.{fmt}"] = _microdata_file([table], made.roster_specs[name], fmt, made.lang, made.meta)
     members[f"{stem}-codebook.csv"] = exports.csv_file([exports.codebook_frame(spec)],
                                                        list(exports.codebook_frame(spec).columns))
-    archive = exports.zip_file(members, comment=meta.get("synthetic", ""))
-    return export_attachment(exports.file_stream(archive), "application/zip", f"{stem}-{fmt}.zip", **detail)
+    archive = exports.zip_file(members, comment=made.meta.get("synthetic", ""))
+    return archive, "application/zip", f"{stem}-{fmt}.zip"
+
+
+def _release_download(slug: str, fmt: str, tier: str):
+    if not request.headers.get("Authorization") and large_survey(slug):
+        flash(_("This file holds more than %(n)s responses: it is prepared in the background. Choose "
+                "“Prepare” below; it appears under “Your downloads” when it is ready.",
+                n=format_decimal(current_app.config["KHAOSAT_JOB_THRESHOLD"])))
+        return redirect(url_for("research.downloads", slug=slug), 303)
+    made = release(slug, fmt, tier)
+    current_app.logger.info("export %s by user %s", made.filename, requesting_user().id)
+    if fmt == "csv" and not made.rosters:
+        return export_attachment(stream_with_context(exports.csv_stream(made.rows(), made.columns)), FORMATS[fmt],
+                                 made.filename, **made.detail)
+    path, mimetype, filename = release_file(made)
+    return export_attachment(exports.file_stream(path), mimetype, filename, **made.detail)
+
+
+def large_survey(slug: str) -> bool:
+    """More responses than ``KHAOSAT_JOB_THRESHOLD``: a page's download is then prepared in the background."""
+    return response_count(db.session(), slug) > current_app.config["KHAOSAT_JOB_THRESHOLD"]
 
 
 @bp.route("/<slug>/disclosure")
@@ -122,9 +197,11 @@ def _release_download(slug: str, fmt: str, tier: str):
 def disclosure(slug: str):
     """The disclosure-risk report of the scientific-use and public-use files, before and after protection."""
     q = query.read_or_404(slug, {})
-    made = [releases.release(q.data, q.instrument, tier) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
+    ids = response_ids(db.read_session(), slug)
+    made = [releases.release(q.data, q.instrument, tier, ids) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
     return render_template("research/disclosure.html", instrument=q.instrument, releases=made,
                            reports=[risk_report.rows(m) for m in made], formats=list(FORMATS),
+                           rosters=list(codebook.rosters(q.instrument)),
                            is_admin=requesting_user().role == Role.admin.value,
                            min_cell=current_app.config["MIN_CELL_COUNT"],
                            protection=current_app.config["TABLE_PROTECTION"])
@@ -163,6 +240,21 @@ class ConfirmMarginsForm(FlaskForm):
     remove_missing = BooleanField()
 
 
+def _confirm_problems(confirm: ConfirmMarginsForm, stored, comparison) -> tuple[list[str], int]:
+    """Why a confirmed upload cannot be saved (the margins changed since: 409; wards it leaves out not
+    ticked for removal), or no problem."""
+    if confirm.digest.data != digest(stored):
+        return [_("The margins in use changed after this comparison was made. "
+                  "Upload the file again to see what it would change now.")], 409
+    if comparison.removed and not confirm.remove_missing.data:
+        return [ngettext("The file leaves out %(num)d ward that has margins now. Tick the box to remove "
+                         "its margins, or upload a file with every ward.",
+                         "The file leaves out %(num)d wards that have margins now. Tick the box to "
+                         "remove their margins, or upload a file with every ward.",
+                         len(comparison.removed))], 200
+    return [], 200
+
+
 @bp.route("/margins", methods=["GET", "POST"])
 @role_required(Role.admin)
 def margins():
@@ -182,17 +274,10 @@ def margins():
         table, problems = parse_margins(_unpacked(confirm.content.data), province)
         if table is not None:
             comparison = compare(stored, table, province)
-            if confirm.digest.data != digest(stored):
-                problems, comparison = [_("The margins in use changed after this comparison was made. "
-                                          "Upload the file again to see what it would change now.")], None
-                status = 409
-            elif comparison.removed and not confirm.remove_missing.data:
-                problems = [ngettext("The file leaves out %(num)d ward that has margins now. Tick the box to remove "
-                                     "its margins, or upload a file with every ward.",
-                                     "The file leaves out %(num)d wards that have margins now. Tick the box to "
-                                     "remove their margins, or upload a file with every ward.",
-                                     len(comparison.removed))]
-            else:
+            problems, status = _confirm_problems(confirm, stored, comparison)
+            if status == 409:
+                comparison = None
+            elif not problems:
                 count = replace_margins(db.session(), province, table, confirm.filename.data or "upload.csv",
                                         requesting_user().id, comparison)
                 flash(_("Population margins saved: %(n)d cells.", n=count))
@@ -210,10 +295,64 @@ def margins():
                 confirm = ConfirmMarginsForm(formdata=None, content=base64.b64encode(data).decode("ascii"),
                                              filename=upload.filename[:200], digest=digest(stored))
         status = 422 if problems else 200
-    current = margins_frame(db.session(), province)
+    return _margins_page(form, confirm, comparison, problems), status
+
+
+def _margins_page(form: FlaskForm, confirm: FlaskForm, comparison, problems: list[str], **extra) -> str:
+    current = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    by_province = province_margins_frame(db.session(), tuple(p.code for p in areas.provinces()))
     return render_template("research/margins.html", form=form, confirm=confirm, comparison=comparison,
-                           problems=problems, current=current,
-                           people=int(current["count"].sum()) if not current.empty else 0), status
+                           problems=problems, current=current, by_province=by_province,
+                           province_names=areas.province_names(),
+                           people=int(current["count"].sum()) if not current.empty else 0, **extra)
+
+
+@bp.route("/margins/provinces", methods=["POST"])
+@role_required(Role.admin)
+def province_margins():
+    """Upload the census table by province x sex x age band, which surveys covering several provinces or the
+    nation are calibrated to. Like the ward table, a good file is first compared with the margins in use
+    (cells added, changed and removed, people by province) and stored only when the admin confirms that
+    comparison; it replaces the margins of the provinces it lists, and a file with any problem changes nothing."""
+    stored = stored_province_rows(db.session())
+    if "digest" in request.form:
+        return _confirm_province_margins(stored)
+    form = MarginsForm()
+    upload = request.files.get("file") if form.validate_on_submit() else None
+    if upload is None or not upload.filename:
+        return _province_problems([_("Choose a CSV file to upload.")])
+    data = upload.read()
+    table, problems = parse_province_margins(data)
+    if table is None:
+        return _province_problems(problems)
+    confirm = ConfirmMarginsForm(formdata=None, content=base64.b64encode(data).decode("ascii"),
+                                 filename=upload.filename[:200], digest=province_digest(stored))
+    return _margins_page(MarginsForm(formdata=None), ConfirmMarginsForm(formdata=None), None, [],
+                         province_comparison=compare_provinces(stored, table), province_confirm=confirm)
+
+
+def _province_problems(problems: list[str], status: int = 422):
+    return _margins_page(MarginsForm(formdata=None), ConfirmMarginsForm(formdata=None), None, [],
+                         province_problems=problems), status
+
+
+def _confirm_province_margins(stored):
+    """Store a confirmed province file, when the margins in use are still those it was compared with."""
+    confirm = ConfirmMarginsForm()
+    if not confirm.validate_on_submit():
+        return _province_problems([_("The form expired. Please go back, reload the page and try again.")], 400)
+    table, problems = parse_province_margins(_unpacked(confirm.content.data))
+    if table is None:
+        return _province_problems(problems)
+    if confirm.digest.data != province_digest(stored):
+        return _province_problems([_("The margins in use changed after this comparison was made. "
+                                     "Upload the file again to see what it would change now.")], 409)
+    comparison = compare_provinces(stored, table)
+    if comparison.changes_anything:
+        count = replace_province_margins(db.session(), table, confirm.filename.data or "upload.csv",
+                                         requesting_user().id)
+        flash(_("Province margins saved: %(n)d cells.", n=count))
+    return redirect(url_for("research.margins", _anchor="by-province"))
 
 
 def _unpacked(content: str | None) -> bytes:

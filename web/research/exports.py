@@ -13,22 +13,35 @@ SPSS F8.0. SPSS and Stata carry variable and value labels in the chosen language
 languages in each field's metadata and the codebook in the file's metadata. A roster's rows are a table
 of their own (:func:`shape_roster`); :func:`zip_file` puts several tables in one download. ``meta`` (e.g.
 the synthetic-demo notice) goes into each format's own metadata.
+
+Names: CSV, XLSX and Parquet keep every variable's own name. SPSS and Stata take only letters, digits and
+'_' (SPSS: starting with a letter), so a name with '-' (legal in XLSForm, ``kobo-date_time``) is written
+with '_' instead (``kobo_date_time``), with a 'v' before it where SPSS needs a letter first, and '_2',
+'_3' ... after it where that name is already taken; its variable label starts with the original name
+(``kobo-date_time: Date the phone was bought``); a name longer than Stata's 32 characters (SPSS: 64) is cut
+to its start plus six letters of its SHA-1, the same every time, its label starting with the full name.
+See :func:`stats_names`. Every file carries the province (``province_code``, ``province``) beside the ward.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from surveys import areas
+from web import jobs
 from web.i18n import local_zone
 from web.research.codebook import Variable
 
@@ -96,14 +109,30 @@ def _months(submitted_at: pd.Series) -> pd.Series:
 
 
 def shape(chunk: pd.DataFrame, spec: list[Variable], weights: pd.Series, ward_names: dict[int, str]) -> pd.DataFrame:
-    """A chunk of :func:`web.tables.iter_frames` as export rows: the codebook's columns, final weights."""
+    """A chunk of :func:`web.tables.iter_frames` as export rows: the codebook's columns, the final weight of each
+    row (``weights``, aligned with the chunk: see :meth:`web.research.weight_cells.Cells.weights`), and the
+    province of each ward beside it."""
     ward_code = pd.to_numeric(chunk["ward_code"], errors="coerce")
+    province = ward_code.map(_province_codes()).astype("float64")
     added = {
-        "id": chunk["response_id"], "base_weight": chunk["weight"], "weight": chunk["response_id"].map(weights),
+        "id": chunk["response_id"], "base_weight": chunk["weight"], "weight": weights,
         "ward": ward_code.map(ward_names).astype(object).where(ward_code.notna() & ward_code.isin(ward_names), ""),
+        "province_code": province, "province": province.map(_province_names()).astype(object).where(
+            province.notna(), ""),
         "submitted_month": _months(chunk["submitted_at"]),
     }
     return _columns(chunk, spec, added)
+
+
+@cache
+def _province_codes() -> dict[int, int]:
+    """Each ward's province (every province's wards: a ward code is unique in the country)."""
+    return {code: ward.parent_code for code, ward in areas.all_wards().items()}
+
+
+@cache
+def _province_names() -> dict[float, str]:
+    return {float(code): name for code, name in areas.province_names().items()}
 
 
 def shape_roster(frame: pd.DataFrame, spec: list[Variable]) -> pd.DataFrame:
@@ -231,7 +260,7 @@ def file_stream(path: str) -> Iterator[bytes]:
 
 
 def _temp(suffix: str) -> str:
-    handle, path = tempfile.mkstemp(suffix=suffix, prefix="khaosat-")
+    handle, path = tempfile.mkstemp(suffix=suffix, prefix="khaosat-", dir=jobs.WORK_DIR.get())
     os.close(handle)
     return path
 
@@ -346,6 +375,46 @@ def _integers(column: pd.Series) -> pd.Series:
                      index=column.index).mask(np.isnan(values))
 
 
+STATS_NAME = {"sav": re.compile(r"[A-Za-z][A-Za-z0-9_]*"), "dta": re.compile(r"[A-Za-z_][A-Za-z0-9_]*")}
+#: the longest variable name each format takes (Stata 32 characters, SPSS 64 bytes)
+STATS_LENGTH = {"sav": 64, "dta": 32}
+
+
+def stats_names(columns: list[str], fmt: str) -> dict[str, str]:
+    """Each column's name in an SPSS (``sav``) or Stata (``dta``) file: its own where the format takes
+    it; else '-' (and any other character the format refuses) as '_', a 'v' first where SPSS needs a
+    letter, a name longer than the format takes cut to its first characters and '_' with six letters
+    of the full name's SHA-1 (the same name always gives the same short one), and '_2', '_3' ... where
+    the name is taken by another column."""
+    legal, length = STATS_NAME[fmt], STATS_LENGTH[fmt]
+    taken = {c for c in columns if legal.fullmatch(c) and len(c) <= length}
+    out = {}
+    for column in columns:
+        if column in taken:
+            out[column] = column
+            continue
+        base = re.sub(r"[^A-Za-z0-9_]", "_", column)
+        base = base if legal.fullmatch(base) else f"v{base}"
+        if len(base) > length:
+            base = f"{base[:length - 7]}_{hashlib.sha1(column.encode()).hexdigest()[:6]}"
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base[:length - len(str(number)) - 1]}_{number}"
+        taken.add(name)
+        out[column] = name
+    return out
+
+
+def _legal_names(frame: pd.DataFrame, variable_labels: dict[str, str], value_labels: dict[str, dict], fmt: str):
+    """The frame with :func:`stats_names`, its variable labels in column order (a renamed variable's
+    starting with its own name), and its value labels by the new names."""
+    names = stats_names(list(frame.columns), fmt)
+    labels = [variable_labels[c] if names[c] == c else f"{c}: {variable_labels[c]}"[:80 if fmt == "dta" else None]
+              for c in frame.columns]
+    return frame.rename(columns=names), labels, {names[k]: v for k, v in value_labels.items()}
+
+
 def stats_file(frames: Iterable[pd.DataFrame], spec: list[Variable], fmt: str, lang: str,
                meta: dict[str, str] | None = None) -> str:
     """SPSS (.sav) or Stata (.dta) with variable and value labels in ``lang``; coded text becomes numbers,
@@ -372,7 +441,7 @@ def stats_file(frames: Iterable[pd.DataFrame], spec: list[Variable], fmt: str, l
             frame[v.name] = _integers(frame[v.name])
     path = _temp(f".{fmt}")
     file_label = (meta or {}).get("title", "")
-    labels = [variable_labels[c] for c in frame.columns]
+    frame, labels, value_labels = _legal_names(frame, variable_labels, value_labels, fmt)
     if fmt == "sav":
         pyreadstat.write_sav(frame, path, file_label=file_label, column_labels=labels,
                              variable_value_labels=value_labels,

@@ -3,7 +3,8 @@
 ``?indicator=&level=&by=&by2=`` (the API also takes ``by=ward`` for ``level=ward``). Anything not
 offered for this survey is a 404 on pages and a 422 on the API, never a 500.
 
-Levels: the whole province, a ward/commune, and the former district (abolished on 1 July 2025) where a
+Levels: the whole area the survey covers (``national`` when it covers several provinces, else ``province``),
+the province (surveys covering several), a ward/commune, and the former district (abolished on 1 July 2025) where a
 conversion table from new wards to former districts exists for the province
 (:func:`surveys.areas.former_districts`).
 """
@@ -18,16 +19,18 @@ import pandas as pd
 from flask import abort, current_app
 
 import surveys
-from surveys import areas
+from surveys import areas, collation
 from web import db
-from web.catalog import current_version, instrument_of, ward_names
+from web.auth import requesting_user
+from web.catalog import instrument_of, reported_version, survey_provinces, ward_names
 from web.i18n import _, language
 from web.privacy.suppression import table_family
 from web.research import results, variables
-from web.research.weighting import Weighted, weighted
+from web.research.weighting import Weighted, current
 
-LEVELS = ("province", "ward", "former_district")
-LEVEL_COLUMNS = {"province": None, "ward": "ward_code", "former_district": "former_district"}
+LEVELS = ("national", "province", "ward", "former_district")
+LEVEL_COLUMNS = {"national": None, "province": "province_code", "ward": "ward_code",
+                 "former_district": "former_district"}
 
 
 class BadQuery(ValueError):
@@ -45,12 +48,15 @@ class Query:
     by2: str
     offered: list[variables.Indicator]
     groups: list[str]
-    levels: tuple[str, ...] = LEVELS  #: the levels offered for this province
+    levels: tuple[str, ...] = LEVELS  #: the levels offered for the survey's provinces
+    provinces: tuple[int, ...] = ()  #: the provinces the survey covers
     not_found: str = ""  #: a search (``?find=``) that matched no indicator
+    pending: bool = False  #: newer responses are being added to ``data`` in the background
 
     @property
     def columns(self) -> list[str]:
-        return [c for c in (LEVEL_COLUMNS[self.level], self.by, self.by2) if c]
+        area = None if self.level == "province" and "national" not in self.levels else LEVEL_COLUMNS[self.level]
+        return [c for c in (area, self.by, self.by2) if c]
 
     @property
     def args(self) -> dict[str, str]:
@@ -64,7 +70,10 @@ class Query:
 
 
 def load_instrument(slug: str) -> surveys.Instrument:
-    version = current_version(db.session(), slug)
+    """The instrument describing ``slug``'s results: its newest fielded version (an admin also
+    reaches an archived survey's, whose responses stay in the exports)."""
+    user = requesting_user()
+    version = reported_version(db.read_session(), slug, archived=user is not None and user.role == "admin")
     if version is None:
         abort(404)
     return instrument_of(version)
@@ -73,19 +82,20 @@ def load_instrument(slug: str) -> surveys.Instrument:
 def read(slug: str, args, *, api: bool = False) -> Query:
     """The query in ``args``; raises :class:`BadQuery` for a parameter this survey does not offer."""
     instrument = load_instrument(slug)
-    data = weighted(db.session(), slug, current_app.config["KHAOSAT_PROVINCE"])
+    provinces = survey_provinces(db.read_session(), slug)
+    data, pending = current(db.read_session(), slug, provinces)
     offered = variables.indicators(instrument, data, language())
-    groups = variables.groups(data.frame) if not data.frame.empty else []
+    groups = variables.groups(data.frame, data.facts) if not data.frame.empty else []
     wanted = args.get("find", "").strip()[:100]
     searched = variables.find(offered, wanted) if wanted else None
     asked = searched.name if searched else args.get("indicator") or (offered[0].name if offered else "")
     indicator = next((i for i in offered if i.name == asked), None)
     if asked and indicator is None:
         raise BadQuery("indicator")
-    level, by, by2 = args.get("level", "province"), args.get("by", ""), args.get("by2", "")
+    levels = offered_levels(provinces)
+    level, by, by2 = args.get("level", levels[0]), args.get("by", ""), args.get("by2", "")
     if api and by == "ward":
         level, by = "ward", ""
-    levels = offered_levels(current_app.config["KHAOSAT_PROVINCE"])
     if level not in levels:
         raise BadQuery("level")
     for group in (by, by2):
@@ -95,26 +105,29 @@ def read(slug: str, args, *, api: bool = False) -> Query:
         by, by2 = ("" if by == indicator.name else by), ("" if by2 == indicator.name else by2)
     if by2 == by:
         by2 = ""
-    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels,
-                 wanted if wanted and searched is None else "")
+    return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels, provinces,
+                 wanted if wanted and searched is None else "", pending)
 
 
-def offered_levels(province: int) -> tuple[str, ...]:
-    """Every level, less the former district where the province has no conversion table."""
-    return tuple(lv for lv in LEVELS if lv != "former_district" or areas.former_districts(province))
+def offered_levels(provinces: areas.Provinces) -> tuple[str, ...]:
+    """Every level, less the nation where the survey covers one province (its whole is the province) and
+    the former district where no province has a conversion table."""
+    several = len(areas.province_codes(provinces)) > 1
+    return tuple(lv for lv in LEVELS if (lv != "national" or several)
+                 and (lv != "former_district" or areas.former_districts_in(provinces)))
 
 
-def former_district_note(province: int) -> dict:
+def former_district_note(province: areas.Provinces) -> dict:
     """How the province's wards map to former districts, for the note under a table by former district:
     counts, the source, and each ward formed from parts of several former districts (name order)."""
-    districts = areas.former_districts(province)
-    names = {w.code: w.name for w in areas.wards(province)}
+    districts = areas.former_districts_in(province)
+    names = {w.code: w.name for code in areas.province_codes(province) for w in areas.wards(code)}
     labels = former_district_labels(province)
     mixed = sorted(((names[code], labels[d.code], d.sources) for code, d in districts.items() if not d.is_whole),
                    key=lambda row: areas.sort_key(row[0]))
-    return {"wards": len(names), "districts": len(areas.former_district_names(province)), "mixed": len(mixed),
+    return {"wards": len(names), "districts": len(former_names(province)), "mixed": len(mixed),
             "several": sum(d.code == areas.SEVERAL for d in districts.values()),
-            "unknown": len(areas.ward_codes(province) - set(districts)), "mixed_wards": mixed,
+            "unknown": len(set(names) - set(districts)), "mixed_wards": mixed,
             "source": areas.former_districts_source()}
 
 
@@ -129,13 +142,24 @@ def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    out = results.estimate(query.data.design, query.indicator, query.columns, family=cell_family(query))
+    key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])
+    out = query.data.derived(key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
+                                                          family=cell_family(query))).copy()
     if query.indicator.categorical:
         order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
         out["category_label"] = out["category"].map(query.indicator.level_label)
         out = out.assign(_order=out["category"].map(order).fillna(len(order))).sort_values(
             [*query.columns, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
-    return label(query, out)
+    return label(query, in_province_order(out))
+
+
+def in_province_order(out: pd.DataFrame) -> pd.DataFrame:
+    """Rows by province in Vietnamese alphabetical order, the whole first (stable within a province)."""
+    if "province_code" not in out.columns:
+        return out
+    order = out["province_code"].map(lambda c: (0, b"") if pd.isna(c) else (1, *collation.province_key(
+        province_label(c))))
+    return out.iloc[sorted(range(len(out)), key=lambda i: order.iloc[i])].reset_index(drop=True)
 
 
 def cell_family(query: Query):
@@ -143,42 +167,83 @@ def cell_family(query: Query):
     count the same respondents share one family, so their tables hide the same cells: otherwise a cell
     hidden in one indicator's table could be read off another's."""
     records = results.counted(query.data.design, query.indicator.name)
-    key = ("cells", hashlib.sha256(np.sort(records.index.to_numpy()).tobytes()).hexdigest())
-    if key not in query.data.families:
-        query.data.families[key] = table_family(records, query.groups)
-    return query.data.families[key]
+    key = ("cells", hashlib.sha256(np.sort(records.index.to_numpy()).tobytes()).hexdigest(), tuple(query.groups))
+    return query.data.derived(key, lambda: table_family(records, query.groups))
 
 
-def former_district_labels(province: int) -> dict[str, str]:
-    """Former district code -> its name, with "several" and "not known" in the user's language."""
-    return {**areas.former_district_names(province), areas.SEVERAL: _("Several former districts"),
-            areas.UNKNOWN: _("Former district not known")}
+def former_names(province: areas.Provinces) -> dict[str, str]:
+    return {k: v for code in areas.province_codes(province) for k, v in areas.former_district_names(code).items()}
+
+
+def former_district_labels(province: areas.Provinces) -> dict[str, str]:
+    """Former district code -> its name, with "several" and "not known" in the user's language (per province,
+    ``several:79``, when the survey covers several: see :func:`web.research.weighting.with_former_district`)."""
+    codes = areas.province_codes(province)
+    labels = {**former_names(province), areas.SEVERAL: _("Several former districts"),
+              areas.UNKNOWN: _("Former district not known")}
+    if len(codes) > 1:
+        for code in codes:
+            name = province_label(code)
+            labels[f"{areas.SEVERAL}:{code}"] = _("Several former districts (%(province)s)", province=name)
+            labels[f"{areas.UNKNOWN}:{code}"] = _("Former district not known (%(province)s)", province=name)
+    return labels
 
 
 def label(query: Query, out: pd.DataFrame) -> pd.DataFrame:
     lang = language()
-    province = current_app.config["KHAOSAT_PROVINCE"]
-    names = ward_names(db.session(), province)
+    province = query.provinces
+    names = ward_names(db.read_session(), province)
     parts = []
     for column in query.columns:
-        if column == "ward_code":
-            out["ward"] = out["ward_code"].map(lambda c: "" if pd.isna(c) else names.get(int(c), str(c)))
+        if column == "province_code":
+            out["province"] = _named(out["province_code"], province_label)
+            parts.append(out["province"])
+        elif column == "ward_code":
+            out["ward"] = _named(out["ward_code"], lambda c: names.get(int(c), str(c)))
             parts.append(out["ward"])
         elif column == "former_district":
             districts = former_district_labels(province)
-            out["former_district_label"] = out[column].map(lambda c, d=districts: "" if pd.isna(c) else d.get(c, c))
+            out["former_district_label"] = _named(out[column], lambda c, d=districts: d.get(c, c))
             parts.append(out["former_district_label"])
         else:
-            out[f"{column}_label"] = out[column].map(lambda v, c=column: variables.value_label(
+            out[f"{column}_label"] = _named(out[column], lambda v, c=column: variables.value_label(
                 query.instrument, c, v, lang))
             parts.append(out[f"{column}_label"])
-    whole = _("Whole city")
+    whole = whole_label(query.provinces)
     out["cell"] = [" · ".join(p for p in row if p) or whole for row in zip(*parts, strict=True)] if parts \
         else whole
     return out
 
 
+def province_label(code) -> str:
+    return areas.province_names().get(int(code), str(code))
+
+
+def whole_label(provinces: tuple[int, ...]) -> str:
+    """The name of the whole area a survey covers: the country, its provinces, or the one province's name."""
+    provinces = areas.province_codes(provinces)
+    if len(provinces) == len(areas.provinces()):
+        return _("Whole country")
+    return _("All %(n)d provinces surveyed", n=len(provinces)) if len(provinces) > 1 else province_label(provinces[0])
+
+
+def level_names(query: Query) -> dict[str, str]:
+    """Each offered level's name in the user's language, for the geography menu."""
+    several = "national" in query.levels
+    return {"national": whole_label(query.provinces),
+            "province": _("Province or centrally-run city") if several else whole_label(query.provinces),
+            "ward": _("Ward or commune"), "former_district": _("Former district (before July 2025)")}
+
+
+def _named(values: pd.Series, name) -> pd.Series:
+    """``name`` of each value, worked out once per distinct value (a ranking has ~20,000 rows and a few
+    hundred values); "" where the value is missing."""
+    table = {v: name(v) for v in values.dropna().unique()}
+    return values.map(table).astype(object).where(values.notna(), "")
+
+
 def benchmark(query: Query) -> float | None:
     if query.indicator is None or query.data.design is None:
         return None
-    return results.overall(query.data.design, query.indicator)
+    return query.data.derived(("overall", query.indicator),
+                              lambda: results.overall(query.data.design, query.indicator))

@@ -5,41 +5,41 @@ from __future__ import annotations
 import warnings
 
 import pandas as pd
-from flask import abort, current_app, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask import abort, redirect, render_template, request, url_for
+from sqlmodel import select
 
 from analysis import left_behind
-from surveys import collation
+from surveys import areas, collation
 from web import db, synthetic
 from web.auth import role_required
 from web.catalog import ward_names
-from web.i18n import _, language
-from web.models import Role
+from web.i18n import language
+from web.messages import render
+from web.models import Role, Survey
 from web.privacy import suppress
 from web.privacy.suppression import hidden_cells
-from web.research import bp, exports, query, results, sentences, variables, weighting
+from web.research import bp, exports, query, results, sentences, streams, variables, weighting, weighting_jobs
 from web.research.views import XLSX, export_attachment
-from web.research.weighting import margins_frame, problem_message, weight_warnings
+from web.research.weighting import chosen_margins, weight_warnings
+from web.sampling import nonresponse_report
 
 PER_PAGE = 20  #: cells on one page of the left-behind ranking
 
 
 def area_column(q: query.Query) -> str:
-    """The areas the ranking compares: former districts when asked for, else wards and communes."""
+    """The areas the ranking compares: former districts or provinces when asked for, else wards and communes."""
+    if q.level == "province" and "national" in q.levels:
+        return "province_code"
     return "former_district" if q.level == "former_district" else "ward_code"
 
 
-def _area_labels(column: str) -> dict:
-    """Area code -> {"vi": name, "en": name}, for the ranking's sentences in both languages."""
-    province = current_app.config["KHAOSAT_PROVINCE"]
+def area_names(column: str, province: tuple[int, ...]) -> dict:
+    """Area code -> its name in the request's language, for the ranking's sentences."""
     if column == "ward_code":
-        return {code: {"vi": name, "en": name} for code, name in ward_names(db.session(), province).items()}
-    out: dict = {}
-    for lang in ("vi", "en"):
-        with force_locale(lang):
-            for code, name in query.former_district_labels(province).items():
-                out.setdefault(code, {})[lang] = str(name)
-    return out
+        return ward_names(db.session(), province)
+    if column == "province_code":
+        return areas.province_names()
+    return {code: str(name) for code, name in query.former_district_labels(province).items()}
 
 
 def ranking(q: query.Query) -> pd.DataFrame:
@@ -47,22 +47,26 @@ def ranking(q: query.Query) -> pd.DataFrame:
     cell once (a ward's group that is the whole ward is the ward)."""
     if q.indicator is None or q.data.design is None or q.indicator.categorical:  # a distribution has no ranking
         return pd.DataFrame()
-    key = (q.indicator.name, area_column(q))
-    if key not in q.data.rankings:
-        design = q.data.design
-        design.data[q.indicator.name] = pd.to_numeric(design.data[q.indicator.name], errors="coerce")
-        for g in _groups(q):
-            design.data[g] = design.data[g].map(results._code)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            report = left_behind(design, q.indicator.name, areas=key[1], groups=_groups(q), max_way=2,
-                                 scale=q.scale if q.indicator.share else 1.0,
-                                 material_points=10.0 if q.indicator.share else 5.0)
-        q.data.rankings[key] = suppress(report, hidden=hidden_cells(query.cell_family(q), report, [key[1], *_groups(q)]))
-    report = q.data.rankings[key]
+    column = area_column(q)
+    key = ("ranking", q.indicator.name, column, tuple(_groups(q)))
+    report = q.data.derived(key, lambda: _ranked(q, column))
+    labelled = q.data.derived((*key, language()), lambda: _labelled(q, report))  # paging reads it again
+    return labelled.copy()
+
+
+def _labelled(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
     out = query.label(_ranking_query(q), report.copy())
     out.attrs.update(report.attrs)
     return out
+
+
+def _ranked(q: query.Query, column: str) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = left_behind(results.prepared(q.data.design, q.indicator), q.indicator.name, areas=column,
+                             groups=_groups(q), max_way=2, scale=q.scale if q.indicator.share else 1.0,
+                             material_points=10.0 if q.indicator.share else 5.0)
+    return suppress(report, hidden=hidden_cells(query.cell_family(q), report, [column, *_groups(q)]))
 
 
 def _groups(q: query.Query) -> list[str]:
@@ -72,7 +76,8 @@ def _groups(q: query.Query) -> list[str]:
 
 def _ranking_query(q: query.Query):
     """A query whose columns are every key column a ranking row can have (for labelling)."""
-    return type("RankingQuery", (), {"columns": [area_column(q), *_groups(q)], "instrument": q.instrument})()
+    return type("RankingQuery", (), {"columns": [area_column(q), *_groups(q)], "instrument": q.instrument,
+                                    "provinces": q.provinces})()
 
 
 def with_sentences(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
@@ -81,16 +86,15 @@ def with_sentences(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
     if report.empty:
         return report.assign(sentence=pd.Series(dtype=object))
     column, groups, lang = area_column(q), _groups(q), language()
-    names = {code: text[lang] for code, text in _area_labels(column).items()}
-    group_labels = variables.labels_for(q.instrument, report, groups, {})
-    group_labels = {g: {v: text[lang] for v, text in values.items()} for g, values in group_labels.items()}
+    names = area_names(column, q.provinces)
+    group_labels = variables.labels_for(q.instrument, report, groups, lang)
     indicator = sentences.indicator_phrase(str(q.indicator.label))
     share = bool(report.attrs.get("share", q.indicator.share))
     report = report.copy()
     report["sentence"] = [
         "" if pd.isna(row["estimate"]) else sentences.sentence(row, column, groups, names, group_labels, indicator,
                                                                share)
-        for _, row in report.iterrows()]
+        for _row_index, row in report.iterrows()]
     return report
 
 
@@ -118,10 +122,10 @@ def by_area(report: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _ranking_args() -> dict:
-    """The indicator, and the level when it is former districts (wards otherwise)."""
+    """The indicator, and the level when it is former districts or provinces (wards otherwise)."""
     args = {k: v for k, v in request.args.items() if k == "indicator"}
-    if request.args.get("level") == "former_district":
-        args["level"] = "former_district"
+    if request.args.get("level") in ("former_district", "province"):
+        args["level"] = request.args["level"]
     return args
 
 
@@ -151,19 +155,20 @@ def left_behind_page(slug: str):
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = _page_number(pages)
     rows = with_sentences(q, shown.iloc[(page - 1) * PER_PAGE: page * PER_PAGE])
-    names = {code: text[language()] for code, text in _area_labels(column).items()}
-    sections = [(key, names.get(int(key) if column == "ward_code" else key, str(key)) if key != "" else None, part)
+    names = area_names(column, q.provinces)
+    sections = [(key, names.get(int(key) if column in ("ward_code", "province_code") else key, str(key)) if key != "" else None, part)
                 for key, part in rows.groupby("area_key", sort=False)] if len(rows) else []
-    present = sorted({int(c) if column == "ward_code" else c for c in q.data.frame[column].dropna()},
+    present = sorted({int(c) if column in ("ward_code", "province_code") else c for c in q.data.frame[column].dropna()},
                      key=lambda c: collation.sort_key(names.get(c, str(c))))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("research/left_behind.html", q=q, instrument=q.instrument, sections=sections,
+                           whole=query.whole_label(q.provinces),
                            total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
                            area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],
                            group_names=variables.GROUP_NAMES, page=page, pages=pages, page_args=args,
                            show_all=request.args.get("all") == "1", overall=report.attrs.get("overall"),
                            dropped=report.attrs.get("duplicates_dropped", 0),
-                           districts=query.former_district_note(current_app.config["KHAOSAT_PROVINCE"])
+                           districts=query.former_district_note(q.provinces)
                            if q.level == "former_district" else None)
 
 
@@ -173,6 +178,7 @@ def left_behind_download(slug: str, fmt: str):
     """The whole ranking (every cell, labelled, with its sentence in the request's language)."""
     q = query.read_or_404(slug, _ranking_args())
     report = with_sentences(q, ranking(q)).drop(columns=["cell"], errors="ignore") if q.indicator else pd.DataFrame()
+    report = streams.labelled(report, q)
     by_district = "-former-district" if q.level == "former_district" else ""
     name = f"{slug}-{q.indicator.name if q.indicator else 'none'}-left-behind{by_district}.{fmt}"
     asked = {**({"indicator": q.indicator.name} if q.indicator else {}), **_ranking_args()}
@@ -185,7 +191,8 @@ def left_behind_download(slug: str, fmt: str):
 @role_required(Role.researcher)
 def weighting_page(slug: str):
     q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
-    margins = margins_frame(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    wards, by_province = chosen_margins(db.session(), q.provinces)
+    margins = by_province if not by_province.empty else wards
     comparison = None
     if q.indicator is not None and q.data.design is not None and not q.indicator.categorical:
         comparison = results.unweighted_vs_weighted(q.data.frame, q.data.design, q.indicator, q.by or None,
@@ -194,15 +201,47 @@ def weighting_page(slug: str):
             comparison["cell"] = comparison[q.by].map(
                 lambda v: variables.value_label(q.instrument, q.by, v, language()))
         else:
-            comparison["cell"] = _("Whole city")
+            comparison["cell"] = query.whole_label(q.provinces)
     summary = None
     if not margins.empty:
-        summary = {"cells": len(margins), "wards": margins["ward_code"].nunique(), "people": int(margins["count"].sum()),
+        summary = {"cells": len(margins), "wards": margins.get("ward_code", pd.Series(dtype=int)).nunique(),
+                   "provinces": margins.get("province_code", pd.Series(dtype=int)).nunique(),
+                   "people": int(margins["count"].sum()),
                    "by_sex_age": margins.groupby(["sex", "age_band"])["count"].sum().reset_index()}
-    names = ward_names(db.session(), current_app.config["KHAOSAT_PROVINCE"])
+    names = ward_names(db.session(), q.provinces)
     return render_template("research/weighting.html", q=q, instrument=q.instrument, comparison=comparison,
+                           nonresponse=_nonresponse(slug), ward_names=names,
                            summary=summary, unrepresented=[names.get(c, str(c)) for c in q.data.unrepresented_wards],
-                           problem=problem_message(q.data.problem) if summary or q.data.design is None else "",
+                           problem=render(q.data.problem) if summary or q.data.design is None else "",
                            group_names=variables.GROUP_NAMES, warnings=weight_warnings(q.data.diagnostics),
                            trim_ratio=weighting.TRIM_RATIO, warn_ratio=weighting.WARN_RATIO,
-                           warn_deff=weighting.WARN_DEFF)
+                           warn_deff=weighting.WARN_DEFF, run=weighting_jobs.running(slug, q.provinces))
+
+
+LEVEL_PARTS = {0: ("draw", "ward", "size"), 1: ("draw", "ward"), 2: ("draw", "kind", "size"), 3: ("draw", "kind"),
+               4: ("draw",)}  #: what each level's class key holds (:func:`web.sampling.adjust_for_nonresponse`)
+
+
+def _nonresponse(slug: str) -> dict | None:
+    """The non-response adjustment of the survey's draws, for the weighting page: e, the rule, each class
+    (its parts, counts and factor) and the check that the adjusted weights add up to the eligible weight."""
+    session = db.session()
+    survey_id = session.exec(select(Survey.id).where(Survey.slug == slug)).first()
+    report = nonresponse_report(session, survey_id) if survey_id is not None else None
+    if report is None:
+        return None
+    units, made = report
+    classes = made.classes.copy()
+    parts = [dict(zip(LEVEL_PARTS[int(level)], key.split(":"), strict=True))
+             for level, key in zip(classes["level"], classes["key"], strict=True)]
+    classes["ward"] = pd.Series([int(p["ward"]) if "ward" in p else None for p in parts], dtype=object,
+                                index=classes.index)
+    classes["kind"] = [p.get("kind") for p in parts]
+    classes["size"] = [p.get("size") for p in parts]
+    classes["draw"] = [int(p["draw"]) for p in parts]
+    eligible = units["w"].where(units["status"].isin(["respondent", "nonrespondent"]), 0.0).sum() \
+        + made.e * units["w"].where(units["status"] == "unknown", 0.0).sum()
+    return {"e": made.e, "min_respondents": made.min_respondents, "max_factor": made.max_factor,
+            "classes": classes, "households": len(units), "base_total": float(units["w"].sum()),
+            "eligible_total": float(eligible), "adjusted_total": float(made.weights.sum()),
+            "counts": units["status"].value_counts().to_dict()}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,10 +45,12 @@ QUASI_IDENTIFIERS = ("sex", "age_band", "ethnicity", "area_type", "urban_rural",
                      "occupation", "income")
 PARADATA = ("channel", "language", "submitted_month")
 AREA_DESIGN = ("ward_code", "ward", "stratum", "psu", "base_weight")  #: left out of the public file
+#: the province of the ward: in the public file only when its area is finer than the province (which implies it):
+#: the public file's k-anonymity at province level does not count the province among its keys
+PROVINCE = ("province_code", "province")
 AREA_LEVELS = ("ward_code", "former_district", "province")  #: finest first
 PUBLIC_AREA_SHARE = 0.05  #: the share of records below k on area x sex x age band a public area level may have
 ROSTER_TOP = 6  #: a roster's number of rows is top-coded here in the public file ("6 or more")
-_lock = threading.Lock()
 
 
 @dataclass
@@ -95,7 +97,7 @@ def sources(instrument: surveys.Instrument, keys: list[str]) -> dict[str, list[s
         except KeyError:
             continue
         if question.calculation:
-            out[key] = sorted(set(re.findall(r"\$\{(\w+)\}", question.calculation)))
+            out[key] = sorted(set(re.findall(r"\$\{([A-Za-z0-9_-]+)\}", question.calculation)))
     return out
 
 
@@ -104,26 +106,29 @@ def quasi_identifiers(instrument: surveys.Instrument, frame: pd.DataFrame) -> li
         _rosters(instrument, frame)
 
 
-def release(data: Weighted, instrument: surveys.Instrument, tier: str) -> Release:
-    """The tier's release of this weighted design (computed once; thread-safe)."""
+def release(data: Weighted, instrument: surveys.Instrument, tier: str, ids: Sequence[int] = ()) -> Release:
+    """The tier's release of this weighted design (computed once; thread-safe). ``ids`` are every response
+    the file holds (:func:`web.tables.response_ids`): those outside the design (no ward, so not weighted)
+    get release numbers too."""
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; tiers: {TIERS}")
     config = current_app.config
     key = ("release", tier, float(config["SCIENTIFIC_MAX_RISK"]), int(config["PUBLIC_K"]))
-    with _lock:
-        if key not in data.families:
-            frame = data.frame
-            builder = {SCIENTIFIC: _scientific, PUBLIC: _public, FULL: _full}[tier]
-            made = builder(frame, instrument, config)
-            made.release_ids = _release_ids(frame) if tier != FULL else {}
-            made.sources = sources(instrument, made.keys)
-            data.families[key] = made
-        return data.families[key]
+
+    def build() -> Release:
+        builder = {SCIENTIFIC: _scientific, PUBLIC: _public, FULL: _full}[tier]
+        made = builder(data.frame, instrument, config)
+        made.release_ids = _release_ids(data.frame, ids) if tier != FULL else {}
+        made.sources = sources(instrument, made.keys)
+        return made
+
+    return data.derived((*key, instrument.version), build)
 
 
-def _release_ids(frame: pd.DataFrame) -> dict:
+def _release_ids(frame: pd.DataFrame, more: Sequence[int]) -> dict:
     """A release number per response, in an order unrelated to the database ids or submission times."""
-    ids = frame["response_id"].to_numpy() if "response_id" in frame else np.array([])
+    ids = pd.unique(np.concatenate([frame["response_id"].to_numpy(dtype="int64") if "response_id" in frame
+                                    else np.array([], dtype="int64"), np.asarray(more, dtype="int64")]))
     numbers = np.random.default_rng(secrets.randbits(64)).permutation(len(ids)) + 1
     return dict(zip(ids.tolist(), numbers.tolist(), strict=True))
 
@@ -155,7 +160,9 @@ def _scientific(frame: pd.DataFrame, instrument: surveys.Instrument, config) -> 
     return out
 
 
-def _public_keys(frame: pd.DataFrame, instrument: surveys.Instrument, level: str) -> pd.DataFrame:
+def public_keys(frame: pd.DataFrame, instrument: surveys.Instrument, level: str) -> pd.DataFrame:
+    """The quasi-identifiers of the public-use file, one row per response (roster counts top-coded), with
+    the area column ``level`` first unless the level is the province."""
     keys = quasi_identifiers(instrument, frame)
     table = _keys_frame(frame, keys)
     for roster in _rosters(instrument, frame):
@@ -182,9 +189,9 @@ def _public(frame: pd.DataFrame, instrument: surveys.Instrument, config) -> Rele
         if share <= PUBLIC_AREA_SHARE or level == "province":
             out.area_level = level
             break
-    table = _public_keys(frame, instrument, out.area_level)
+    table = public_keys(frame, instrument, out.area_level)
     out.keys = list(table.columns)
-    out.before = measure_risk(_public_keys(frame, instrument, "ward_code") if "ward_code" in frame else table,
+    out.before = measure_risk(public_keys(frame, instrument, "ward_code") if "ward_code" in frame else table,
                               weights)
     keep = [out.area_level] if out.area_level != "province" else []
     done = local_suppression(table, k=k, keep=keep)
@@ -210,11 +217,38 @@ def variables(instrument: surveys.Instrument, made: Release) -> list[Variable]:
     """The variables of the tier's file, in order."""
     if made.tier == FULL:
         return codebook.variables(instrument, withheld=())
-    spec = [v for v in codebook.variables(instrument) if v.name not in made.removed]
+    spec = [v for v in codebook.variables(instrument) if v.name not in made.removed
+            and not (made.tier == PUBLIC and made.area_level == "province" and v.name in PROVINCE)]
     if made.tier == PUBLIC and made.area_level == "former_district":
         spec.insert(2, Variable("former_district", "str", {"vi": "Quận/huyện cũ (trước 1/7/2025)",
                                                             "en": "Former district (before 1 July 2025)"}))
     return spec
+
+
+def roster_variables(made: Release, spec: list[Variable]) -> list[Variable] | None:
+    """The variables of a roster's own table in the tier's file, or None when the tier leaves it out.
+
+    The full file keeps every roster column. The scientific-use file keeps the roster keyed by release
+    numbers, without free-text answers (member names and the like identify people directly). The
+    public-use file keeps only each roster's number of rows, top-coded: members' ages and sexes would
+    make household composition a key no k-anonymity on the main table protects."""
+    if made.tier == FULL:
+        return spec
+    if made.tier == PUBLIC:
+        return None
+    return [v for v in spec if v.kind == "num" or v.codes or v.name in ("id", "row")]
+
+
+def apply_roster(made: Release, roster: str, table: pd.DataFrame, spec: list[Variable]) -> pd.DataFrame:
+    """A roster's rows (``id`` = response id) as the tier releases them: in the scientific-use file keyed
+    by the same release numbers as the main table, without the rows of a record whose number of rows
+    was suppressed (they would restore it) or of a response outside the release."""
+    if made.tier == FULL:
+        return table
+    kept = table["id"].isin(list(made.release_ids)) & ~table["id"].isin(list(made.blanks.get(roster, ())))
+    out = table.loc[kept.to_numpy(), [v.name for v in spec]].copy()
+    out["id"] = out["id"].map(made.release_ids).astype("int64")
+    return out.sort_values(["id", "row"]).reset_index(drop=True)
 
 
 def apply(made: Release, frame: pd.DataFrame) -> pd.DataFrame:
@@ -229,7 +263,7 @@ def apply(made: Release, frame: pd.DataFrame) -> pd.DataFrame:
             if column in out.columns:
                 out[column] = out[column].where(~gone, np.nan if out[column].dtype == np.float64 else None)
     if made.tier == PUBLIC:
-        out["weight"] = ids.map(made.weights).astype("float64")
+        out["weight"] = ids.map(made.weights or {}).astype("float64")  # none weighted: no weight
         if made.areas is not None:
             out["former_district"] = ids.map(made.areas).astype(object)
         for roster in made.top_coded:

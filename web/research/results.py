@@ -15,7 +15,9 @@ share's interval times the same population (so the count's interval stays betwee
 population; the uncertainty of the population itself is left out, which is small where weights are
 calibrated to ward x sex x age totals).
 
-Rules (see ``/shared/frameworks.md`` section 8):
+Rules (the publication cut-offs of statistical offices: US NCHS, n < 30 not shown and RSE >= 30%
+flagged; NCHS Data Presentation Standards for Proportions, Parker et al. 2017, Vital Health Stat
+2(175), on the effective sample size and the Korn-Graubard interval's width):
 
 * privacy: a cell with fewer than ``MIN_CELL_COUNT`` respondents is suppressed (no estimate shown), with
   the cells that would give it away (secondary suppression), by :func:`web.privacy.suppress`, the one
@@ -41,11 +43,11 @@ import pandas as pd
 from analysis import SurveyDesign
 from analysis.cell_suppression import TableFamily
 from analysis.domains import domains
+from analysis.results import MIN_N, reliability
 from web.privacy.suppression import hidden_cells, suppress
 from web.research.variables import Indicator
+from web.research.weighting import code
 
-RELIABLE_MIN_N = 30
-RELIABLE_MAX_CV = 0.3
 SHARE_MAX_WIDTH = 0.30
 SHARE_MAX_RELATIVE_WIDTH = 1.30
 SHARE_SMALL_WIDTH = 0.05
@@ -53,35 +55,22 @@ CI_METHOD = "logit"
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability", "people", "people_low", "people_high"]
 
 
-def _code(value) -> str | None:
-    """A group value as its code text ("2", not 2.0); missing stays missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _prepared(design: SurveyDesign, indicator: Indicator, by: list[str]) -> SurveyDesign:
-    """A view of the cached design with codes as text in the group columns and in a categorical
-    indicator, and numbers in the others.
+def prepared(design: SurveyDesign, indicator: Indicator) -> SurveyDesign:
+    """A view of the cached design with a categorical indicator as code text and any other as numbers
+    (the group columns were coded when the design was built: :func:`web.research.weighting.calibrate`).
 
     The cached design is never changed: requests share it, and the exports read its frame.
     """
     data = design.data
-    columns = {}
-    if indicator.categorical:
-        if pd.api.types.is_numeric_dtype(data[indicator.name]):
-            columns[indicator.name] = data[indicator.name].map(_code)
-    elif not pd.api.types.is_numeric_dtype(data[indicator.name]):
-        columns[indicator.name] = pd.to_numeric(data[indicator.name], errors="coerce")
-    for column in by:
-        if column != "ward_code":
-            columns[column] = data[column].map(_code)
-    if not columns:
+    if indicator.categorical and pd.api.types.is_numeric_dtype(data[indicator.name]):
+        column = data[indicator.name].map(code)
+    elif not indicator.categorical and not pd.api.types.is_numeric_dtype(data[indicator.name]):
+        column = pd.to_numeric(data[indicator.name], errors="coerce")
+    else:
         return design
     view = copy.copy(design)
-    view.data = data.assign(**columns)
+    view.data = data.copy(deep=False)  # a new frame sharing the columns; the one replaced is not written
+    view.data[indicator.name] = column
     return view
 
 
@@ -123,7 +112,7 @@ def _share_reliability(table: pd.DataFrame) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(table["se"] > 0, p * (1 - p) / table["se"] ** 2, table["n"])
         relative = np.where(p > 0, width / p, np.inf)
-    return ((table["n"] < RELIABLE_MIN_N) | (n_eff < RELIABLE_MIN_N) | (width >= SHARE_MAX_WIDTH) | width.isna()
+    return ((table["n"] < MIN_N) | (n_eff < MIN_N) | (width >= SHARE_MAX_WIDTH) | width.isna()
             | ((width > SHARE_SMALL_WIDTH) & (relative > SHARE_MAX_RELATIVE_WIDTH))).to_numpy()
 
 
@@ -134,7 +123,7 @@ def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell
     (default: ``MIN_CELL_COUNT``) suppressed, with the cells that ``family``'s protection hides
     besides them."""
     by = [b for b in by if b]
-    design = _prepared(design, indicator, by)
+    design = prepared(design, indicator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if indicator.kind == "score":
@@ -145,8 +134,9 @@ def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell
     if by:
         table = table.dropna(subset=by)
     table = table[table["n"] > 0].copy()
-    unreliable = ((table["n"] < RELIABLE_MIN_N) | (table["cv"] > RELIABLE_MAX_CV)).to_numpy() \
-        if indicator.kind == "score" else _share_reliability(table)
+    # the NCHS rule; a cell too small for it is shown flagged, not hidden: only the disclosure rule hides
+    unreliable = (reliability(table["n"], table["cv"]) != "ok") if indicator.kind == "score" \
+        else _share_reliability(table)
     table["reliability"] = np.where(unreliable, "unreliable", "ok")
     hidden = hidden_cells(family, table, by) if family is not None else None
     table = suppress(table, "n", min_cell, hidden=hidden)
@@ -179,7 +169,7 @@ def unweighted_vs_weighted(frame: pd.DataFrame, design: SurveyDesign, indicator:
     weighted = estimate(design, indicator, [by] if by else [], min_cell, family)
     values = pd.to_numeric(frame[indicator.name], errors="coerce")
     if by:
-        plain = values.groupby(frame[by].map(_code) if by != "ward_code" else frame[by]).mean().rename("unweighted")
+        plain = values.groupby(frame[by]).mean().rename("unweighted")
         weighted = weighted.merge(plain, left_on=by, right_index=True, how="left")
     else:
         weighted["unweighted"] = values.mean()

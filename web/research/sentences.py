@@ -112,7 +112,8 @@ def group_phrase(cell: dict[str, str], labels: dict[str, str]) -> str:
 def indicator_phrase(label: str) -> str:
     """An indicator's name inside a sentence: a title ("Digital-skills index") in lower case, a question
     in quotes."""
-    label = label.split(": ", 1)[1] if ": " in label and label.split(": ", 1)[0].isidentifier() else label
+    name, _sep, rest = label.partition(": ")
+    label = rest if rest and name.replace("-", "_").isidentifier() else label  # "kobo-age: Age" as "Age"
     label = re.sub(r"\s*\(0[–-]100\)$", "", label)  # the sentence says "points"
     if label.endswith("?") or len(label) > 60:
         return f"“{label.rstrip('?')}”"

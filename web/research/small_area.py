@@ -32,9 +32,9 @@ from sqlmodel import select
 
 from analysis import DesignError, fay_herriot, smooth_variances
 from analysis.benchmarking import benchmark
-from web import db
+from web import area_lists, db
 from web.auth import role_required
-from web.i18n import _, language
+from web.i18n import _, decimal_symbol, language
 from web.models import Role, WardCovariate
 from web.privacy.suppression import hidden_cells
 from web.research import bp, charts, query, results
@@ -63,16 +63,25 @@ class SmallArea:
     city: float | None = None  # the direct whole-city estimate
 
 
-def compute(q: query.Query) -> SmallArea:
-    """The model for the query's indicator (cached on the weighted data until responses or covariates change)."""
-    province = current_app.config["KHAOSAT_PROVINCE"]
+def chosen_province(q: query.Query, asked: str | None) -> int:
+    """The province whose communes are modelled: the one asked for (``?province=``) among the survey's, else
+    the installation's default when the survey covers it, else the survey's first in alphabetical order."""
+    pick = area_lists.area_pick(q.provinces, asked)
+    if pick.province is not None:
+        return pick.province
+    default = int(current_app.config["KHAOSAT_PROVINCE"])
+    return default if default in q.provinces else area_lists.sorted_provinces(tuple(q.provinces))[0].code
+
+
+def compute(q: query.Query, province: int | None = None) -> SmallArea:
+    """The model for the query's indicator over one province's communes (cached on the weighted data until
+    responses or covariates change)."""
+    province = chosen_province(q, None) if province is None else province
     stamp = db.session().exec(select(func.count(WardCovariate.id), func.max(WardCovariate.uploaded_at))
                               .where(WardCovariate.province_code == province)).one()
     key = ("small_area", q.indicator.name if q.indicator else "", province, tuple(stamp),
            current_app.config["MIN_CELL_COUNT"])
-    if key not in q.data.rankings:
-        q.data.rankings[key] = _compute(q, province)
-    return q.data.rankings[key]
+    return q.data.derived(key, lambda: _compute(q, province))
 
 
 def _compute(q: query.Query, province: int) -> SmallArea:
@@ -109,12 +118,23 @@ def _compute(q: query.Query, province: int) -> SmallArea:
                       .rename(columns={"ci_low": "ci_low_model", "ci_high": "ci_high_model"}))
     with np.errstate(divide="ignore", invalid="ignore"):
         table["model_cv"] = table["rmse"] / table["eblup"].abs()
-    city = results.overall(q.data.design, q.indicator)
-    # the model-based ranking: a ward is below (above) the city when its whole 95% interval is
+    city = _province_direct(q, province)
+    # the model-based ranking: a ward is below (above) the province when its whole 95% interval is
     table["versus_city"] = np.where(table["ci_high_model"] < city, "below",
                                     np.where(table["ci_low_model"] > city, "above", "same"))
     return SmallArea(table, used, dropped, fit, fit.diagnostics(), share=share, gvf=data.attrs.get("gvf", {}),
                      city=city)
+
+
+def _province_direct(q: query.Query, province: int) -> float | None:
+    """The direct estimate of the whole province (the survey's whole area when it covers only this one)."""
+    if len(q.provinces) < 2:
+        return results.overall(q.data.design, q.indicator)
+    if q.indicator.categorical:
+        return None
+    table = results.estimate(q.data.design, q.indicator, ["province_code"], 0)
+    row = table[pd.to_numeric(table["province_code"], errors="coerce") == province]
+    return float(row["estimate"].iloc[0]) if len(row) else None
 
 
 def _logit_intervals(design, indicator: str, direct: pd.DataFrame) -> pd.DataFrame:
@@ -171,10 +191,12 @@ def benchmarked(result: SmallArea, kind: str) -> pd.DataFrame | None:
                         index=result.table.index)
 
 
-def api_rows(q: query.Query, kind: str = "") -> dict:
-    """The API's ``estimator=fh`` answer: the model-based columns under the direct API's names."""
-    result = compute(q)
-    body = {"estimator": "fh", "level": "ward", "method": "REML", "problem": result.problem,
+def api_rows(q: query.Query, kind: str = "", asked: str | None = None) -> dict:
+    """The API's ``estimator=fh`` answer: the model-based columns under the direct API's names, for the
+    communes of one province (``province=``, see :func:`chosen_province`)."""
+    province = chosen_province(q, asked)
+    result = compute(q, province)
+    body = {"estimator": "fh", "level": "ward", "province_code": province, "method": "REML", "problem": result.problem,
             "covariates": [c.name for c in result.used], "covariates_left_out": [c.name for c, _ in result.dropped]}
     if result.fit is None:
         return {**body, "rows": []}
@@ -201,7 +223,8 @@ def api_rows(q: query.Query, kind: str = "") -> dict:
 @role_required(Role.researcher)
 def small_area_page(slug: str):
     q = query.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
-    result = compute(q)
+    province = chosen_province(q, request.args.get("province"))
+    result = compute(q, province)
     names = query.label(q, result.table[["ward_code"]].copy())["ward"] if not result.table.empty else []
     table = result.table.assign(ward=list(names)) if len(result.table) else result.table
     kind = request.args.get("benchmark", "")
@@ -212,7 +235,9 @@ def small_area_page(slug: str):
         table = table.sort_values("eblup")
     lang = language()
     return render_template("research/small_area.html", q=q, result=result, table=table, instrument=q.instrument,
-                           lang=lang, min_cell=current_app.config["MIN_CELL_COUNT"],
+                           lang=lang, min_cell=current_app.config["MIN_CELL_COUNT"], province=province,
+                           provinces=area_lists.sorted_provinces(tuple(q.provinces)) if len(q.provinces) > 1 else (),
+                           area=query.province_label(province),
                            covariate_labels={c.name: c.label(lang) for c in result.used},
                            not_used=int((table["status"] != "model").sum()) if len(table) else 0,
                            below=int((table["versus_city"] == "below").sum()) if "versus_city" in table else 0,
@@ -225,14 +250,14 @@ def small_area_page(slug: str):
 @role_required(Role.researcher)
 def small_area_chart(slug: str):
     q = query.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
-    result = compute(q)
+    result = compute(q, chosen_province(q, request.args.get("province")))
     if result.fit is None:
         return Response(status=404)
     table = result.table.assign(ward=list(query.label(q, result.table[["ward_code"]].copy())["ward"]))
     body = side_by_side_chart(table, scale=q.scale, title=str(q.indicator.label),
                               labels=(_("Direct (survey only)"), _("Model-based (small-area)")),
                               axis_label=_("Percent") if result.share else _("Score"),
-                              decimal="," if language() == "vi" else ".")
+                              decimal=decimal_symbol())
     return Response(body, mimetype="image/png")
 
 
@@ -256,7 +281,7 @@ def side_by_side_chart(table: pd.DataFrame, *, scale: float, title: str, labels:
         ax.set_ylim(-0.7, len(data) - 0.3)
         ax.set_xlabel(axis_label)
         ax.tick_params(axis="x", labeltop=True, top=True)  # a tall chart: the scale at both ends
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: charts._number(v, decimal)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: charts.tick_number(v, decimal)))
         ax.grid(axis="x", color="#dddddd")
         ax.set_axisbelow(True)
         ax.spines[["right"]].set_visible(False)

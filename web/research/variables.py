@@ -7,6 +7,7 @@ Every indicator has a kind (share, score or categorical) that decides how it is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,6 +29,7 @@ GROUP_NAMES = {
     "education": lazy_gettext("Education"),
     "disability": lazy_gettext("Disability"),
     "income": lazy_gettext("Household income"),
+    "round": lazy_gettext("Round (wave)"),
 }
 #: question types offered as indicators, by kind: yes/no -> share of "yes", a choice -> distribution,
 #: a number -> mean; identifying answers (the year of birth) are never offered
@@ -59,18 +61,9 @@ class Indicator:
         return next((text for c, text in self.levels if c == code), code)
 
 
-def _is_share(series: pd.Series) -> bool:
-    values = pd.to_numeric(series, errors="coerce").dropna()
-    return len(values) > 0 and bool(values.isin([0, 1]).all())
-
-
 def _facts(data: Weighted, name: str) -> tuple[bool, bool]:
-    """Whether column ``name`` has data and whether it is 0/1; kept with the cached design, because
-    reading every column of a large table on each request took longer than the rest of the page."""
-    if name not in data.facts:
-        has = name in data.frame.columns and bool(data.frame[name].notna().any())
-        data.facts[name] = (has, has and _is_share(data.frame[name]))
-    return data.facts[name]
+    """Whether column ``name`` has data and whether it is 0/1 (read when the design was built)."""
+    return data.facts.get(name, (False, False))
 
 
 def _question_label(instrument: surveys.Instrument, q, lang: str) -> str:
@@ -131,8 +124,11 @@ def find(offered: list[Indicator], text: str) -> Indicator | None:
     return exact or next((i for i in offered if wanted in i.name.casefold() or wanted in i.label.casefold()), None)
 
 
-def groups(frame: pd.DataFrame) -> list[str]:
-    """The group columns this survey's data has."""
+def groups(frame: pd.DataFrame, facts: Mapping[str, tuple[bool, bool]] | None = None) -> list[str]:
+    """The group columns this survey's data has (read from a weighted design's ``facts`` when given: reading
+    the columns takes 0.2 s a request at 100,000 responses)."""
+    if facts:
+        return [g for g in GROUP_NAMES if facts.get(g, (False, False))[0]]
     return [g for g in GROUP_NAMES if g in frame.columns and frame[g].notna().any()]
 
 
@@ -147,6 +143,9 @@ def value_label(instrument: surveys.Instrument, column: str, value, lang: str) -
     if column == "area_type":
         with force_locale(lang):
             return _("Urban wards (phường)") if value == "urban" else _("Rural communes (xã)")
+    if column == "round":
+        with force_locale(lang):
+            return _("Round %(number)s", number=value)
     if column == "disability":
         with force_locale(lang):
             return _("With a disability") if str(value) in ("1", "1.0", "True") else _("Without a disability")
@@ -157,14 +156,7 @@ def value_label(instrument: surveys.Instrument, column: str, value, lang: str) -
     return question.choice_label(str(value), lang, instrument.default_language)
 
 
-def labels_for(instrument: surveys.Instrument, frame: pd.DataFrame, columns: list[str],
-               ward_names: dict[int, str]) -> dict[str, dict]:
-    """``{column: {value: {"vi": ..., "en": ...}}}`` for :func:`analysis.left_behind` sentences."""
-    out: dict[str, dict] = {}
-    for column in columns:
-        if column == "ward_code":
-            out[column] = {code: {"vi": name, "en": name} for code, name in ward_names.items()}
-            continue
-        values = frame[column].dropna().unique()
-        out[column] = {v: {lang: value_label(instrument, column, v, lang) for lang in ("vi", "en")} for v in values}
-    return out
+def labels_for(instrument: surveys.Instrument, frame: pd.DataFrame, columns: list[str], lang: str) -> dict[str, dict]:
+    """``{column: {value: label in lang}}`` for the left-behind ranking's sentences."""
+    return {column: {v: value_label(instrument, column, v, lang) for v in frame[column].dropna().unique()}
+            for column in columns}

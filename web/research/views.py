@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from sqlmodel import select
 
 from web import audit, db, synthetic
 from web.auth import role_required
-from web.catalog import current_version
-from web.i18n import _, format_decimal, language, ngettext
+from web.catalog import reported_version
+from web.i18n import _, decimal_symbol, format_decimal, language, ngettext
 from web.models import Role, Survey
-from web.research import bp, charts, exports, query, variables
+from web.research import bp, charts, exports, query, streams, variables
 from web.research.variables import GROUP_NAMES
 
 TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability", "people", "people_low",
@@ -21,8 +21,8 @@ TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability"
 @bp.route("/")
 @role_required(Role.researcher)
 def index():
-    slugs = [s.slug for s in db.session().exec(select(Survey).order_by(Survey.slug)).all()]
-    instruments = [query.load_instrument(slug) for slug in slugs if current_version(db.session(), slug)]
+    slugs = [s.slug for s in db.read_session().exec(select(Survey).order_by(Survey.slug)).all()]
+    instruments = [query.load_instrument(slug) for slug in slugs if reported_version(db.read_session(), slug)]
     return render_template("research/index.html", instruments=instruments)
 
 
@@ -33,8 +33,13 @@ def survey_results(slug: str):
     table = query.table(q)
     districts = None
     if q.level == "former_district":
-        districts = query.former_district_note(current_app.config["KHAOSAT_PROVINCE"])
-    return render_template("research/results.html", q=q, table=table, benchmark=query.benchmark(q),
+        districts = query.former_district_note(q.provinces)
+    both = request.args.get("streams") == "both"
+    return render_template("research/results.html", q=q, level_names=query.level_names(q), table=table,
+                           benchmark=query.benchmark(q),
+                           streams=streams.side_by_side(q) if both else None, streams_asked=both,
+                           official=streams.official_label(q),
+                           other=streams.self_selected(q) if both else None,
                            group_names=GROUP_NAMES, instrument=q.instrument, districts=districts,
                            menu=variables.menu(q.offered), chart_alt=_chart_alt(q, table),
                            cells_shown=table.loc[table["reliability"] != "suppressed", "cell"].nunique()
@@ -44,7 +49,7 @@ def survey_results(slug: str):
 def _download_table(q: query.Query) -> pd.DataFrame:
     """The results table as downloaded: key columns, their labels, then the figures (shares as 0–1)."""
     table = query.table(q)
-    keys = [c for c in table.columns if c == "ward" or c.endswith("_label")]
+    keys = [c for c in table.columns if c in ("ward", "province") or c.endswith("_label")]
     category = ["category"] if "category" in table.columns else []
     return table[[*q.columns, *category, *keys, *TABLE_COLUMNS]]
 
@@ -96,7 +101,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @role_required(Role.researcher)
 def table_download(slug: str, fmt: str):
     q = query.read_or_404(slug, request.args)
-    table = _download_table(q)
+    table = streams.labelled(_download_table(q), q)
     if fmt == "csv":
         return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "table", "csv"),
                                  **q.args)
@@ -112,7 +117,7 @@ def export_ward_table(slug: str):
     args = {**request.args.to_dict(), "level": "ward"}
     q = query.read_or_404(slug, args)
     table = query.table(q)
-    table = table[["ward_code", "ward", *TABLE_COLUMNS]]
+    table = streams.labelled(table[["ward_code", "ward", *TABLE_COLUMNS]], q)
     return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "by-ward", "csv"),
                              **q.args)
 
@@ -121,30 +126,35 @@ def export_ward_table(slug: str):
 @role_required(Role.researcher)
 def chart(slug: str, fmt: str):
     q = query.read_or_404(slug, request.args)
+    width = charts.NARROW_IN if request.args.get("size") == "narrow" else charts.WIDTH_IN
+    key = ("chart", fmt, width, language(), tuple(sorted(q.args.items())))
+    body = q.data.derived(key, lambda: _drawn(q, fmt, width))  # drawn once per design, query and language
+    mimetype = "image/png" if fmt == "png" else "image/svg+xml"
+    response = Response(body, mimetype=mimetype)
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{_filename(q, "chart", fmt)}"'
+    return response
+
+
+def _drawn(q: query.Query, fmt: str, width: float) -> bytes:
     table = query.table(q)
     suppressed = int((table["reliability"] == "suppressed").sum())
     note = ngettext("%(num)d cell is not shown, to protect small groups.",
                     "%(num)d cells are not shown, to protect small groups.", suppressed) if suppressed else None
     share = bool(q.indicator and (q.indicator.share or q.indicator.categorical))
     texts = charts.Texts(
-        title=q.indicator.label if q.indicator else "", axis=_("Percent of people") if share else _("Score"),
-        benchmark=_("Whole city"), benchmark_unit="%" if share else "",
+        title=q.indicator.label if q.indicator else "", subtitle=streams.stream_label(streams.official_label(q)),
+        axis=_("Percent of people") if share else _("Score"),
+        benchmark=query.whole_label(q.provinces), benchmark_unit="%" if share else "",
         unreliable=_("unreliable (few respondents or a wide interval)") if share
         else _("unreliable (n < 30 or CV > 30%%)").replace("%%", "%"),
-        suppressed_note=note, empty=_("No responses yet."), decimal="," if language() == "vi" else ".",
+        suppressed_note=note, empty=_("No responses yet."), decimal=decimal_symbol(),
         left_out=_("… %(num)s cells between these are not drawn: the table lists every cell …", num="{num}"))
     cells = list(table["cell"]) if len(table) else []
-    width = charts.NARROW_IN if request.args.get("size") == "narrow" else charts.WIDTH_IN
     if q.indicator is not None and q.indicator.categorical and len(table):
-        body = charts.distribution_chart(table, cells, list(q.indicator.levels), texts=texts, fmt=fmt, width=width)
-    else:
-        body = charts.bar_chart(table, cells, texts=texts, benchmark=query.benchmark(q), scale=q.scale,
-                                share=share, fmt=fmt, width=width)
-    mimetype = "image/png" if fmt == "png" else "image/svg+xml"
-    response = Response(body, mimetype=mimetype)
-    if request.args.get("download"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{_filename(q, "chart", fmt)}"'
-    return response
+        return charts.distribution_chart(table, cells, list(q.indicator.levels), texts=texts, fmt=fmt, width=width)
+    return charts.bar_chart(table, cells, texts=texts, benchmark=query.benchmark(q), scale=q.scale,
+                            share=share, fmt=fmt, width=width)
 
 
 @bp.app_template_filter("people")

@@ -16,25 +16,40 @@ weights end within (or very near) the bounds. These are the ``weight`` column of
 the largest weight is more than ``WARN_RATIO`` times the smallest or Kish's design effect from
 weighting is above ``WARN_DEFF`` (rules of thumb: a deff above 2 halves the effective sample).
 
-Results are cached per survey until a response or the margins change.
+Results are cached per survey in the app's cache (:mod:`web.cache`) and checked in O(1): see
+:func:`current`.
 """
 
 from __future__ import annotations
 
-import re
+import datetime as dt
+import hashlib
+import itertools
+import threading
+import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func
+from flask import current_app
+from sqlalchemy import case, func, text
 from sqlmodel import Session, select
 
 from analysis import CalibrationError, SurveyDesign, trim_weights, weight_diagnostics
 from surveys import areas
+from surveys.messages import Message
 from web.area_codes import MixedCodeLists
-from web.models import PopulationMargin, Response, Survey, SurveyVersion
-from web.tables import responses_frame
+from web.cache import AppCache, app_cache, cached
+from web.models import PopulationMargin, ProvinceMargin, Response, Survey, SurveyRound, SurveyVersion, Visit
+from web.research import snapshots
+from web.sampling import nonresponse_factors
+from web.tables import PROBABILITY, data_stamp, responses_frame
+
+T = TypeVar("T")
 
 RAKE_MAX_ITER = 50
 TRIM_RATIO = 5.0  #: weights are kept within [median / TRIM_RATIO, median x TRIM_RATIO]
@@ -43,99 +58,307 @@ WARN_RATIO = 30.0  #: warn when the largest weight is more than this many times 
 WARN_DEFF = 2.0  #: warn when Kish's design effect from weighting is above this
 
 
-@dataclass
+#: the group columns, coded as text once when the design is built ("2", not 2.0); see variables.GROUP_NAMES
+GROUP_COLUMNS = ("age_band", "sex", "ethnicity", "area_type", "urban_rural", "education", "disability", "income")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a weighted design was made from: O(1) to read (see :func:`web.tables.data_stamp`)."""
+
+    data_version: int  #: the survey's count of changes other than new responses
+    newest: int  #: the newest response id
+    margins: tuple[str, ...]  #: the margins' count and newest upload, and the fieldwork (visits, rounds)
+
+    def only_newer(self, now: Stamp) -> bool:
+        """``now`` differs from this only by new responses (which may be shown after a short delay)."""
+        return now.data_version == self.data_version and now.margins == self.margins and now.newest >= self.newest
+
+
+@dataclass(frozen=True, eq=False)
 class Weighted:
-    """A survey's responses with final weights, its design, and how the weights were made."""
+    """A survey's responses with final weights, its design, and how the weights were made.
+
+    Shared by every request once built, so never changed: its frame's group columns are coded when
+    it is built, and what requests derive from it is kept in the app's cache under :attr:`token`.
+    """
 
     frame: pd.DataFrame  #: responses with ``base_weight`` and the final ``weight``
     design: SurveyDesign | None
     method: str  #: "base" or "raked"
     diagnostics: pd.DataFrame  #: one row per step: step, n, sum_weights, kish_deff, effective_n, min, max
-    problem: str | None = None  #: why calibration was not done, in English (shown with a translation)
-    unrepresented_wards: list[int] = field(default_factory=list)
-    rankings: dict = field(default_factory=dict)  #: left-behind reports by indicator, computed once
-    facts: dict = field(default_factory=dict)  #: per column: (has data, is 0/1), computed once
-    families: dict = field(default_factory=dict)  #: per indicator: its protected tables (privacy.table_family)
+    problem: Message | None = None  #: why calibration was not done (``calibration.*``, see web.messages)
+    unrepresented_wards: tuple[int, ...] = ()
+    facts: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)  #: per column: (has data, is 0/1)
+    stamp: Stamp | None = None
+    as_of: dt.datetime | None = None  #: when the responses were read (UTC)
+    seconds: float = 0.0  #: how long it took to make
+    token: int = field(default_factory=lambda: next(_tokens))  #: names it in the app's cache
+    #: responses of the non-probability stream left out because a probability sample exists
+    nonprobability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the margins calibrated to: "ward", "province" (see :func:`chosen_margins`) or "area" (the whole area's
+    #: sex and age totals: :func:`calibrate_to_whole_area`)
+    margins_level: str = "ward"
+
+    def derived(self, key: tuple, build: Callable[[], T]) -> T:
+        """``build()`` (something computed from this design: a ranking, a table family), kept in the
+        app's cache for as long as this design is current."""
+        return cached("derived", (self.token, *key), build)
 
 
-def margins_frame(session: Session, province: int) -> pd.DataFrame:
-    rows = session.exec(select(PopulationMargin).where(PopulationMargin.province_code == province)).all()
+_tokens = itertools.count(1)
+#: set by :mod:`web.research.weighting_jobs`: given a survey whose served design is out of date, queue a weighting
+#: run when the survey is large and say so (True: serve the last complete design meanwhile)
+in_background: Callable[[Session, str, areas.Provinces, Weighted], bool] | None = None
+#: called with (session, slug, provinces, design) whenever a worker makes a design (the weighting cells)
+ON_BUILT: list[Callable[[Session, str, areas.Provinces, Weighted], None]] = []
+
+
+def margins_frame(session: Session, provinces: areas.Provinces) -> pd.DataFrame:
+    """The ward x sex x age-band margins of the provinces."""
+    codes = areas.province_codes(provinces)
+    rows = session.exec(select(PopulationMargin).where(PopulationMargin.province_code.in_(codes))).all()
     return pd.DataFrame([{"ward_code": r.ward_code, "sex": r.sex, "age_band": r.age_band, "count": r.count}
                          for r in rows], columns=["ward_code", "sex", "age_band", "count"])
 
 
-def _stamp(session: Session, slug: str, province: int) -> tuple:
-    """What the weighted design depends on: the survey's responses (how many, the newest, which are
-    excluded after review; erasures change the count) and the margins. The last two numbers are the
-    responses and margin cells whose ward codes are of another code list than the current one."""
-    def of_survey(statement):
-        return (statement.join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
-                .join(Survey, Survey.id == SurveyVersion.survey_id).where(Survey.slug == slug))
+def province_margins_frame(session: Session, provinces: areas.Provinces) -> pd.DataFrame:
+    """The province x sex x age-band margins of the provinces."""
+    codes = areas.province_codes(provinces)
+    rows = session.exec(select(ProvinceMargin).where(ProvinceMargin.province_code.in_(codes))).all()
+    return pd.DataFrame([{"province_code": r.province_code, "sex": r.sex, "age_band": r.age_band, "count": r.count}
+                         for r in rows], columns=["province_code", "sex", "age_band", "count"])
 
+
+def chosen_margins(session: Session, provinces: areas.Provinces) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(ward margins, province margins) to calibrate to: a survey of several provinces is calibrated to the
+    province margins when there are any (its sample has a few communes per province, so ward totals would
+    weight those communes alone), else to ward margins as a one-province survey is."""
+    wards, by_province = margins_frame(session, provinces), province_margins_frame(session, provinces)
+    if len(areas.province_codes(provinces)) > 1 and not by_province.empty:
+        return wards.iloc[0:0], by_province
+    return wards, by_province.iloc[0:0]
+
+
+def data_stamp_of(session: Session, slug: str, province: areas.Provinces) -> Stamp:
+    """The survey's data version, its newest response, and the province's margins (a small table)."""
+    data = data_stamp(session, slug) or (0, 0)
+    margins = session.exec(select(func.count(PopulationMargin.id), func.max(PopulationMargin.uploaded_at))
+                           .where(PopulationMargin.province_code.in_(areas.province_codes(province)))).one()
+    by_province = session.exec(select(func.count(ProvinceMargin.id), func.max(ProvinceMargin.uploaded_at))
+                               .where(ProvinceMargin.province_code.in_(areas.province_codes(province)))).one()
+    fieldwork = (*session.exec(select(func.count(Visit.id), func.max(Visit.id))).one(), *session.exec(
+        select(func.count(SurveyRound.id), func.max(SurveyRound.id), func.max(SurveyRound.ends_on))).one())
+    return Stamp(*data, tuple(str(m) for m in (*margins, *by_province, *fieldwork)))
+
+
+def _other_lists(session: Session, slug: str, province: areas.Provinces) -> tuple[int, int]:
+    """How many responses and margin cells hold ward codes of another code list (read when building)."""
     def other_list(column):
         return func.coalesce(func.sum(case((column != areas.CODE_LIST, 1), else_=0)), 0)
 
-    responses = session.exec(of_survey(select(func.count(Response.id), func.max(Response.id),
-                                              other_list(Response.code_list)))).one()
-    excluded = tuple(session.exec(of_survey(select(Response.id)).where(Response.is_excluded == True)  # noqa: E712
-                                  .order_by(Response.id)).all())
-    margins = session.exec(select(func.count(PopulationMargin.id), func.max(PopulationMargin.uploaded_at),
-                                  other_list(PopulationMargin.code_list))
-                           .where(PopulationMargin.province_code == province)).one()
-    return (slug, province, *responses[:2], excluded, *margins[:2], int(responses[2]), int(margins[2]))
+    responses = session.exec(select(other_list(Response.code_list))
+                             .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+                             .join(Survey, Survey.id == SurveyVersion.survey_id).where(Survey.slug == slug)).one()
+    margins = session.exec(select(other_list(PopulationMargin.code_list))
+                           .where(PopulationMargin.province_code.in_(areas.province_codes(province)))).one()
+    return int(responses), int(margins)
 
 
-_cache: dict[tuple, Weighted] = {}
-
-
-def weighted(session: Session, slug: str, province: int) -> Weighted:
-    """The survey's weighted design (cached until its responses or the margins change).
+def build(session: Session, slug: str, province: areas.Provinces,
+          on_chunk: Callable[[int], None] | None = None) -> Weighted:
+    """Read the responses and margins and make the weighted design (what :func:`weighted` caches);
+    ``on_chunk(rows)`` hears of each chunk of responses read.
 
     :raise MixedCodeLists: when responses or margins hold ward codes of another code list
     """
-    stamp = _stamp(session, slug, province)
-    if stamp[-2] or stamp[-1]:
-        raise MixedCodeLists(responses=stamp[-2], margins=stamp[-1])
-    key = (str(session.get_bind().url), *stamp)
-    if key not in _cache:
-        if len(_cache) > 16:
-            _cache.clear()
-        frame = with_former_district(responses_frame(session, slug), province)
-        _cache[key] = calibrate(frame, margins_frame(session, province))
-    return _cache[key]
+    started, as_of = time.perf_counter(), dt.datetime.now(dt.UTC)
+    stamp = data_stamp_of(session, slug, province)
+    mixed = _other_lists(session, slug, province)
+    if any(mixed):
+        raise MixedCodeLists(responses=mixed[0], margins=mixed[1])
+    frame, apart = official_stream(with_former_district(responses_frame(session, slug, on_chunk), province))
+    frame = with_rounds(session, slug, with_nonresponse_factors(session, frame))
+    made = calibrate(frame, *chosen_margins(session, province))
+    return replace(made, stamp=stamp, as_of=as_of, seconds=time.perf_counter() - started, nonprobability=apart)
 
 
-def problem_message(problem: str | None) -> str:
-    """Why the weights were not calibrated, in the user's language (``problem`` is kept in English)."""
-    from web.i18n import _
-
-    if not problem:
-        return ""
-    if problem == "fewer than two sampling units":
-        return _("fewer than two sampling units have responded, so standard errors cannot be computed yet.")
-    if problem == "the survey does not ask sex and age":
-        return _("the survey does not ask sex and age.")
-    if problem.startswith("no respondents in sex x age cells"):
-        return _("some sex and age-band groups of the census have no respondents (%(cells)s).",
-                 cells=problem.removeprefix("no respondents in sex x age cells").strip())
-    if problem.endswith("have respondents but no population count"):  # from analysis.calibration
-        return _("some groups that have respondents have no people in the census table (%(cells)s).",
-                 cells=", ".join(re.findall(r"'([^']*)'", problem.partition("level(s)")[2])))
-    if problem.startswith("raking did not converge"):
-        return _("the raking did not converge.")
-    return _("the margins do not fit the responses (%(detail)s).", detail=problem)
+def weighted(session: Session, slug: str, province: areas.Provinces) -> Weighted:
+    """The survey's weighted design, from the app's cache (see :func:`current`)."""
+    return current(session, slug, province)[0]
 
 
-def with_former_district(frame: pd.DataFrame, province: int) -> pd.DataFrame:
-    """``frame`` with a ``former_district`` column (see :func:`surveys.areas.former_districts`), when the
-    province has a conversion table; wards the table does not list get :data:`surveys.areas.UNKNOWN`."""
-    districts = areas.former_districts(province)
-    if not districts or "ward_code" not in frame:
+def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Weighted, bool]:
+    """The survey's weighted design, and whether newer responses are being added to it in the background.
+
+    The cache is checked in O(1) (:class:`Stamp`). After an exclusion, a rejection, an edit, an erasure or
+    new margins the design is made again before it is served. After new responses only, a design that
+    took longer than ``WEIGHTS_SYNC_SECONDS`` to make is served as it is (its :attr:`Weighted.as_of`
+    says when its responses were read) while a thread makes the new one.
+
+    :raise MixedCodeLists: when responses or margins hold ward codes of another code list
+    """
+    cache = app_cache()
+    if cache is None:
+        return build(session, slug, province), False
+    stamp = data_stamp_of(session, slug, province)
+    key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
+    latest = cache.get("weighted", key)
+    if latest is None or latest.stamp != stamp:  # another worker may have made a newer one
+        shared = _shared(session, slug, province, stamp, latest)
+        if shared is not None:
+            cache.put("weighted", key, shared)
+            latest = shared
+    if latest is not None and latest.stamp == stamp:
+        return latest, False
+    if latest is not None and in_background is not None and in_background(session, slug, province, latest):
+        return latest, True
+    if latest is not None and latest.stamp.only_newer(stamp) \
+            and latest.seconds >= current_app.config["WEIGHTS_SYNC_SECONDS"]:
+        _refresh_later(cache, key, session.get_bind(), slug, province)
+        return latest, True
+    with cache.key_lock("weighted", key):
+        latest = cache.get("weighted", key)
+        if latest is None or latest.stamp != stamp:
+            latest = _built_and_shared(session, slug, province)
+            cache.put("weighted", key, latest)
+    return latest, False
+
+
+def refresh(session: Session, slug: str, province: areas.Provinces,
+            on_chunk: Callable[[int], None] | None = None) -> Weighted:
+    """Make the design now, share it with the other workers and keep it in this process's cache (a weighting
+    run in the background: :mod:`web.research.weighting_jobs`)."""
+    made = _built_and_shared(session, slug, province, on_chunk)
+    cache = app_cache()
+    if cache is not None:
+        cache.put("weighted", (session.get_bind().url.render_as_string(), slug, areas.province_codes(province)), made)
+    return made
+
+
+def snapshot_key(slug: str, province: areas.Provinces) -> str:
+    return f"{slug}:{','.join(map(str, areas.province_codes(province)))}"
+
+
+def _built_and_shared(session: Session, slug: str, province: areas.Provinces,
+                      on_chunk: Callable[[int], None] | None = None) -> Weighted:
+    made = build(session, slug, province, on_chunk)
+    meta = {"stamp": [made.stamp.data_version, made.stamp.newest, list(made.stamp.margins)], "method": made.method,
+            "problem": None if made.problem is None else {"code": made.problem.code, "params": dict(made.problem.params)},
+            "unrepresented": list(made.unrepresented_wards),
+            "has_design": made.design is not None, "as_of": made.as_of.isoformat(), "seconds": made.seconds,
+            "facts": {k: list(v) for k, v in made.facts.items()}}
+    snapshots.save(session, snapshot_key(slug, province), meta, made.frame, made.diagnostics, made.nonprobability)
+    for hook in ON_BUILT:
+        hook(session, slug, province, made)
+    return made
+
+
+def _shared(session: Session, slug: str, province: areas.Provinces, stamp: Stamp, latest: Weighted | None) -> Weighted | None:
+    """The design another worker made and saved (:mod:`web.research.snapshots`) when it is current or newer
+    than ``latest`` (read only then: its description is read first)."""
+    described = snapshots.meta(session, snapshot_key(slug, province))
+    if described is None:
+        return None
+    theirs = Stamp(described["stamp"][0], described["stamp"][1], tuple(described["stamp"][2]))
+    if theirs != stamp and latest is not None and not (
+            theirs.data_version == stamp.data_version and theirs.margins == stamp.margins
+            and theirs.newest > latest.stamp.newest):
+        return None
+    stored = snapshots.load(session, snapshot_key(slug, province))
+    if stored is None:
+        return None
+    meta, frame, diagnostics, apart = stored
+    version, newest, margins = meta["stamp"]
+    return Weighted(frame, _design(frame) if meta["has_design"] else None, meta["method"], diagnostics,
+                    Message(meta["problem"]["code"], meta["problem"]["params"]) if meta["problem"] else None,
+                    tuple(meta["unrepresented"]), {k: tuple(v) for k, v in meta["facts"].items()},
+                    Stamp(version, newest, tuple(margins)), dt.datetime.fromisoformat(meta["as_of"]), meta["seconds"],
+                    nonprobability=apart)
+
+
+def _claimed(session: Session, name: str) -> bool:
+    """Whether this session may make the design ``name`` again: on PostgreSQL one process of all those sharing
+    the database does at a time (a transaction-level advisory lock, let go when the snapshot is committed);
+    elsewhere each process does."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    number = int.from_bytes(hashlib.sha256(f"khaosat-weights:{name}".encode()).digest()[:8], "big", signed=True)
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": number}).scalar())
+
+
+def _refresh_later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provinces) -> None:
+    """Make the design again in a thread, unless one is already being made."""
+    lock = cache.key_lock("weighted", key)
+    if not lock.acquire(blocking=False):
+        return
+    app = current_app._get_current_object()
+
+    def refresh() -> None:
+        try:
+            with app.app_context(), Session(engine) as session:
+                if not _claimed(session, snapshot_key(slug, province)):
+                    return  # another process is making them: its snapshot is read at a later request
+                cache.put("weighted", key, _built_and_shared(session, slug, province))
+        except Exception:  # the last complete design stays; the next request tries again
+            app.logger.exception("making the weights of %s again failed", slug)
+        finally:
+            lock.release()
+
+    threading.Thread(target=refresh, name=f"khaosat-weights-{slug}", daemon=True).start()
+
+
+def official_stream(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the rows official estimates come from, the rows kept apart): once any response comes from the
+    probability sample, only those do; the self-selected stream (QR, link) is kept apart, because who
+    answers a poster depends on what the survey measures. With no probability sample yet, every row is used."""
+    if "stream" not in frame or not (frame["stream"] == PROBABILITY).any():
+        return frame, frame.iloc[0:0]
+    chosen = frame["stream"] == PROBABILITY
+    return frame[chosen].reset_index(drop=True), frame[~chosen].reset_index(drop=True)
+
+
+def with_rounds(session: Session, slug: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``round`` column (the round whose dates hold the local submission date), when the
+    survey has rounds; responses outside every round have none."""
+    rounds = session.exec(select(SurveyRound).join(Survey, Survey.id == SurveyRound.survey_id)
+                          .where(Survey.slug == slug).order_by(SurveyRound.number)).all()
+    if not rounds or frame.empty:
+        return frame
+    day = pd.to_datetime(frame["submitted_at"], utc=True).dt.tz_convert(
+        ZoneInfo(current_app.config["KHAOSAT_TIMEZONE"])).dt.date
+    number = pd.Series(np.nan, index=frame.index, dtype=object)
+    for r in rounds:
+        number = number.where(~((day >= r.starts_on) & (day <= r.ends_on)), str(r.number))
+    return frame.assign(round=number)
+
+
+def with_nonresponse_factors(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``nonresponse_factor`` column (1 for responses of no sampled household), from the
+    visit outcomes of the draws its interviews came from (:func:`web.sampling.nonresponse_factors`)."""
+    if frame.empty or "stream" not in frame or not (frame["stream"] == PROBABILITY).any():
+        return frame
+    factors = nonresponse_factors(session, [int(i) for i in frame["response_id"]])
+    return frame.assign(nonresponse_factor=frame["response_id"].map(factors).fillna(1.0).astype(float))
+
+
+def with_former_district(frame: pd.DataFrame, province: areas.Provinces) -> pd.DataFrame:
+    """``frame`` with a ``province_code`` column (the province of its ward) and a ``former_district`` one
+    (see :func:`surveys.areas.former_districts`) when the provinces have a conversion table; wards the table
+    does not list get :data:`surveys.areas.UNKNOWN`. When the survey covers several provinces, "several" and
+    "unknown" are kept apart by province (``several:79``), so that every former district lies in one province."""
+    if "ward_code" not in frame:
         return frame
     frame = frame.copy()
-    frame["former_district"] = [
-        None if pd.isna(c) else districts[int(c)].code if int(c) in districts else areas.UNKNOWN
-        for c in frame["ward_code"]]
+    frame["province_code"] = [None if pd.isna(c) else areas.province_of(int(c)) for c in frame["ward_code"]]
+    districts = areas.former_districts_in(province)
+    if not districts:
+        return frame
+    several = len(areas.province_codes(province)) > 1
+    codes = [None if pd.isna(c) else districts[int(c)].code if int(c) in districts else areas.UNKNOWN
+             for c in frame["ward_code"]]
+    frame["former_district"] = [f"{c}:{p}" if several and c in (areas.SEVERAL, areas.UNKNOWN) else c
+                                for c, p in zip(codes, frame["province_code"], strict=True)]
     return frame
 
 
@@ -147,20 +370,69 @@ def _diagnostics(step: str, weights: np.ndarray) -> dict:
     return {"step": step, **weight_diagnostics(weights)}
 
 
-def calibrate(frame: pd.DataFrame, margins: pd.DataFrame) -> Weighted:
-    """Rake the base weights of ``frame`` to ``margins`` (ward x sex x age-band counts) when possible."""
-    frame = frame[frame["ward_code"].notna()].copy() if "ward_code" in frame else frame
-    if frame.empty:
-        return Weighted(frame, None, "base", pd.DataFrame())
-    frame["ward_code"] = frame["ward_code"].astype(int)
+def code(value) -> str | None:
+    """A group value as its code text ("2", not 2.0); missing stays missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _coded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its group columns as code text, as every table and ranking reads them."""
+    return frame.assign(**{g: frame[g].map(code).astype(object) for g in GROUP_COLUMNS if g in frame.columns})
+
+
+def _facts(frame: pd.DataFrame) -> dict[str, tuple[bool, bool]]:
+    """Per column: whether it has data, and whether its values are all 0 or 1 (read once per design:
+    reading every column on each request took longer than the rest of the page)."""
+    out = {}
+    for name, column in frame.items():
+        present = column.notna().to_numpy()
+        if pd.api.types.is_numeric_dtype(column):
+            values = column.to_numpy(dtype=float, na_value=np.nan)
+        else:  # text: its few distinct values are read as numbers, not every row (5.8 s of CPU at 100,000 rows)
+            values = pd.to_numeric(pd.Series(column[present].unique(), dtype=object), errors="coerce") \
+                .to_numpy(dtype=float)
+        numbers = values[~np.isnan(values)]
+        out[str(name)] = (bool(present.any()), bool(present.any() and len(numbers)
+                                                    and np.isin(numbers, (0.0, 1.0)).all()))
+    return out
+
+
+def _base_weights(frame: pd.DataFrame) -> list[dict]:
+    """Set ``base_weight`` (the design weight, adjusted for non-response where visits say so); the steps."""
     frame["base_weight"] = frame["weight"].astype(float)
     steps = [_diagnostics("base", frame["base_weight"].to_numpy())]
+    if "nonresponse_factor" in frame and (frame["nonresponse_factor"] != 1).any():
+        frame["base_weight"] = frame["base_weight"] * frame["nonresponse_factor"]
+        frame["weight"] = frame["base_weight"]
+        steps.append(_diagnostics("nonresponse", frame["base_weight"].to_numpy()))
+    return steps
+
+
+def _made(frame: pd.DataFrame, design: SurveyDesign | None, method: str, steps: list[dict],
+          problem: Message | None = None, unrepresented: list[int] | None = None) -> Weighted:
+    return Weighted(frame, design, method, pd.DataFrame(steps), problem, tuple(unrepresented or ()), _facts(frame))
+
+
+def calibrate(frame: pd.DataFrame, margins: pd.DataFrame, by_province: pd.DataFrame | None = None) -> Weighted:
+    """Rake the base weights of ``frame`` to ``margins`` (ward x sex x age-band counts) when possible, else
+    to ``by_province`` (province x sex x age-band counts: see :func:`_province_margins`)."""
+    frame = frame[frame["ward_code"].notna()].copy() if "ward_code" in frame else frame.copy()
+    if frame.empty:
+        return _made(frame, None, "base", [])
+    frame = _coded(frame).astype({"ward_code": int})
+    steps = _base_weights(frame)
     if frame["psu"].nunique() < 2:  # one sampling unit: weights exist, standard errors cannot
-        return Weighted(frame, None, "base", pd.DataFrame(steps), "fewer than two sampling units")
-    if margins.empty:
-        return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), "no population margins are loaded")
+        return _made(frame, None, "base", steps, Message("calibration.too_few_units"))
+    if margins.empty and (by_province is None or by_province.empty):
+        return _made(frame, _design(frame), "base", steps, Message("calibration.no_margins"))
     if not {"sex", "age_band"} <= set(frame.columns):
-        return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), "the survey does not ask sex and age")
+        return _made(frame, _design(frame), "base", steps, Message("calibration.no_sex_age"))
+    if margins.empty:
+        return _raked_by_province(frame, by_province, steps)
     sex = frame["sex"].astype(str)
     usable = frame["ward_code"].isin(margins["ward_code"]) & sex.isin(["1", "2"]) & frame["age_band"].notna()
     sample = frame[usable].assign(sex_age=sex[usable] + ":" + frame.loc[usable, "age_band"].astype(str))
@@ -171,20 +443,70 @@ def calibrate(frame: pd.DataFrame, margins: pd.DataFrame) -> Weighted:
     try:
         missing = sorted(set(sex_age.index) - set(sample["sex_age"]))
         if missing:
-            raise CalibrationError(f"no respondents in sex x age cells {missing}")
+            raise CalibrationError(f"no respondents in sex x age cells {missing}", "calibration.empty_cells",
+                                   cells=", ".join(missing))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             raked = _design(sample).rake({"ward_code": ward_totals, "sex_age": sex_age.to_dict()},
                                          max_iter=RAKE_MAX_ITER)
     except CalibrationError as exc:
-        return Weighted(frame, _design(frame), "base", pd.DataFrame(steps), str(exc), unrepresented)
+        problem = Message(exc.code or "calibration.failed", exc.params)
+        return _made(frame, _design(frame), "base", steps, problem, unrepresented)
     steps.append(_diagnostics("raked", _whole(frame, usable, raked, sample)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         raked = _trimmed(raked, sample, {"ward_code": ward_totals, "sex_age": sex_age.to_dict()})
     frame["weight"] = _whole(frame, usable, raked, sample)
     steps.append(_diagnostics("trimmed", frame["weight"].to_numpy()))
-    return Weighted(frame, _design(frame), "raked", pd.DataFrame(steps), None, unrepresented)
+    return _made(frame, _design(frame), "raked", steps, None, unrepresented)
+
+
+def calibrate_to_whole_area(frame: pd.DataFrame, by_province: pd.DataFrame) -> Weighted:
+    """``frame`` raked to the sex and age-band totals of all the provinces of ``by_province`` taken together:
+    for a sample too small to rake within each province (a self-selected stream spread over the country).
+    Its ``margins_level`` is ``"area"``; each response keeps its province."""
+    whole = by_province.groupby(["sex", "age_band"], as_index=False)["count"].sum().assign(province_code=0)
+    made = calibrate(frame.assign(province_code=0), pd.DataFrame(), whole)
+    if made.method != "raked":
+        return made
+    out = made.frame.assign(province_code=frame["province_code"].reindex(made.frame.index))
+    return replace(made, frame=out, design=_design(out), facts=_facts(out), margins_level="area")
+
+
+def _province_margins(sample: pd.DataFrame, by_province: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Province x sex and province x age-band totals of the provinces with respondents, as raking margins.
+
+    Raking to these two margins within each province, rather than post-stratifying to the full province x
+    sex x age cells, because with 60 respondents a province many of its 8 cells hold one or two people."""
+    cells = by_province[by_province["province_code"].isin(sample["province_code"].unique())]
+    code = cells["province_code"].astype(int).astype(str)
+    return {"province_sex": cells.groupby(code + ":" + cells["sex"])["count"].sum().to_dict(),
+            "province_age": cells.groupby(code + ":" + cells["age_band"])["count"].sum().to_dict()}
+
+
+def _raked_by_province(frame: pd.DataFrame, by_province: pd.DataFrame, steps: list) -> Weighted:
+    """``frame``'s weights raked within each province to its sex and age-band totals."""
+    sex = frame["sex"].astype(str)
+    usable = frame["province_code"].isin(by_province["province_code"]) & sex.isin(["1", "2"]) \
+        & frame["age_band"].notna()
+    province = frame.loc[usable, "province_code"].astype(int).astype(str)
+    sample = frame[usable].assign(province_sex=province + ":" + sex[usable],
+                                  province_age=province + ":" + frame.loc[usable, "age_band"].astype(str))
+    margins = _province_margins(sample, by_province)
+    try:
+        missing = sorted(set(margins["province_sex"]) - set(sample["province_sex"])
+                         | set(margins["province_age"]) - set(sample["province_age"]))
+        if missing:
+            raise CalibrationError(f"no respondents in cells {missing}", "calibration.empty_cells",
+                                   cells=", ".join(missing))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raked = _trimmed(_design(sample).rake(margins, max_iter=RAKE_MAX_ITER), sample, margins)
+    except CalibrationError as exc:
+        return _made(frame, _design(frame), "base", steps, Message(exc.code or "calibration.failed", exc.params))
+    frame["weight"] = _whole(frame, usable, raked, sample)
+    steps.append(_diagnostics("raked", frame["weight"].to_numpy()))
+    return replace(_made(frame, _design(frame), "raked", steps), margins_level="province")
 
 
 def _whole(frame: pd.DataFrame, usable: pd.Series, raked: SurveyDesign, sample: pd.DataFrame) -> np.ndarray:

@@ -3,7 +3,9 @@
 A question whose relevance depends only on earlier pages is decided here, on the server. One whose
 relevance refers to a question on the same page is always rendered (so the page works with
 JavaScript off, and the server drops the answer if it turns out irrelevant) and carries its parsed
-rule in ``data-rel`` for ``static/respond.js`` to show or hide it at once.
+rule in ``data-rel`` for ``static/respond.js`` to show or hide it at once. A field of a repeat's row
+(a household member's questions for older people) is always rendered too, with its rule under
+``<repeat>.<field>``: the browser reads it with that row's answers (``data-row``).
 """
 
 from __future__ import annotations
@@ -63,4 +65,21 @@ def page_rules(page: Page, answers: dict[str, Any]) -> PageRules:
                 shown = False
             if not shown:
                 rules.omitted.add(q.name)
+    _row_rules(page, answers, rules)
     return rules
+
+
+def _row_rules(page: Page, answers: dict[str, Any], rules: PageRules) -> None:
+    """The rules of the repeats' fields, read in the browser with each row's own answers."""
+    for q in page.questions:
+        if q.type != "repeat":
+            continue
+        for item in q.items:
+            try:
+                tree = expressions.parse(item.relevant or "") if item.relevant else None
+            except expressions.ExpressionError:
+                continue
+            if tree is not None:
+                rules.live[f"{q.name}.{item.name}"] = json.dumps(tree.to_json(), ensure_ascii=False,
+                                                                 separators=(",", ":"))
+                rules.known.update({r: answers[r] for r in _refs(tree) if r in answers})

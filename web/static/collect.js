@@ -87,6 +87,7 @@
   var put = function (st, v, k) { return tx(st, "readwrite", function (s) { return k === undefined ? s.put(v) : s.put(v, k); }); };
   var del = function (st, k) { return tx(st, "readwrite", function (s) { return s.delete(k); }); };
   var all = function (st) { return tx(st, "readonly", function (s) { return s.getAll(); }); };
+  var keys = function (st) { return tx(st, "readonly", function (s) { return s.getAllKeys(); }); };
 
   function fill(text, o) { return text.replace(/\{(\w+)\}/g, function (_, k) { return o[k]; }); }
   function el(tag, attrs, text) {
@@ -169,6 +170,36 @@
 
   /* ---- home screen ---- */
   function status(text) { $("net").textContent = text; }
+  /* surveys covering several provinces: the province first, then its communes (narrowed by typing, case and
+     diacritics ignored), from the area list the service worker keeps for offline use */
+  function areaPicker() {
+    var pick = $("province");
+    if (!pick) return;
+    var byProvince = {}, find = $("ward-find"), ward = $("ward");
+    function bare(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase(); }
+    function fill(keep) {
+      var wanted = bare(find.value.trim());
+      while (ward.options.length > 1) ward.remove(1);
+      (byProvince[pick.value] || []).forEach(function (w) {
+        if (!wanted || bare(w[1]).indexOf(wanted) >= 0) ward.add(new Option(w[1], w[0]));
+      });
+      ward.value = keep || "";
+    }
+    pick.addEventListener("change", function () { find.value = ""; fill(); });
+    find.addEventListener("input", function () { fill(ward.value); });
+    return fetch(boot.areas_url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (list) {
+      list.provinces.forEach(function (p) { byProvince[p[0]] = p[2]; boot.wards = boot.wards.concat(p[2]); });
+      return get("kv", "ward");
+    }).then(function (kept) {
+      var home = provinceOf(byProvince, kept);
+      if (home) { pick.value = home; fill(kept); }
+      refresh();
+    }).catch(function () {});
+  }
+  function provinceOf(byProvince, code) {
+    for (var p in byProvince) if (byProvince[p].some(function (w) { return String(w[0]) === String(code); })) return p;
+    return null;
+  }
   function wardName(code) {
     for (var i = 0; i < boot.wards.length; i++) if (String(boot.wards[i][0]) === String(code)) return boot.wards[i][1];
     return "";
@@ -214,10 +245,15 @@
     li.appendChild(el("span", { "class": "hint" }, " " + fill(T.started, { when: when(i.started_at) }) + " · " + statusName(i)));
     li.appendChild(el("p", { "class": "reason" }, reason(i)));
     if (i.last_try) li.appendChild(el("p", { "class": "hint" }, fill(T.last_try, { t: when(i.last_try) })));
-    if (i.status === "invalid") {
+    if (i.status === "invalid" && i.kind !== "visit") {
       var b = el("button", { type: "button", "class": "link" }, T.fix);
       b.addEventListener("click", function () { i.status = "draft"; put("interviews", i).then(function () { resume(i); }); });
       li.appendChild(b);
+    }
+    if (i.status === "invalid" && i.kind === "visit") {  /* a visit the server refused cannot be corrected: only removed */
+      var gone = el("button", { type: "button", "class": "link discard" }, T.discard);
+      gone.addEventListener("click", function () { if (window.confirm(H.discard_visit)) del("interviews", i.uuid).then(refresh); });
+      li.appendChild(gone);
     }
     if (i.status === "conflict") {
       var keep = el("button", { type: "button", "class": "secondary keep" }, T.keep_both), drop = el("button", { type: "button", "class": "link discard" }, T.discard);
@@ -252,23 +288,222 @@
     }).catch(function () {});
   }
 
-  /* ---- an interview ---- */
-  function start(slug, version) {
-    var ward = $("ward").value;
+  /* ---- sampled households: the list kept on the phone, each visit's outcome queued like an interview,
+     and the adult to interview chosen on the doorstep by the household's rule (adults.js, the server's
+     rule in JavaScript); names stay on the phone, the server gets sex, age and birthday only ---- */
+  var H = boot.h, here = null, acked = 0;
+  var dayParts = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit" });
+  var pct = new Intl.NumberFormat(T.dt_locale, { style: "percent", maximumFractionDigits: 1 });
+  var decimals = new Intl.NumberFormat(T.dt_locale, { maximumFractionDigits: 4 });
+  function localDay(d) {
+    var p = {};
+    dayParts.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+    return p.year + "-" + p.month + "-" + p.day;
+  }
+  function fetchHouseholds() {
+    if (!navigator.onLine) return Promise.resolve();
+    return fetch(boot.households_url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok || r.redirected || !isJson(r)) throw new Error(r.status);
+      return r.json();
+    }).then(function (j) { return put("kv", j.households, "households"); }).then(showHouseholds).catch(function () {});
+  }
+  function local(id) { return get("kv", "hh:" + id).then(function (v) { return v || { adults: [], visits: [], chosen: null }; }); }
+  function noteVisit(id, visit) {
+    return local(id).then(function (mine) { mine.visits.push(visit); return put("kv", mine, "hh:" + id); });
+  }
+  /* the server's count plus the visits this phone made that the server has not listed yet */
+  function merged(h, mine) {
+    var received = h.received || [], extra = mine.visits.filter(function (v) { return received.indexOf(v.uuid) < 0; });
+    var last = extra.length ? extra[extra.length - 1] : null;
+    return { visits: h.visits + extra.length, code: last ? last.code : h.final || h.last_code,
+      callback: last ? last.callback_at : h.callback_at };
+  }
+  function facts(h, m) {
+    var parts = [h.group, wardName(h.ward), fill(H.visits, { n: m.visits })];
+    if (m.code) parts.push(fill(H.outcome, { o: boot.outcomes[m.code] || m.code }));
+    if (m.callback) parts.push(fill(H.callback, { t: when(m.callback) }));
+    return parts.join(" · ");
+  }
+  function showHouseholds() {
+    return get("kv", "households").then(function (list) {
+      if (!list) return;  /* never fetched yet: the list the server rendered stays */
+      return Promise.all(list.map(function (h) { return local(h.id); })).then(function (mine) {
+        var ol = $("households");
+        ol.textContent = "";
+        list.forEach(function (h, n) {
+          var li = el("li", { "data-id": h.id }), b = el("button", { type: "button", "class": "secondary household" });
+          b.appendChild(el("strong", {}, h.address));
+          b.addEventListener("click", function () { openHousehold(h); });
+          li.appendChild(b);
+          li.appendChild(el("small", { "class": "facts" }, facts(h, merged(h, mine[n]))));
+          ol.appendChild(li);
+        });
+        if ($("no-households")) $("no-households").hidden = list.length > 0;
+      });
+    });
+  }
+  function hhError(text, focus) {
+    $("hh-error").textContent = text; $("hh-error").hidden = !text;
+    if (text && focus) focus.focus();
+  }
+  function openHousehold(h) {
+    return local(h.id).then(function (mine) {
+      here = h; here.mine = mine;
+      $("home").hidden = true; $("household").hidden = false;
+      $("hh-address").textContent = h.address;
+      $("hh-facts").textContent = facts(h, merged(h, mine));
+      hhError("");
+      $("hh-adults").hidden = true; $("hh-visit").hidden = true; $("hh-chosen").hidden = true; $("hh-actions").hidden = false;
+      if (mine.chosen) showChosen();
+      window.scrollTo(0, 0);
+      $("hh-address").focus();
+    });
+  }
+  /* ---- the adults of the household ---- */
+  function field(box, label, input) {
+    var p = el("p");
+    p.appendChild(el("label", { "for": input.id }, label)); p.appendChild(el("br")); p.appendChild(input);
+    box.appendChild(p);
+    return input;
+  }
+  function options(select, first, n, chosen) {
+    select.appendChild(el("option", { value: "" }, first));
+    for (var i = 1; i <= n; i++) {
+      var v = (i < 10 ? "0" : "") + i, o = el("option", { value: v }, String(i));
+      o.selected = v === chosen; select.appendChild(o);
+    }
+  }
+  function personRow(p, n) {
+    var li = el("li", { "class": "person" }), fs = el("fieldset"), id = "hh-p" + n, sex;
+    fs.appendChild(el("legend", {}, fill(H.adult_n, { n: n + 1 })));
+    field(fs, H.name, el("input", { id: id + "-name", "data-f": "name", type: "text", maxlength: 40, autocomplete: "off" })).value = p.name || "";
+    sex = field(fs, H.sex, el("select", { id: id + "-sex", "data-f": "sex" }));
+    [["", T.choose], ["1", H.male], ["2", H.female]].forEach(function (o) { var x = el("option", { value: o[0] }, o[1]); x.selected = p.sex === o[0]; sex.appendChild(x); });
+    field(fs, H.age, el("input", { id: id + "-age", "data-f": "age", type: "number", inputmode: "numeric", min: 0, max: 130, step: 1 })).value = p.age === undefined ? "" : p.age;
+    if (here.rule === "last_birthday") {
+      var bd = el("p", { "class": "birthday" }), day = el("select", { id: id + "-day", "data-f": "day", "aria-label": H.birthday + ": " + H.day }),
+        month = el("select", { id: id + "-month", "data-f": "month", "aria-label": H.birthday + ": " + H.month });
+      options(day, H.day, 31, (p.birthday || "").slice(3)); options(month, H.month, 12, (p.birthday || "").slice(0, 2));
+      bd.appendChild(el("span", {}, H.birthday)); bd.appendChild(el("br")); bd.appendChild(day); bd.appendChild(document.createTextNode(" ")); bd.appendChild(month);
+      fs.appendChild(bd);
+    }
+    var rm = el("button", { type: "button", "class": "link" }, H.remove);
+    rm.addEventListener("click", function () { readPeople(); here.mine.adults.splice(n, 1); saveAdults().then(renderPeople); });
+    fs.appendChild(rm);
+    li.appendChild(fs);
+    return li;
+  }
+  function renderPeople() {
+    var ol = $("hh-people");
+    if (!here.mine.adults.length) here.mine.adults.push({});
+    ol.textContent = "";
+    here.mine.adults.forEach(function (p, n) { ol.appendChild(personRow(p, n)); });
+  }
+  function readPeople() {
+    here.mine.adults = Array.prototype.map.call($("hh-people").querySelectorAll("li.person"), function (li) {
+      var v = function (f) { var e = li.querySelector("[data-f='" + f + "']"); return e ? e.value.trim() : ""; };
+      var p = { name: v("name"), sex: v("sex") };
+      if (v("age") !== "") p.age = Number(v("age"));
+      if (v("day") && v("month")) p.birthday = v("month") + "-" + v("day");
+      return p;
+    });
+    return here.mine.adults;
+  }
+  function saveAdults() {
+    here.mine.chosen = null;  /* a changed list needs a new choice */
+    return put("kv", here.mine, "hh:" + here.id);
+  }
+  function birthdayOk(b) { try { KSAdults.daysSinceBirthday(b, "2000-12-31"); return true; } catch (e) { return false; } }
+  /* the first problem of the list, and the input to correct */
+  function listProblem(people) {
+    var rows = $("hh-people").querySelectorAll("li.person");
+    for (var n = 0; n < people.length; n++) {
+      var p = people[n], at = function (f) { return rows[n].querySelector("[data-f='" + f + "']"); };
+      if (!p.name) return [H.need_name, at("name")];
+      if (!p.sex) return [H.need_sex, at("sex")];
+      if (!(p.age >= H.min_age && p.age <= 130 && p.age % 1 === 0)) return [H.need_age, at("age")];
+      if (here.rule === "last_birthday" && !(p.birthday && birthdayOk(p.birthday))) return [H.need_birthday, at("day")];
+    }
+    return people.length ? null : [H.need_adult, $("hh-add")];
+  }
+  function ruleView(h, p) {
+    var o = { sex: p.sex, age: p.age };
+    if (h.rule === "last_birthday") o.birthday = p.birthday;
+    return o;
+  }
+  function chooseAdult() {
+    var people = readPeople(), problem = listProblem(people);
+    if (problem) { hhError(problem[0], problem[1]); return; }
+    hhError("");
+    var on = localDay(new Date()), h = here;
+    var picked = KSAdults.choose(people.map(function (p) { return ruleView(h, p); }), h.rule, h.adult_draw, on, h.older_factor);
+    h.mine.chosen = { index: picked[0], probability: picked[1], on: on, rule: h.rule };
+    return put("kv", h.mine, "hh:" + h.id).then(showChosen);
+  }
+  function chance(p, k) {
+    return (Math.abs(p * k - 1) < 1e-9 ? "1/" + k + " = " : "") + pct.format(p);
+  }
+  /* a listed adult as the door showed them: the first name, or (once names are forgotten) place, sex and age */
+  function personName(p, n) { return p.name || [n + 1, p.sex === "1" ? H.male : H.female, p.age].join(" · "); }
+  function showChosen() {
+    var c = here.mine.chosen, person = here.mine.adults[c.index], k = here.mine.adults.length;
+    $("hh-who").textContent = fill(H.chosen, { name: personName(person, c.index) });
+    $("hh-why").textContent = fill(c.rule === "kish" ? H.chosen_kish : H.chosen_birthday,
+      { draw: decimals.format(here.adult_draw), k: k, p: chance(c.probability, k) });
+    $("hh-start").textContent = fill(H.start_with, { name: personName(person, c.index) });
+    $("hh-adults").hidden = true; $("hh-chosen").hidden = false;
+    $("hh-who").parentNode.setAttribute("tabindex", "-1"); $("hh-who").parentNode.focus();
+  }
+  function showAdults() {
+    hhError("");
+    $("hh-chosen").hidden = true; $("hh-visit").hidden = true; $("hh-adults").hidden = false;
+    renderPeople();
+    $("hh-people").querySelector("input").focus();
+  }
+  function startHousehold() {
+    var h = here, c = h.mine.chosen, s = boot.surveys.filter(function (x) { return x.slug === h.survey; })[0];
+    if (!s) { hhError(H.no_survey); return; }
+    start(s.slug, s.version, { ward: h.ward, address: h.address, household: { id: h.id, on: c.on, selected: c.index,
+      probability: c.probability, adults: h.mine.adults.map(function (p) { return ruleView(h, p); }) } });
+  }
+  /* ---- a visit without an interview: its AAPOR outcome, the time, a callback ---- */
+  function showVisitForm() {
+    hhError("");
+    $("hh-actions").hidden = true; $("hh-adults").hidden = true; $("hh-visit").hidden = false;
+    $("hh-visit").reset();
+    $("hh-visit").querySelector("input[name=code]").focus();
+  }
+  function saveVisit() {
+    var checked = $("hh-visit").querySelector("input[name=code]:checked"), h = here;
+    if (!checked) { hhError(H.need_outcome, $("hh-visit").querySelector("input[name=code]")); return; }
+    var at = new Date().toISOString(), id = uuid(), cb = $("hh-callback").value;
+    var body = { uuid: id, household: h.id, code: checked.value, visited_at: at,
+      callback_at: cb ? cb + ":00+07:00" : null, note: $("hh-note").value.trim() };  /* Hà Nội time, no summer time */
+    var item = { uuid: id, kind: "visit", household: h.id, ward: h.ward, status: "queued", started_at: at, body: body,
+      title: fill(H.visit_title, { code: checked.value }) + " · " + h.address, attempts: 0, next_try: 0 };
+    return put("interviews", item).then(function () {
+      return noteVisit(h.id, { uuid: id, code: body.code, at: at, callback_at: body.callback_at });
+    }).then(function () { status(H.visit_saved); return home(); }).then(send);
+  }
+
+  /* ---- an interview (from a household: in its ward, with the adult chosen) ---- */
+  function start(slug, version, from) {
+    var ward = from ? String(from.ward) : $("ward").value;
     if (!ward) { status(T.pick_ward); $("ward").focus(); return; }
     survey(slug, version).then(function (s) {
-      if (!s) { status(T.not_offline); markSurveys(); return; }
+      if (!s) { status(T.not_offline); if (from) hhError(H.no_survey); markSurveys(); return; }
       var answers = {};
       s.pages.forEach(function (p) { p.questions.forEach(function (q) { if (q.type === "area") answers[q.name] = Number(ward); }); });
       var item = { uuid: uuid(), survey: slug, version: s.version, title: s.title[boot.lang] || s.title[s.default_language],
         ward: Number(ward), area_codes: s.area_codes, lang: boot.lang, answers: answers, page: -1, status: "draft", started_at: new Date().toISOString() };
+      if (from) { item.household = from.household; item.title += " · " + from.address; }
       put("interviews", item).then(function () { resume(item); });
     });
   }
   function resume(item) {
     survey(item.survey, item.version).then(function (s) {
       current = item; inst = s;
-      $("home").hidden = true; $("interview").hidden = false;
+      $("home").hidden = true; $("household").hidden = true; $("interview").hidden = false;
       $("gps-consent").checked = !!item.gps_consent;
       $("gps-status").textContent = item.gps ? fill(T.gps_ok, { m: Math.round(item.gps.accuracy_m) }) : "";
       if (item.gps_consent && !item.gps) locate(item);
@@ -308,30 +543,75 @@
       box.appendChild(lab);
     });
   }
-  function input(box, name, q, value) {
-    var id = "i-" + name.replace(/\./g, "-");
-    if (["single", "yesno", "likert"].indexOf(q.type) >= 0 || (q.type === "knowledge" && !q.multiple)) return choiceInputs(box, name, q, value, false);
-    if (q.type === "multiple" || q.type === "knowledge") return choiceInputs(box, name, q, value, true);
-    if (q.type === "consent") {
-      var lab = el("label", { "class": "choice" }), c = el("input", { type: "checkbox", name: name, value: "1" });
-      c.checked = value === "1"; lab.appendChild(c); lab.appendChild(document.createTextNode(" " + T.agree));
-      return box.appendChild(lab);
-    }
-    box.appendChild(el("label", { "for": id, "class": "sr-only" }, txt(q.label)));
-    var f;
-    if (q.type === "area") {
-      f = el("select", { id: id, name: name });
-      f.appendChild(el("option", { value: "" }, T.choose));
-      boot.wards.forEach(function (w) { var o = el("option", { value: w[0] }, w[1]); o.selected = String(value) === String(w[0]); f.appendChild(o); });
-    } else if (q.type === "text") {
-      f = el("textarea", { id: id, name: name, maxlength: 2000 }); f.value = value || "";
-    } else {
-      f = el("input", { id: id, name: name, type: q.type === "date" ? "date" : "number", step: q.type === "integer" ? "1" : "any",
-        inputmode: q.type === "integer" ? "numeric" : q.type === "decimal" ? "decimal" : null, min: q.minimum, max: q.maximum });
-      f.value = value === undefined || value === null ? "" : value;
-    }
+  /* one widget per question type (surveys/questions/<type>.py); a widget fills box and returns nothing */
+  function labelled(box, name, q, f) {
+    box.appendChild(el("label", { "for": f.id, "class": "sr-only" }, txt(q.label)));
     box.appendChild(f);
   }
+  function inputWidget(type, attrs) {
+    return function (box, name, q, value) {
+      var a = { id: "i-" + name.replace(/\./g, "-"), name: name, type: type }, k, f;
+      for (k in attrs || {}) a[k] = typeof attrs[k] === "function" ? attrs[k](q) : attrs[k];
+      f = el("input", a); f.value = value === undefined || value === null ? "" : value;
+      labelled(box, name, q, f);
+    };
+  }
+  function choiceWidget(multiple) {
+    return function (box, name, q, value) { choiceInputs(box, name, q, value, multiple(q)); };
+  }
+  function no() { return false; }
+  function minimum(q) { return q.minimum; }
+  function maximum(q) { return q.maximum; }
+  var WIDGETS = {
+    single: choiceWidget(no), yesno: choiceWidget(no), likert: choiceWidget(no),
+    multiple: choiceWidget(function () { return true; }),
+    knowledge: choiceWidget(function (q) { return !!q.multiple; }),
+    integer: inputWidget("number", { step: "1", inputmode: "numeric", min: minimum, max: maximum }),
+    decimal: inputWidget("number", { step: "any", inputmode: "decimal", min: minimum, max: maximum }),
+    date: inputWidget("date"), time: inputWidget("time"), dateTime: inputWidget("datetime-local"),
+    phone: inputWidget("tel", { inputmode: "tel", autocomplete: "tel", maxlength: 20 }),
+    email: inputWidget("email", { autocomplete: "email", maxlength: 254 }),
+    geopoint: function (box, name, q, value) {
+      var id = "i-" + name.replace(/\./g, "-"), f = el("input", { id: id, name: name, type: "text", inputmode: "decimal", maxlength: 80 }),
+        b = el("button", { type: "button", "class": "secondary" }, T.use_location),
+        lab = el("label", { "class": "choice" }), c = el("input", { type: "checkbox", name: name + ".consent", value: "1" });
+      f.value = value && value.point ? value.point : "";
+      c.checked = !!(value && value.consent);
+      b.addEventListener("click", function () {
+        navigator.geolocation.getCurrentPosition(function (p) {
+          f.value = p.coords.latitude.toFixed(6) + " " + p.coords.longitude.toFixed(6) + " 0 " + Math.round(p.coords.accuracy);
+        }, function () { /* typed by hand instead */ }, { enableHighAccuracy: true, timeout: 20000 });
+      });
+      labelled(box, name, q, f);
+      box.appendChild(b);
+      lab.appendChild(c); lab.appendChild(document.createTextNode(" " + T.location_consent)); box.appendChild(lab);
+    },
+    consent: function (box, name, q, value) {
+      var lab = el("label", { "class": "choice" }), c = el("input", { type: "checkbox", name: name, value: "1" });
+      c.checked = value === "1"; lab.appendChild(c); lab.appendChild(document.createTextNode(" " + T.agree));
+      box.appendChild(lab);
+    },
+    area: function (box, name, q, value) {
+      var f = el("select", { id: "i-" + name.replace(/\./g, "-"), name: name });
+      f.appendChild(el("option", { value: "" }, T.choose));
+      boot.wards.forEach(function (w) { var o = el("option", { value: w[0] }, w[1]); o.selected = String(value) === String(w[0]); f.appendChild(o); });
+      labelled(box, name, q, f);
+    },
+    text: function (box, name, q, value) {
+      var f = el("textarea", { id: "i-" + name.replace(/\./g, "-"), name: name, maxlength: 2000 }); f.value = value || "";
+      labelled(box, name, q, f);
+    }
+  };
+  /* types whose answer is read from more than one input */
+  var READERS = {
+    geopoint: function (form, name) {
+      var point = form.querySelector("[name='" + name + "']").value, c = form.querySelector("[name='" + name + ".consent']");
+      return point ? { point: point, consent: c && c.checked ? "1" : "" } : undefined;
+    }
+  };
+  /* types whose answer is read back as a number */
+  var NUMERIC = { integer: true, decimal: true, area: true };
+  function input(box, name, q, value) { (WIDGETS[q.type] || WIDGETS.text)(box, name, q, value); }
   function fieldset(q, name) {
     var fs = el("fieldset", { id: "q-" + name, "data-q": name });
     fs.appendChild(el("legend", {}, txt(q.label) + (q.required ? " *" : "")));
@@ -387,7 +667,7 @@
     langs.textContent = "";
     inst.languages.forEach(function (code) {
       if (code === current.lang) return;
-      var b = el("button", { type: "button", "class": "link", lang: code, "data-lang": code }, code === "vi" ? "Tiếng Việt" : code === "en" ? "English" : code);
+      var b = el("button", { type: "button", "class": "link", lang: code, "data-lang": code }, boot.language_names[code] || code);
       b.addEventListener("click", function () { current.lang = code; show(index); });
       langs.appendChild(b);
     });
@@ -415,11 +695,12 @@
         var els = form.querySelectorAll("[name='" + name + "']");
         if (!els.length) return;
         var multi = q.type === "multiple" || (q.type === "knowledge" && q.multiple), v;
-        if (multi) v = Array.prototype.filter.call(els, function (e) { return e.checked; }).map(function (e) { return e.value; });
+        if (READERS[q.type]) v = READERS[q.type](form, name);
+        else if (multi) v = Array.prototype.filter.call(els, function (e) { return e.checked; }).map(function (e) { return e.value; });
         else if (els[0].type === "radio" || els[0].type === "checkbox") {
           var hit = Array.prototype.filter.call(els, function (e) { return e.checked; })[0];
           v = hit ? hit.value : undefined;
-        } else v = els[0].value === "" ? undefined : (["integer", "decimal", "area"].indexOf(q.type) >= 0 ? Number(els[0].value) : els[0].value);
+        } else v = els[0].value === "" ? undefined : (NUMERIC[q.type] ? Number(els[0].value) : els[0].value);
         if (v === undefined || (multi && !v.length)) delete current.answers[name]; else current.answers[name] = v;
       });
     });
@@ -487,13 +768,34 @@
         channel: "interview", language: current.lang, volunteer: boot.user, app_version: boot.version,
         gps_consent: !!current.gps_consent } };
     if (current.gps_consent && current.gps) current.body.meta.gps = current.gps;
+    if (current.household) current.body.household = current.household;
     current.attempts = 0; current.next_try = 0;
-    return put("interviews", current).then(home).then(send);
+    var done = current;
+    return put("interviews", done).then(function () {
+      if (!done.household) return;
+      return noteVisit(done.household.id, { uuid: done.uuid, code: "1.1", at: end.toISOString(), callback_at: null })
+        .then(function () { return forgetNames(done.household.id); });
+    }).then(home).then(send);
+  }
+  /* the first names listed at a door are for the volunteer on the doorstep only: they go once the household's
+     interview is made, and every one at logout (sex, age and birthday stay, so the list and its choice still
+     read the same) */
+  function forgetNames(only) {
+    return keys("kv").then(function (ks) {
+      return ks.filter(function (k) { return only === undefined ? String(k).indexOf("hh:") === 0 : k === "hh:" + only; })
+        .reduce(function (p, k) {
+          return p.then(function () { return get("kv", k); }).then(function (mine) {
+            if (!mine || !mine.adults || !mine.adults.some(function (a) { return a.name; })) return;
+            mine.adults = mine.adults.map(function (a) { var kept = Object.assign({}, a); delete kept.name; return kept; });
+            return put("kv", mine, k);
+          });
+        }, Promise.resolve());
+    });
   }
   function home() {
-    current = null; inst = null;
-    $("interview").hidden = true; $("home").hidden = false;
-    return refresh();
+    current = null; inst = null; here = null;
+    $("interview").hidden = true; $("household").hidden = true; $("home").hidden = false;
+    return refresh().then(showHouseholds);
   }
 
   /* ---- the queue ---- */
@@ -511,12 +813,12 @@
   }
   function sendOne(item, tok) {
     item.last_try = Date.now();
-    return fetch("/api/v1/submissions", { method: "POST", credentials: "omit", redirect: "follow",
+    return fetch(item.kind === "visit" ? "/api/v1/visits" : "/api/v1/submissions", { method: "POST", credentials: "omit", redirect: "follow",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "Authorization": "Bearer " + tok },
       body: JSON.stringify(item.body) })
       .then(function (r) {
         return stored(r.clone(), item).then(function (ok) {
-          if (ok) return del("interviews", item.uuid);
+          if (ok) { acked++; return del("interviews", item.uuid); }
           var ours = isJson(r) && !r.redirected;
           if (!ours || r.status === 200 || r.status === 201 || r.status === 511) return retryLater(item, "portal", r.status);
           if (r.status === 409) { item.status = "conflict"; item.last_error = { code: "conflict", status: 409 }; return put("interviews", item); }
@@ -541,7 +843,9 @@
   }
   function sendQueued() {
     return all("interviews").then(function (items) {
-      var due = items.filter(function (i) { return i.status === "queued" && (i.next_try || 0) <= Date.now(); });
+      /* oldest first: a household's visits reach the server in the order they were made */
+      var due = items.filter(function (i) { return i.status === "queued" && (i.next_try || 0) <= Date.now(); })
+        .sort(function (a, b) { return String(a.started_at || "") < String(b.started_at || "") ? -1 : 1; });
       if (!due.length) return;
       status(T.sending);
       return token().then(function (tok) {
@@ -561,6 +865,7 @@
       sending = false;
       if ($("net").textContent === T.sending || $("net").textContent === T.login) status(navigator.onLine ? T.online : T.offline);
       progress();
+      if (acked) { acked = 0; fetchHouseholds(); }
       return refresh();
     });
     return sending;
@@ -613,7 +918,7 @@
           return put("interviews", { uuid: i.uuid, sealed: text, status: "sealed" });
         });
       }, Promise.resolve());
-    }).then(function () { return del("kv", "token"); }).catch(function () {});
+    }).then(function () { return forgetNames(); }).then(function () { return del("kv", "token"); }).catch(function () {});
   }
   function unsealAll() {
     return all("interviews").then(function (items) {
@@ -699,7 +1004,8 @@
   Array.prototype.forEach.call(document.querySelectorAll("#surveys button"), function (b) {
     b.addEventListener("click", function () { start(b.getAttribute("data-slug"), Number(b.getAttribute("data-version"))); });
   });
-  $("iform").addEventListener("change", function () { read().then(toggle); });
+  /* follow-up questions appear at once; the answers are saved to IndexedDB meanwhile */
+  $("iform").addEventListener("change", function () { read(); toggle(); });
   $("iform").addEventListener("input", function () { read(); });
   $("next").addEventListener("click", function () {
     read().then(function () {
@@ -717,20 +1023,30 @@
     if (this.checked) locate(current);
   });
   $("send").addEventListener("click", sendNow);
+  $("hh-list").addEventListener("click", showAdults);
+  $("hh-relist").addEventListener("click", showAdults);
+  $("hh-visit-open").addEventListener("click", showVisitForm);
+  $("hh-add").addEventListener("click", function () { readPeople().push({}); saveAdults().then(renderPeople); });
+  $("hh-people").addEventListener("change", function () { readPeople(); saveAdults(); });
+  $("hh-choose").addEventListener("click", chooseAdult);
+  $("hh-start").addEventListener("click", startHousehold);
+  $("hh-save").addEventListener("click", saveVisit);
+  $("hh-back").addEventListener("click", home);
   $("export").addEventListener("click", exportFile);
   $("ward").addEventListener("change", function () { put("kv", $("ward").value, "ward"); });
   window.addEventListener("online", function () {
     status(T.online);
-    refreshSurveys().catch(function () {}).then(unsealAll).then(sendNow);
+    refreshSurveys().catch(function () {}).then(unsealAll).then(sendNow).then(fetchHouseholds);
   });
   window.addEventListener("offline", function () { status(T.offline); });
   setInterval(send, 5000);
   guardLogout();
   persist();
 
-  get("kv", "ward").then(function (w) { if (w) $("ward").value = w; });
+  get("kv", "ward").then(function (w) { if (w) $("ward").value = w; }).then(areaPicker);
   status(navigator.onLine ? T.online : T.offline);
   refresh();
+  showHouseholds().then(fetchHouseholds);
   var ready = [navigator.onLine ? storeSurveys().catch(function () {}) : markSurveys(), token(), unsealAll()];
   if ("serviceWorker" in navigator) {
     ready.push(navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).then(function (reg) {

@@ -11,15 +11,19 @@ Plain functions over responses and their instruments; a supervisor decides what 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sqlalchemy import bindparam, func, literal, select, true
+from sqlmodel import Session
+
 import surveys
-from web.api.validation import parse_timestamp
-from web.models import Response
+from web.client_times import parse_timestamp
+from web.models import Response, WardAssignment
 
 #: question types whose answers form a "grid" a tired or dishonest interviewer may straight-line
 GRID_TYPES = ("likert", "yesno")
@@ -39,6 +43,7 @@ class Flag(StrEnum):
     duration_mismatch = "duration_mismatch"  #: the claimed duration disagrees with the times or the syncs
     impossible_times = "impossible_times"  #: ended before it started, or after the server received it
     overlap = "overlap"  #: overlaps another interview by the same volunteer
+    outside_assignment = "outside_assignment"  #: a volunteer's interview in a ward not assigned to them
 
 
 @dataclass
@@ -79,8 +84,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 def _times(response: Response) -> tuple[dt.datetime | None, dt.datetime | None, dt.datetime | None]:
     """Start and end (the phone's clock) and receipt (the server's), as naive UTC."""
-    return (_utc(response.started_at), _utc(parse_timestamp((response.meta or {}).get("ended_at"))),
-            _utc(response.submitted_at))
+    ended = response.ended_at or parse_timestamp((response.meta or {}).get("ended_at"))
+    return _utc(response.started_at), _utc(ended), _utc(response.submitted_at)
 
 
 def timing(response: Response, previous_received: dt.datetime | None = None) -> Timing:
@@ -184,21 +189,116 @@ def flag_responses(responses: Iterable[Response], instruments: dict[int, surveys
     previous, overlapping = _previous_receipts(responses), _overlapping(responses)
     flagged = []
     for response in responses:
-        measured = timing(response, previous.get(response.id))
-        item = Flagged(response, seconds=measured.shortest)
-        if item.seconds is not None and item.seconds < min_seconds:
-            item.flags.append(Flag.too_fast)
-        item.flags.extend(_timing_flags(response, measured))
-        if response.id in overlapping:
-            item.flags.append(Flag.overlap)
-        instrument = instruments.get(response.survey_version_id)
-        if instrument is not None and is_straight_lined(response, instrument):
-            item.flags.append(Flag.straight_lined)
-        if response.volunteer_id is not None and same[(response.volunteer_id, _fingerprint(response))] > 1:
-            item.flags.append(Flag.duplicate)
-        if response.conflict_of:
-            item.flags.append(Flag.kept_after_conflict)
+        duplicate = response.volunteer_id is not None and same[(response.volunteer_id, _fingerprint(response))] > 1
+        item = _judged(response, timing(response, previous.get(response.id)),
+                       instruments.get(response.survey_version_id), min_seconds,
+                       overlap=response.id in overlapping, duplicate=duplicate)
         if item.flags:
             flagged.append(item)
     flagged.sort(key=lambda f: (f.response.submitted_at, f.response.id), reverse=True)
     return flagged
+
+
+def _judged(response: Response, measured: Timing, instrument: surveys.Instrument | None, min_seconds: float, *,
+            overlap: bool, duplicate: bool) -> Flagged:
+    """``response``'s flags, given what is known of its length and whether it overlaps or duplicates another."""
+    item = Flagged(response, seconds=measured.shortest)
+    if item.seconds is not None and item.seconds < min_seconds:
+        item.flags.append(Flag.too_fast)
+    item.flags.extend(_timing_flags(response, measured))
+    if overlap:
+        item.flags.append(Flag.overlap)
+    if instrument is not None and is_straight_lined(response, instrument):
+        item.flags.append(Flag.straight_lined)
+    if duplicate:
+        item.flags.append(Flag.duplicate)
+    if response.conflict_of:
+        item.flags.append(Flag.kept_after_conflict)
+    return item
+
+
+#: the same volunteer's newest responses before a new one that its overlaps are judged against
+ARRIVAL_WINDOW = 50
+
+
+@functools.cache
+def _arrival_statement():
+    """One statement for what a new response of a volunteer is judged against, built once (the parameters
+    are bound when it runs). Of the volunteer's :data:`ARRIVAL_WINDOW` newest other responses (through
+    ``(volunteer_id, id)``): those whose times may overlap the new one's (``lo``: its start plus the
+    tolerance, ``start``, ``hi``: its end minus the tolerance; :func:`_overlap` decides), a row each, or
+    one row of nulls; and on every row the previous receipt among them (before ``received``, ``this``),
+    the newest other response with the same content (``(volunteer_id, content_hash)``), how many wards
+    the volunteer is assigned and whether the response's ``ward`` is one."""
+    r, wards = Response.__table__, WardAssignment.__table__
+    volunteer, this, received = bindparam("volunteer"), bindparam("this"), bindparam("received")
+    recent = (select(r.c.id, r.c.started_at, r.c.ended_at, r.c.submitted_at)
+              .where(r.c.volunteer_id == volunteer, r.c.id != this)
+              .order_by(r.c.id.desc()).limit(ARRIVAL_WINDOW).cte("recent"))
+    maybe = select(recent.c.id, recent.c.started_at, recent.c.ended_at).where(
+        (recent.c.ended_at > bindparam("lo"))
+        | ((recent.c.started_at >= bindparam("start")) & (recent.c.started_at < bindparam("hi")))).subquery("maybe")
+    previous = select(func.max(recent.c.submitted_at)).where(
+        (recent.c.submitted_at < received) | ((recent.c.submitted_at == received) & (recent.c.id < this)))
+    twin = (select(r.c.id).where(r.c.volunteer_id == volunteer, r.c.content_hash == bindparam("content"),
+                                 r.c.id != this).order_by(r.c.id.desc()).limit(1))
+    assigned = select(func.count()).where(wards.c.user_id == volunteer)
+    here = select(func.count()).where(wards.c.user_id == volunteer, wards.c.ward_code == bindparam("ward"))
+    one = select(literal(1).label("one")).subquery("one")
+    return (select(maybe.c.id, maybe.c.started_at, maybe.c.ended_at,
+                   previous.scalar_subquery().label("previous"), twin.scalar_subquery().label("twin"),
+                   assigned.scalar_subquery().label("assigned"), here.scalar_subquery().label("here"))
+            .select_from(one.outerjoin(maybe, true())))
+
+
+def flags_on_arrival(session: Session, response: Response, instruments: dict[int, surveys.Instrument],
+                     min_seconds: float, judge_wards: bool = False) -> dict[int, list[Flag]]:
+    """The flags of a response that has just arrived (in the submission's transaction), judged with the same
+    volunteer's earlier responses (a duplicate or an overlap flags both): response id -> flags, for every
+    response involved. With ``judge_wards``, an interview in a ward outside the volunteer's assigned wards
+    is flagged ``outside_assignment`` (a volunteer with no assignment is not judged).
+
+    One statement (:func:`_arrival_statement`), and only the new response is judged (the earlier ones were
+    when they arrived): a duplicate is an earlier response of the volunteer with the same content as
+    submitted (answers and survey version: ``content_hash``, indexed); overlaps and the previous receipt are
+    judged among the volunteer's :data:`ARRIVAL_WINDOW` newest, from their times alone.
+    """
+    started, ended, _received = _times(response)
+    overlapping, previous, twin, outside = [], None, None, False
+    if response.volunteer_id is not None:
+        valid = started is not None and ended is not None and ended > started
+        margin = dt.timedelta(seconds=TOLERANCE_S)
+        rows = session.connection().execute(_arrival_statement(), {
+            "volunteer": response.volunteer_id, "this": response.id, "received": response.submitted_at,
+            "content": response.content_hash, "ward": response.ward_code,
+            "lo": _aware(started + margin) if valid else None, "start": _aware(started) if valid else None,
+            "hi": _aware(ended - margin) if valid else None}).all()
+        overlapping = [row.id for row in rows if row.id is not None and _overlap(row, (started, ended, response.id))]
+        previous, twin = rows[0].previous, rows[0].twin
+        outside = judge_wards and response.ward_code is not None and rows[0].assigned > 0 and not rows[0].here
+    item = _judged(response, timing(response, previous), instruments.get(response.survey_version_id), min_seconds,
+                   overlap=bool(overlapping), duplicate=twin is not None)
+    if outside:
+        item.flags.append(Flag.outside_assignment)
+    found = {response.id: item.flags} if item.flags else {}
+    for rid in overlapping:  # an earlier one gains only the flags this arrival gives it
+        found[rid] = [Flag.overlap]
+    if twin is not None:
+        found.setdefault(twin, []).append(Flag.duplicate)
+    return found
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """A naive UTC time (as :func:`_times` gives) made aware, as the database's columns take it."""
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _overlap(row, mine: tuple[dt.datetime, dt.datetime, int]) -> bool:
+    """Whether an earlier response's times (``row``: id, started_at, ended_at) overlap the new one's
+    (``mine``: start, end, id; naive UTC) as :func:`_overlapping` judges a pair: sorted by start, end
+    and id, the second begins more than :data:`TOLERANCE_S` before the first ends."""
+    other = (_utc(row.started_at), _utc(row.ended_at), row.id)
+    if other[0] is None or other[1] is None or other[1] <= other[0]:
+        return False
+    first, second = sorted([other, mine])
+    return second[0] < first[1] - dt.timedelta(seconds=TOLERANCE_S)

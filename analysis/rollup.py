@@ -1,0 +1,113 @@
+"""Roll-up tables: the sums a design's estimates need, kept in the database, built by one scan.
+
+A linearised mean or total, raked or not, needs per sampling unit x domain x cell of the margin
+variables only a few sums (:mod:`analysis.sql`): respondents, the sum of weights, of weighted values and
+of their squares, and (for the raking residuals) the plain sum of values. A roll-up holds those sums at a
+fixed grain (strata x PSUs x fpc x the domains' ids x the margin variables) for a list of numeric
+indicators: one row per group of that grain instead of one per respondent (39,852 rows for 10,000,000
+responses of 3,321 communes when communes are the PSUs, since a commune's and its province's ids are then
+functions of the PSU). :meth:`analysis.sql.SqlDesign.with_rollup` makes a design whose raking and
+estimates read it whenever it covers them (any domain among its columns, any indicator it holds; ratios,
+proportions and other variables still read the rows).
+
+Sums of sums are the same sums: an estimate from the roll-up equals the one from the rows up to the order
+of the floating-point additions (tests/analysis/test_analysis_rollup.py checks 1e-10). The roll-up is a
+snapshot: rows added after :func:`build` are not in it until the next build, which is what a background
+refresh does ("figures as of 07:52", :attr:`Rollup.built_at`). :func:`build` makes the new table beside the
+old one and swaps them in one transaction, so a reader sees one complete snapshot or the other.
+
+Why hand-written: it is a ``CREATE TABLE ... AS SELECT ... GROUP BY`` and a rename; no library keeps the
+linearisation's sufficient statistics of a survey design.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Rollup", "COMMON", "PER_INDICATOR", "build", "open_rollup"]
+
+COMMON = ("nr", "nw", "swall")  #: rows, rows of non-zero weight, sum of weights (every row)
+#: per indicator: sum of weights, respondents (non-zero weight), sum of w y, of w y^2, of y (valid rows)
+PER_INDICATOR = ("sw", "nv", "swy", "swyy", "sy")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A built roll-up: its table, its grain, the indicators it holds, when and from how many rows."""
+
+    table: str
+    keys: tuple[str, ...]
+    indicators: tuple[str, ...]
+    rows: int  #: rows of the source summed (sum of ``nr``)
+    groups: int  #: rows of the roll-up
+    built_at: dt.datetime  #: UTC, when the source was read
+
+    def covers(self, keys: Sequence[str], indicator: str | None = None) -> bool:
+        """Whether an estimate grouped by ``keys`` (of ``indicator``) can be read from this roll-up."""
+        return set(keys) <= set(self.keys) and (indicator is None or indicator in self.indicators)
+
+    @staticmethod
+    def column(indicator: str, stat: str) -> str:
+        """The roll-up's column holding ``stat`` (one of :data:`PER_INDICATOR`) of ``indicator``."""
+        return f"{indicator}__{stat}"
+
+
+def select_sql(source: str, keys: Sequence[str], indicators: Sequence[str], weight: str,
+               q: Callable[[str], str]) -> str:
+    """The roll-up's ``SELECT``: ``source`` (a table or sub-query) grouped by ``keys``, with ``weight`` the
+    weight's SQL expression and ``q`` the dialect's identifier quoting."""
+    cols = ["CAST(COUNT(*) AS INTEGER) AS nr", f"CAST(COUNT(*) FILTER (WHERE {weight} <> 0) AS INTEGER) AS nw",
+            f"SUM({weight}) AS swall"]
+    for name in indicators:
+        y, valid = f"CAST({q(name)} AS DOUBLE PRECISION)", f"{q(name)} IS NOT NULL"
+        stats = {"sw": f"SUM({weight}) FILTER (WHERE {valid})",
+                 "nv": f"CAST(COUNT(*) FILTER (WHERE {valid} AND {weight} <> 0) AS INTEGER)",
+                 "swy": f"SUM({weight} * ({y})) FILTER (WHERE {valid})",
+                 "swyy": f"SUM({weight} * ({y} * {y})) FILTER (WHERE {valid})",
+                 "sy": f"SUM({y}) FILTER (WHERE {valid} AND {weight} <> 0)"}
+        cols += [f"COALESCE({expr}, 0) AS {q(Rollup.column(name, stat))}" for stat, expr in stats.items()]
+    key_sql = ", ".join(q(k) for k in keys)
+    return f"SELECT {key_sql}, {', '.join(cols)} FROM {source} GROUP BY {key_sql}"
+
+
+def build(engine, table: str, select: str, keys: Sequence[str], indicators: Sequence[str],
+          q: Callable[[str], str]) -> Rollup:
+    """Make ``table`` from ``select`` (:func:`select_sql`) in one transaction: the new table is written
+    beside the old one, which is then dropped and replaced, with its description (``<table>__about``: the
+    :class:`Rollup` another process reads with :func:`open_rollup`), so readers see one snapshot or the other."""
+    from sqlalchemy import text
+
+    new, about = f"{table}__new", f"{table}__about"
+    built_at = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {q(new)}"))
+        conn.execute(text(f"CREATE TABLE {q(new)} AS {select}"))
+        rows, groups = conn.execute(text(f"SELECT COALESCE(SUM(nr), 0), COUNT(*) FROM {q(new)}")).one()
+        rollup = Rollup(table, tuple(keys), tuple(indicators), int(rows), int(groups), built_at)
+        for name in (table, about):
+            conn.execute(text(f"DROP TABLE IF EXISTS {q(name)}"))
+        conn.execute(text(f"ALTER TABLE {q(new)} RENAME TO {q(table)}"))
+        conn.execute(text(f"CREATE TABLE {q(about)} (description TEXT NOT NULL)"))
+        conn.execute(text(f"INSERT INTO {q(about)} VALUES (:d)"), {"d": json.dumps(_describe(rollup))})
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(f"ANALYZE {q(table)}"))
+    return rollup
+
+
+def open_rollup(engine, table: str, q: Callable[[str], str]) -> Rollup:
+    """The roll-up :func:`build` last made as ``table`` (in this process or another one)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        found = json.loads(conn.execute(text(f"SELECT description FROM {q(table + '__about')}")).scalar_one())
+    return Rollup(table, tuple(found["keys"]), tuple(found["indicators"]), found["rows"], found["groups"],
+                  dt.datetime.fromisoformat(found["built_at"]))
+
+
+def _describe(rollup: Rollup) -> dict:
+    return {"keys": list(rollup.keys), "indicators": list(rollup.indicators), "rows": rollup.rows,
+            "groups": rollup.groups, "built_at": rollup.built_at.isoformat()}

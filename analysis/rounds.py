@@ -1,0 +1,82 @@
+"""Change between two rounds (waves) of a survey, with the standard error of the difference.
+
+Both rounds are domains of one design (:class:`analysis.SurveyDesign`), so the covariance of the two
+rounds' estimates comes out of the same linearisation: zero when the rounds are independent samples
+(their PSUs differ, e.g. strata = round x ward), and the covariance of the PSU totals when the rounds
+revisit the same PSUs (a panel of residential groups). This is R's
+``svycontrast(svyby(~y, ~round + group, design, svymean, covmat = TRUE), ...)``:
+``var(second - first) = v_2 + v_1 - 2 cov_12``.
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys*. Wiley, section 2.4 (domains) and 3.5 (contrasts).
+Kish, L. (1965). *Survey Sampling*, section 12.4 (overlapping samples in repeated surveys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.design import SurveyDesign
+from analysis.errors import DesignError
+
+__all__ = ["round_change", "comparable_versions"]
+
+
+def round_change(design: SurveyDesign, variable: str, round_column: str, first, second,
+                 by: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+    """The mean of ``variable`` in round ``first`` and round ``second`` and their difference, by ``by``.
+
+    Returns one row per ``by`` level: the ``by`` columns, first, second, change (second - first), se,
+    ci_low, ci_high (normal quantile, as ``confint(svycontrast(...))``), n_first, n_second.
+    """
+    groups = [] if by is None else [by] if isinstance(by, str) else list(by)
+    table = design.mean(variable, by=[round_column, *groups], level=level)
+    vcov = table.attrs["vcov"]
+    table = table.reset_index(drop=True)
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    keys = table[groups].drop_duplicates().itertuples(index=False) if groups else [()]
+    for key in keys:
+        here = np.ones(len(table), dtype=bool)
+        for column, value in zip(groups, key, strict=True):
+            here &= (table[column] == value).to_numpy()
+        one = np.flatnonzero(here & (table[round_column] == first).to_numpy())
+        two = np.flatnonzero(here & (table[round_column] == second).to_numpy())
+        if len(one) != 1 or len(two) != 1:
+            continue  # a group seen in only one round has no change
+        i, j = one[0], two[0]
+        change = table.loc[j, "estimate"] - table.loc[i, "estimate"]
+        se = float(np.sqrt(max(vcov[i, i] + vcov[j, j] - 2 * vcov[i, j], 0.0)))
+        rows.append({**dict(zip(groups, key, strict=True)), "first": table.loc[i, "estimate"],
+                     "second": table.loc[j, "estimate"], "change": change, "se": se,
+                     "ci_low": change - z * se, "ci_high": change + z * se,
+                     "covariance": float(vcov[i, j]), "n_first": int(table.loc[i, "n"]),
+                     "n_second": int(table.loc[j, "n"])})
+    if not rows:
+        raise DesignError(f"no group has responses in both rounds {first!r} and {second!r}")
+    return pd.DataFrame(rows)
+
+
+def comparable_versions(first: dict[str, dict], second: dict[str, dict]) -> dict[str, str]:
+    """Questions that differ between the instruments two rounds answered.
+
+    ``first`` and ``second`` map a question name to ``{"type": ..., "codes": [...]}``. Returns
+    ``{name: why}`` with why one of "only_first", "only_second", "type", "codes"; an empty dict means
+    every question has the same name, type and codes in both rounds.
+    """
+    out: dict[str, str] = {}
+    for name in sorted(first.keys() | second.keys()):
+        if name not in second:
+            out[name] = "only_first"
+        elif name not in first:
+            out[name] = "only_second"
+        elif first[name].get("type") != second[name].get("type"):
+            out[name] = "type"
+        elif list(first[name].get("codes") or []) != list(second[name].get("codes") or []):
+            out[name] = "codes"
+    return out

@@ -1,0 +1,179 @@
+"""Benchmark: the streamed CSV of a whole survey from the real ``responses`` table on PostgreSQL.
+
+Usage::
+
+    python bench/export_stream.py --sizes 200000,1000000            # load (COPY) and measure
+    python bench/export_stream.py --sizes 200000,1000000 --measure  # measure only, on the loaded databases
+
+One database per size (``khaosat_export_<N>`` on $BENCH_POSTGRES, default postgres@127.0.0.1:5432), so
+that the two sizes are measured the same way. Loading: migrate, publish the built-in surveys, the demo's
+population margins (Hà Nội, ward x sex x age band), then COPY N digital-skills responses (the demo's synthetic
+answers, about 1,000 distinct ones, each row with its own uuid; ~150 columns in the export) into the real
+``responses`` table, VACUUM ANALYZE, and make the served weights once (the weighting run the research pages
+do: read the responses, rake to the margins, trim, save the design's snapshot and its weighting cells); the
+seconds and peak memory of that run are printed too.
+
+Measuring: the full microdata CSV (``web.research.downloads.release`` at tier "full", as the admin's download
+and the background job write it: rows through a server-side cursor, each row's weight joined from the saved
+weighting cells, no weighted design in memory), every byte made and counted, not written. Prints rows/s,
+wall and CPU seconds of this process and of its PostgreSQL backend (``/proc/<pid>/stat``: the machine is
+shared, so CPU seconds are the steadier figure), the peak resident memory over the export (``VmHWM`` reset
+before by writing 5 to ``/proc/self/clear_refs``) and its growth over the memory before the export.
+Budget (issue 20.2): >= 50,000 rows/s at 10,000,000 responses, memory flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg  # noqa: E402
+from flask import g  # noqa: E402
+from sqlmodel import select  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from web import catalog, create_app, db  # noqa: E402
+from web.demo import synthetic_responses  # noqa: E402
+from web.models import User  # noqa: E402
+from web.population import build_population, draw_sample  # noqa: E402
+from web.research import downloads, exports, releases, weighting  # noqa: E402
+from web.research.margins import replace_margins  # noqa: E402
+
+SERVER = os.environ.get("BENCH_POSTGRES", "postgres@127.0.0.1:5432")
+SLUG = "digital-skills"
+COLUMNS = ("uuid", "survey_version_id", "ward_code", "channel", "language", "answers", "scores", "meta",
+           "content_hash", "stratum", "psu", "base_weight", "submitted_at")
+CHUNK = 100_000
+
+
+def url(rows: int) -> str:
+    return f"postgresql+psycopg://{SERVER}/khaosat_export_{rows}"
+
+
+def _template(app) -> list[str]:
+    """The demo's synthetic responses as COPY lines (tab-separated, without the uuid)."""
+    with app.app_context():
+        version = catalog.current_version(db.session(), SLUG)
+        instrument = catalog.instrument_of(version)
+        sample = draw_sample(build_population(), np.random.default_rng(1), contacts_per_psu=4)
+        made = list(synthetic_responses(version, instrument, sample, random.Random(1)))
+    lines = []
+    for r in made:
+        values = [r.survey_version_id, r.ward_code, r.channel, r.language, json.dumps(r.answers, ensure_ascii=False),
+                  json.dumps(r.scores, ensure_ascii=False), json.dumps(r.meta, ensure_ascii=False), r.content_hash,
+                  r.stratum, r.psu, r.base_weight, r.submitted_at.isoformat()]
+        lines.append("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", "\\t")
+                               .replace("\n", "\\n") for v in values))
+    return lines
+
+
+def load(rows: int) -> None:
+    with psycopg.connect(f"postgresql://{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS khaosat_export_{rows}")
+        conn.execute(f"CREATE DATABASE khaosat_export_{rows}")
+    app = create_app({"DATABASE_URL": url(rows), "SECRET_KEY": "bench"})
+    with app.app_context():
+        db.upgrade(db.engine())
+        catalog.load_areas(db.session())
+        catalog.publish_builtin(db.session())
+        _margins_and_admin(db.session())
+    lines = _template(app)
+    began = time.perf_counter()
+    with psycopg.connect(f"postgresql://{SERVER}/khaosat_export_{rows}") as conn, conn.cursor() as cur:
+        for first in tqdm(range(0, rows, CHUNK), desc=f"responses ({rows:,}, COPY)", unit="chunk", file=sys.stderr,
+                          disable=None):
+            buffer = io.StringIO()
+            for i in range(first, min(rows, first + CHUNK)):
+                buffer.write(f"bench-{i}\t{lines[i % len(lines)]}\n")
+            with cur.copy(f"COPY responses ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("VACUUM ANALYZE responses")
+    print(f"loaded {rows:,} responses in {time.perf_counter() - began:.1f} s", flush=True)
+    weights(app)
+
+
+def _margins_and_admin(session) -> None:
+    replace_margins(session, 1, build_population().margins(), "demo", None)
+    session.add(User(username="bench-admin", role="admin", password_hash="x"))
+    session.commit()
+
+
+def weights(app) -> None:
+    """The weighting run: the served design made once (and its cells saved), timed."""
+    with app.test_request_context():
+        start, cpu, resident = time.perf_counter(), time.process_time(), _reset_peak()
+        made, _ = weighting.current(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+        print(f"weighting run: {time.perf_counter() - start:.1f} s, {time.process_time() - cpu:.1f} s CPU, "
+              f"method {made.method}, peak RSS {_status('VmHWM') / 2**20:.0f} MiB "
+              f"(+{(_status('VmHWM') - resident) / 2**20:.0f})", flush=True)
+
+
+def _status(name: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak() -> int:
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status("VmRSS")
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(rows: int) -> None:
+    app = create_app({"DATABASE_URL": url(rows), "SECRET_KEY": "bench"})
+    with app.test_request_context("/?lang=vi"):
+        g.requesting_user = db.session().exec(select(User).where(User.username == "bench-admin")).one()
+        backend = db.read_session().connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        resident = _reset_peak()
+        start, cpu, pg = time.perf_counter(), time.process_time(), _cpu(backend)
+        made = downloads.release(SLUG, "csv", releases.FULL)
+        size = count = 0
+        for block in exports.csv_stream(made.rows(), made.columns):
+            size += len(block)
+            count += block.count(b"\r\n")
+        seconds, cpu, pg = time.perf_counter() - start, time.process_time() - cpu, _cpu(backend) - pg
+        peak = _status("VmHWM")
+    count -= 1  # the header
+    print(f"{rows:>10,} rows  {count / seconds:>9,.0f} rows/s  {seconds:7.1f} s wall  {cpu:6.1f} s CPU (python)  "
+          f"{pg:6.1f} s CPU (postgres)  peak RSS {peak / 2**20:6.0f} MiB (+{(peak - resident) / 2**20:.0f} over "
+          f"the start)  {size / 2**20:,.0f} MiB of CSV  {len(made.columns)} columns  load {_load()}", flush=True)
+    assert count == rows, (count, rows)
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="200000,1000000", help="comma-separated numbers of responses")
+    parser.add_argument("--measure", action="store_true", help="measure only, on databases loaded before")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if not args.measure:
+        for rows in sizes:
+            load(rows)
+    for rows in sizes:
+        measure(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The question-type registry: every type is one module here, registered under its name.
+
+Adding a type means a module in this package (see :class:`~surveys.questions.base.QuestionType`),
+its template ``web/respond/templates/respond/questions/<name>.html`` and its widget in
+``web/static/collect.js``; nothing else names types one by one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from surveys.questions import (  # noqa: F401  (each module registers its type)
+    area,
+    calculate,
+    consent,
+    date,
+    date_time,
+    decimal,
+    email,
+    geopoint,
+    grid,
+    integer,
+    knowledge,
+    likert,
+    multiple,
+    note,
+    phone,
+    repeat,
+    single,
+    text,
+    time_of_day,
+    yesno,
+)
+from surveys.questions.base import REGISTRY, Converted, QuestionType, Respondent
+from surveys.schema import Instrument
+
+#: every type name, in the order the modules list them
+QUESTION_TYPES = tuple(REGISTRY)
+INPUT_TYPES = frozenset(n for n, t in REGISTRY.items() if t.takes_answer)
+CHOICE_TYPES = frozenset(n for n, t in REGISTRY.items() if t.has_choices)
+#: types whose value is a choice code (or codes), which ``selected()`` and ``=`` compare
+CODE_TYPES = frozenset(n for n, t in REGISTRY.items() if t.has_choices and t.own_value)
+#: types that arithmetic and ordering refuse at load time
+NOT_NUMERIC = frozenset(n for n, t in REGISTRY.items() if not t.arithmetic)
+#: types left out of the microdata exports
+NOT_EXPORTED = frozenset(n for n, t in REGISTRY.items() if not t.exported)
+#: pyxform's type name -> ours
+XLSFORM_TYPES = {theirs: n for n, t in REGISTRY.items() for theirs in t.xlsform}
+
+
+def split_personal(instrument: Instrument, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``values`` without the personal answers (phone, e-mail, location), and those as personal-details fields."""
+    personal_types = instrument.memo.get("personal_types")
+    if personal_types is None:
+        personal_types = instrument.memo["personal_types"] = {
+            q.name: kind(q.type) for q in instrument.variables if kind(q.type).personal}
+    if not personal_types:
+        return values, {}
+    answers = {k: v for k, v in values.items() if k not in personal_types}
+    fields: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in personal_types:
+            fields.update(personal_types[name].personal_fields(value))
+    return answers, fields
+
+
+def kind(name: str) -> QuestionType:
+    """The type called ``name``; an unknown name (refused by the loader) behaves as a note."""
+    return REGISTRY.get(name) or REGISTRY["note"]
+
+
+__all__ = ["CHOICE_TYPES", "CODE_TYPES", "NOT_NUMERIC", "INPUT_TYPES", "NOT_EXPORTED", "QUESTION_TYPES", "XLSFORM_TYPES", "Converted", "QuestionType",
+           "Respondent", "kind", "split_personal"]

@@ -1,0 +1,122 @@
+"""Weighting runs of a large survey are background jobs: after a change the pages keep the last complete weights,
+labelled with the time they were made (Hà Nội time), the weighting page shows the run's progress, and the new
+weights replace them when the run ends; a small survey is weighted in the request, as before. In-process
+(the web process's job thread, on the test's database) and on RQ with the real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+import pytest
+import redis
+from sqlmodel import select
+
+from tests.conftest import unique
+from tests.web.test_hardening import REDIS_URL, require_redis
+from web import db, jobs
+from web.models import Job, Response
+
+PAGE = "/research/digital-skills/weighting"
+
+
+def _exclude_one(app) -> None:
+    """A supervisor's exclusion: the served design is out of date (not only newer)."""
+    with app.app_context():
+        session = db.session()
+        response = session.exec(select(Response).where(Response.is_excluded == False).order_by(Response.id)).first()  # noqa: E712
+        response.is_excluded = True
+        session.add(response)
+        session.commit()
+
+
+def _count(html: str) -> int:
+    return int(re.search(r'id="weights-as-of">[^<]*?from ([\d,]+) responses', html).group(1).replace(",", ""))
+
+
+def _run(app) -> Job | None:
+    with app.app_context():
+        return db.session().exec(select(Job).where(Job.kind == "weighting").order_by(Job.created_at.desc())).first()
+
+
+def _wait(app, seconds: float = 120) -> Job:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = _run(app)
+        if job is not None and job.finished:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"the weighting run did not finish: {_run(app)}")
+
+
+@pytest.fixture
+def large(app, load_demo, tmp_path):
+    load_demo(8)
+    app.config.update(KHAOSAT_WEIGHTING_JOB_THRESHOLD=100, KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    return app
+
+
+def test_a_large_survey_is_weighted_again_in_the_background(large, client, accounts):
+    accounts.login("researcher")
+    first = client.get(f"{PAGE}?lang=en").get_data(as_text=True)
+    assert _run(large) is None  # the first weights are made at once
+    before = _count(first)
+    made = re.search(r"made at ([^<]+?) from", first).group(1)
+    _exclude_one(large)
+    page = client.get(f"{PAGE}?lang=en").get_data(as_text=True)
+    assert _count(page) == before and f"made at {made} from" in page  # the last complete weights, labelled
+    assert "New weights are being made in the background" in page or _run(large).finished
+    assert re.search(r"\d+ \w{3} \d{4}, \d\d:\d\d", made)  # the time, on the Hà Nội clock
+    with large.app_context():
+        job = _run(large)
+        local = job.created_at.replace(tzinfo=dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=7)))
+    assert abs(dt.datetime.strptime(made, "%d %b %Y, %H:%M") - local.replace(tzinfo=None)) < dt.timedelta(minutes=5)
+    vi = client.get(f"{PAGE}?lang=vi").get_data(as_text=True)
+    assert "Bộ trọng số này được tạo lúc" in vi
+    job = _wait(large)
+    assert job.status == "done" and job.total_rows == job.done_rows == before - 1 and job.file_path is None
+    after = client.get(f"{PAGE}?lang=en").get_data(as_text=True)
+    assert _count(after) == before - 1 and "being made in the background" not in after
+    assert job.id not in client.get("/research/my-downloads").get_data(as_text=True)  # not a download
+
+
+def test_one_run_at_a_time(large, client, accounts):
+    accounts.login("researcher")
+    client.get(PAGE)
+    _exclude_one(large)
+    for _ in range(3):
+        assert client.get(PAGE).status_code == 200
+    _wait(large)
+    assert client.get(PAGE).status_code == 200
+    with large.app_context():
+        assert len(db.session().exec(select(Job).where(Job.kind == "weighting")).all()) == 1
+
+
+def test_a_small_survey_is_weighted_at_once(app, load_demo, client, accounts):
+    load_demo(8)
+    accounts.login("researcher")
+    before = _count(client.get(f"{PAGE}?lang=en").get_data(as_text=True))
+    _exclude_one(app)
+    page = client.get(f"{PAGE}?lang=en").get_data(as_text=True)
+    assert _count(page) == before - 1 and "background" not in page and _run(app) is None
+
+
+@pytest.mark.slow
+def test_on_rq_the_worker_makes_the_weights(large, client, accounts):
+    require_redis()
+    name = unique("khaosat-jobs")
+    large.config.update(KHAOSAT_JOB_QUEUE="rq", REDIS_URL=REDIS_URL, KHAOSAT_JOB_RQ_QUEUE=name)
+    try:
+        accounts.login("researcher")
+        before = _count(client.get(f"{PAGE}?lang=en").get_data(as_text=True))
+        _exclude_one(large)
+        page = client.get(f"{PAGE}?lang=en").get_data(as_text=True)
+        assert _count(page) == before and "being made in the background" in page
+        assert redis.Redis.from_url(REDIS_URL).llen(f"rq:queue:{name}") == 1
+        with large.app_context():
+            jobs.work(large, burst=True)  # what `khaosat worker` runs
+        assert _run(large).status == "done"
+        assert _count(client.get(f"{PAGE}?lang=en").get_data(as_text=True)) == before - 1
+    finally:
+        redis.Redis.from_url(REDIS_URL).delete(f"rq:queue:{name}")

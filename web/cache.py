@@ -1,0 +1,92 @@
+"""The app's one in-memory cache: published versions, instruments, weighted designs and what is derived
+from them (rankings, protected table families, releases, small-area fits).
+
+One :class:`AppCache` per app (``app.extensions["khaosat_cache"]``), bounded per kind (least recently
+used entries go first; weighted designs are large, so few are kept), guarded by one lock, and cleared
+in one call (:meth:`AppCache.clear`). Everything in it is shared by every request of the process and
+is treated as frozen: a request that needs a changed table makes its own copy.
+
+Outside an app context (a script, the command line) nothing is cached: :func:`cached` builds the value.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from cachetools import LRUCache
+from flask import Flask, current_app, has_app_context
+
+T = TypeVar("T")
+
+#: how many entries of each kind are kept
+SIZES = {"version": 1024, "instrument": 128, "weighted": 8, "derived": 512, "chart": 256}
+
+
+class AppCache:
+    """Bounded, thread-safe caches by kind, cleared together."""
+
+    def __init__(self, sizes: dict[str, int] | None = None) -> None:
+        self._lock = threading.RLock()
+        self._parts = {kind: LRUCache(maxsize=size) for kind, size in (sizes or SIZES).items()}
+        self._building: dict[tuple, threading.Lock] = {}
+
+    def get(self, kind: str, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            return self._parts[kind].get(key, default)
+
+    def put(self, kind: str, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._parts[kind][key] = value
+
+    def get_or_build(self, kind: str, key: Hashable, build: Callable[[], T]) -> T:
+        """The cached value, or ``build()``'s, built once however many threads ask at the same time."""
+        missing = object()
+        value = self.get(kind, key, missing)
+        if value is not missing:
+            return value
+        with self.key_lock(kind, key):
+            value = self.get(kind, key, missing)
+            if value is missing:
+                value = build()
+                self.put(kind, key, value)
+            return value
+
+    def key_lock(self, kind: str, key: Hashable) -> threading.Lock:
+        with self._lock:
+            if len(self._building) > 4096:  # locks of keys long built
+                self._building = {k: v for k, v in self._building.items() if v.locked()}
+            return self._building.setdefault((kind, key), threading.Lock())
+
+    def clear(self) -> None:
+        """Forget everything (after the database is emptied or restored)."""
+        with self._lock:
+            for part in self._parts.values():
+                part.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(part) for part in self._parts.values())
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["khaosat_cache"] = AppCache()
+
+
+def app_cache() -> AppCache | None:
+    """The current app's cache; None outside an app context."""
+    return current_app.extensions.get("khaosat_cache") if has_app_context() else None
+
+
+def cached(kind: str, key: Hashable, build: Callable[[], T]) -> T:
+    """``build()``, kept in the app's cache under ``(kind, key)``."""
+    cache = app_cache()
+    return build() if cache is None else cache.get_or_build(kind, key, build)
+
+
+def clear() -> None:
+    """Forget everything the app has cached (the versions, designs and results together)."""
+    cache = app_cache()
+    if cache is not None:
+        cache.clear()

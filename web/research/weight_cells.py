@@ -1,0 +1,137 @@
+"""The served weights as weighting cells: what a microdata export joins to each row instead of holding the
+weighted design in memory.
+
+A final weight is made from a response's stored base weight by raking (a factor per cell of the margins:
+the ward or province, sex, age band), trimming (which depends only on the weight) and raking again, so
+every response of the design with the same stream, ward, sex, age band and stored base weight has the same
+final weight. :func:`of_design` groups the served design (:class:`web.research.weighting.Weighted`) by
+that key: one row per cell (tens of thousands at most: 3,321 communes x 2 sexes x 6 age bands), and the
+few responses whose weight their cell does not fix (a non-response adjustment of their household's class)
+listed one by one. Responses newer than the design (``newest``) get no weight, as when the design was
+joined by response id: the file says what the served figures say.
+
+The cells are saved beside the design's snapshot (:mod:`web.research.snapshots`, key ``<survey>:cells``)
+whenever a worker makes a design, so that any worker streams a file of any size with the last complete
+weights (:func:`served`) without reading the responses twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from surveys import areas
+from web.research import snapshots
+from web.research.weighting import ON_BUILT, Stamp, Weighted, code, current, data_stamp_of, snapshot_key
+
+KEY = ["stream", "ward_code", "sex", "age_band", "base_weight"]
+
+
+@dataclass(frozen=True, eq=False)
+class Cells:
+    """The final weight of each weighting cell, of the responses weighted one by one, and the newest
+    response the design holds."""
+
+    table: pd.DataFrame  #: the columns of :data:`KEY` and ``weight``
+    single: dict[int, float] = field(default_factory=dict)  #: response id -> weight
+    newest: int = 0
+
+    def weights(self, chunk: pd.DataFrame) -> pd.Series:
+        """The final weight of each row of a chunk of :func:`web.tables.iter_frames` (NaN: not weighted)."""
+        keys = _keys(chunk.get("stream"), chunk.get("ward_code"), chunk.get("sex"), chunk.get("age_band"),
+                     chunk["weight"], chunk.index)
+        found = keys.merge(self.table, on=KEY, how="left")["weight"].to_numpy(dtype="float64", copy=True)
+        ids = chunk["response_id"].to_numpy(dtype="int64")
+        if self.single:
+            one = pd.Series(ids).map(self.single).to_numpy(dtype="float64")
+            found = np.where(np.isnan(one), found, one)
+        found[ids > self.newest] = np.nan
+        return pd.Series(found, index=chunk.index, dtype="float64")
+
+
+def _texts(column, index: pd.Index) -> pd.Series:
+    """Each value as its code text (:func:`web.research.weighting.code`), missing as "": the code of each
+    distinct value once (a chunk holds a handful)."""
+    if column is None:
+        return pd.Series("", index=index, dtype=object)
+    numbers, distinct = pd.factorize(pd.Series(column, index=index), use_na_sentinel=True)
+    texts = np.array([c if (c := code(value)) is not None else "" for value in distinct] + [""], dtype=object)
+    return pd.Series(texts[numbers], index=index, dtype=object)
+
+
+def _keys(stream, ward, sex, age, base, index: pd.Index) -> pd.DataFrame:
+    """The cell key of each row, missing values as "" (and -1 for the ward), so that they match."""
+    wards = pd.to_numeric(pd.Series(ward, index=index), errors="coerce") if ward is not None \
+        else pd.Series(np.nan, index=index)
+    return pd.DataFrame({"stream": _texts(stream, index), "ward_code": wards.fillna(-1).astype("int64"),
+                         "sex": _texts(sex, index), "age_band": _texts(age, index),
+                         "base_weight": pd.to_numeric(pd.Series(base, index=index), errors="coerce").astype("float64")})
+
+
+def of_design(data: Weighted) -> Cells:
+    """The cells of a weighted design (kept with it in the app's cache)."""
+    return data.derived(("weight_cells",), lambda: _cells(data))
+
+
+def _cells(data: Weighted) -> Cells:
+    frame = data.frame
+    newest = data.stamp.newest if data.stamp is not None else 0
+    if frame.empty:
+        return Cells(pd.DataFrame(columns=[*KEY, "weight"]), {}, newest)
+    keys = _keys(frame.get("stream"), frame["ward_code"], frame.get("sex"), frame.get("age_band"),
+                 frame["base_weight"], frame.index)
+    keys["weight"] = frame["weight"].to_numpy(dtype="float64")
+    alone = frame["nonresponse_factor"].to_numpy() != 1 if "nonresponse_factor" in frame \
+        else np.zeros(len(frame), dtype=bool)
+    kinds = keys[~alone].groupby(KEY, sort=False, dropna=False)["weight"].transform("nunique")
+    alone[np.flatnonzero(~alone)[kinds.to_numpy() > 1]] = True
+    table = keys[~alone].drop_duplicates(KEY).reset_index(drop=True)
+    ids = frame["response_id"].to_numpy(dtype="int64")
+    single = dict(zip(ids[alone].tolist(), keys["weight"].to_numpy()[alone].tolist(), strict=True))
+    return Cells(table, single, newest)
+
+
+def save(session: Session, slug: str, provinces: areas.Provinces, data: Weighted) -> None:
+    """Keep the design's cells for every worker (called whenever a worker makes a design)."""
+    made = of_design(data)
+    single = pd.DataFrame({"response_id": list(made.single), "weight": list(made.single.values())},
+                          columns=["response_id", "weight"]).astype({"response_id": "int64", "weight": "float64"})
+    stamp = data.stamp or Stamp(0, 0, ())
+    meta = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)],
+            "as_of": data.as_of.isoformat() if data.as_of else None}
+    snapshots.save(session, _key(slug, provinces), meta, made.table, single)
+
+
+ON_BUILT.append(save)
+
+
+def _key(slug: str, provinces: areas.Provinces) -> str:
+    return f"{snapshot_key(slug, provinces)}:cells"
+
+
+def _stored(session: Session, slug: str, provinces: areas.Provinces, now: Stamp) -> Cells | None:
+    """The saved cells when they are those of the current design or of one older only by new responses."""
+    described = snapshots.meta(session, _key(slug, provinces))
+    if described is None:
+        return None
+    theirs = Stamp(described["stamp"][0], described["stamp"][1], tuple(described["stamp"][2]))
+    if theirs != now and not theirs.only_newer(now):
+        return None
+    stored = snapshots.load(session, _key(slug, provinces))
+    if stored is None:
+        return None
+    _, table, single, _ = stored
+    return Cells(table.astype({"ward_code": "int64", "base_weight": "float64", "weight": "float64"}),
+                 dict(zip(single["response_id"].tolist(), single["weight"].tolist(), strict=True)), theirs.newest)
+
+
+def served(session: Session, slug: str, provinces: areas.Provinces) -> Cells:
+    """The cells of the weights the research pages serve now: saved ones when current (or older only by new
+    responses), else those of the served design (made in memory when no worker has made it yet)."""
+    stored = _stored(session, slug, provinces, data_stamp_of(session, slug, provinces))
+    if stored is not None:
+        return stored
+    return of_design(current(session, slug, provinces)[0])
