@@ -55,6 +55,7 @@ def test_a_one_ward_margins_file_shows_what_it_removes_and_saves_only_when_confi
             page.goto(f"{base}/research/margins?lang={lang}")
             page.set_input_files("input[type=file]", str(upload))
             page.click("form[enctype] button[type=submit]")
+            page.wait_for_load_state()  # the preview's tables come after its summary: count them once parsed
             summary = page.locator("section.preview ul.summary").inner_text()
             assert removed in summary and changed in summary
             assert page.locator("section.preview table").first.locator("tbody tr").count() == 125

@@ -58,7 +58,9 @@ def test_every_row_weight_is_the_served_designs(national, client, accounts):  # 
         cells = weight_cells.of_design(data)
     assert len(cells.table) < len(data.frame)  # cells, not one row per response
     served = data.frame.set_index("response_id")["weight"]
-    assert frame.set_index("id")["weight"].to_dict() == pytest.approx(served.to_dict(), rel=1e-15)
+    official = frame["stream"] == "probability"
+    assert frame[official].set_index("id")["weight"].to_dict() == pytest.approx(served.to_dict(), rel=1e-15)
+    assert (~official).any() and frame.loc[~official, "weight"].isna().all()  # self-selected: no design weight
 
 
 def test_long_names_are_shortened_the_same_way_every_time():

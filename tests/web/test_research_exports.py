@@ -42,7 +42,7 @@ def _read(fmt: str, data: bytes, tmp_path) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta", "parquet"])
-def test_microdata_in_every_format(client, accounts, demo_data, tmp_path, fmt):
+def test_microdata_in_every_format(app, client, accounts, demo_data, tmp_path, fmt):
     accounts.login("researcher")
     response = client.get(f"/research/digital-skills/export.{fmt}?lang=vi")
     assert response.status_code == 200
@@ -51,7 +51,10 @@ def test_microdata_in_every_format(client, accounts, demo_data, tmp_path, fmt):
     assert {"id", "ward_code", "stratum", "psu", "base_weight", "weight", "age_band", "dsi_index"} <= set(frame.columns)
     assert "birth_year" not in frame.columns and "comment" not in frame.columns
     assert not {"channel", "language", "submitted_month"} & set(frame.columns)  # no paradata
-    assert len(frame) > 900 and frame["weight"].notna().all()
+    with app.app_context():  # the probability sample's rows, each weighted; the self-selected ones stay out
+        design = weighted(db.session(), "digital-skills", app.config["KHAOSAT_PROVINCE"])
+    assert len(frame) == len(design.frame) > 700 and frame["weight"].notna().all()
+    assert set(frame["stream"]) == {"probability"}
     assert "Phường Hoàn Kiếm" in set(frame["ward"])
     if fmt in ("sav", "dta"):
         meta = frame.attrs["meta"]
@@ -167,8 +170,10 @@ def test_exported_values_match_the_stored_answers_and_the_final_weights(app, cli
                         keep_default_na=False, na_values=[""])
     with app.test_request_context():
         final = weighted(db.session(), "digital-skills", app.config["KHAOSAT_PROVINCE"]).frame
-    assert frame.set_index("id")["weight"].to_dict() == pytest.approx(final.set_index("response_id")["weight"].to_dict(),
-                                                                     rel=1e-15)
+    official = frame["stream"] == "probability"  # the self-selected responses are in the full file, unweighted
+    assert frame[official].set_index("id")["weight"].to_dict() == pytest.approx(
+        final.set_index("response_id")["weight"].to_dict(), rel=1e-15)
+    assert (~official).any() and frame.loc[~official, "weight"].isna().all()
     assert set(frame["id"]) == set(stored) and len(frame) == len(stored)
     row = frame.set_index("id").loc[response.id]
     assert row["psu"] == 'khu 3, "tổ" 7\nhẻm' and row["stratum"] == "'-Quận 1"

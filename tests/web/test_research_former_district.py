@@ -11,7 +11,7 @@ from analysis import SurveyDesign
 from surveys import areas
 from web import db
 from web.research import query
-from web.research.weighting import calibrate, margins_frame, with_former_district
+from web.research.weighting import calibrate, margins_frame, official_stream, with_former_district
 from web.tables import responses_frame
 
 
@@ -71,7 +71,7 @@ def test_table_by_former_district_matches_the_design_based_estimate(client, app,
     assert len(table) == 31  # 30 former districts and Phường Vĩnh Tuy's "several"
 
     with app.app_context():
-        frame = with_former_district(responses_frame(db.session(), "digital-skills"), areas.HANOI)
+        frame = official_stream(with_former_district(responses_frame(db.session(), "digital-skills"), areas.HANOI))[0]
         margins = margins_frame(db.session(), areas.HANOI)
     design = SurveyDesign(calibrate(frame, margins).frame, weights="weight", strata="stratum", psu="psu",
                           lonely_psu="adjust")
@@ -125,7 +125,7 @@ def test_left_behind_ranking_by_former_district(client, app, accounts, demo_data
     assert len(districts) >= 10
     with app.test_request_context():
         session = db.session()
-        frame = with_former_district(responses_frame(session, "digital-skills"), areas.HANOI)
+        frame = official_stream(with_former_district(responses_frame(session, "digital-skills"), areas.HANOI))[0]
         design = calibrate(frame, margins_frame(session, areas.HANOI)).design
         expected = design.mean("dsi_index", by="former_district").set_index("former_district")
     for row in districts.itertuples():

@@ -29,7 +29,8 @@ DESIGN = [
     ("stratum", "str", lazy_gettext("Sampling stratum (design variable)")),
     ("psu", "str", lazy_gettext("Primary sampling unit (cluster, design variable)")),
     ("base_weight", "num", lazy_gettext("Design (base) weight")),
-    ("weight", "num", lazy_gettext("Final weight (calibrated to the population)")),
+    ("weight", "num", lazy_gettext("Final weight (calibrated to the population; empty for self-selected responses, which the "
+                                            "official estimates leave out)")),
     ("channel", "str", lazy_gettext("Channel: self-completion or interview")),
     ("stream", "str", lazy_gettext("Stream: probability = the probability sample (a drawn household), "
                                      "nonprobability = self-selected (QR code, link, a household not drawn)")),

@@ -131,7 +131,8 @@ def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
         cells = weight_cells.served(session, slug, provinces)
     else:
         data = query.read_or_404(slug, {}).data
-        ids = response_ids(session, slug)
+        apart = _kept_apart(data)
+        ids = [i for i in response_ids(session, slug) if i not in apart]
         made, total = releases.release(data, instrument, tier, ids), len(ids)
         cells = weight_cells.of_design(data)
     spec = releases.variables(instrument, made)
@@ -142,6 +143,8 @@ def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
 
     def rows():
         for chunk in iter_frames(db.read_session(), slug, chunk_size=chunk_rows):
+            if tier != releases.FULL and apart:
+                chunk = chunk[~chunk["response_id"].isin(apart)]
             yield releases.apply(made, exports.shape(chunk, spec, cells.weights(chunk), names))
             if on_chunk is not None:
                 on_chunk(len(chunk))
@@ -149,6 +152,14 @@ def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
     filename = f"{synthetic.FILE_PREFIX if synthetic.is_demo() else ''}{slug}-{FILE_NAMES[tier]}-{lang}.{fmt}"
     return Download(made, slug, fmt, tier, lang, spec, rows, rosters, roster_specs, meta, filename,
                    {"format": fmt, **made.summary()}, total)
+
+
+def _kept_apart(data) -> set[int]:
+    """The responses of the self-selected stream (QR codes, links) kept apart from the probability sample's
+    design: the protected files leave them out, because their disclosure protection is measured on the
+    design's records with their weights, and these have neither (the full file keeps them, weight empty)."""
+    frame = data.nonprobability
+    return set(frame["response_id"].astype("int64").tolist()) if "response_id" in frame else set()
 
 
 def release_file(made: Download) -> tuple[str, str, str]:

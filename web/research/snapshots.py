@@ -36,8 +36,10 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 
 
 def _redis_key(session: Session, key: str) -> str:
-    """The Redis key: one database's snapshots apart from another's sharing the same Redis."""
-    database = hashlib.sha256(session.get_bind().url.render_as_string().encode()).hexdigest()[:16]
+    """The Redis key: one database's snapshots apart from another's sharing the same Redis (the engine's
+    options count: two schemas of one PostgreSQL database, chosen by ``search_path``, are two databases)."""
+    options = json.dumps(current_app.config.get("ENGINE_OPTIONS", {}), sort_keys=True, default=str)
+    database = hashlib.sha256(f"{session.get_bind().url.render_as_string()} {options}".encode()).hexdigest()[:16]
     return f"khaosat:weights:{database}:{key}"
 
 
