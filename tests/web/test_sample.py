@@ -314,6 +314,8 @@ def test_a_group_half_width_wider_than_the_scale_is_not_shown_as_a_number(admin,
     assert 50 < plan.loc[4, "interviews_minority"] < 100
     assert plan.loc[[8, 25], "half_width_minority_points"].between(1, 50).all()
     assert plan.loc[[8, 25], "half_width_minority_status"].isna().all()  # an empty cell: a precision stands
+    bad = admin.get("/research/digital-skills/sample-plan.csv?half_width=abc&lang=en")
+    assert bad.status_code == 422 and "Half-width wanted, percentage points (95%): Please enter a number." in bad.text
     quiet = html.unescape(admin.get("/research/digital-skills/sample?lang=en&half_width=10&cluster_size=8&icc=0.05&"
                                     "response_rate=70&p=50&oversample=1").get_data(as_text=True))
     assert "Wider than the scale" not in quiet

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from flask import abort, current_app, flash, redirect, render_template, request
+from flask import Response, abort, current_app, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from sqlmodel import select
 from werkzeug.datastructures import MultiDict
@@ -226,7 +226,10 @@ def sample_plan_csv(slug: str):
     pick = _chosen_province(slug)
     form = PlanForm(_plan_args() or None)
     wards = _wards(pick.province)
-    if wards.empty or (_plan_args() and not form.validate()):
+    if wards.empty:
         abort(404)
+    if _plan_args() and not form.validate():  # the page shows each field's problem; the file says which fields
+        problems = "; ".join(f"{field.label.text}: {' '.join(map(str, field.errors))}" for field in form if field.errors)
+        return Response(problems, 422, mimetype="text/plain")
     table = plan_table(_plan(form, wards), area_lists.ward_labels((pick.province,)))
     return attachment(exports.table_csv(table), "text/csv; charset=utf-8", f"{slug}-sample-plan-{pick.province}.csv")
