@@ -47,9 +47,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.results import MIN_N
+
 __all__ = ["pps_systematic", "systematic", "random_walk_rule", "select_adult", "kish_order",
            "days_since_birthday", "doorstep_adult", "OLDER_AGE",
-           "aapor_rates", "disposition_class", "plan_allocation", "plan_shortfalls",
+           "aapor_rates", "disposition_class", "plan_allocation", "plan_shortfalls", "precision_status",
            "Shortfalls", "Selection",
            "SamplingError"]
 
@@ -409,6 +411,22 @@ def _expected_precision(plan: pd.DataFrame, groups: list[str], *, z: float, p: f
         ["ward_code", "households", "clusters", "households_per_cluster", "visits", "interviews", "deff",
          "half_width", *[f"{c}_{g}" for g in groups for c in ("half_width", "interviews")],
          "clusters_wanted", "visits_needed"]]
+
+
+#: an expected 95% half-width wider than this (50 points) spans the whole 0-100% scale: not a precision
+MAX_HALF_WIDTH = 0.5
+
+
+def precision_status(half_width: pd.Series, interviews: pd.Series | None = None) -> pd.Series:
+    """Why an expected half-width of a plan is no precision to state: "too_few" where fewer interviews than
+    :data:`analysis.results.MIN_N` are expected (the results would hide the estimate), "too_wide" where it
+    is above :data:`MAX_HALF_WIDTH` (the interval would cover every possible share: a ward whose frame has
+    few residential groups gets huge clusters and a design effect of 80 or more), else ""."""
+    status = pd.Series("", index=half_width.index, dtype=object)
+    status[~(half_width <= MAX_HALF_WIDTH)] = "too_wide"
+    if interviews is not None:
+        status[interviews < MIN_N] = "too_few"
+    return status
 
 
 def _sample_share(share: float, factor: float) -> float:

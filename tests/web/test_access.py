@@ -50,6 +50,7 @@ RULES: dict[str, str | tuple[str, ...]] = {
     "research.edit_round": ADMIN,
     "research.delete_round": ADMIN,
     "research.sample_page": ADMIN,
+    "research.sample_plan_csv": ADMIN,
     "collect.shell": FIELD,
     "collect.service_worker": PUBLIC,
     "collect.token": FIELD,

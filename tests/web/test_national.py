@@ -5,6 +5,7 @@ weights are calibrated to province x sex x age margins, and the national demo sh
 from __future__ import annotations
 
 import gzip
+import html
 import io
 import re
 from pathlib import Path
@@ -182,3 +183,20 @@ def test_the_api_and_the_weights_work_at_province_level(national, client, accoun
     assert data.margins_level == "province"
     page = client.get(f"/research/{SLUG}/weighting?lang=en", headers=headers).get_data(as_text=True)
     assert "272 cells (province × sex × age band) for 34 provinces" in page
+
+
+def test_the_left_behind_page_of_a_national_survey_compares_with_the_whole_country(national, client, accounts):
+    accounts.login("researcher")
+    for lang, note, whole, across in (
+            ("vi", "thấp hơn mức chung cả nước ít nhất 10 điểm", "mức chung cả nước", "Trên cả nước, "),
+            ("en", "below the whole country by at least 10 points", "the whole country.", "Across the whole country, ")):
+        for level in ("province", "ward"):
+            page = client.get(f"/research/{SLUG}/left-behind?indicator=dsi_index&level={level}&all=1&lang={lang}")
+            text = html.unescape(page.get_data(as_text=True))
+            assert page.status_code == 200 and note in text
+            said = re.findall(r'<p class="sentence">(.*?)</p>', text, re.S)
+            shown = [s for s in said if s.startswith(("Ở ", "In ", across))]
+            assert shown and all(s.startswith(across) or whole in s for s in shown)
+            assert not re.search(r"toàn thành phố|whole city|the city", text)
+        ranking = client.get(f"/research/{SLUG}/left-behind.csv?indicator=dsi_index&level=province&lang={lang}")
+        assert across in ranking.get_data(as_text=True) and whole in ranking.get_data(as_text=True)

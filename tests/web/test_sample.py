@@ -272,3 +272,81 @@ def test_a_group_too_small_in_a_ward_gets_no_half_width_but_its_expected_intervi
         assert f"{too_few} (≈0" in ba_dinh
         others = [cell for name, cell in minorities.items() if "Ba Đình" not in name]
         assert len(others) == 2 and all(0 < float(cell.replace(",", ".")) < 100 for cell in others)
+
+
+def _minorities(app, shares: dict[int, float]) -> None:
+    from web.models import WardCovariate
+
+    with app.app_context():
+        session = db.session()
+        for ward, share in shares.items():
+            session.add(WardCovariate(province_code=1, name="share_ethnic_minority", label_vi="Tỷ lệ dân tộc thiểu số",
+                                      label_en="Share of ethnic minorities", ward_code=ward, value=share))
+        session.commit()
+
+
+def test_a_group_half_width_wider_than_the_scale_is_not_shown_as_a_number(admin, app, accounts):
+    """±2.5 points with ρ = 0.3: each ward takes all 12 of its groups with ~175 households each (design effect
+    ~37); Ba Đình's minorities (5%, ~74 interviews) would get ±70 points, which is no precision: the page
+    says "wider than the scale (> 50 points)" with a note why, and the CSV leaves the value empty and says why."""
+    upload(admin, "groups.csv")
+    _minorities(app, {4: 0.05, 8: 0.40, 25: 0.50})
+    query = "half_width=2.5&cluster_size=8&icc=0.3&response_rate=70&p=50&oversample=1"
+    for lang, wider, note in (
+            ("en", "wider than the scale (> 50 points)", "“Wider than the scale” marks an expected half-width above "
+                                                        "50 points: the interval would span every possible share"),
+            ("vi", "rộng hơn thang đo (> 50 điểm)", "“Rộng hơn thang đo” nghĩa là nửa độ rộng dự kiến trên 50 điểm: "
+                                                   "khoảng tin cậy sẽ bao trùm mọi tỷ lệ có thể")):
+        text = html.unescape(admin.get(f"/research/digital-skills/sample?lang={lang}&{query}").get_data(as_text=True))
+        rows = {row.split("</td>")[0].split(">")[-1]: row for row in text.split("<tr><td>")[1:4]}
+        minorities = {name: re.findall(r'<td class="num">(.*?)</td>', row, re.S)[-1] for name, row in rows.items()}
+        ba_dinh = next(cell for name, cell in minorities.items() if "Ba Đình" in name)
+        assert wider in ba_dinh and "70" not in ba_dinh
+        others = [cell for name, cell in minorities.items() if "Ba Đình" not in name]
+        assert len(others) == 2 and all(0 < float(cell.replace(",", ".")) < 50 for cell in others)
+        assert note in text
+    csv = admin.get(f"/research/digital-skills/sample-plan.csv?{query}")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    import pandas as pd
+
+    plan = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig").set_index("ward_code")
+    assert pd.isna(plan.loc[4, "half_width_minority_points"]) and plan.loc[4, "half_width_minority_status"] == "too_wide"
+    assert 50 < plan.loc[4, "interviews_minority"] < 100
+    assert plan.loc[[8, 25], "half_width_minority_points"].between(1, 50).all()
+    assert plan.loc[[8, 25], "half_width_minority_status"].isna().all()  # an empty cell: a precision stands
+    bad = admin.get("/research/digital-skills/sample-plan.csv?half_width=abc&lang=en")
+    assert bad.status_code == 422 and "Half-width wanted, percentage points (95%): Please enter a number." in bad.text
+    quiet = html.unescape(admin.get("/research/digital-skills/sample?lang=en&half_width=10&cluster_size=8&icc=0.05&"
+                                    "response_rate=70&p=50&oversample=1").get_data(as_text=True))
+    assert "Wider than the scale" not in quiet
+
+
+HCMC_FRAME = ("ward_code,ward_name,group_code,group_name,households\n"
+              + "".join(f"25747,Phường Thủ Dầu Một,KP {i:02d},Khu phố {i},{150 + i}\n" for i in range(1, 9)))
+
+
+def test_a_survey_of_two_provinces_plans_the_sample_of_the_province_chosen(admin, app, accounts):
+    from tests.web.test_national import publish
+    from web.models import WardQuota
+
+    publish(app, "two-provinces.yaml")
+    upload(admin, "groups.csv")  # Hà Nội, the installation's province
+    data = {"kind": "groups", "province": "79", "file": (io.BytesIO(HCMC_FRAME.encode()), "hcmc.csv")}
+    assert admin.post("/research/frames?lang=en", data=data, content_type="multipart/form-data").status_code == 302
+    query = "half_width=10&cluster_size=8&icc=0.05&response_rate=70&p=50&oversample=1"
+    for lang, size in (("en", "Sample size"), ("vi", "Cỡ mẫu")):
+        first = html.unescape(admin.get(f"/research/two-cities/sample?lang={lang}").get_data(as_text=True))
+        choice = re.search(r'<select id="province-choice" name="province">(.*?)</select>', first, re.S).group(1)
+        assert re.findall(r">([^<]+)</option>", choice) == ["Thành phố Hà Nội", "Thành phố Hồ Chí Minh"]
+        assert f"{size}: Thành phố Hà Nội" in first and "Phường Ba Đình" in first
+        text = html.unescape(admin.get(f"/research/two-cities/sample?lang={lang}&province=79&{query}")
+                             .get_data(as_text=True))
+        assert f"{size}: Thành phố Hồ Chí Minh" in text
+        assert "<tr><td>Phường Thủ Dầu Một</td>" in text and "Phường Ba Đình" not in text
+        assert '<input type="hidden" name="province" value="79">' in text
+    assert admin.post(f"/research/two-cities/sample?province=79&{query}", data={"action": "quotas"}).status_code == 302
+    with app.app_context():
+        assert {q.ward_code for q in db.session().exec(select(WardQuota)).all()} == {25747}
+    csv = admin.get(f"/research/two-cities/sample-plan.csv?province=79&{query}").get_data(as_text=True)
+    assert "Phường Thủ Dầu Một" in csv and "Ba Đình" not in csv
+    assert admin.get("/research/two-cities/sample?province=48&lang=en").status_code == 200  # not covered: the first

@@ -145,7 +145,8 @@ def _results_parameters() -> list[dict[str, Any]]:
                                "MSE), `ci_low`, `ci_high`, `cv` are the model's, `direct*` the survey's, `gamma` the "
                                "weight on the direct estimate", enum=["direct", "fh"], default="direct"),
             query("benchmark", "With `estimator=fh`: add `estimate_benchmarked` and `se_benchmarked` (root of MSE + "
-                               "squared adjustment), whose population-weighted mean is the city estimate",
+                               "squared adjustment), whose population-weighted mean is the province's direct "
+                               "estimate",
                   enum=["ratio", "difference"]),
             query("streams", "`both`: add `streams`, the self-selected stream (QR/link, not representative) beside "
                              "the official probability sample, cell by cell, with the gap (self-selected − official) "

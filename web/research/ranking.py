@@ -90,10 +90,11 @@ def with_sentences(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
     group_labels = variables.labels_for(q.instrument, report, groups, lang)
     indicator = sentences.indicator_phrase(str(q.indicator.label))
     share = bool(report.attrs.get("share", q.indicator.share))
+    whole = sentences.comparison(q.provinces)
     report = report.copy()
     report["sentence"] = [
         "" if pd.isna(row["estimate"]) else sentences.sentence(row, column, groups, names, group_labels, indicator,
-                                                               share)
+                                                               share, whole)
         for _row_index, row in report.iterrows()]
     return report
 
@@ -163,6 +164,7 @@ def left_behind_page(slug: str):
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("research/left_behind.html", q=q, instrument=q.instrument, sections=sections,
                            whole=query.whole_label(q.provinces),
+                           compared=sentences.comparison(q.provinces)["whole"],
                            total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
                            area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],
                            group_names=variables.GROUP_NAMES, page=page, pages=pages, page_args=args,

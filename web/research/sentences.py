@@ -2,8 +2,8 @@
 
 :func:`analysis.left_behind` gives codes and numbers; this module words them. Every sentence comes
 whole from the catalogs, one message per sentence shape: where (a ward, a ward's group, a group of the
-whole city) x what kind of indicator (a score in points, a share in %) x which way (below or above the
-city). Group names are noun phrases ("Dao people aged 60 and over", "người Dao từ 60 tuổi trở lên") built
+survey's whole area) x what kind of indicator (a score in points, a share in %) x which way (below or above
+the whole area: one province, the provinces surveyed or the country). Group names are noun phrases ("Dao people aged 60 and over", "người Dao từ 60 tuổi trở lên") built
 from messages too, so a third language is a catalog, not code.
 """
 
@@ -14,46 +14,61 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from surveys import areas
 from web.i18n import _, format_decimal
 from web.population import AGE_BANDS
 
-#: the sentence of each shape, looked up when a sentence is made (so in the request's language)
+#: the sentence of each shape, looked up when a sentence is made (so in the request's language); ``whole``
+#: and ``across`` name the survey's whole area (:func:`comparison`)
 SENTENCES: dict[tuple[str, str, str], Callable[..., str]] = {
     ("area", "score", "below"): lambda **k: _(
-        "In %(area)s, the %(indicator)s is %(value)s points (±%(moe)s), %(gap)s points below the whole city.", **k),
+        "In %(area)s, the %(indicator)s is %(value)s points (±%(moe)s), %(gap)s points below %(whole)s.", **k),
     ("area", "score", "above"): lambda **k: _(
-        "In %(area)s, the %(indicator)s is %(value)s points (±%(moe)s), %(gap)s points above the whole city.", **k),
+        "In %(area)s, the %(indicator)s is %(value)s points (±%(moe)s), %(gap)s points above %(whole)s.", **k),
     ("area", "share", "below"): lambda **k: _(
         "In %(area)s, %(indicator)s: %(value)s%% of residents (±%(moe)s points), %(gap)s percentage points below "
-        "the whole city.", **k),
+        "%(whole)s.", **k),
     ("area", "share", "above"): lambda **k: _(
         "In %(area)s, %(indicator)s: %(value)s%% of residents (±%(moe)s points), %(gap)s percentage points above "
-        "the whole city.", **k),
+        "%(whole)s.", **k),
     ("area group", "score", "below"): lambda **k: _(
-        "In %(area)s, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points below the "
-        "whole city.", **k),
+        "In %(area)s, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points below "
+        "%(whole)s.", **k),
     ("area group", "score", "above"): lambda **k: _(
-        "In %(area)s, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points above the "
-        "whole city.", **k),
+        "In %(area)s, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points above "
+        "%(whole)s.", **k),
     ("area group", "share", "below"): lambda **k: _(
         "In %(area)s, %(indicator)s: %(value)s%% of %(group)s (±%(moe)s points), %(gap)s percentage points below "
-        "the whole city.", **k),
+        "%(whole)s.", **k),
     ("area group", "share", "above"): lambda **k: _(
         "In %(area)s, %(indicator)s: %(value)s%% of %(group)s (±%(moe)s points), %(gap)s percentage points above "
-        "the whole city.", **k),
+        "%(whole)s.", **k),
     ("group", "score", "below"): lambda **k: _(
-        "Across the city, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points below "
-        "the city average.", **k),
+        "%(across)s, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points below the "
+        "overall average.", **k),
     ("group", "score", "above"): lambda **k: _(
-        "Across the city, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points above "
-        "the city average.", **k),
+        "%(across)s, the %(indicator)s of %(group)s is %(value)s points (±%(moe)s), %(gap)s points above the "
+        "overall average.", **k),
     ("group", "share", "below"): lambda **k: _(
-        "Across the city, %(indicator)s: %(value)s%% of %(group)s (±%(moe)s points), %(gap)s percentage points "
-        "below the city average.", **k),
+        "%(across)s, %(indicator)s: %(value)s%% of %(group)s (±%(moe)s points), %(gap)s percentage points below "
+        "the overall average.", **k),
     ("group", "share", "above"): lambda **k: _(
-        "Across the city, %(indicator)s: %(value)s%% of %(group)s (±%(moe)s points), %(gap)s percentage points "
-        "above the city average.", **k),
+        "%(across)s, %(indicator)s: %(value)s%% of %(group)s (±%(moe)s points), %(gap)s percentage points above "
+        "the overall average.", **k),
 }
+
+
+def comparison(provinces: tuple[int, ...]) -> dict[str, str]:
+    """How the sentences name the whole area the cells are compared with: ``whole`` (after "below") and
+    ``across`` (opening a sentence about a group of the whole area): the one province by name, else the
+    country when every province is surveyed, else the survey area."""
+    codes = areas.province_codes(provinces)
+    if len(codes) == 1:
+        name = areas.province_names().get(codes[0], str(codes[0]))
+        return {"whole": _("%(province)s as a whole", province=name), "across": _("Across %(province)s", province=name)}
+    if len(codes) == len(areas.provinces()):
+        return {"whole": _("the whole country"), "across": _("Across the whole country")}
+    return {"whole": _("the whole survey area"), "across": _("Across the whole survey area")}
 
 
 def _lower_first(text: str) -> str:
@@ -121,8 +136,8 @@ def indicator_phrase(label: str) -> str:
 
 
 def sentence(row: pd.Series, area_column: str, groups: list[str], area_names: dict, group_labels: dict,
-             indicator: str, share: bool) -> str:
-    """The sentence of one report row (a cell that is not suppressed)."""
+             indicator: str, share: bool, whole: dict[str, str]) -> str:
+    """The sentence of one report row (a cell that is not suppressed); ``whole`` from :func:`comparison`."""
     scale = 100.0 if share else 1.0
     cell = {g: str(row[g]) for g in groups if g in row and pd.notna(row[g])}
     area = row.get(area_column)
@@ -132,7 +147,7 @@ def sentence(row: pd.Series, area_column: str, groups: list[str], area_names: di
         "moe": _number(max(row["ci_high"] - row["estimate"], row["estimate"] - row["ci_low"]) * scale),
         "gap": _number(abs(row["gap"]) * scale),
     }
-    words = {"indicator": indicator, **numbers}
+    words = {"indicator": indicator, **numbers, **whole}
     if where != "group":
         words["area"] = area_names.get(_area_key(area), str(area))
     if cell:
