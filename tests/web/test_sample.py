@@ -305,6 +305,9 @@ def test_a_group_half_width_wider_than_the_scale_is_not_shown_as_a_number(admin,
         others = [cell for name, cell in minorities.items() if "Ba Đình" not in name]
         assert len(others) == 2 and all(0 < float(cell.replace(",", ".")) < 50 for cell in others)
         assert note in text
+        visits = [re.findall(r'<td class="num">(.*?)</td>', row, re.S)[3] for row in rows.values()]
+        grouped = r"\d{1,3}(\.\d{3})+" if lang == "vi" else r"\d{1,3}(,\d{3})+"  # thousands, as Babel writes them
+        assert all(re.fullmatch(grouped, cell) for cell in visits), visits
     csv = admin.get(f"/research/digital-skills/sample-plan.csv?{query}")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     import pandas as pd
