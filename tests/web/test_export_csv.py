@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from web.research.exports import csv_rows, csv_stream
+from web.research.exports import csv_rows, csv_stream, neutralise_frame
 
 NUMBERS = st.lists(st.one_of(st.floats(width=64), st.integers(-10**6, 10**6).map(float),
                              st.sampled_from([0.0, -0.0, 1.0, 9999.0, 10000.0, 1e15, 1e16, 5e-324, 1e-4])),
@@ -32,6 +32,8 @@ def test_rows_are_what_pandas_writes(data):
         "d": pd.Series(data.draw(st.lists(TEXT, min_size=n, max_size=n)), dtype="str"),
     })
     assert csv_rows(frame) == _as_r_writes(frame).to_csv(index=False, header=False, lineterminator="\r\n").encode()
+    assert csv_rows(frame, neutralised=True) == _as_r_writes(neutralise_frame(frame)).to_csv(
+        index=False, header=False, lineterminator="\r\n").encode()
 
 
 def _as_r_writes(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,10 @@
 """De-identified microdata and result tables as CSV, XLSX, SPSS, Stata and Parquet.
 
-CSV is a generator of chunks (UTF-8 with a BOM, so Excel reads Vietnamese). XLSX (xlsxwriter in
+CSV is a generator of chunks (UTF-8 with a BOM, so Excel reads Vietnamese), written by hand from Arrow
+arrays rather than by pandas' ``to_csv`` (which formats every cell in Python, many times slower) or Arrow's
+CSV writer (which quotes every text and writes exponents unlike Python and the csv module): each
+distinct value of a column (a handful of codes) is formatted and quoted once and its text repeated, and
+a chunk is written in a second thread while the next one is read and shaped. XLSX (xlsxwriter in
 constant-memory mode) and Parquet (pyarrow, one row group per chunk) are written chunk by chunk
 to a temporary file that is then streamed. SPSS and Stata files are written by pyreadstat from
 the whole table (readstat has no append), also through a temporary file. In CSV and XLSX a text
@@ -44,8 +48,10 @@ from surveys import areas
 from web import jobs
 from web.i18n import local_zone
 from web.research.codebook import Variable
+from web.tables import one_ahead
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PATTERN = "^[=+\\-@\t\r]"  #: the same starts, as a regular expression
 CHUNK = 64 * 1024
 
 
@@ -164,7 +170,14 @@ _SMALL_WHOLE = pa.array([str(i) for i in range(10_000)])
 
 def _float_texts(values: np.ndarray) -> pa.Array:
     """Numbers as R and Stata write them: a whole number without a decimal point (1, 70, 2026), others as
-    Python writes them (``repr``: 0.1, 1e-05); missing values as nulls."""
+    Python writes them (``repr``: 0.1, 1e-05); missing values as nulls. Each distinct number (by its bits,
+    so 0.0 and -0.0 apart) is written once and its text repeated: a column of codes holds a handful."""
+    distinct = pc.dictionary_encode(pa.array(np.ascontiguousarray(values, np.float64).view(np.int64)))
+    return _distinct_float_texts(distinct.dictionary.to_numpy().view(np.float64)).take(distinct.indices)
+
+
+def _distinct_float_texts(values: np.ndarray) -> pa.Array:
+    """:func:`_float_texts` of each number given."""
     missing = np.isnan(values)
     whole = ~missing & (np.abs(values) < 1e15) & (values == np.trunc(values)) & ~(np.signbit(values) & (values == 0))
     small = whole & (values >= 0) & (values < len(_SMALL_WHOLE))
@@ -195,8 +208,9 @@ def _matches(text: pa.Array, substring: str) -> np.ndarray:
     return pc.match_substring(text, substring).fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def _csv_field(column: pd.Series) -> pa.Array | None:
-    """A column's CSV cells, quoted as the csv module quotes them; None for a column of another type."""
+def _csv_field(column: pd.Series, neutralised: bool = False) -> pa.Array | None:
+    """A column's CSV cells, quoted as the csv module quotes them (``neutralised``: with a leading apostrophe
+    where :func:`neutralise` puts one); None for a column of another type."""
     if column.dtype == np.float64:
         return _float_texts(column.to_numpy())
     if column.dtype != object and not isinstance(column.dtype, pd.StringDtype):
@@ -205,15 +219,19 @@ def _csv_field(column: pd.Series) -> pa.Array | None:
         text = pa.array(column, pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
+    if isinstance(text, pa.ChunkedArray):  # a column of pandas' Arrow-backed text
+        text = text.combine_chunks()
+    distinct = pc.dictionary_encode(text)  # a column of answers holds a handful of texts: each is quoted once
+    text = distinct.dictionary
+    if neutralised:
+        text = pc.if_else(pc.match_substring_regex(text, FORMULA_PATTERN), pc.binary_join_element_wise("'", text, ""),
+                          text)
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    return pc.if_else(pc.match_substring_regex(text, '[,"\r\n]'), quoted, text)
+    return pc.if_else(pc.match_substring_regex(text, '[,"\r\n]'), quoted, text).take(distinct.indices)
 
 
-def csv_rows(frame: pd.DataFrame) -> bytes:
-    """The rows of ``frame`` as ``frame.to_csv(index=False, header=False, lineterminator="\r\n")`` writes
-    them, except that a whole number has no ".0" (as R's ``write.csv`` and Stata write it, so codes and
-    ids read as integers); columns of numbers and text are formatted column-wise by Arrow, which is many
-    times faster (all the columns of numbers at once, as one array)."""
+def _csv_fields(frame: pd.DataFrame, neutralised: bool = False) -> list[pa.Array | None]:
+    """The CSV cells of each column (:func:`_csv_field`), those of all the columns of numbers made at once."""
     numeric = [i for i, dtype in enumerate(frame.dtypes) if dtype == np.float64]
     fields: list[pa.Array | None] = [None] * frame.shape[1]
     if numeric:
@@ -222,10 +240,19 @@ def csv_rows(frame: pd.DataFrame) -> bytes:
             fields[i] = texts.slice(k * len(frame), len(frame))
     for i, (_, column) in enumerate(frame.items()):
         if fields[i] is None:
-            fields[i] = _csv_field(column)
-    if frame.shape[1] <= 1:
-        fields = [None]
+            fields[i] = _csv_field(column, neutralised)
+    return fields
+
+
+def csv_rows(frame: pd.DataFrame, neutralised: bool = False) -> bytes:
+    """The rows of ``frame`` as ``frame.to_csv(index=False, header=False, lineterminator="\r\n")`` writes
+    them, except that a whole number has no ".0" (as R's ``write.csv`` and Stata write it, so codes and
+    ids read as integers); columns of numbers and text are formatted column-wise by Arrow, which is many
+    times faster (all the columns of numbers at once, as one array). ``neutralised``: the rows of
+    :func:`neutralise_frame` of ``frame`` (the apostrophes put in the same Arrow pass)."""
+    fields = _csv_fields(frame, neutralised) if frame.shape[1] > 1 else [None]
     if any(field is None for field in fields):
+        frame = neutralise_frame(frame) if neutralised else frame
         return frame.to_csv(index=False, header=False, lineterminator="\r\n").encode()
     lines = pc.binary_join_element_wise(*fields, ",", null_handling="replace", null_replacement="")
     lines = pc.binary_join_element_wise(lines, "\r\n", "")
@@ -243,10 +270,11 @@ def _utf8(texts: pa.Array) -> bytes:
 
 
 def csv_stream(frames: Iterable[pd.DataFrame], columns: list[str]) -> Iterator[bytes]:
+    """The header and the rows of ``frames`` (:func:`csv_rows`, formulas neutralised). Each frame's rows are
+    written in a second thread while the next frame is made (Arrow releases the GIL, so both cores work)."""
     yield "\ufeff".encode()
     yield (",".join(columns) + "\r\n").encode()
-    for frame in frames:
-        yield csv_rows(neutralise_frame(frame))
+    yield from one_ahead(lambda frame: csv_rows(frame, neutralised=True), frames, "khaosat-csv")
 
 
 def file_stream(path: str) -> Iterator[bytes]:
