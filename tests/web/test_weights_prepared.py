@@ -12,11 +12,13 @@ import time
 
 import pytest
 import redis
+from sqlmodel import select
 
 from tests.conftest import unique
 from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.test_weighting_jobs import _count, _exclude_one, _run, _wait, forget_saved_weights
 from web import db, jobs, tables
+from web.models import Response
 
 RESULTS = "/research/digital-skills?indicator=dsi_index&level=ward"
 LEFT_BEHIND = "/research/digital-skills/left-behind?indicator=dsi_index"
@@ -104,6 +106,22 @@ def test_the_page_shows_the_run_s_progress(on_rq, client, accounts):
     en = client.get(f"{RESULTS}&lang=en").get_data(as_text=True)
     assert "250 of 1,000 responses read" in en and 'value="25"' in en
     assert "Đã đọc 250 trên 1.000 phiếu trả lời" in client.get(f"{RESULTS}&lang=vi").get_data(as_text=True)
+
+
+def test_when_the_run_fails_the_page_says_why(on_rq, client, accounts):
+    accounts.login("researcher")
+    with on_rq.app_context():  # a response on another ward code list: the weights cannot be made
+        session = db.session()
+        response = session.exec(select(Response).order_by(Response.id)).first()
+        response.code_list = "other-list"
+        session.add(response)
+        session.commit()
+    assert "Figures being prepared" in client.get(f"{RESULTS}&lang=en").get_data(as_text=True)
+    with on_rq.app_context():
+        jobs.work(on_rq, burst=True)
+    assert _run(on_rq).status == "failed"
+    page = client.get(f"{RESULTS}&lang=en")
+    assert page.status_code == 409 and "two code lists" in page.get_data(as_text=True)
 
 
 def test_in_the_web_process_the_page_shows_the_figures_once_the_run_ends(large, client, accounts):

@@ -66,13 +66,17 @@ def _submit(slug: str, provinces: areas.Provinces, user) -> Job:
 
 def _first_in_background(session: Session, slug: str, provinces: areas.Provinces) -> Job | None:
     """The run making a large survey's first weights (queued now unless one is); None for a small survey (or
-    outside a signed-in request), which is weighted at once."""
+    outside a signed-in request), which is weighted at once, and when the last run failed: the request makes
+    them, so that what stops them is shown (ward codes of two code lists) rather than a page preparing forever."""
     if not has_request_context():
         return None
     user = requesting_user()
     if user is None or response_count(session, slug) <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
         return None
-    return running(slug, provinces) or _submit(slug, provinces, user)
+    last = jobs.latest(KIND, slug=slug, provinces=list(areas.province_codes(provinces)))
+    if last is not None and last.status in (JobStatus.queued, JobStatus.running):
+        return last
+    return None if last is not None and last.status == JobStatus.failed else _submit(slug, provinces, user)
 
 
 @bp.app_errorhandler(weighting.BeingPrepared)
