@@ -140,3 +140,4 @@ def test_on_rq_the_worker_makes_the_weights(large, client, accounts):
         assert _count(client.get(f"{PAGE}?lang=en").get_data(as_text=True)) == before - 1
     finally:
         redis.Redis.from_url(REDIS_URL).delete(f"rq:queue:{name}")
+        forget_saved_weights(large)

@@ -43,6 +43,7 @@ def on_rq(large):
     forget_saved_weights(large)
     yield large
     redis.Redis.from_url(REDIS_URL).delete(f"rq:queue:{name}")
+    forget_saved_weights(large)  # the next test of this worker has the same database: none of these weights
 
 
 def _shown(client, path: str) -> str:
