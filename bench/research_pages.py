@@ -296,9 +296,9 @@ def repeated(rows: int, token: str, volunteer: tuple[str, int, dict], repeat: in
         client = Client(port, token)
         client.login()
         meter = CpuMeter(server.pid, database_url(rows))
-        for path in PAGES.values():  # each worker's first view (its weights from the shared snapshot)
-            for _ in range(WORKERS):
-                client.get(path)
+        for path in PAGES.values():  # each worker's first view (its weights from the shared snapshot, or made
+            for _ in range(WORKERS):  # by a weighting run when there is none: "being prepared" until it ends)
+                client.ready(path)
         out = {}
         for name, path in PAGES.items():
             meter.settle()  # warm means warm: the last page's new weights are made and every page's view of them
