@@ -218,7 +218,7 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
     stamp = data_stamp_of(session, slug, province)
     key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
     latest = cache.get("weighted", key)
-    if latest is not None and latest.stamp != stamp and _served_meanwhile(latest) \
+    if latest is not None and latest.stamp != stamp and _served_meanwhile(latest, stamp) \
             and _newer_saved(session, slug, province, stamp, latest):  # another worker made newer ones: loaded aside
         _later(cache, key, session.get_bind(), slug, province, load=True)
         return latest, True
@@ -247,11 +247,11 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
     return latest, False
 
 
-def _served_meanwhile(latest: Weighted) -> bool:
-    """Whether a newer design of this one's survey is made ready aside while this one is served (a large or
-    slow one), rather than in the request."""
+def _served_meanwhile(latest: Weighted, stamp: Stamp) -> bool:
+    """Whether a newer design of this one's survey is made ready aside while this one is served, rather than in
+    the request: a large one's always (as its weighting runs), a slow one's after new responses only."""
     return len(latest.frame) > current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"] \
-        or latest.seconds >= current_app.config["WEIGHTS_SYNC_SECONDS"]
+        or (latest.seconds >= current_app.config["WEIGHTS_SYNC_SECONDS"] and latest.stamp.only_newer(stamp))
 
 
 def _newer_saved(session: Session, slug: str, province: areas.Provinces, stamp: Stamp, latest: Weighted) -> bool:
