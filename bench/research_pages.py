@@ -13,7 +13,9 @@ are N, then ``VACUUM ANALYZE``. Then gunicorn serves the app with 2 sync workers
 through the login form (and the API gets a bearer token), and for each page:
 
 * ``cold``: the first request after the server started with no saved weights (``weight_snapshots``
-  emptied): it pays for reading the responses and raking (the table's order says which page came first);
+  emptied). Above ``KHAOSAT_WEIGHTING_JOB_THRESHOLD`` responses it answers at once that the figures are being
+  prepared (a page that reloads itself; the API 202) while a weighting run makes them: ``ready`` is how long
+  until the page showed figures (polled every second); a page that is ready at once has the same figure;
 * ``restart``: the first request of a restarted server whose weights were saved by the last one;
 * ``warm``: ``--repeat`` requests, median and 95th percentile;
 * ``new``: ``--repeat`` rounds of one interview sent through ``POST /api/v1/submissions``, then the page
@@ -160,6 +162,13 @@ class Client:
         landed = self.opener.open(self.base + "/accounts/login", body)
         assert "/accounts/login" not in landed.url, "the researcher's login failed"
 
+    def ready(self, path: str) -> float:
+        """Seconds until ``path`` shows figures rather than "being prepared" (asked again every second)."""
+        began = time.perf_counter()
+        while preparing(self.get(path)[1]):
+            time.sleep(1.0)
+        return time.perf_counter() - began
+
     def get(self, path: str) -> tuple[float, bytes]:
         request = urllib.request.Request(self.base + path)
         if path.startswith("/api/"):
@@ -176,6 +185,11 @@ class Client:
             "Authorization": f"Bearer {volunteer_token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status in (200, 201), response.status
+
+
+def preparing(body: bytes) -> bool:
+    """Whether an answer says the figures are being prepared (the page's refresh, the API's status)."""
+    return b'http-equiv="refresh"' in body or b'"status":"preparing"' in body.replace(b" ", b"")
 
 
 def thread_cpu(pid: int, tid: int) -> float:
@@ -268,8 +282,8 @@ def first_views(rows: int, token: str, label: str) -> dict[str, tuple[float, flo
         meter = CpuMeter(server.pid, database_url(rows))
         out = {}
         for name, path in PAGES.items():
-            out[name] = timed(client, meter, path)
-            print(f"  {label:8} {name:20} {out[name][0]:7.3f} s", flush=True)
+            out[name] = (*timed(client, meter, path), client.ready(path))
+            print(f"  {label:8} {name:20} {out[name][0]:7.3f} s, figures shown after {out[name][3]:7.3f} s", flush=True)
         return out
     finally:
         stop(server)
@@ -282,9 +296,9 @@ def repeated(rows: int, token: str, volunteer: tuple[str, int, dict], repeat: in
         client = Client(port, token)
         client.login()
         meter = CpuMeter(server.pid, database_url(rows))
-        for path in PAGES.values():  # each worker's first view (its weights from the shared snapshot)
-            for _ in range(WORKERS):
-                client.get(path)
+        for path in PAGES.values():  # each worker's first view (its weights from the shared snapshot, or made
+            for _ in range(WORKERS):  # by a weighting run when there is none: "being prepared" until it ends)
+                client.ready(path)
         out = {}
         for name, path in PAGES.items():
             meter.settle()  # warm means warm: the last page's new weights are made and every page's view of them
@@ -306,15 +320,16 @@ def repeated(rows: int, token: str, volunteer: tuple[str, int, dict], repeat: in
 def report(rows: int, cold: dict, restart: dict, runs: dict, load: tuple[str, str]) -> None:
     print(f"\nPostgreSQL, {rows:,} responses, gunicorn {WORKERS} sync workers, over HTTP (seconds; CPU: "
           f"workers + PostgreSQL backends per request, median). Load average {load[0]} before, {load[1]} after.")
-    print("| page | cold | restart | warm p50 | warm p95 | warm CPU | after a new submission p50 | p95 | CPU |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| page | cold | cold: figures shown | restart | warm p50 | warm p95 | warm CPU "
+          "| after a new submission p50 | p95 | CPU |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in PAGES:
         warm, new = runs[name]["warm"], runs[name]["new"]
 
         def cpu(samples):
             return f"{statistics.median(s[1] for s in samples):.2f} + {statistics.median(s[2] for s in samples):.2f}"
 
-        print(f"| {name} | {cold[name][0]:.2f} | {restart[name][0]:.3f} | "
+        print(f"| {name} | {cold[name][0]:.2f} | {cold[name][3]:.2f} | {restart[name][0]:.3f} | "
               f"{statistics.median(w[0] for w in warm):.3f} | {p95([w[0] for w in warm]):.3f} | {cpu(warm)} | "
               f"{statistics.median(n[0] for n in new):.3f} | {p95([n[0] for n in new]):.3f} | {cpu(new)} |")
 
@@ -333,7 +348,7 @@ def main() -> None:
             load(rows)
         token, volunteer_token, answers, version = prepare(rows)
         before = f"{os.getloadavg()[0]:.1f}"
-        cold = restart = {name: (float("nan"),) * 3 for name in PAGES}
+        cold = restart = {name: (float("nan"),) * 4 for name in PAGES}
         if not args.no_cold:
             empty_snapshots(rows)
             cold = first_views(rows, token, "cold")

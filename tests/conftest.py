@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, select, text
 from sqlmodel import SQLModel
 from werkzeug.routing import Rule
@@ -58,6 +59,7 @@ from werkzeug.routing import Rule
 import web.models  # noqa: F401  (every table in SQLModel.metadata, for copying the demo's rows)
 from web import catalog, create_app, db
 from web.config import normalise_database_url
+from web.research import snapshots
 
 REQUIRE_ALL = os.environ.get("KHAOSAT_REQUIRE_ALL_TESTS") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -219,6 +221,25 @@ def forget_caches(app) -> None:
     app.extensions["khaosat_cache"].clear()
 
 
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def forget_redis_snapshots(app) -> None:
+    """Delete the weights an earlier test saved in Redis for this app's database: a worker's PostgreSQL tests
+    reuse one schema, and the same demo gives the same data stamp, so they would be taken for this test's."""
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=0.5)
+    with app.app_context():
+        prefix = snapshots.redis_key(db.session(), "")
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # no Redis here: nothing saved there either
+    finally:
+        client.close()
+
+
 def _prepare(url: str, engine_options: dict) -> None:
     app = create_app({"TESTING": True, "DATABASE_URL": url, "ENGINE_OPTIONS": engine_options})
     with app.app_context():
@@ -328,6 +349,7 @@ def app(request, backend, tmp_path):
     if backend == "postgres":
         with app.app_context(), db.engine().begin() as conn:
             conn.exec_driver_sql(reset)  # one round trip
+        forget_redis_snapshots(app)
     yield app
     with app.app_context():
         db.engine().dispose()

@@ -12,6 +12,7 @@ Outside an app context (a script, the command line) nothing is cached: :func:`ca
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -31,6 +32,8 @@ class AppCache:
         self._lock = threading.RLock()
         self._parts = {kind: LRUCache(maxsize=size) for kind, size in (sizes or SIZES).items()}
         self._building: dict[tuple, threading.Lock] = {}
+        #: how many values were built, by (kind, the first text of their key: "ranking", "estimate", ...)
+        self.built: Counter[tuple[str, str]] = Counter()
 
     def get(self, kind: str, key: Hashable, default: Any = None) -> Any:
         with self._lock:
@@ -51,6 +54,8 @@ class AppCache:
             if value is missing:
                 value = build()
                 self.put(kind, key, value)
+                with self._lock:
+                    self.built[kind, _name(key)] += 1
             return value
 
     def key_lock(self, kind: str, key: Hashable) -> threading.Lock:
@@ -68,6 +73,10 @@ class AppCache:
     def __len__(self) -> int:
         with self._lock:
             return sum(len(part) for part in self._parts.values())
+
+
+def _name(key: Hashable) -> str:
+    return next((k for k in key if isinstance(k, str)), "") if isinstance(key, tuple) else str(key)
 
 
 def init_app(app: Flask) -> None:

@@ -28,4 +28,4 @@ def test_two_schemas_of_one_database_keep_their_snapshots_apart(pg_admin):
         with made.app_context():
             _meta, stored, _diagnostics, _apart = snapshots.load(db.session(), key)
             assert stored["weight"].tolist() == frame["weight"].tolist()
-            redis.Redis.from_url(REDIS_URL).delete(snapshots._redis_key(db.session(), key))
+            redis.Redis.from_url(REDIS_URL).delete(snapshots.redis_key(db.session(), key))

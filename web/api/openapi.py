@@ -185,8 +185,23 @@ def _results_path() -> dict[str, Any]:
         "summary": "Weighted estimates with 95% CIs, n and reliability flags (researcher token)",
         "security": BEARER, "parameters": _results_parameters(),
         "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": table}}},
-                      "401": _error("No or bad token"), "403": _error("Not a researcher"),
+                      "202": _preparing(), "401": _error("No or bad token"), "403": _error("Not a researcher"),
                       "404": _error("No such survey"), "422": _error("A parameter this survey does not offer")}}}}
+
+
+def _preparing() -> dict[str, Any]:
+    """202: a large survey's first weights are being made in the background (web/research/weighting_jobs.py)."""
+    body = {"type": "object", "required": ["status", "done_rows", "total_rows", "percent", "retry_after", "message"],
+            "properties": {"status": {"type": "string", "enum": ["preparing"]},
+                           "done_rows": {"type": "integer", "description": "Responses read so far"},
+                           "total_rows": {"type": "integer", "description": "Responses to read (0 until the run starts)"},
+                           "percent": {"type": "integer"}, "retry_after": {"type": "integer"},
+                           "message": {"type": "object", "additionalProperties": {"type": "string"},
+                                       "description": "The same notice in each language (vi, en)"}}}
+    return {"description": "The figures are being prepared (a large survey's first weights, made once in the "
+                           "background): ask again after Retry-After seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": body}}}
 
 
 def _download_paths() -> dict[str, Any]:

@@ -12,6 +12,8 @@ conversion table from new wards to former districts exists for the province
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,7 @@ from web.auth import requesting_user
 from web.catalog import instrument_of, reported_version, survey_provinces, ward_names
 from web.i18n import _, language
 from web.privacy.suppression import table_family
-from web.research import results, variables
+from web.research import results, variables, weighting
 from web.research.weighting import Weighted, current
 
 LEVELS = ("national", "province", "ward", "former_district")
@@ -79,11 +81,12 @@ def load_instrument(slug: str) -> surveys.Instrument:
     return instrument_of(version)
 
 
-def read(slug: str, args, *, api: bool = False) -> Query:
-    """The query in ``args``; raises :class:`BadQuery` for a parameter this survey does not offer."""
+def read(slug: str, args, *, api: bool = False, data: Weighted | None = None) -> Query:
+    """The query in ``args`` (of ``data``, else of the survey's served design); raises :class:`BadQuery` for a
+    parameter this survey does not offer."""
     instrument = load_instrument(slug)
     provinces = survey_provinces(db.read_session(), slug)
-    data, pending = current(db.read_session(), slug, provinces)
+    data, pending = (data, False) if data is not None else current(db.read_session(), slug, provinces)
     offered = variables.indicators(instrument, data, language())
     groups = variables.groups(data.frame, data.facts) if not data.frame.empty else []
     wanted = args.get("find", "").strip()[:100]
@@ -138,8 +141,42 @@ def read_or_404(slug: str, args) -> Query:
         abort(404)
 
 
+RECENT_VIEWS = 8  #: per survey, the views whose aggregates are computed before a new design is served
+_views_lock = threading.Lock()
+
+
+def viewed(query: Query, derive: Callable[[Query], object]) -> None:
+    """Remember that a page computed ``derive(query)`` (a table, a ranking) from the served design, in the
+    request's language: :func:`warm` computes it again from the next design before that one is served."""
+    views = current_app.extensions.setdefault("khaosat_viewed", {})
+    view = (derive, tuple(sorted(query.args.items())), language())
+    with _views_lock:
+        recent = views.setdefault((query.slug, areas.province_codes(query.provinces)), {})
+        recent.pop(view, None)
+        recent[view] = True
+        while len(recent) > RECENT_VIEWS:
+            recent.pop(next(iter(recent)))
+
+
+def warm(data: Weighted, slug: str, provinces: areas.Provinces) -> None:
+    """Compute what the views of the survey seen lately derive from ``data`` (kept in the app's cache under
+    its token), so that their first request after ``data`` is served finds it made."""
+    with _views_lock:
+        recent = list(current_app.extensions.get("khaosat_viewed", {}).get((slug, areas.province_codes(provinces)), ()))
+    for derive, args, lang in recent:
+        try:
+            with current_app.test_request_context(query_string={"lang": lang}):
+                derive(read(slug, dict(args), data=data))
+        except Exception:  # noqa: BLE001 - that view computes in its own request, as before
+            current_app.logger.exception("preparing a view of %s failed", slug)
+
+
+weighting.BEFORE_SERVED.append(warm)
+
+
 def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
+    viewed(query, table)
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
     key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])

@@ -49,6 +49,7 @@ def ranking(q: query.Query) -> pd.DataFrame:
         return pd.DataFrame()
     column = area_column(q)
     key = ("ranking", q.indicator.name, column, tuple(_groups(q)))
+    query.viewed(q, ranking)
     report = q.data.derived(key, lambda: _ranked(q, column))
     labelled = q.data.derived((*key, language()), lambda: _labelled(q, report))  # paging reads it again
     return labelled.copy()

@@ -35,7 +35,7 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _redis_key(session: Session, key: str) -> str:
+def redis_key(session: Session, key: str) -> str:
     """The Redis key: one database's snapshots apart from another's sharing the same Redis (the engine's
     options count: two schemas of one PostgreSQL database, chosen by ``search_path``, are two databases)."""
     options = json.dumps(current_app.config.get("ENGINE_OPTIONS", {}), sort_keys=True, default=str)
@@ -61,9 +61,9 @@ def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostic
         return
     meta = {**meta, "apart": None if apart is None else uuid.uuid4().hex}
     if current_app.config.get("REDIS_URL"):
-        _redis().hset(_redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
+        _redis().hset(redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
                                                          "diagnostics": diagnostics, "apart": apart or b""})
-        _redis().expire(_redis_key(session, key), EXPIRE_SECONDS)
+        _redis().expire(redis_key(session, key), EXPIRE_SECONDS)
         return
     # a session on the read replica (:func:`web.db.read_session`) cannot write: the primary takes it
     writer = session if session.get_bind() is db.engine() else Session(db.engine())
@@ -79,7 +79,7 @@ def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostic
 def meta(session: Session, key: str) -> dict | None:
     """The description of what is saved under ``key`` (its stamp first), without the tables."""
     if current_app.config.get("REDIS_URL"):
-        stored = _redis().hget(_redis_key(session, key), "meta")
+        stored = _redis().hget(redis_key(session, key), "meta")
         return None if stored is None else json.loads(stored)
     return session.exec(select(WeightSnapshot.meta).where(WeightSnapshot.key == key)).first()
 
@@ -88,7 +88,7 @@ def load(session: Session, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, 
     """What another worker saved under ``key`` (meta, frame, diagnostics, the responses kept apart); None when
     there is none (or its two parts are of two different saves)."""
     if current_app.config.get("REDIS_URL"):
-        stored = _redis().hgetall(_redis_key(session, key))
+        stored = _redis().hgetall(redis_key(session, key))
         if not stored:
             return None
         meta, frame, diagnostics = json.loads(stored[b"meta"]), stored[b"frame"], stored[b"diagnostics"]

@@ -110,8 +110,22 @@ _tokens = itertools.count(1)
 #: set by :mod:`web.research.weighting_jobs`: given a survey whose served design is out of date, queue a weighting
 #: run when the survey is large and say so (True: serve the last complete design meanwhile)
 in_background: Callable[[Session, str, areas.Provinces, Weighted], bool] | None = None
+#: set by :mod:`web.research.weighting_jobs`: given a survey with no weights made yet, queue its first weighting run
+#: when the survey is large and return the run (the request then answers "being prepared"), else None (made now)
+first_in_background: Callable[[Session, str, areas.Provinces], object | None] | None = None
 #: called with (session, slug, provinces, design) whenever a worker makes a design (the weighting cells)
 ON_BUILT: list[Callable[[Session, str, areas.Provinces, Weighted], None]] = []
+#: called with (design, slug, provinces) before a design made or loaded in the background is served: what the
+#: pages viewed lately derive from it is computed then, not in their next request (:func:`web.research.query.warm`)
+BEFORE_SERVED: list[Callable[[Weighted, str, areas.Provinces], None]] = []
+
+
+class BeingPrepared(Exception):
+    """A large survey's first weights are being made in the background (:attr:`run`: the weighting run)."""
+
+    def __init__(self, run) -> None:
+        super().__init__("the weights are being prepared")
+        self.run = run
 
 
 def margins_frame(session: Session, provinces: areas.Provinces) -> pd.DataFrame:
@@ -204,6 +218,10 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
     stamp = data_stamp_of(session, slug, province)
     key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
     latest = cache.get("weighted", key)
+    if latest is not None and latest.stamp != stamp and _served_meanwhile(latest, stamp) \
+            and _newer_saved(session, slug, province, stamp, latest):  # another worker made newer ones: loaded aside
+        _later(cache, key, session.get_bind(), slug, province, load=True)
+        return latest, True
     if latest is None or latest.stamp != stamp:  # another worker may have made a newer one
         shared = _shared(session, slug, province, stamp, latest)
         if shared is not None:
@@ -215,8 +233,12 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
         return latest, True
     if latest is not None and latest.stamp.only_newer(stamp) \
             and latest.seconds >= current_app.config["WEIGHTS_SYNC_SECONDS"]:
-        _refresh_later(cache, key, session.get_bind(), slug, province)
+        _later(cache, key, session.get_bind(), slug, province)
         return latest, True
+    if latest is None and first_in_background is not None:
+        run = first_in_background(session, slug, province)
+        if run is not None:
+            raise BeingPrepared(run)
     with cache.key_lock("weighted", key):
         latest = cache.get("weighted", key)
         if latest is None or latest.stamp != stamp:
@@ -225,14 +247,45 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
     return latest, False
 
 
+def _served_meanwhile(latest: Weighted, stamp: Stamp) -> bool:
+    """Whether a newer design of this one's survey is made ready aside while this one is served, rather than in
+    the request: a large one's always (as its weighting runs), a slow one's after new responses only."""
+    return len(latest.frame) > current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"] \
+        or (latest.seconds >= current_app.config["WEIGHTS_SYNC_SECONDS"] and latest.stamp.only_newer(stamp))
+
+
+def _newer_saved(session: Session, slug: str, province: areas.Provinces, stamp: Stamp, latest: Weighted) -> bool:
+    """Whether the saved design (:mod:`web.research.snapshots`) would replace ``latest`` (its description only)."""
+    described = snapshots.meta(session, snapshot_key(slug, province))
+    return described is not None and _saved_usable(described, stamp, latest) and _stamp_of(described) != latest.stamp
+
+
+def _stamp_of(described: dict) -> Stamp:
+    return Stamp(described["stamp"][0], described["stamp"][1], tuple(described["stamp"][2]))
+
+
+def _saved_usable(described: dict, stamp: Stamp, latest: Weighted | None) -> bool:
+    """A saved design is served when it is current, when nothing is served yet, or when it only adds responses
+    to the one served."""
+    theirs = _stamp_of(described)
+    return theirs == stamp or latest is None or (theirs.data_version == stamp.data_version
+                                                 and theirs.margins == stamp.margins
+                                                 and theirs.newest > latest.stamp.newest)
+
+
 def refresh(session: Session, slug: str, province: areas.Provinces,
             on_chunk: Callable[[int], None] | None = None) -> Weighted:
     """Make the design now, share it with the other workers and keep it in this process's cache (a weighting
-    run in the background: :mod:`web.research.weighting_jobs`)."""
-    made = _built_and_shared(session, slug, province, on_chunk)
+    run in the background: :mod:`web.research.weighting_jobs`), after computing what the pages viewed lately
+    derive from it (:data:`BEFORE_SERVED`)."""
     cache = app_cache()
-    if cache is not None:
-        cache.put("weighted", (session.get_bind().url.render_as_string(), slug, areas.province_codes(province)), made)
+    if cache is None:
+        return _built_and_shared(session, slug, province, on_chunk)
+    key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
+    with cache.key_lock("weighted", key):  # this process loads no saved copy of it meanwhile
+        made = _built_and_shared(session, slug, province, on_chunk)
+        _before_served(made, slug, province)
+        cache.put("weighted", key, made)
     return made
 
 
@@ -258,12 +311,7 @@ def _shared(session: Session, slug: str, province: areas.Provinces, stamp: Stamp
     """The design another worker made and saved (:mod:`web.research.snapshots`) when it is current or newer
     than ``latest`` (read only then: its description is read first)."""
     described = snapshots.meta(session, snapshot_key(slug, province))
-    if described is None:
-        return None
-    theirs = Stamp(described["stamp"][0], described["stamp"][1], tuple(described["stamp"][2]))
-    if theirs != stamp and latest is not None and not (
-            theirs.data_version == stamp.data_version and theirs.margins == stamp.margins
-            and theirs.newest > latest.stamp.newest):
+    if described is None or not _saved_usable(described, stamp, latest):
         return None
     stored = snapshots.load(session, snapshot_key(slug, province))
     if stored is None:
@@ -287,8 +335,17 @@ def _claimed(session: Session, name: str) -> bool:
     return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": number}).scalar())
 
 
-def _refresh_later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provinces) -> None:
-    """Make the design again in a thread, unless one is already being made."""
+def _before_served(made: Weighted, slug: str, province: areas.Provinces) -> None:
+    for hook in BEFORE_SERVED:
+        try:
+            hook(made, slug, province)
+        except Exception:  # noqa: BLE001 - the design is served all the same; its pages compute in their request
+            current_app.logger.exception("preparing the pages of %s failed", slug)
+
+
+def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provinces, load: bool = False) -> None:
+    """Make the design again in a thread (``load``: read the one another worker saved), unless one is already
+    being made; what the pages viewed lately derive from it is computed before it is served."""
     lock = cache.key_lock("weighted", key)
     if not lock.acquire(blocking=False):
         return
@@ -297,9 +354,16 @@ def _refresh_later(cache: AppCache, key: tuple, engine, slug: str, province: are
     def refresh() -> None:
         try:
             with app.app_context(), Session(engine) as session:
-                if not _claimed(session, snapshot_key(slug, province)):
+                if load:
+                    made = _shared(session, slug, province, data_stamp_of(session, slug, province), cache.get(
+                        "weighted", key))
+                elif _claimed(session, snapshot_key(slug, province)):
+                    made = _built_and_shared(session, slug, province)
+                else:
                     return  # another process is making them: its snapshot is read at a later request
-                cache.put("weighted", key, _built_and_shared(session, slug, province))
+                if made is not None:
+                    _before_served(made, slug, province)
+                    cache.put("weighted", key, made)
         except Exception:  # the last complete design stays; the next request tries again
             app.logger.exception("making the weights of %s again failed", slug)
         finally:

@@ -7,22 +7,30 @@ every page serves the last complete weights, labelled with the time they were ma
 the new ones (:func:`web.research.weighting.refresh`: the snapshot every worker loads, and the weighting
 cells the exports join). The weighting page shows the run's progress (responses read of all). Smaller
 surveys are weighted in the request, as before.
+
+A large survey's first weights (none made, none saved) are a weighting run too: until it ends, the results,
+left-behind, weighting and chart pages answer with a "being prepared" page (200, the run's progress, reloading
+itself every ``RETRY_SECONDS``) and the API with 202 and ``Retry-After`` (see :func:`being_prepared`).
 """
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context
+from flask import current_app, has_request_context, jsonify, render_template, request
 from sqlmodel import Session
 
 from surveys import areas
-from web import db, jobs
+from web import db, errors, jobs
 from web.auth import requesting_user
-from web.i18n import language
+from web.i18n import language, lazy_gettext
+from web.messages import in_every_language
 from web.models import Job, JobStatus
-from web.research import weighting
+from web.research import bp, weighting
 from web.tables import response_count
 
 KIND = "weighting"
+RETRY_SECONDS = 5  #: a "being prepared" answer asks to be asked again after this long
+PREPARING = lazy_gettext("The figures are being prepared: a large survey's weights are made once, in the background, "
+                         "before its first results can be shown.")
 
 
 @jobs.task(KIND)
@@ -47,9 +55,51 @@ def _in_background(session: Session, slug: str, provinces: areas.Provinces, late
     if user is None:
         return False
     if running(slug, provinces) is None:
-        jobs.submit(KIND, {"slug": slug, "provinces": list(areas.province_codes(provinces)), "lang": language()},
-                    user, f"weighting {slug}")
+        _submit(slug, provinces, user)
     return True
 
 
+def _submit(slug: str, provinces: areas.Provinces, user) -> Job:
+    return jobs.submit(KIND, {"slug": slug, "provinces": list(areas.province_codes(provinces)), "lang": language()},
+                       user, f"weighting {slug}")
+
+
+def _first_in_background(session: Session, slug: str, provinces: areas.Provinces) -> Job | None:
+    """The run making a large survey's first weights (queued now unless one is); None for a small survey (or
+    outside a signed-in request), which is weighted at once, and when the last run failed: the request makes
+    them, so that what stops them is shown (ward codes of two code lists) rather than a page preparing forever."""
+    if not has_request_context():
+        return None
+    user = requesting_user()
+    if user is None:
+        return None
+    last = jobs.latest(KIND, slug=slug, provinces=list(areas.province_codes(provinces)))
+    if last is not None and last.status in (JobStatus.queued, JobStatus.running):
+        return last  # asked again while it runs: the responses are not counted again (0.3 s at 1,000,000)
+    if response_count(session, slug) <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
+        return None
+    return None if last is not None and last.status == JobStatus.failed else _submit(slug, provinces, user)
+
+
+@bp.app_errorhandler(weighting.BeingPrepared)
+def being_prepared(error: weighting.BeingPrepared):
+    """The figures are being prepared: for the API 202 with ``Retry-After`` and ``{"status": "preparing",
+    "done_rows", "total_rows", "percent", "retry_after", "message"}``; for a page 200 and a page that reloads
+    itself (a meta refresh, no script) and says how many responses are read; a chart 202 and that page."""
+    run: Job = error.run
+    if errors.wants_json():
+        reply = jsonify(status="preparing", done_rows=run.done_rows or 0, total_rows=run.total_rows or 0,
+                        percent=run.percent, retry_after=RETRY_SECONDS, message=in_every_language(PREPARING))
+        status = 202
+    else:
+        reply = current_app.make_response(render_template("research/preparing.html", run=run, message=PREPARING,
+                                                          seconds=RETRY_SECONDS))
+        status = 202 if request.path.endswith((".png", ".svg")) else 200
+    reply.status_code = status
+    reply.headers["Retry-After"] = str(RETRY_SECONDS)
+    reply.headers["Cache-Control"] = "no-store"
+    return reply
+
+
 weighting.in_background = _in_background
+weighting.first_in_background = _first_in_background
