@@ -231,7 +231,7 @@ def forget_redis_snapshots(app) -> None:
     with app.app_context():
         prefix = snapshots.redis_key(db.session(), "")
     try:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         if keys:
             client.delete(*keys)
     except redis.RedisError:
