@@ -84,7 +84,13 @@
   }
   function tx(store, mode, fn) { return open().then(function (d) { return rawTx(d, store, mode, fn); }); }
   var get = function (st, k) { return tx(st, "readonly", function (s) { return s.get(k); }); };
-  var put = function (st, v, k) { return tx(st, "readwrite", function (s) { return k === undefined ? s.put(v) : s.put(v, k); }); };
+  /* once a volunteer logs out keeping their work, only sealed copies are written: a send failing or a draft
+     saved a moment later must not put back a readable copy of an interview the logout has just sealed */
+  var sealing = false;
+  var put = function (st, v, k) {
+    if (sealing && st === "interviews" && !v.sealed) return Promise.resolve();
+    return tx(st, "readwrite", function (s) { return k === undefined ? s.put(v) : s.put(v, k); });
+  };
   var del = function (st, k) { return tx(st, "readwrite", function (s) { return s.delete(k); }); };
   var all = function (st) { return tx(st, "readonly", function (s) { return s.getAll(); }); };
   var keys = function (st) { return tx(st, "readonly", function (s) { return s.getAllKeys(); }); };
@@ -918,7 +924,7 @@
           return put("interviews", { uuid: i.uuid, sealed: text, status: "sealed" });
         });
       }, Promise.resolve());
-    }).then(function () { return forgetNames(); }).then(function () { return del("kv", "token"); }).catch(function () {});
+    }).then(function () { return forgetNames(); }).then(function () { return del("kv", "token"); }).catch(function (e) { console.error("sealAll failed", e && e.name, e && e.message); });
   }
   function unsealAll() {
     return all("interviews").then(function (items) {
@@ -940,7 +946,7 @@
 
   /* ---- logging out: never loses an interview, never leaves them to the next user ---- */
   function signOut(form) {
-    leaving = true;
+    leaving = true; sealing = true;
     localStorage.setItem(OUT, String(boot.login));
     sealAll().then(function () { form.submit(); });
   }
