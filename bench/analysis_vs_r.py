@@ -90,13 +90,19 @@ def time_khaosat(df: pd.DataFrame, repeats: int = 3) -> tuple[float, float, pd.D
 def time_r(df: pd.DataFrame, repeats: int) -> tuple[float, float, pd.DataFrame] | None:
     """R's cold run (the first in a fresh ``Rscript``, package loaded), its best of ``repeats`` warm
     runs after it, and the result."""
+    return run_rscript(R_SCRIPT, df, repeats)
+
+
+def run_rscript(r_script: str, df: pd.DataFrame, repeats: int) -> tuple[float, float, pd.DataFrame] | None:
+    """Run ``r_script`` (arguments: data CSV, result CSV, warm repeats; it prints "cold warm" seconds last)
+    on ``df``: (cold, best warm, the result), or None without R."""
     if shutil.which("Rscript") is None:
         print("R: Rscript not found, skipping the comparison (apt-get install r-base-core r-cran-survey)")
         return None
     with tempfile.TemporaryDirectory() as tmp:
         data, out, script = Path(tmp, "d.csv"), Path(tmp, "r.csv"), Path(tmp, "b.R")
         df.to_csv(data, index=False)
-        script.write_text(R_SCRIPT)
+        script.write_text(r_script)
         proc = subprocess.run(["Rscript", str(script), str(data), str(out), str(repeats)], capture_output=True,
                               text=True, check=True)
         cold, warm = (float(v) for v in proc.stdout.strip().splitlines()[-1].split())

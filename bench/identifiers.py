@@ -17,10 +17,7 @@ changes no number.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis import SurveyDesign  # noqa: E402
+from bench.analysis_vs_r import run_rscript  # noqa: E402
 
 R_SCRIPT = r"""
 suppressMessages(library(survey))
@@ -73,17 +71,7 @@ def timed(frame: pd.DataFrame, repeats: int) -> tuple[tuple[float, float], tuple
 
 
 def time_r(frame: pd.DataFrame, repeats: int) -> tuple[float, float, pd.DataFrame] | None:
-    if shutil.which("Rscript") is None:
-        print("R: Rscript not found (apt-get install r-base-core r-cran-survey)")
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        data, out, script = Path(tmp, "d.csv"), Path(tmp, "r.csv"), Path(tmp, "b.R")
-        frame.to_csv(data, index=False)
-        script.write_text(R_SCRIPT)
-        proc = subprocess.run(["Rscript", str(script), str(data), str(out), str(repeats)], capture_output=True,
-                              text=True, check=True)
-        cold, warm = (float(v) for v in proc.stdout.strip().splitlines()[-1].split())
-        return cold, warm, pd.read_csv(out)
+    return run_rscript(R_SCRIPT, frame, repeats)
 
 
 def main() -> None:
