@@ -269,6 +269,13 @@ class TableFamily:
         self._withheld: set[tuple] = set()  #: cells of tables that cannot be shown: hidden, owed no protection
         self._counts: dict[tuple, float] = {}
         self._tables: dict[tuple, Table] = {}
+        self._cell_lists: dict[tuple, list[tuple]] = {}  #: (level, groups, missing) -> its cells, made once
+        #: finer level -> coarser unit -> its finer units (and MISSING), in category order
+        self._children: dict[str, dict[str, list[str]]] = {}
+        for fine in self.area_levels[1:]:
+            self._children[fine] = {}
+            for unit in [*self.categories[fine], MISSING]:
+                self._children[fine].setdefault(self.parent[fine].get(unit, MISSING), []).append(unit)
 
     # cells are tuples: (area level or None, area code or TOTAL, value of each group in self.groups order)
 
@@ -287,10 +294,14 @@ class TableFamily:
 
     def _cells(self, level: str | None, groups: tuple[str, ...], missing: bool = False) -> list[tuple]:
         """The cells of the table (level, groups); with ``missing``, also those with a missing value."""
-        extra = [MISSING] if missing else []
-        lists = ([self.categories[level] + extra] if level else []) + [self.categories[g] + extra for g in groups]
-        by = ([level] if level else []) + list(groups)
-        return [self._cell(level, dict(zip(by, combo, strict=True))) for combo in itertools.product(*lists)]
+        key = (level, groups, missing)
+        if key not in self._cell_lists:
+            extra = [MISSING] if missing else []
+            lists = ([self.categories[level] + extra] if level else []) + [self.categories[g] + extra for g in groups]
+            by = ([level] if level else []) + list(groups)
+            self._cell_lists[key] = [self._cell(level, dict(zip(by, combo, strict=True)))
+                                     for combo in itertools.product(*lists)]
+        return self._cell_lists[key]
 
     def _margins(self, level: str | None, groups: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
         """The tables one step coarser than (level, groups)."""
@@ -344,8 +355,8 @@ class TableFamily:
             finer_level = levels[levels.index(level) + 1] if levels.index(level) + 1 < len(levels) else None
             if finer_level and (finer_level, groups) in present:
                 for cell in self._cells(level, groups, missing=True):
-                    children = [c for c in [*self.categories[finer_level], MISSING]
-                                if level is None or self.parent[finer_level].get(c, MISSING) == cell[1]]
+                    children = ([*self.categories[finer_level], MISSING] if level is None
+                                else self._children[finer_level].get(cell[1], []))
                     out.append(Relation(cell, tuple((finer_level, c, *cell[2:]) for c in children)))
             out.extend(self._attribute_relations(level, groups, present))
         return out
@@ -359,9 +370,11 @@ class TableFamily:
             if attribute not in groups or level == finest or (finest, rest) not in present:
                 continue
             position = 2 + self.groups.index(attribute)
+            units_of: dict[tuple, list[str]] = {}  # (attribute value, unit at ``level``) -> finest units
+            for unit in self.categories[finest]:
+                units_of.setdefault((of.get(unit), self._ancestor(unit, level)), []).append(unit)
             for cell in self._cells(level, groups):
-                units = [u for u in self.categories[finest] if of.get(u) == cell[position]
-                         and self._ancestor(u, level) == cell[1]]
+                units = units_of.get((cell[position], cell[1]), [])
                 parts = tuple((finest, u, *cell[2:position], TOTAL, *cell[position + 1:]) for u in units)
                 out.append(Relation(cell, parts))
         return out
