@@ -358,8 +358,25 @@ def app(request, backend, tmp_path):
 # -- the demo, seeded once per session ------------------------------------------------------------
 
 
+NATIONAL = "national"  #: the template key of the national demo (:func:`_seed_national`) beside ``per_ward`` values
+
+
+def _seed_national(session) -> None:
+    """The national demo (24 a province), next to Hà Nội's ward margins, which a national survey must not
+    be raked to (``tests/web/test_national.py``'s ``national`` fixture copies it)."""
+    from surveys import areas
+    from web.national_demo import seed_national
+    from web.population import build_population
+    from web.research.margins import replace_margins
+
+    replace_margins(session, areas.HANOI, build_population(areas.HANOI).margins(), "demo", None)
+    report = seed_national(session, per_province=24)
+    assert "national responses added" in report, report
+
+
 class DemoTemplates:
-    """Databases holding ``khaosat demo --per-ward N``, made once per run and shared by its xdist workers.
+    """Databases holding ``khaosat demo --per-ward N`` (or the national demo: ``NATIONAL``), made once per
+    run and shared by its xdist workers.
 
     The first worker to need ``per_ward`` N seeds an SQLite file with it (the others wait on a lock, then
     use that file); the PostgreSQL template is a schema migrated as the app's are, holding the same rows
@@ -373,16 +390,19 @@ class DemoTemplates:
         self.postgres: dict[int, str] = {}
 
     @staticmethod
-    def _seed(url: str, options: dict, per_ward: int) -> None:
+    def _seed(url: str, options: dict, per_ward: int | str) -> None:
         from web.demo import seed_demo
 
         app = create_app({**TEST_CONFIG, "DATABASE_URL": url, "ENGINE_OPTIONS": options})
         with app.app_context():
-            seed_demo(db.session(), app.config["KHAOSAT_PROVINCE"], per_ward=per_ward, seed=DEMO_SEED)
+            if per_ward == NATIONAL:
+                _seed_national(db.session())
+            else:
+                seed_demo(db.session(), app.config["KHAOSAT_PROVINCE"], per_ward=per_ward, seed=DEMO_SEED)
             db.session().close()
             db.engine().dispose()
 
-    def sqlite_file(self, per_ward: int) -> Path:
+    def sqlite_file(self, per_ward: int | str) -> Path:
         if per_ward not in self.sqlite:
             path = shared_folder(self.config) / f"demo{per_ward}.sqlite"
             with run_lock(self.config, f"demo{per_ward}-sqlite"):
@@ -394,7 +414,7 @@ class DemoTemplates:
             self.sqlite[per_ward] = path
         return self.sqlite[per_ward]
 
-    def postgres_schema(self, per_ward: int) -> str:
+    def postgres_schema(self, per_ward: int | str) -> str:
         if per_ward not in self.postgres:
             rows = self.sqlite_file(per_ward)
             schema = f"ks_demo{per_ward}_{run_id(self.config)}"
@@ -410,7 +430,7 @@ class DemoTemplates:
             self.postgres[per_ward] = schema
         return self.postgres[per_ward]
 
-    def copy_into(self, app, per_ward: int) -> None:
+    def copy_into(self, app, per_ward: int | str) -> None:
         """Replace the app's data by the demo's (before the test makes any request)."""
         url = app.config["DATABASE_URL"]
         with app.app_context():

@@ -15,12 +15,11 @@ from sqlmodel import select
 
 import surveys
 from surveys import areas, collation
+from tests.conftest import NATIONAL
 from tests.web.helpers import complete
 from web import catalog, db
 from web.models import ProvinceMargin, Response, SurveyVersion
-from web.national_demo import SLUG, national_instrument, seed_national
-from web.population import build_population
-from web.research.margins import replace_margins
+from web.national_demo import SLUG, national_instrument
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "national"
 HCMC = 79
@@ -142,12 +141,10 @@ def test_the_admin_sets_a_survey_national_as_a_new_draft_version(client, app, ac
 
 
 @pytest.fixture
-def national(app):
-    """The national demo, next to Hà Nội's ward margins (which a national survey must not be raked to)."""
-    with app.app_context():
-        replace_margins(db.session(), areas.HANOI, build_population(areas.HANOI).margins(), "demo", None)
-        report = seed_national(db.session(), per_province=24)
-    assert "national responses added" in report
+def national(app, demo_templates):
+    """The national demo, next to Hà Nội's ward margins (which a national survey must not be raked to):
+    seeded once per run (``tests.conftest._seed_national``) and copied into the test's database."""
+    demo_templates.copy_into(app, NATIONAL)
     return app
 
 
