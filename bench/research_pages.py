@@ -350,8 +350,8 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true", help="drop the database and load it again")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold and restart rows")
-    parser.add_argument("--restart", action="store_true", help="with --no-cold: the restart rows all the same "
-                        "(the saved weights of the last run are kept)")
+    parser.add_argument("--restart", action="store_true", help="with --no-cold: the restart rows all the same, "
+                        "after the warm ones (from the weights their server saved)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: the servers it started stop too
     for rows in args.sizes:
@@ -363,9 +363,10 @@ def main() -> None:
         if not args.no_cold:
             empty_snapshots(rows)
             cold = first_views(rows, token, "cold")
-        if not args.no_cold or args.restart:
             restart = first_views(rows, token, "restart")
         runs = repeated(rows, token, (volunteer_token, version, answers), args.repeat)
+        if args.no_cold and args.restart:  # the weights the warm rows' server saved
+            restart = first_views(rows, token, "restart")
         report(rows, cold, restart, runs, (before, f"{os.getloadavg()[0]:.1f}"))
 
 

@@ -331,7 +331,7 @@ def _loading_aside(cache: AppCache, key: tuple, session: Session, slug: str, pro
     a large one takes seconds: 10 s of CPU at 1,000,000); a small one is loaded in the request."""
     if not _answers_aside():
         return False
-    if key in _loads:  # being loaded already: its description is not read again
+    if key in _loads():  # being loaded already: its description is not read again
         return True
     described = snapshots.meta(session, snapshot_key(slug, province))
     if described is None or described.get("id") in _unreadable:
@@ -428,7 +428,11 @@ def _shared(session: Session, slug: str, province: areas.Provinces, stamp: Stamp
                     nonprobability=apart)
 
 
-_loads: set = set()  #: the designs (their cache keys) being loaded from a snapshot in a thread of this process
+def _loads() -> set:
+    """The designs (their cache keys) being loaded from a snapshot in a thread of this process."""
+    return current_app.extensions.setdefault("khaosat_loading", set())
+
+
 _unreadable: set = set()  #: the ids of saved designs this process could not read (made again, never read again)
 
 
@@ -458,8 +462,9 @@ def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provi
     if not lock.acquire(blocking=False):
         return
     app = current_app._get_current_object()
+    loads = _loads()
     if load:
-        _loads.add(key)
+        loads.add(key)
 
     def refresh() -> None:
         try:
@@ -477,7 +482,7 @@ def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provi
         except Exception:  # the last complete design stays; the next request tries again
             app.logger.exception("making the weights of %s again failed", slug)
         finally:
-            _loads.discard(key)
+            loads.discard(key)
             lock.release()
 
     threading.Thread(target=refresh, name=f"khaosat-weights-{slug}", daemon=True).start()
