@@ -16,7 +16,9 @@ through the login form (and the API gets a bearer token), and for each page:
   emptied). Above ``KHAOSAT_WEIGHTING_JOB_THRESHOLD`` responses it answers at once that the figures are being
   prepared (a page that reloads itself; the API 202) while a weighting run makes them: ``ready`` is how long
   until the page showed figures (polled every second); a page that is ready at once has the same figure;
-* ``restart``: the first request of a restarted server whose weights were saved by the last one;
+* ``restart``: the first request of a restarted server whose weights were saved by the last one (above the
+  threshold it answers "being prepared" while the worker reads them in a thread), and how long until the page
+  showed figures; ``slowest`` is the slowest single answer of the cold and restart polling;
 * ``warm``: ``--repeat`` requests, median and 95th percentile;
 * ``new``: ``--repeat`` rounds of one interview sent through ``POST /api/v1/submissions``, then the page
   at once (the weights are made again in the background meanwhile; the page serves the last complete
@@ -162,12 +164,16 @@ class Client:
         landed = self.opener.open(self.base + "/accounts/login", body)
         assert "/accounts/login" not in landed.url, "the researcher's login failed"
 
-    def ready(self, path: str) -> float:
-        """Seconds until ``path`` shows figures rather than "being prepared" (asked again every second)."""
-        began = time.perf_counter()
-        while preparing(self.get(path)[1]):
+    def ready(self, path: str) -> tuple[float, float]:
+        """Seconds until ``path`` shows figures rather than "being prepared" (asked again every second), and the
+        slowest of the answers meanwhile (the one showing the figures included)."""
+        began, slowest = time.perf_counter(), 0.0
+        while True:
+            seconds, body = self.get(path)
+            slowest = max(slowest, seconds)
+            if not preparing(body):
+                return time.perf_counter() - began, slowest
             time.sleep(1.0)
-        return time.perf_counter() - began
 
     def get(self, path: str) -> tuple[float, bytes]:
         request = urllib.request.Request(self.base + path)
@@ -282,8 +288,9 @@ def first_views(rows: int, token: str, label: str) -> dict[str, tuple[float, flo
         meter = CpuMeter(server.pid, database_url(rows))
         out = {}
         for name, path in PAGES.items():
-            out[name] = (*timed(client, meter, path), client.ready(path))
-            print(f"  {label:8} {name:20} {out[name][0]:7.3f} s, figures shown after {out[name][3]:7.3f} s", flush=True)
+            out[name] = (*timed(client, meter, path), *client.ready(path))
+            print(f"  {label:8} {name:20} {out[name][0]:7.3f} s, figures shown after {out[name][3]:7.3f} s "
+                  f"(slowest answer {out[name][4]:.3f} s)", flush=True)
         return out
     finally:
         stop(server)
@@ -320,16 +327,18 @@ def repeated(rows: int, token: str, volunteer: tuple[str, int, dict], repeat: in
 def report(rows: int, cold: dict, restart: dict, runs: dict, load: tuple[str, str]) -> None:
     print(f"\nPostgreSQL, {rows:,} responses, gunicorn {WORKERS} sync workers, over HTTP (seconds; CPU: "
           f"workers + PostgreSQL backends per request, median). Load average {load[0]} before, {load[1]} after.")
-    print("| page | cold | cold: figures shown | restart | warm p50 | warm p95 | warm CPU "
-          "| after a new submission p50 | p95 | CPU |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| page | cold | cold: figures shown | restart | restart: figures shown | slowest | warm p50 | warm p95 "
+          "| warm CPU | after a new submission p50 | p95 | CPU |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in PAGES:
         warm, new = runs[name]["warm"], runs[name]["new"]
 
         def cpu(samples):
             return f"{statistics.median(s[1] for s in samples):.2f} + {statistics.median(s[2] for s in samples):.2f}"
 
+        slowest = max((v for v in (cold[name][4], restart[name][4]) if v == v), default=float("nan"))
         print(f"| {name} | {cold[name][0]:.2f} | {cold[name][3]:.2f} | {restart[name][0]:.3f} | "
+              f"{restart[name][3]:.2f} | {slowest:.3f} | "
               f"{statistics.median(w[0] for w in warm):.3f} | {p95([w[0] for w in warm]):.3f} | {cpu(warm)} | "
               f"{statistics.median(n[0] for n in new):.3f} | {p95([n[0] for n in new]):.3f} | {cpu(new)} |")
 
@@ -341,6 +350,8 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true", help="drop the database and load it again")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold and restart rows")
+    parser.add_argument("--restart", action="store_true", help="with --no-cold: the restart rows all the same, "
+                        "after the warm ones (from the weights their server saved)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: the servers it started stop too
     for rows in args.sizes:
@@ -348,12 +359,14 @@ def main() -> None:
             load(rows)
         token, volunteer_token, answers, version = prepare(rows)
         before = f"{os.getloadavg()[0]:.1f}"
-        cold = restart = {name: (float("nan"),) * 4 for name in PAGES}
+        cold = restart = {name: (float("nan"),) * 5 for name in PAGES}
         if not args.no_cold:
             empty_snapshots(rows)
             cold = first_views(rows, token, "cold")
             restart = first_views(rows, token, "restart")
         runs = repeated(rows, token, (volunteer_token, version, answers), args.repeat)
+        if args.no_cold and args.restart:  # the weights the warm rows' server saved
+            restart = first_views(rows, token, "restart")
         report(rows, cold, restart, runs, (before, f"{os.getloadavg()[0]:.1f}"))
 
 

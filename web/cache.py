@@ -52,11 +52,16 @@ class AppCache:
         with self.key_lock(kind, key):
             value = self.get(kind, key, missing)
             if value is missing:
-                value = build()
-                self.put(kind, key, value)
-                with self._lock:
-                    self.built[kind, _name(key)] += 1
+                value = self.build_into(kind, key, build)
             return value
+
+    def build_into(self, kind: str, key: Hashable, build: Callable[[], T]) -> T:
+        """Build a value and keep it (the caller holds :meth:`key_lock`)."""
+        value = build()
+        self.put(kind, key, value)
+        with self._lock:
+            self.built[kind, _name(key)] += 1
+        return value
 
     def key_lock(self, kind: str, key: Hashable) -> threading.Lock:
         with self._lock:

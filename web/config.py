@@ -96,6 +96,9 @@ def _job_settings() -> dict:
         "KHAOSAT_JOB_THRESHOLD": int(os.environ.get("KHAOSAT_JOB_THRESHOLD", "20000")),
         #: a survey of more responses than this is weighted again in the background (web/research/weighting_jobs.py)
         "KHAOSAT_WEIGHTING_JOB_THRESHOLD": int(os.environ.get("KHAOSAT_WEIGHTING_JOB_THRESHOLD", "50000")),
+        #: a person's request waits this long for a large survey's table or ranking computed the first time in a
+        #: process (in a thread) before it answers "being prepared" (web/research/weighting.py)
+        "KHAOSAT_ASIDE_WAIT_SECONDS": float(os.environ.get("KHAOSAT_ASIDE_WAIT_SECONDS", "0.3")),
         "KHAOSAT_JOB_RETENTION_HOURS": float(os.environ.get("KHAOSAT_JOB_RETENTION_HOURS", "24")),
         "KHAOSAT_JOB_DIR": os.environ.get("KHAOSAT_JOB_DIR") or None,  #: default: instance/jobs
         "KHAOSAT_JOB_CHUNK_ROWS": int(os.environ.get("KHAOSAT_JOB_CHUNK_ROWS", "10000")),  #: rows per progress step

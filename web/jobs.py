@@ -311,6 +311,7 @@ def _run_as_owner(app: Flask, job: Job) -> Output:
         raise OwnerGone
     with app.test_request_context(f"/?lang={job.params.get('lang', 'vi')}"):
         g.requesting_user = owner
+        g.khaosat_in_place = True  # a job computes what it needs itself (web.research.weighting.in_place)
         return TASKS[job.kind](job.params, Progress(db.engine(), job.id))
 
 

@@ -12,13 +12,13 @@ import time
 
 import pytest
 import redis
-from sqlmodel import select
+from sqlmodel import select, update
 
 from tests.conftest import unique
 from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.test_weighting_jobs import _count, _exclude_one, _run, _wait, forget_saved_weights
-from web import db, jobs, tables
-from web.models import Response
+from web import cache, db, jobs, tables
+from web.models import Job, Response, WeightSnapshot
 
 RESULTS = "/research/digital-skills?indicator=dsi_index&level=ward"
 LEFT_BEHIND = "/research/digital-skills/left-behind?indicator=dsi_index"
@@ -93,8 +93,17 @@ def test_the_api_answers_202_until_the_figures_are_ready(on_rq, client, accounts
     assert client.get(API, headers=headers).status_code == 202  # still one run
     with on_rq.app_context():
         jobs.work(on_rq, burst=True)
-    ready = client.get(API, headers=headers)
+    ready = _api_ready(client, headers)  # (its table may take a moment more: 202 meanwhile, as it says)
     assert ready.status_code == 200 and ready.get_json()["rows"]
+
+
+def _api_ready(client, headers: dict):
+    """The API's answer once it is not 202 (asked again as soon as it answers)."""
+    deadline = time.monotonic() + 60
+    while (answer := client.get(API, headers=headers)).status_code == 202 and time.monotonic() < deadline:
+        assert answer.headers["Retry-After"] in ("2", "5")
+        time.sleep(0.05)
+    return answer
 
 
 def test_the_page_shows_the_run_s_progress(on_rq, client, accounts):
@@ -159,3 +168,116 @@ def test_the_first_view_after_new_weights_computes_nothing(large, client, accoun
     assert _built(large, "estimate") == estimated
     client.get(f"{RESULTS.replace('dsi_index', 'internet_user')}&lang=en")  # a view not seen before is made now
     assert _built(large, "estimate") == estimated + 1
+
+
+# -- a worker that has no weights in memory yet (just started, or a restarted server) ---------------------------
+
+def _new_worker(app) -> None:
+    """What a gunicorn worker that has just started holds: nothing of the weights the last one made and saved
+    (in Redis, or the weight_snapshots table), no views seen."""
+    cache.init_app(app)
+    app.extensions.pop("khaosat_viewed", None)
+
+
+def _saved(app, client) -> int:
+    """The survey's weights made by its first run and saved; how many responses they were made from."""
+    count = _count(_shown(client, f"{WEIGHTING}?lang=en"))
+    _wait(app)
+    return count
+
+
+@pytest.fixture(params=["database", "redis"])
+def saved_in(request, large):
+    """Where the weights are saved for the other workers: the weight_snapshots table, or the real Redis."""
+    if request.param == "redis":
+        require_redis()
+        large.config.update(REDIS_URL=REDIS_URL)
+        forget_saved_weights(large)
+        yield large
+        forget_saved_weights(large)
+    else:
+        yield large
+
+
+def test_a_new_worker_loads_the_saved_weights_aside(saved_in, client, accounts):
+    accounts.login("researcher")
+    count = _saved(saved_in, client)
+    _new_worker(saved_in)
+    first = client.get(f"{RESULTS}&lang=en")
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200 and first.headers["Retry-After"] == "5"
+    assert "Figures being prepared" in html and "this server has just started" in html
+    assert '<meta http-equiv="refresh" content="5">' in html and "Reload now" in html and "<table" not in html
+    vi = client.get(f"{LEFT_BEHIND}&lang=vi")
+    assert vi.status_code == 200 and "Số liệu đang được nạp" in vi.get_data(as_text=True)
+    shown = _shown(client, f"{WEIGHTING}?lang=en")
+    assert _count(shown) == count and _run(saved_in).status == "done"  # loaded: no second run was queued
+    assert "<table" in _shown(client, f"{RESULTS}&lang=en")
+
+
+def test_the_api_of_a_new_worker_answers_202_then_200(saved_in, client, accounts):
+    accounts.login("researcher")
+    _saved(saved_in, client)
+    _new_worker(saved_in)
+    headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
+    waiting = client.get(API, headers=headers)
+    body = waiting.get_json()
+    assert waiting.status_code == 202 and waiting.headers["Retry-After"] == "5"
+    assert body["status"] == "preparing" and body["percent"] is None
+    assert body["message"]["en"].startswith("The figures are being loaded")
+    assert body["message"]["vi"].startswith("Số liệu đang được nạp")
+    answer = _api_ready(client, headers)
+    assert answer.status_code == 200 and answer.get_json()["rows"]
+
+
+def test_a_small_survey_s_saved_weights_are_loaded_in_the_request(app, load_demo, client, accounts):
+    load_demo(8)
+    accounts.login("researcher")
+    before = _count(client.get(f"{WEIGHTING}?lang=en").get_data(as_text=True))
+    _new_worker(app)
+    page = client.get(f"{WEIGHTING}?lang=en").get_data(as_text=True)
+    assert "being prepared" not in page and _count(page) == before
+
+
+def test_saved_weights_that_cannot_be_read_are_made_again(large, client, accounts):
+    accounts.login("researcher")
+    count = _saved(large, client)
+    with large.app_context():  # the saved frame is damaged (a disk error, a copy cut short)
+        session = db.session()
+        session.exec(update(WeightSnapshot).values(frame=b"not parquet"))
+        session.commit()
+    _new_worker(large)
+    pages = [client.get(f"{path}&lang=en" if "?" in path else f"{path}?lang=en") for path in (RESULTS, LEFT_BEHIND)]
+    assert all(p.status_code == 200 and "Figures being prepared" in p.get_data(as_text=True) for p in pages)
+    shown = _shown(client, f"{WEIGHTING}?lang=en")  # a run made them again, and saved them
+    assert _count(shown) == count
+    with large.app_context():
+        runs = db.session().exec(select(Job).where(Job.kind == "weighting")).all()
+    assert len(runs) == 2 and all(r.status == "done" for r in runs)
+
+
+def test_a_large_survey_s_ranking_is_computed_aside(large, client, accounts):
+    accounts.login("researcher")
+    _saved(large, client)
+    large.config.update(KHAOSAT_ASIDE_WAIT_SECONDS=0.0)  # the request does not wait for it at all
+    first = client.get(f"{LEFT_BEHIND}&lang=en")
+    assert first.status_code == 200 and first.headers["Retry-After"] == "2"
+    assert "Figures being prepared" in first.get_data(as_text=True)
+    assert "a few seconds the first time" in first.get_data(as_text=True)
+    vi = client.get(f"{LEFT_BEHIND}&lang=vi").get_data(as_text=True)
+    assert "Số liệu đang được tính" in vi or "<table" in vi  # (made meanwhile)
+    assert "Figures as of" in _shown(client, f"{LEFT_BEHIND}&lang=en")
+    made = _built(large, "ranking")
+    assert "Figures as of" in client.get(f"{LEFT_BEHIND}&lang=en").get_data(as_text=True)
+    assert _built(large, "ranking") == made  # computed once, in its thread
+    api = client.get(API.replace("dsi_index", "internet_user"),
+                     headers={"Authorization": f"Bearer {accounts.token('researcher')}"})
+    assert api.status_code == 202 and api.get_json()["retry_after"] == 2
+
+
+def test_a_table_computed_within_the_wait_is_answered_at_once(large, client, accounts):
+    accounts.login("researcher")
+    _saved(large, client)
+    large.config.update(KHAOSAT_ASIDE_WAIT_SECONDS=60.0)
+    page = client.get(f"{RESULTS.replace('dsi_index', 'internet_user')}&by=sex&lang=en")
+    assert page.status_code == 200 and "<table" in page.get_data(as_text=True)

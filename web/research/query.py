@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from flask import abort, current_app
+from flask import abort, current_app, request
 
 import surveys
 from surveys import areas, collation
@@ -86,7 +86,11 @@ def read(slug: str, args, *, api: bool = False, data: Weighted | None = None) ->
     parameter this survey does not offer."""
     instrument = load_instrument(slug)
     provinces = survey_provinces(db.read_session(), slug)
-    data, pending = (data, False) if data is not None else current(db.read_session(), slug, provinces)
+    try:
+        data, pending = (data, False) if data is not None else current(db.read_session(), slug, provinces)
+    except weighting.BeingPrepared:  # what this page shows is computed before the weights being made are served
+        _asked(slug, provinces, args, api)
+        raise
     offered = variables.indicators(instrument, data, language())
     groups = variables.groups(data.frame, data.facts) if not data.frame.empty else []
     wanted = args.get("find", "").strip()[:100]
@@ -148,14 +152,31 @@ _views_lock = threading.Lock()
 def viewed(query: Query, derive: Callable[[Query], object]) -> None:
     """Remember that a page computed ``derive(query)`` (a table, a ranking) from the served design, in the
     request's language: :func:`warm` computes it again from the next design before that one is served."""
+    _remember(query.slug, query.provinces, (derive, tuple(sorted(query.args.items())), language()))
+
+
+def _remember(slug: str, provinces: areas.Provinces, view: tuple) -> None:
     views = current_app.extensions.setdefault("khaosat_viewed", {})
-    view = (derive, tuple(sorted(query.args.items())), language())
     with _views_lock:
-        recent = views.setdefault((query.slug, areas.province_codes(query.provinces)), {})
+        recent = views.setdefault((slug, areas.province_codes(provinces)), {})
         recent.pop(view, None)
         recent[view] = True
         while len(recent) > RECENT_VIEWS:
             recent.pop(next(iter(recent)))
+
+
+#: the endpoint of a page -> what it derives from the design (the results table unless listed: the ranking's page)
+DERIVED_BY: dict[str, Callable[[Query], object]] = {}
+
+
+def _asked(slug: str, provinces: areas.Provinces, args, api: bool) -> None:
+    """Remember the view a request asked for while the weights are being prepared (made by a run, or loaded):
+    computed before they are served, as the views seen lately are (:func:`warm`)."""
+    derive = DERIVED_BY.get(request.endpoint or "", table)
+    asked = {k: v for k, v in args.items() if k in ("indicator", "level", "by", "by2")}
+    if api and asked.get("by") == "ward":
+        asked.update(level="ward", by="")
+    _remember(slug, provinces, (derive, tuple(sorted(asked.items())), language()))
 
 
 def warm(data: Weighted, slug: str, provinces: areas.Provinces) -> None:
@@ -181,7 +202,7 @@ def table(query: Query) -> pd.DataFrame:
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
     key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])
     out = query.data.derived(key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
-                                                          family=cell_family(query))).copy()
+                                                          family=cell_family(query)), aside=True).copy()
     if query.indicator.categorical:
         order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
         out["category_label"] = out["category"].map(query.indicator.level_label)
@@ -283,4 +304,4 @@ def benchmark(query: Query) -> float | None:
     if query.indicator is None or query.data.design is None:
         return None
     return query.data.derived(("overall", query.indicator),
-                              lambda: results.overall(query.data.design, query.indicator))
+                              lambda: results.overall(query.data.design, query.indicator), aside=True)

@@ -59,7 +59,7 @@ def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostic
     except (pa.ArrowException, ValueError, TypeError):
         current_app.logger.info("the weights of %s are not shared: a column mixes types", key)
         return
-    meta = {**meta, "apart": None if apart is None else uuid.uuid4().hex}
+    meta = {**meta, "id": uuid.uuid4().hex, "apart": None if apart is None else uuid.uuid4().hex}
     if current_app.config.get("REDIS_URL"):
         _redis().hset(redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
                                                          "diagnostics": diagnostics, "apart": apart or b""})

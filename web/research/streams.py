@@ -60,7 +60,7 @@ def self_selected(q: query.Query) -> Weighted | None:
         if made.method != "raked" and wards.empty and not by_province.empty:  # too few in some province
             made = calibrate_to_whole_area(frame, by_province)
         return made
-    return q.data.derived(("self_selected",), build)
+    return q.data.derived(("self_selected",), build, aside=True)
 
 
 def side_by_side(q: query.Query) -> pd.DataFrame | None:
@@ -79,4 +79,4 @@ def side_by_side(q: query.Query) -> pd.DataFrame | None:
         apart = results.estimate(other.design, q.indicator, q.columns,
                                  family=table_family(records, [g for g in q.groups if g in records]))
         return independent_gap(official, apart, q.columns)
-    return query.label(q, query.in_province_order(q.data.derived(key, build).copy()))
+    return query.label(q, query.in_province_order(q.data.derived(key, build, aside=True).copy()))

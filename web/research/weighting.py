@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from flask import current_app
+from flask import copy_current_request_context, current_app, g, has_request_context
 from sqlalchemy import case, func, text
 from sqlmodel import Session, select
 
@@ -47,7 +47,7 @@ from web.cache import AppCache, app_cache, cached
 from web.models import PopulationMargin, ProvinceMargin, Response, Survey, SurveyRound, SurveyVersion, Visit
 from web.research import snapshots
 from web.sampling import nonresponse_factors
-from web.tables import PROBABILITY, data_stamp, responses_frame
+from web.tables import PROBABILITY, data_stamp, response_count, responses_frame
 
 T = TypeVar("T")
 
@@ -100,9 +100,13 @@ class Weighted:
     #: sex and age totals: :func:`calibrate_to_whole_area`)
     margins_level: str = "ward"
 
-    def derived(self, key: tuple, build: Callable[[], T]) -> T:
+    def derived(self, key: tuple, build: Callable[[], T], aside: bool = False) -> T:
         """``build()`` (something computed from this design: a ranking, a table family), kept in the
-        app's cache for as long as this design is current."""
+        app's cache for as long as this design is current. ``aside``: in a person's request on a large design,
+        computed in a thread of this process; the request waits for it ``KHAOSAT_ASIDE_WAIT_SECONDS`` at most, then
+        answers "being prepared" (:class:`BeingPrepared`) and a later request finds it made."""
+        if aside and _answers_aside() and len(self.frame) > current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
+            return _computed_aside(("derived", (self.token, *key)), build)
         return cached("derived", (self.token, *key), build)
 
 
@@ -120,12 +124,84 @@ ON_BUILT: list[Callable[[Session, str, areas.Provinces, Weighted], None]] = []
 BEFORE_SERVED: list[Callable[[Weighted, str, areas.Provinces], None]] = []
 
 
+@dataclass(frozen=True)
+class Preparing:
+    """What a "being prepared" answer waits for when it is not a weighting run: ``"loading"`` (this process reads
+    the saved weights), ``"computing"`` (a table or ranking of them); its progress is not known."""
+
+    what: str
+    percent: None = None
+    done_rows: int = 0
+    total_rows: int = 0
+
+
 class BeingPrepared(Exception):
-    """A large survey's first weights are being made in the background (:attr:`run`: the weighting run)."""
+    """A large survey's figures are being prepared in the background (:attr:`run`: the weighting run making its
+    first weights, or a :class:`Preparing`: the saved weights being loaded, a table being computed)."""
 
     def __init__(self, run) -> None:
         super().__init__("the weights are being prepared")
         self.run = run
+
+
+def _answers_aside() -> bool:
+    """Whether this is a person's request, which answers "being prepared" rather than wait: not a job, nor a
+    thread preparing the figures (:func:`in_place`)."""
+    return has_request_context() and not g.get("khaosat_in_place", False)
+
+
+class in_place:  # noqa: N801 - used as a function: ``with in_place():``
+    """Within it, everything is computed (and the saved weights loaded) where it is asked for, never aside: in
+    jobs and in the threads preparing the figures."""
+
+    def __enter__(self) -> None:
+        self.before = g.get("khaosat_in_place", False)
+        g.khaosat_in_place = True
+
+    def __exit__(self, *_exc) -> None:
+        g.khaosat_in_place = self.before
+
+
+_failed_aside: set = set()  #: keys whose computing aside failed: the next request computes them itself
+_failed_lock = threading.Lock()
+
+
+def _computed_aside(key: tuple, build: Callable[[], T]) -> T:
+    """``build()``'s value from the app's cache; else computed in a thread (one per key), waited for
+    ``KHAOSAT_ASIDE_WAIT_SECONDS``; :class:`BeingPrepared` when it is not ready by then. After a failure the next request
+    computes it itself, so that what went wrong is shown as it would have been."""
+    cache, missing = app_cache(), object()
+    value = cache.get(*key, missing)
+    if value is not missing:
+        return value
+    with _failed_lock:
+        failed = key in _failed_aside
+        _failed_aside.discard(key)
+    if failed:
+        return cache.get_or_build(*key, build)
+    lock = cache.key_lock(*key)
+    if lock.acquire(blocking=False):
+        app = current_app._get_current_object()
+
+        @copy_current_request_context
+        def compute() -> None:
+            try:
+                with in_place():
+                    cache.build_into(*key, build)
+            except Exception:
+                app.logger.exception("computing %s aside failed", key[1][1:])
+                with _failed_lock:
+                    _failed_aside.add(key)
+            finally:
+                lock.release()
+
+        threading.Thread(target=compute, name="khaosat-aside", daemon=True).start()
+    if lock.acquire(timeout=current_app.config["KHAOSAT_ASIDE_WAIT_SECONDS"]):
+        lock.release()
+    value = cache.get(*key, missing)
+    if value is missing:
+        raise BeingPrepared(Preparing("computing"))
+    return value
 
 
 def margins_frame(session: Session, provinces: areas.Provinces) -> pd.DataFrame:
@@ -222,6 +298,8 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
             and _newer_saved(session, slug, province, stamp, latest):  # another worker made newer ones: loaded aside
         _later(cache, key, session.get_bind(), slug, province, load=True)
         return latest, True
+    if latest is None and _loading_aside(cache, key, session, slug, province):
+        raise BeingPrepared(Preparing("loading"))
     if latest is None or latest.stamp != stamp:  # another worker may have made a newer one
         shared = _shared(session, slug, province, stamp, latest)
         if shared is not None:
@@ -247,6 +325,24 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
     return latest, False
 
 
+def _loading_aside(cache: AppCache, key: tuple, session: Session, slug: str, province: areas.Provinces) -> bool:
+    """Whether the saved design is being loaded in a thread of this process: when nothing is served yet, in a
+    person's request, and the saved design holds more than ``KHAOSAT_WEIGHTING_JOB_THRESHOLD`` responses (reading
+    a large one takes seconds: 10 s of CPU at 1,000,000); a small one is loaded in the request."""
+    if not _answers_aside():
+        return False
+    if key in _loads():  # being loaded already: its description is not read again
+        return True
+    described = snapshots.meta(session, snapshot_key(slug, province))
+    if described is None or described.get("id") in _unreadable:
+        return False
+    rows = described["rows"] if "rows" in described else response_count(session, slug)  # saved before "rows"
+    if rows <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
+        return False
+    _later(cache, key, session.get_bind(), slug, province, load=True)
+    return True
+
+
 def _served_meanwhile(latest: Weighted, stamp: Stamp) -> bool:
     """Whether a newer design of this one's survey is made ready aside while this one is served, rather than in
     the request: a large one's always (as its weighting runs), a slow one's after new responses only."""
@@ -257,7 +353,8 @@ def _served_meanwhile(latest: Weighted, stamp: Stamp) -> bool:
 def _newer_saved(session: Session, slug: str, province: areas.Provinces, stamp: Stamp, latest: Weighted) -> bool:
     """Whether the saved design (:mod:`web.research.snapshots`) would replace ``latest`` (its description only)."""
     described = snapshots.meta(session, snapshot_key(slug, province))
-    return described is not None and _saved_usable(described, stamp, latest) and _stamp_of(described) != latest.stamp
+    return described is not None and described.get("id") not in _unreadable \
+        and _saved_usable(described, stamp, latest) and _stamp_of(described) != latest.stamp
 
 
 def _stamp_of(described: dict) -> Stamp:
@@ -297,6 +394,7 @@ def _built_and_shared(session: Session, slug: str, province: areas.Provinces,
                       on_chunk: Callable[[int], None] | None = None) -> Weighted:
     made = build(session, slug, province, on_chunk)
     meta = {"stamp": [made.stamp.data_version, made.stamp.newest, list(made.stamp.margins)], "method": made.method,
+            "rows": len(made.frame),
             "problem": None if made.problem is None else {"code": made.problem.code, "params": dict(made.problem.params)},
             "unrepresented": list(made.unrepresented_wards),
             "has_design": made.design is not None, "as_of": made.as_of.isoformat(), "seconds": made.seconds,
@@ -311,9 +409,14 @@ def _shared(session: Session, slug: str, province: areas.Provinces, stamp: Stamp
     """The design another worker made and saved (:mod:`web.research.snapshots`) when it is current or newer
     than ``latest`` (read only then: its description is read first)."""
     described = snapshots.meta(session, snapshot_key(slug, province))
-    if described is None or not _saved_usable(described, stamp, latest):
+    if described is None or described.get("id") in _unreadable or not _saved_usable(described, stamp, latest):
         return None
-    stored = snapshots.load(session, snapshot_key(slug, province))
+    try:
+        stored = snapshots.load(session, snapshot_key(slug, province))
+    except Exception:  # unreadable (or written by another version): made again instead, by a run or the request
+        current_app.logger.exception("the saved weights of %s could not be read; they are made again", slug)
+        _unreadable.add(described.get("id"))
+        return None
     if stored is None:
         return None
     meta, frame, diagnostics, apart = stored
@@ -323,6 +426,14 @@ def _shared(session: Session, slug: str, province: areas.Provinces, stamp: Stamp
                     tuple(meta["unrepresented"]), {k: tuple(v) for k, v in meta["facts"].items()},
                     Stamp(version, newest, tuple(margins)), dt.datetime.fromisoformat(meta["as_of"]), meta["seconds"],
                     nonprobability=apart)
+
+
+def _loads() -> set:
+    """The designs (their cache keys) being loaded from a snapshot in a thread of this process."""
+    return current_app.extensions.setdefault("khaosat_loading", set())
+
+
+_unreadable: set = set()  #: the ids of saved designs this process could not read (made again, never read again)
 
 
 def _claimed(session: Session, name: str) -> bool:
@@ -336,11 +447,12 @@ def _claimed(session: Session, name: str) -> bool:
 
 
 def _before_served(made: Weighted, slug: str, province: areas.Provinces) -> None:
-    for hook in BEFORE_SERVED:
-        try:
-            hook(made, slug, province)
-        except Exception:  # noqa: BLE001 - the design is served all the same; its pages compute in their request
-            current_app.logger.exception("preparing the pages of %s failed", slug)
+    with in_place():
+        for hook in BEFORE_SERVED:
+            try:
+                hook(made, slug, province)
+            except Exception:  # noqa: BLE001 - the design is served all the same; its pages compute in their request
+                current_app.logger.exception("preparing the pages of %s failed", slug)
 
 
 def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provinces, load: bool = False) -> None:
@@ -350,6 +462,9 @@ def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provi
     if not lock.acquire(blocking=False):
         return
     app = current_app._get_current_object()
+    loads = _loads()
+    if load:
+        loads.add(key)
 
     def refresh() -> None:
         try:
@@ -367,6 +482,7 @@ def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provi
         except Exception:  # the last complete design stays; the next request tries again
             app.logger.exception("making the weights of %s again failed", slug)
         finally:
+            loads.discard(key)
             lock.release()
 
     threading.Thread(target=refresh, name=f"khaosat-weights-{slug}", daemon=True).start()

@@ -31,6 +31,12 @@ KIND = "weighting"
 RETRY_SECONDS = 5  #: a "being prepared" answer asks to be asked again after this long
 PREPARING = lazy_gettext("The figures are being prepared: a large survey's weights are made once, in the background, "
                          "before its first results can be shown.")
+#: what the answer says while the saved weights are read, or a table of them computed (:class:`weighting.Preparing`)
+WAITING = {"loading": lazy_gettext("The figures are being loaded: this server has just started and reads the survey's "
+                                   "last complete weights before it shows them."),
+           "computing": lazy_gettext("The figures are being computed: a large survey's table or ranking takes a few "
+                                     "seconds the first time it is asked for.")}
+RETRY = {"loading": RETRY_SECONDS, "computing": 2}  #: seconds before asking again, by what is waited for
 
 
 @jobs.task(KIND)
@@ -84,19 +90,21 @@ def _first_in_background(session: Session, slug: str, provinces: areas.Provinces
 @bp.app_errorhandler(weighting.BeingPrepared)
 def being_prepared(error: weighting.BeingPrepared):
     """The figures are being prepared: for the API 202 with ``Retry-After`` and ``{"status": "preparing",
-    "done_rows", "total_rows", "percent", "retry_after", "message"}``; for a page 200 and a page that reloads
+    "done_rows", "total_rows", "percent" (null when not known), "retry_after", "message"}``; for a page 200 and a page that reloads
     itself (a meta refresh, no script) and says how many responses are read; a chart 202 and that page."""
-    run: Job = error.run
+    run: Job | weighting.Preparing = error.run
+    what = run.what if isinstance(run, weighting.Preparing) else "run"
+    message, seconds = WAITING.get(what, PREPARING), RETRY.get(what, RETRY_SECONDS)
     if errors.wants_json():
         reply = jsonify(status="preparing", done_rows=run.done_rows or 0, total_rows=run.total_rows or 0,
-                        percent=run.percent, retry_after=RETRY_SECONDS, message=in_every_language(PREPARING))
+                        percent=run.percent, retry_after=seconds, message=in_every_language(message))
         status = 202
     else:
-        reply = current_app.make_response(render_template("research/preparing.html", run=run, message=PREPARING,
-                                                          seconds=RETRY_SECONDS))
+        reply = current_app.make_response(render_template("research/preparing.html", run=run, message=message,
+                                                          seconds=seconds))
         status = 202 if request.path.endswith((".png", ".svg")) else 200
     reply.status_code = status
-    reply.headers["Retry-After"] = str(RETRY_SECONDS)
+    reply.headers["Retry-After"] = str(seconds)
     reply.headers["Cache-Control"] = "no-store"
     return reply
 
