@@ -160,6 +160,17 @@ def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
                    _kept_rows(slug, spec, cells, names, chunk_rows, on_chunk) if tier == releases.FULL else None)
 
 
+def keep_rows(slug: str, on_chunk: Callable[[int], None] | None = None) -> int:
+    """Make and keep the full file's CSV bytes of every response of ``slug`` that has none of the current
+    layout (:func:`web.research.fragments.backfill`); how many were made."""
+    session = db.session()
+    instrument = query.load_instrument(slug)
+    names = ward_names(session, survey_provinces(session, slug))
+    spec = releases.variables(instrument, releases.Release(releases.FULL, [], "ward_code", {}))
+    layout = fragments.Layout(spec, names, None, fragments.layout_stamp(spec, names), db.engine())
+    return fragments.backfill(session, slug, layout, on_chunk=on_chunk)
+
+
 def _kept_rows(slug: str, spec, cells, names, chunk_rows: int, on_chunk) -> Callable[[], Iterator[bytes]] | None:
     """The full file's CSV from the rows kept per response (:mod:`web.research.fragments`), when enabled."""
     if not current_app.config.get("KHAOSAT_CSV_ROWS_KEPT", True):

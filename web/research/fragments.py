@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from flask import current_app
-from sqlalchemy import Engine, Text, case, cast, select
+from sqlalchemy import Engine, Text, case, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -59,10 +59,13 @@ def layout_stamp(spec: list[Variable], ward_names: dict[int, str]) -> str:
     return hashlib.sha256(made.encode()).hexdigest()[:32]
 
 
-def _query(version_id: int, stamp: str):
+def _query(version_id: int, stamp: str, stale_only: bool = False):
     """One version's kept responses in order, with their kept bytes; the answers only where those are missing
-    or of another layout (the database then ships ~0.5 KB a row, not the JSON as well)."""
+    or of another layout (the database then ships ~0.5 KB a row, not the JSON as well). ``stale_only``: only
+    the responses whose bytes are missing or of another layout."""
     r, f = Response.__table__, ResponseCsv.__table__
+    if stale_only:
+        return _query(version_id, stamp).where(or_(f.c.stamp.is_(None), f.c.stamp != stamp))
     fresh = f.c.stamp == stamp
 
     def unless_fresh(column):
@@ -80,7 +83,7 @@ class Layout:
 
     spec: list[Variable]
     ward_names: dict[int, str]
-    cells: weight_cells.Cells
+    cells: weight_cells.Cells | None  #: None: rows are only made and kept (:func:`backfill`)
     stamp: str
     primary: Engine | None  #: where rows made by the export are written back (None: not written)
 
@@ -108,6 +111,22 @@ def csv_stream(session: Session, slug: str, layout: Layout, chunk_rows: int = 10
             on_chunk(count)
 
 
+def backfill(session: Session, slug: str, layout: Layout, chunk_rows: int = 10000,
+             on_chunk: Callable[[int], None] | None = None) -> int:
+    """Make and keep the bytes of every response of ``slug`` that has none of this layout (the background
+    work after a weighting run, so that the next download only joins them); how many were made."""
+    made = 0
+    for version_id, version in _versions(session, slug):
+        for rows in driver_rows(session, _query(version_id, layout.stamp, stale_only=True), chunk_rows):
+            kept = _render(rows, version, layout)
+            if isinstance(kept, dict):
+                _write_back(layout, _records(rows, range(len(rows)), kept, layout.stamp))
+            made += len(rows)
+            if on_chunk is not None:
+                on_chunk(len(rows))
+    return made
+
+
 def _chunk(rows: Sequence[tuple], version: int, layout: Layout) -> tuple[bytes, int]:
     """One chunk's rows of the file, and how many."""
     heads, tails = [row[5] for row in rows], [row[6] for row in rows]
@@ -125,12 +144,17 @@ def _chunk(rows: Sequence[tuple], version: int, layout: Layout) -> tuple[bytes, 
                 heads[i], tails[i] = made["head"][k], made["tail"][k]
                 for j, name in enumerate(("stream", "sex", "age_band")):
                     keys[j][i] = made[name][k]
-            _write_back(layout, [dict(response_id=rows[i][0], edits=rows[i][3] or 0, stamp=layout.stamp,
-                                      **{name: made[name][k] for name in _KEPT[1:]}) for k, i in enumerate(stale)])
+            _write_back(layout, _records(rows, stale, made, layout.stamp))
     texts = _weight_texts(rows, keys, layout.cells)
     for i in whole:
         texts[i] = b""
     return b"".join([b"".join(parts) for parts in zip(heads, texts, tails, strict=True)]), len(rows)
+
+
+def _records(rows: Sequence[tuple], which: Sequence[int], made: dict[str, list], stamp: str) -> list[dict]:
+    """The rows of ``response_csv`` for ``rows[i]`` of each ``i`` in ``which`` (``made[...][k]`` the k-th)."""
+    return [dict(response_id=rows[i][0], edits=rows[i][3] or 0, stamp=stamp,
+                 **{name: made[name][k] for name in _KEPT[1:]}) for k, i in enumerate(which)]
 
 
 def _weight_texts(rows: Sequence[tuple], keys: list[list], cells: weight_cells.Cells) -> list[bytes]:
