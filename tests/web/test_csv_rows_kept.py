@@ -111,3 +111,17 @@ def test_a_bulk_update_in_sql_clears_the_kept_rows(app, demo_data):
     assert left == 0 and all(r.edits == 1 for r in _kept_rows(app).values())
     kept, present = _files(app)
     assert kept == present
+
+
+def test_the_background_run_keeps_every_row_and_the_admins_download_is_the_same_file(app, client, accounts, demo_data):
+    with app.test_request_context("/?lang=vi"):
+        made = downloads.keep_rows(SLUG)  # what the weighting job does after a run
+    responses = _responses(app)
+    assert made >= len(responses) and all(_kept_rows(app)[r.id].head for r in responses)
+    with app.test_request_context("/?lang=vi"):
+        assert downloads.keep_rows(SLUG) == 0  # nothing missing: nothing made again
+    accounts.login("admin")
+    with client.get("/research/digital-skills/export-full.csv") as downloaded:  # closed: its request ends
+        assert downloaded.status_code == 200
+        data = downloaded.data
+    assert data == _files(app)[1]
