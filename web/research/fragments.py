@@ -25,7 +25,6 @@ import dataclasses
 import hashlib
 import itertools
 import logging
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +32,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from flask import current_app
 from sqlalchemy import Engine, Text, case, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,7 +42,7 @@ from web.i18n import local_zone
 from web.models import Response, ResponseCsv
 from web.research import exports, weight_cells
 from web.research.codebook import Variable
-from web.tables import _collection_paused, _frame, _kept, _versions, driver_rows, one_ahead
+from web.tables import _collection_paused, _frame, _kept, _versions, driver_rows
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +78,6 @@ def _query(version_id: int, stamp: str, stale_only: bool = False):
             .select_from(r.outerjoin(f, f.c.response_id == r.c.id)).where(_kept(version_id)).order_by(r.c.id))
 
 
-def _fetch(session: Session, query, chunk_rows: int) -> Iterator[Sequence[tuple]]:
-    """The rows of ``query`` in chunks: on PostgreSQL through a named cursor in binary (the kept bytes as they
-    are stored, not as hex text; half the CPU of the driver's text rows), elsewhere as the driver gives them."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        yield from driver_rows(session, query, chunk_rows)
-        return
-    compiled = query.compile(dialect=connection.dialect)
-    with connection.connection.driver_connection.cursor(name=f"khaosat_csv_{uuid.uuid4().hex}", binary=True) as cursor:
-        cursor.itersize = chunk_rows
-        cursor.execute(str(compiled), compiled.params)
-        while rows := cursor.fetchmany(chunk_rows):
-            yield rows
-
-
 @dataclass
 class Layout:
     """What every chunk of one file shares."""
@@ -116,16 +99,10 @@ def csv_stream(session: Session, slug: str, layout: Layout, chunk_rows: int = 10
     yield "\ufeff".encode()
     yield (",".join(v.name for v in layout.spec) + "\r\n").encode()
     fetched = ((rows, version) for version_id, version in _versions(session, slug)
-               for rows in _fetch(session, _query(version_id, layout.stamp), chunk_rows))
-    app = current_app._get_current_object()
-
+               for rows in driver_rows(session, _query(version_id, layout.stamp), chunk_rows))
     weights = _WeightTexts(layout.cells)
-
-    def work(job):
-        with app.app_context():  # the time zone of a row made here is the app's
-            return _chunk(*job, layout, weights)
-
-    for block, count in one_ahead(work, fetched, "khaosat-fragments"):
+    for rows, version in fetched:  # in this thread: its work holds the GIL, and rows made need the app's time zone
+        block, count = _chunk(rows, version, layout, weights)
         yield block
         if on_chunk is not None:
             on_chunk(count)
@@ -137,7 +114,7 @@ def backfill(session: Session, slug: str, layout: Layout, chunk_rows: int = 1000
     work after a weighting run, so that the next download only joins them); how many were made."""
     made = 0
     for version_id, version in _versions(session, slug):
-        for rows in _fetch(session, _query(version_id, layout.stamp, stale_only=True), chunk_rows):
+        for rows in driver_rows(session, _query(version_id, layout.stamp, stale_only=True), chunk_rows):
             kept = _render(rows, version, layout)
             if isinstance(kept, dict):
                 _write_back(layout, _records(rows, range(len(rows)), kept, layout.stamp))
