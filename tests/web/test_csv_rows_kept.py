@@ -121,6 +121,7 @@ def test_the_background_run_keeps_every_row_and_the_admins_download_is_the_same_
     with app.test_request_context("/?lang=vi"):
         assert downloads.keep_rows(SLUG) == 0  # nothing missing: nothing made again
     accounts.login("admin")
-    downloaded = client.get("/research/digital-skills/export-full.csv")
-    assert downloaded.status_code == 200
-    assert downloaded.data == _files(app)[1]
+    with client.get("/research/digital-skills/export-full.csv") as downloaded:  # closed, as a WSGI server does
+        assert downloaded.status_code == 200
+        body = downloaded.data
+    assert body == _files(app)[1]
