@@ -4,6 +4,8 @@ Usage::
 
     python bench/export_stream.py --sizes 200000,1000000            # load (COPY) and measure
     python bench/export_stream.py --sizes 200000,1000000 --measure  # measure only, on the loaded databases
+    python bench/export_stream.py --sizes 200000 --measure --forget --paths present,kept,kept
+        # the present path, a first download (rows made and kept), a download from the kept rows
 
 One database per size (``khaosat_export_<N>`` on $BENCH_POSTGRES, default postgres@127.0.0.1:5432), so
 that the two sizes are measured the same way. Loading: migrate, publish the built-in surveys, the demo's
@@ -25,6 +27,7 @@ Budget (issue 20.2): >= 50,000 rows/s at 10,000,000 responses, memory flat.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -137,24 +140,53 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(rows: int) -> None:
+def _backends(rows: int) -> dict[int, float]:
+    """The CPU seconds so far of every PostgreSQL backend on the size's database (the export reads through one
+    and writes the rows it makes back through another)."""
+    with psycopg.connect(f"postgresql://{SERVER}/postgres", autocommit=True) as conn:
+        pids = [pid for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                               (f"khaosat_export_{rows}",))]
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = _cpu(pid)
+        except OSError:  # ended meanwhile
+            pass
+    return out
+
+
+def _blocks(made, path: str):
+    if path == "present":
+        return exports.csv_stream(made.rows(), made.columns)
+    return made.csv_blocks()
+
+
+def measure(rows: int, path: str = "kept") -> None:
+    """One export, every byte hashed. ``path``: "kept" (the rows kept per response, made and kept first where
+    missing: what the download does), "present" (every response's answers decoded and formatted)."""
     app = create_app({"DATABASE_URL": url(rows), "SECRET_KEY": "bench"})
     with app.test_request_context("/?lang=vi"):
         g.requesting_user = db.session().exec(select(User).where(User.username == "bench-admin")).one()
-        backend = db.read_session().connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        db.read_session().connection()
         resident = _reset_peak()
-        start, cpu, pg = time.perf_counter(), time.process_time(), _cpu(backend)
+        start, cpu, pg = time.perf_counter(), time.process_time(), _backends(rows)
         made = downloads.release(SLUG, "csv", releases.FULL)
         size = count = 0
-        for block in exports.csv_stream(made.rows(), made.columns):
+        digest = hashlib.sha256()
+        for block in _blocks(made, path):
             size += len(block)
             count += block.count(b"\r\n")
-        seconds, cpu, pg = time.perf_counter() - start, time.process_time() - cpu, _cpu(backend) - pg
+            digest.update(block)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        pg = sum(now - pg.get(pid, 0.0) for pid, now in _backends(rows).items())
         peak = _status("VmHWM")
+        kept = db.session().connection().exec_driver_sql("SELECT count(*) FROM response_csv WHERE head IS NOT NULL") \
+            .scalar()
     count -= 1  # the header
-    print(f"{rows:>10,} rows  {count / seconds:>9,.0f} rows/s  {seconds:7.1f} s wall  {cpu:6.1f} s CPU (python)  "
-          f"{pg:6.1f} s CPU (postgres)  peak RSS {peak / 2**20:6.0f} MiB (+{(peak - resident) / 2**20:.0f} over "
-          f"the start)  {size / 2**20:,.0f} MiB of CSV  {len(made.columns)} columns  load {_load()}", flush=True)
+    print(f"{path:>7} {rows:>10,} rows  {count / seconds:>9,.0f} rows/s  {seconds:7.1f} s wall  {cpu:6.1f} s CPU "
+          f"(python)  {pg:6.1f} s CPU (postgres)  peak RSS {peak / 2**20:6.0f} MiB (+{(peak - resident) / 2**20:.0f} "
+          f"over the start)  {size / 2**20:,.0f} MiB of CSV  {len(made.columns)} columns  sha256 "
+          f"{digest.hexdigest()[:12]}  rows kept after: {kept:,}  load {_load()}", flush=True)
     assert count == rows, (count, rows)
 
 
@@ -166,13 +198,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="200000,1000000", help="comma-separated numbers of responses")
     parser.add_argument("--measure", action="store_true", help="measure only, on databases loaded before")
+    parser.add_argument("--paths", default="kept",
+                        help="comma-separated, in order: kept (the rows kept per response), present (decoded)")
+    parser.add_argument("--forget", action="store_true", help="empty response_csv first (a first download)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if not args.measure:
         for rows in sizes:
             load(rows)
     for rows in sizes:
-        measure(rows)
+        if args.forget:
+            with psycopg.connect(f"postgresql://{SERVER}/khaosat_export_{rows}", autocommit=True) as conn:
+                conn.execute("TRUNCATE response_csv")
+        for path in args.paths.split(","):
+            measure(rows, path)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ REQUIRE_ALL = os.environ.get("KHAOSAT_REQUIRE_ALL_TESTS") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
 APP_TABLES = ["jobs", "province_margins", "response_edits", "response_flags", "pending_uploads", "survey_rounds", "visits", "sampled_households", "sample_draws", "frame_households", "frame_groups", "ward_covariates", "population_margins", "personal_details", "audit_events", "ward_assignments", "ward_quotas",
-              "responses", "drafts", "api_tokens", "user_sessions", "users", "survey_versions", "surveys",
+              "response_csv", "responses", "drafts", "api_tokens", "user_sessions", "users", "survey_versions", "surveys",
               "weight_snapshots"]
 TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test", "SERVER_NAME": None,
                "RATELIMIT_ENABLED": False}

@@ -258,10 +258,15 @@ def _collection_paused():
 
 
 def _rows(session: Session, version_id: int, chunk_size: int) -> Iterator[Sequence[tuple]]:
-    """The rows of :func:`_query` in chunks, as the driver gives them: SQLAlchemy's per-row conversions
+    """The rows of :func:`_query` in chunks (:func:`driver_rows`)."""
+    return driver_rows(session, _query(version_id), chunk_size)
+
+
+def driver_rows(session: Session, query, chunk_size: int) -> Iterator[Sequence[tuple]]:
+    """The rows of ``query`` in chunks, as the driver gives them: SQLAlchemy's per-row conversions
     (ORM rows, the timestamp parsed one by one on SQLite) would cost more than the rest of the read."""
     connection = session.connection()
-    compiled = _query(version_id).compile(dialect=connection.dialect)
+    compiled = query.compile(dialect=connection.dialect)
     params = tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positional \
         else compiled.params
     result = connection.exec_driver_sql(str(compiled), params, execution_options={"yield_per": chunk_size})

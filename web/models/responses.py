@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, false
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, false
 from sqlmodel import Field, SQLModel
 
 from surveys import areas
@@ -64,6 +64,28 @@ class Response(SQLModel, table=True):
 
     def __repr__(self) -> str:
         return f"<Response {self.uuid} v{self.survey_version_id} ward {self.ward_code}>"
+
+
+class ResponseCsv(SQLModel, table=True):
+    """A response's row of the full microdata CSV, rendered once and kept, without its final weight (which
+    changes with every weighting run): the export puts ``head``, the weight and ``tail`` together
+    (:mod:`web.research.fragments`). ``stamp`` says what it was rendered from (the file's layout); a
+    database trigger on ``responses`` clears it and counts ``edits`` whenever a response's exported
+    content changes, whichever code path changes it, and a deleted response takes its row with it."""
+
+    __tablename__ = "response_csv"
+
+    response_id: int = Field(sa_column=Column(Integer, ForeignKey("responses.id", ondelete="CASCADE"),
+                                              primary_key=True, autoincrement=False))
+    #: how many times the response changed since it arrived: a row is written back only if this is unchanged
+    edits: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    stamp: str | None = Field(default=None, max_length=64)  #: the layout the bytes are of (None: stale)
+    head: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  #: cells before the weight
+    tail: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  #: after it, with "\r\n"
+    #: the weighting cell's key besides ward and base weight (:data:`web.research.weight_cells.KEY`), as code text
+    stream: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    sex: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    age_band: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class Draft(SQLModel, table=True):

@@ -27,7 +27,7 @@ from web.auth import requesting_user, role_required
 from web.catalog import survey_provinces, ward_names
 from web.i18n import _, format_decimal, language, ngettext
 from web.models import Role
-from web.research import bp, codebook, exports, query, releases, risk_report, weight_cells
+from web.research import bp, codebook, exports, fragments, query, releases, risk_report, weight_cells
 from web.research.margins import (
     compare,
     compare_provinces,
@@ -107,10 +107,15 @@ class Download:
     filename: str
     detail: dict
     total_rows: int
+    csv: Callable[[], Iterator[bytes]] | None = None  #: the main table as CSV, when made otherwise than from ``rows``
 
     @property
     def columns(self) -> list[str]:
         return [v.name for v in self.spec]
+
+    def csv_blocks(self) -> Iterator[bytes]:
+        """The main table as CSV (:func:`web.research.exports.csv_stream` of :attr:`rows`, the same bytes)."""
+        return self.csv() if self.csv is not None else exports.csv_stream(self.rows(), self.columns)
 
 
 def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
@@ -151,7 +156,27 @@ def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
 
     filename = f"{synthetic.FILE_PREFIX if synthetic.is_demo() else ''}{slug}-{FILE_NAMES[tier]}-{lang}.{fmt}"
     return Download(made, slug, fmt, tier, lang, spec, rows, rosters, roster_specs, meta, filename,
-                   {"format": fmt, **made.summary()}, total)
+                   {"format": fmt, **made.summary()}, total,
+                   _kept_rows(slug, spec, cells, names, chunk_rows, on_chunk) if tier == releases.FULL else None)
+
+
+def keep_rows(slug: str, on_chunk: Callable[[int], None] | None = None) -> int:
+    """Make and keep the full file's CSV bytes of every response of ``slug`` that has none of the current
+    layout (:func:`web.research.fragments.backfill`); how many were made."""
+    session = db.session()
+    instrument = query.load_instrument(slug)
+    names = ward_names(session, survey_provinces(session, slug))
+    spec = releases.variables(instrument, releases.Release(releases.FULL, [], "ward_code", {}))
+    layout = fragments.Layout(spec, names, None, fragments.layout_stamp(spec, names), db.engine())
+    return fragments.backfill(session, slug, layout, on_chunk=on_chunk)
+
+
+def _kept_rows(slug: str, spec, cells, names, chunk_rows: int, on_chunk) -> Callable[[], Iterator[bytes]] | None:
+    """The full file's CSV from the rows kept per response (:mod:`web.research.fragments`), when enabled."""
+    if not current_app.config.get("KHAOSAT_CSV_ROWS_KEPT", True):
+        return None
+    layout = fragments.Layout(spec, names, cells, fragments.layout_stamp(spec, names), db.engine())
+    return lambda: fragments.csv_stream(db.read_session(), slug, layout, chunk_rows, on_chunk)
 
 
 def _kept_apart(data) -> set[int]:
@@ -170,7 +195,8 @@ def release_file(made: Download) -> tuple[str, str, str]:
         if made.tier != releases.FULL:
             sheets["risk_report"] = risk_report.report_frame(made.released)
         return exports.xlsx_file(made.rows(), made.columns, sheets, meta=made.meta), FORMATS[fmt], made.filename
-    main = _microdata_file(made.rows(), spec, fmt, made.lang, made.meta)
+    main = exports.blocks_file(made.csv_blocks(), ".csv") if fmt == "csv" \
+        else _microdata_file(made.rows(), spec, fmt, made.lang, made.meta)
     if not made.rosters:
         return main, FORMATS[fmt], made.filename
     stem = made.filename.removesuffix(f".{fmt}")
@@ -192,7 +218,7 @@ def _release_download(slug: str, fmt: str, tier: str):
     made = release(slug, fmt, tier)
     current_app.logger.info("export %s by user %s", made.filename, requesting_user().id)
     if fmt == "csv" and not made.rosters:
-        return export_attachment(stream_with_context(exports.csv_stream(made.rows(), made.columns)), FORMATS[fmt],
+        return export_attachment(stream_with_context(made.csv_blocks()), FORMATS[fmt],
                                  made.filename, **made.detail)
     path, mimetype, filename = release_file(made)
     return export_attachment(exports.file_stream(path), mimetype, filename, **made.detail)

@@ -509,9 +509,14 @@ def zip_file(members: dict[str, str], comment: str = "") -> str:
 
 def csv_file(frames: Iterable[pd.DataFrame], columns: list[str]) -> str:
     """:func:`csv_stream` written to a temporary file; its path."""
-    path = _temp(".csv")
+    return blocks_file(csv_stream(frames, columns), ".csv")
+
+
+def blocks_file(blocks: Iterable[bytes], suffix: str) -> str:
+    """``blocks`` written to a temporary file; its path."""
+    path = _temp(suffix)
     with open(path, "wb") as handle:
-        for block in csv_stream(frames, columns):
+        for block in blocks:
             handle.write(block)
     return path
 

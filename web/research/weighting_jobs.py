@@ -24,7 +24,7 @@ from web.auth import requesting_user
 from web.i18n import language, lazy_gettext
 from web.messages import in_every_language
 from web.models import Job, JobStatus
-from web.research import bp, weighting
+from web.research import bp, downloads, weighting
 from web.tables import response_count
 
 KIND = "weighting"
@@ -45,6 +45,8 @@ def weighting_task(params: dict, progress: jobs.Progress) -> None:
     session = db.session()
     progress.start(response_count(session, params["slug"]))
     weighting.refresh(session, params["slug"], tuple(params["provinces"]), on_chunk=progress.advance)
+    # then the full CSV's rows of the responses that arrived or changed since, so that a download only joins them
+    downloads.keep_rows(params["slug"])
 
 
 def running(slug: str, provinces: areas.Provinces) -> Job | None:
