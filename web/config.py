@@ -99,6 +99,8 @@ def _job_settings() -> dict:
         #: a person's request waits this long for a large survey's table or ranking computed the first time in a
         #: process (in a thread) before it answers "being prepared" (web/research/weighting.py)
         "KHAOSAT_ASIDE_WAIT_SECONDS": float(os.environ.get("KHAOSAT_ASIDE_WAIT_SECONDS", "0.3")),
+        #: the full file's CSV rows kept per response and joined by later downloads (web/research/fragments.py)
+        "KHAOSAT_CSV_ROWS_KEPT": os.environ.get("KHAOSAT_CSV_ROWS_KEPT", "1") != "0",
         "KHAOSAT_JOB_RETENTION_HOURS": float(os.environ.get("KHAOSAT_JOB_RETENTION_HOURS", "24")),
         "KHAOSAT_JOB_DIR": os.environ.get("KHAOSAT_JOB_DIR") or None,  #: default: instance/jobs
         "KHAOSAT_JOB_CHUNK_ROWS": int(os.environ.get("KHAOSAT_JOB_CHUNK_ROWS", "10000")),  #: rows per progress step

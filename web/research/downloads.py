@@ -173,7 +173,7 @@ def keep_rows(slug: str, on_chunk: Callable[[int], None] | None = None) -> int:
 
 def _kept_rows(slug: str, spec, cells, names, chunk_rows: int, on_chunk) -> Callable[[], Iterator[bytes]] | None:
     """The full file's CSV from the rows kept per response (:mod:`web.research.fragments`), when enabled."""
-    if not current_app.config.get("KHAOSAT_CSV_ROWS_KEPT", True):
+    if not current_app.config["KHAOSAT_CSV_ROWS_KEPT"]:
         return None
     layout = fragments.Layout(spec, names, cells, fragments.layout_stamp(spec, names), db.engine())
     return lambda: fragments.csv_stream(db.read_session(), slug, layout, chunk_rows, on_chunk)
