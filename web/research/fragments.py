@@ -154,24 +154,18 @@ def _records(rows: Sequence[tuple], which: Sequence[int], made: dict[str, list],
 
 
 class _WeightTexts:
-    """The final weight of a row as the file writes it, from its cell key (stream, ward or -1, sex, age band,
-    base weight; the code texts of :func:`web.research.weight_cells._keys`): what
-    :meth:`web.research.weight_cells.Cells.weights` gives, the cells as a dict, each weight's text made once."""
+    """The final weight of a row as the file writes it (:meth:`web.research.weight_cells.Cells.lookup`), each
+    weight's text made once."""
 
     def __init__(self, cells: weight_cells.Cells) -> None:
-        t = cells.table
-        self.cells = dict(zip(zip(t["stream"].tolist(), t["ward_code"].astype("int64").tolist(), t["sex"].tolist(),
-                                  t["age_band"].tolist(), t["base_weight"].astype("float64").tolist(), strict=True),
-                              t["weight"].astype("float64").tolist(), strict=True))
-        self.single = {int(k): float(v) for k, v in cells.single.items() if v == v}  # NaN: the cell's weight
-        self.newest = cells.newest
+        self.weight = cells.lookup()
         self.texts: dict[float, bytes] = {}
 
     def of(self, ids: list[int], keys: list[tuple]) -> list[bytes]:
         out = []
         for response_id, key in zip(ids, keys, strict=True):
-            weight = None if response_id > self.newest else self.single.get(response_id, self.cells.get(key))
-            out.append(b"" if weight is None or weight != weight else self.texts.get(weight) or self._text(weight))
+            weight = self.weight(response_id, key)
+            out.append(b"" if weight is None else self.texts.get(weight) or self._text(weight))
         return out
 
     def _text(self, weight: float) -> bytes:

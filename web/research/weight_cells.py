@@ -17,6 +17,7 @@ weights (:func:`served`) without reading the responses twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,23 @@ class Cells:
             found = np.where(np.isnan(one), found, one)
         found[ids > self.newest] = np.nan
         return pd.Series(found, index=chunk.index, dtype="float64")
+
+    def lookup(self) -> Callable[[int, tuple], float | None]:
+        """The rule of :meth:`weights` one row at a time: ``weight(response_id, key)`` with the key as
+        :func:`_keys` writes it (stream, ward or -1, sex, age band, base weight); None: not weighted. A dict
+        lookup, for code that holds rows rather than frames (:mod:`web.research.fragments`)."""
+        t = self.table
+        cells = dict(zip(zip(t["stream"].tolist(), t["ward_code"].astype("int64").tolist(), t["sex"].tolist(),
+                             t["age_band"].tolist(), t["base_weight"].astype("float64").tolist(), strict=True),
+                         t["weight"].astype("float64").tolist(), strict=True))
+        single = {int(k): float(v) for k, v in self.single.items() if v == v}  # NaN: the cell's weight
+        newest = self.newest
+
+        def weight(response_id: int, key: tuple) -> float | None:
+            found = None if response_id > newest else single.get(response_id, cells.get(key))
+            return None if found is None or found != found else found
+
+        return weight
 
 
 def _texts(column, index: pd.Index) -> pd.Series:
