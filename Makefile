@@ -8,8 +8,12 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(WORKERS) --dist worksteal
+# Python's bytecode caches are kept even where the shell turns them off (PYTHONDONTWRITEBYTECODE): without them
+# every test worker, and every server or worker process a test starts, compiles the whole project again
+# (collection takes 18 s of CPU a worker instead of 9). `bytecode` compiles the project once before a run.
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup run test test-fast lint lock translations messages clean
+.PHONY: setup run test test-fast lint lock translations messages clean bytecode
 
 setup: $(STAMP) translations
 	$(BIN)/khaosat init-db
@@ -53,12 +57,16 @@ lint: $(STAMP)
 	    | { if grep .; then echo "repeated blocks: make them one function"; exit 1; fi; }; \
 	fi
 
-test: setup lint
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 surveys analysis web
+
+test: setup lint bytecode
 	$(PYTEST) --durations=25 $(PYTEST_ARGS)
 
 # The edit-test loop: SQLite only, no browser, none of the slow tests (see tests/conftest.py); `make test` runs all.
-test-fast: $(STAMP) translations lint
+test-fast: $(STAMP) translations lint bytecode
 	$(PYTEST) -m "not browser and not postgres and not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .lock-venv instance translations/*/LC_MESSAGES/*.mo
+	find surveys analysis web tests -name __pycache__ -type d -prune -exec rm -rf {} +
