@@ -25,6 +25,7 @@ from web.errors import refuse
 from web.i18n import lazy_gettext
 from web.models import ApiToken, Role, User, UserSession
 from web.models.base import utcnow
+from web.models.users import aware
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -131,26 +132,36 @@ def token_user() -> User | None:
         return None
     session = db.session()
     found = session.exec(_token_statement(), params={"token_hash": hash_token(header[7:].strip())}).first()
-    if found is None:
+    if found is None:  # one round trip for the token, its user and the login that issued it: every API request
         return None
-    token, user = found  # one round trip for both: every API request starts here
-    if token.is_revoked or token.is_expired() or not sessions.is_live(session, token.session_id) \
-            or not user.is_active:
+    user, token_id, revoked_at, expires_at, last_used_at, session_id, login_ended, login_expires = found
+    now = utcnow()  # as ApiToken.is_revoked, ApiToken.is_expired and UserSession.is_live say, without the models
+    lapsed = revoked_at is not None or expires_at is not None and aware(expires_at) <= now
+    login_live = session_id is None or login_ended is None and login_expires is not None and aware(login_expires) > now
+    if lapsed or not login_live or not user.is_active:
         return None
-    now = utcnow()
-    last = token.last_used_at
-    if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))).total_seconds() > 60:
-        token.last_used_at = now  # to the minute: a write per request would halve submission throughput
-        session.add(token)
+    if last_used_at is None or (now - aware(last_used_at)).total_seconds() > 60:
+        # to the minute: a write per request would halve submission throughput
+        session.connection().execute(_token_used_statement(), {"token_id": token_id, "now": now})
         session.commit()
     return user
 
 
 @functools.cache
 def _token_statement():
-    """A token and its user by the token's hash, built once (every API request starts here)."""
-    return select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-        ApiToken.token_hash == bindparam("token_hash"))
+    """A token's user, the token's state and that of the login that issued it (if any), by the token's hash;
+    built once."""
+    return (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+                   ApiToken.session_id, UserSession.ended_at, UserSession.expires_at)
+            .join(User, User.id == ApiToken.user_id)
+            .outerjoin(UserSession, UserSession.id == ApiToken.session_id)
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+@functools.cache
+def _token_used_statement():
+    table = ApiToken.__table__
+    return table.update().where(table.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 def requesting_user() -> User | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from pathlib import Path
 
 from alembic import command
@@ -17,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
@@ -25,6 +26,9 @@ from sqlmodel import Session, create_engine
 from tqdm import tqdm
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: a pooled PostgreSQL connection idle this long is pinged before use (one that was just used is alive, or the
+#: server went away a moment ago, in which case the request fails as it would a moment earlier)
+PING_AFTER_IDLE_S = 1.0
 
 
 def make_engine(url: str, **options) -> Engine:
@@ -32,7 +36,33 @@ def make_engine(url: str, **options) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
+    engine = create_engine(url, pool_size=10, max_overflow=20, **options)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Like ``pool_pre_ping``, but only for a connection idle more than :data:`PING_AFTER_IDLE_S`: under load
+    each request reuses a connection given back milliseconds ago, and the ping was a round trip of its own
+    (0.2 ms of the app's CPU and one statement of the database's per request). A ping that fails makes the pool
+    drop the connection and take another (a server restarted while the pool was idle is not seen by anyone)."""
+
+    def given_back(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def before_use(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(str(error)) from error
+        if not alive:
+            raise exc.DisconnectionError("the ping failed")
+
+    event.listen(engine, "connect", given_back)
+    event.listen(engine, "checkin", given_back)
+    event.listen(engine, "checkout", before_use)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -132,3 +132,20 @@ def test_a_nul_in_a_path_or_query_is_a_400_not_a_500(app, client, accounts, url)
         assert_bilingual_errors(response.get_json(), "_")
     else:
         assert "cannot be stored" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("raw", [
+    r'{"a": "\u0000"}', r'{"\u0000": 1}', r'{"a": "\uD800"}', r'{"a": "\ud83d\ude00"}', r'{"a": "\\u0000"}',
+    '{"a": 9007199254740991}', '{"a": 9007199254740992}', '{"a": [-90071992547409920]}', '{"a": 1.5e300}',
+    '{"a": "Cần thêm lớp học", "b": [1, 2, {"c": null}]}',
+    '{"a": ' + "[" * 16 + "]" * 16 + "}", '{"a": ' + "[" * 17 + "]" * 17 + "}",
+    '{"a": ' + '{"b": ' * 17 + "1" + "}" * 17 + "}",
+])
+def test_the_raw_text_scan_finds_what_the_walk_of_every_value_finds(app, raw):
+    """A body is walked value by value only when its raw JSON holds something that could be unstorable; the
+    answer is the same as walking it always."""
+    from web.api.validation import storable
+
+    with app.test_request_context():
+        body = json.loads(raw)
+        assert storable(body, raw.encode()) == storable(body)

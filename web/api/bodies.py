@@ -227,7 +227,7 @@ def read_submission(request: Request) -> CheckedSubmission:
     if not isinstance(body, dict):
         checked.problems[OUTLINE] = {"_": message(validation.NOT_JSON)}
         return checked
-    outline = validation.storable(body)
+    outline = validation.storable(body, request.get_data(cache=True))
     try:
         Submission.model_validate(body)
     except ValidationError as exc:

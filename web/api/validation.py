@@ -109,12 +109,20 @@ def field_name(path: tuple[str, ...]) -> str:
     return ".".join(path) or "_"
 
 
-def storable(body: Any) -> Messages:
+#: what a body's raw JSON must contain for one of its values to be unstorable: a NUL or a surrogate (only
+#: written as a ``\\u`` escape: raw ones are not JSON or not UTF-8) or an integer of 16 digits or more
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])|[0-9]{16}")
+
+
+def storable(body: Any, raw: bytes | None = None) -> Messages:
     """Problems with values no database keeps faithfully: deep nesting, NUL and lone surrogates, huge integers.
 
-    Walks the body without recursion; a value's path is built only for a problem (a body has ~100 answers,
-    and this runs for every submission).
+    Given the ``raw`` JSON the body was read from, a body whose text has none of :data:`_SUSPECT` is only
+    checked for its nesting (the common case: 0.05 ms instead of 0.25 ms). Otherwise walks the body without
+    recursion; a value's path is built only for a problem (a body has ~100 answers).
     """
+    if raw is not None and _SUSPECT.search(raw) is None:
+        return {} if _nested_within(body, MAX_DEPTH) else {"_": message(TOO_DEEP)}
     problems: Messages = {}
     stack: list[tuple[tuple[str, ...], Any]] = [((), body)]
     while stack:
@@ -135,6 +143,17 @@ def storable(body: Any) -> Messages:
             else:
                 _note(problems, here, key, _unstorable(inner))
     return problems
+
+
+def _nested_within(body: Any, limit: int) -> bool:
+    """Whether no object or list in ``body`` sits more than ``limit`` levels below it."""
+    level = [body]
+    for _ in range(limit + 1):
+        level = [inner for outer in level for inner in (outer.values() if isinstance(outer, dict) else outer)
+                 if isinstance(inner, dict | list)]
+        if not level:
+            return True
+    return False
 
 
 def _unstorable(value: Any) -> Any:
