@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +22,7 @@ from sqlmodel import select
 from tests.web.helpers import instrument
 from tests.web.test_access import routes
 from tests.web.test_api import submission
-from tests.web.test_hardening import row_counts
+from tests.web.test_hardening import row_counter
 from web import db
 from web.models import ApiToken, Response, Survey, SurveyRound, SurveyVersion, User, WardAssignment
 
@@ -111,13 +113,19 @@ class RowWatch:
     between, at about half the queries of counting before and after every request.
     """
 
-    def __init__(self, app):
-        self.app, self.known, self.pending = app, None, False
+    def __init__(self, count: Callable[[], dict[str, int]]):
+        self.count, self.known, self.pending = count, None, False
+
+    @classmethod
+    @contextmanager
+    def of(cls, app) -> Iterator[RowWatch]:
+        with row_counter(app) as count:
+            yield cls(count)
 
     def before(self) -> None:
         """Call just before each request; counts again unless the last request was checked and refused."""
         if self.known is None or self.pending:  # pending: the last request raised before its check
-            self.known = row_counts(self.app)
+            self.known = self.count()
         self.pending = True
 
     def check(self, endpoint: str, url: str, response) -> None:
@@ -126,7 +134,7 @@ class RowWatch:
         if response.status_code < 400:
             self.known = None  # accepted: it may have changed rows
             return
-        self.known = row_counts(self.app)
+        self.known = self.count()
         assert response.status_code < 500, f"{endpoint} {url}: {response.status_code}"
         after = dict(self.known)
         if endpoint == "accounts.login":  # a failed login is itself recorded in the audit log
@@ -169,9 +177,9 @@ def test_random_and_hostile_posts_never_500_and_refusals_change_nothing(app, acc
     names = [q.name for q in instrument(app).questions]
     endpoints = list(post_endpoints(app, ids))
     assert len(endpoints) >= 20
-    watch = RowWatch(app)
-    for endpoint, url in endpoints:
-        fuzz(app, client, watch, endpoint, url, names)
+    with RowWatch.of(app) as watch:
+        for endpoint, url in endpoints:
+            fuzz(app, client, watch, endpoint, url, names)
 
 
 SUBMISSION_EXAMPLES = 60
@@ -192,8 +200,6 @@ def test_random_submissions_with_hostile_parts_never_500_and_store_only_clean_pa
     hostile = st.recursive(st.none() | st.booleans() | numbers | bad_text | st.sampled_from(HOSTILE),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(bad_text, inner, max_size=3),
                            max_leaves=6)
-
-    watch = RowWatch(app)
 
     @bounded(SUBMISSION_EXAMPLES)
     @given(changes=st.lists(st.tuples(places, hostile), min_size=1, max_size=3), uuid=st.uuids())
@@ -220,4 +226,5 @@ def test_random_submissions_with_hostile_parts_never_500_and_store_only_clean_pa
         assert set(stored.meta) <= set(META_SCHEMA) - {"gps"}  # the fix goes to personal details, if anywhere
         assert len(json.dumps(stored.meta, ensure_ascii=False).encode()) <= MAX_META_BYTES
 
-    post()
+    with RowWatch.of(app) as watch:
+        post()
