@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -30,15 +32,28 @@ def require_redis() -> None:
 
 def row_counts(app) -> dict[str, int]:
     """How many rows every table holds (one query)."""
+    with app.app_context(), db.engine().connect() as conn:
+        return dict(conn.execute(_count_query(app)).all())
+
+
+def _count_query(app):
+    names = app.extensions.get("test_table_names")
+    if names is None:
+        with app.app_context():
+            names = app.extensions["test_table_names"] = [
+                n for n in sa_inspect(db.engine()).get_table_names() if n != "alembic_version"]
+    return text(" UNION ALL ".join(f"SELECT '{n}', COUNT(*) FROM \"{n}\"" for n in names))
+
+
+@contextmanager
+def row_counter(app) -> Iterator[Callable[[], dict[str, int]]]:
+    """:func:`row_counts` for many counts: on one connection kept open in autocommit, so each count
+    is one query, with no pool checkout (and its ping) or rollback around it."""
+    query = _count_query(app)
     with app.app_context():
         engine = db.engine()
-        names = app.extensions.get("test_table_names")
-        if names is None:
-            names = app.extensions["test_table_names"] = [
-                n for n in sa_inspect(engine).get_table_names() if n != "alembic_version"]
-        query = " UNION ALL ".join(f"SELECT '{n}', COUNT(*) FROM \"{n}\"" for n in names)
-        with engine.connect() as conn:
-            return dict(conn.execute(text(query)).all())
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield lambda: dict(conn.execute(query).all())
 
 
 def log_in_directly(app, client, role: str) -> None:
