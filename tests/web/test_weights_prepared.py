@@ -2,7 +2,8 @@
 being prepared (how many responses are read, reloading itself without script) and the API answers 202 with
 Retry-After; then the figures are shown. After new weights are made in the background, the results table and
 the left-behind ranking last viewed are computed before the new weights are served, so their first view after a
-change computes nothing (counted in the app's cache). On RQ (the real Redis: the run waits until the worker is
+change computes nothing (counted in the app's cache). A chart this worker has not drawn yet is drawn aside, its image
+saying so meanwhile. On RQ (the real Redis: the run waits until the worker is
 told to work) and in the web process's own job thread."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ RESULTS = "/research/digital-skills?indicator=dsi_index&level=ward"
 LEFT_BEHIND = "/research/digital-skills/left-behind?indicator=dsi_index"
 WEIGHTING = "/research/digital-skills/weighting"
 CHART = "/research/digital-skills/chart.png?indicator=dsi_index&level=ward&by=sex"
+WARD_CHART = "/research/digital-skills/chart.png?indicator=dsi_index&level=ward"
 API = "/api/v1/results/digital-skills?indicator=dsi_index&by=ward"
 PAGES = (RESULTS, LEFT_BEHIND, WEIGHTING)
 
@@ -79,7 +81,8 @@ def test_the_first_figures_of_a_large_survey_are_prepared_in_the_background(on_r
     shown = client.get(f"{WEIGHTING}?lang=en").get_data(as_text=True)
     assert "being prepared" not in shown and _count(shown) > 100
     assert "<table" in client.get(RESULTS).get_data(as_text=True)
-    assert client.get(CHART).headers["Content-Type"] == "image/png"
+    drawn = _drawn(client, CHART)  # drawn aside, as on any large survey: "being drawn" until then
+    assert drawn.headers["Content-Type"] == "image/png"
 
 
 def test_the_api_answers_202_until_the_figures_are_ready(on_rq, client, accounts):
@@ -148,6 +151,19 @@ def test_a_small_survey_s_first_figures_are_made_at_once(app, load_demo, client,
     assert "being prepared" not in page and "<table" in page and _run(app) is None
 
 
+def _drawn(client, path: str, seconds: float = 60):
+    """The chart once drawn; every answer before it is the image saying it is being drawn (202)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = client.get(path)
+        if answer.status_code == 200:
+            return answer
+        assert answer.status_code == 202 and answer.headers["Content-Type"].startswith("image/svg+xml")
+        assert answer.headers["Retry-After"] in ("2", "5") and answer.headers["Cache-Control"] == "no-store"
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was not drawn in {seconds} s")
+
+
 def _built(app, name: str) -> int:
     return app.extensions["khaosat_cache"].built["derived", name]
 
@@ -166,6 +182,7 @@ def test_the_first_view_after_new_weights_computes_nothing(large, client, accoun
     assert _built(large, "ranking") == ranked  # made by the run, before the new weights were served
     assert f"from {before - 1:,} responses" in client.get(f"{RESULTS}&lang=en").get_data(as_text=True)
     assert _built(large, "estimate") == estimated
+    large.config.update(KHAOSAT_ASIDE_WAIT_SECONDS=60.0)  # (aside, and waited for: counted when the page answers)
     client.get(f"{RESULTS.replace('dsi_index', 'internet_user')}&lang=en")  # a view not seen before is made now
     assert _built(large, "estimate") == estimated + 1
 
@@ -281,3 +298,39 @@ def test_a_table_computed_within_the_wait_is_answered_at_once(large, client, acc
     large.config.update(KHAOSAT_ASIDE_WAIT_SECONDS=60.0)
     page = client.get(f"{RESULTS.replace('dsi_index', 'internet_user')}&by=sex&lang=en")
     assert page.status_code == 200 and "<table" in page.get_data(as_text=True)
+
+
+# -- a chart not drawn yet by this worker: drawn aside, the image in the page says so meanwhile ------------------
+
+def test_a_new_worker_draws_the_chart_aside_and_the_image_says_so_meanwhile(large, client, accounts):
+    accounts.login("researcher")
+    _saved(large, client)
+    _new_worker(large)
+    large.config.update(KHAOSAT_ASIDE_WAIT_SECONDS=0.0)  # the request never waits
+    loading = client.get(f"{WARD_CHART}&lang=vi")  # this worker has not even read the saved weights yet
+    assert loading.status_code == 202 and loading.headers["Content-Type"].startswith("image/svg+xml")
+    assert "Đang chuẩn bị số liệu" in loading.get_data(as_text=True)
+    assert "Tải lại trang sau vài giây để xem biểu đồ." in loading.get_data(as_text=True)
+    drawn = _drawn(client, f"{WARD_CHART}&lang=vi")
+    assert drawn.headers["Content-Type"] == "image/png" and drawn.data.startswith(b"\x89PNG")
+    built = large.extensions["khaosat_cache"].built["derived", "chart"]
+    assert client.get(f"{WARD_CHART}&lang=vi").data == drawn.data  # kept: not drawn again
+    assert large.extensions["khaosat_cache"].built["derived", "chart"] == built
+
+    by_sex = f"{WARD_CHART}&by=sex&lang=en"  # weights read, this chart not drawn yet
+    drawing = client.get(by_sex)
+    assert drawing.status_code == 202 and drawing.headers["Retry-After"] == "2"
+    svg = drawing.get_data(as_text=True)
+    assert "<title>Chart being drawn</title>" in svg and "The table has every value." in svg
+    assert _drawn(client, by_sex).headers["Content-Type"] == "image/png"
+
+
+def test_a_chart_downloaded_while_it_is_drawn_gets_the_page_that_reloads_itself(large, client, accounts):
+    accounts.login("researcher")
+    _saved(large, client)
+    _new_worker(large)
+    large.config.update(KHAOSAT_ASIDE_WAIT_SECONDS=0.0)
+    download = client.get(f"{WARD_CHART.replace('.png', '.svg')}&by=age_band&download=1&lang=en")
+    assert download.status_code == 202 and download.headers["Content-Type"].startswith("text/html")
+    html = download.get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' in html and "Reload now" in html

@@ -11,7 +11,7 @@ from web.auth import role_required
 from web.catalog import reported_version
 from web.i18n import _, decimal_symbol, format_decimal, language, ngettext
 from web.models import Role, Survey
-from web.research import bp, charts, exports, query, streams, variables, weighting
+from web.research import bp, charts, exports, query, streams, variables
 from web.research.variables import GROUP_NAMES
 
 TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability", "people", "people_low",
@@ -128,8 +128,9 @@ def chart(slug: str, fmt: str):
     q = query.read_or_404(slug, request.args)
     width = charts.NARROW_IN if request.args.get("size") == "narrow" else charts.WIDTH_IN
     key = ("chart", fmt, width, language(), tuple(sorted(q.args.items())))
-    with weighting.in_place():  # an image is drawn, never "being prepared" (its table is the page's, made already)
-        body = q.data.derived(key, lambda: _drawn(q, fmt, width))  # drawn once per design, query and language
+    # drawn once per design, query and language; on a large survey, in a thread of this worker when it has not drawn
+    # it yet (a worker other than the page's has not made its table either): "being drawn" meanwhile
+    body = q.data.derived(key, lambda: _drawn(q, fmt, width), aside=True)
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
     response = Response(body, mimetype=mimetype)
     if request.args.get("download"):

@@ -93,13 +93,19 @@ def _first_in_background(session: Session, slug: str, provinces: areas.Provinces
 def being_prepared(error: weighting.BeingPrepared):
     """The figures are being prepared: for the API 202 with ``Retry-After`` and ``{"status": "preparing",
     "done_rows", "total_rows", "percent" (null when not known), "retry_after", "message"}``; for a page 200 and a page that reloads
-    itself (a meta refresh, no script) and says how many responses are read; a chart 202 and that page."""
+    itself (a meta refresh, no script) and says how many responses are read; a chart 202 and that page when it is
+    downloaded, an image saying that it is being drawn when a page shows it."""
     run: Job | weighting.Preparing = error.run
     what = run.what if isinstance(run, weighting.Preparing) else "run"
     message, seconds = WAITING.get(what, PREPARING), RETRY.get(what, RETRY_SECONDS)
     if errors.wants_json():
         reply = jsonify(status="preparing", done_rows=run.done_rows or 0, total_rows=run.total_rows or 0,
                         percent=run.percent, retry_after=seconds, message=in_every_language(message))
+        status = 202
+    elif request.path.endswith((".png", ".svg")) and not request.args.get("download"):
+        # an image in a page: an image saying so (a script in the page asks again after Retry-After)
+        reply = current_app.response_class(render_template("research/chart_preparing.svg", what=what),
+                                           mimetype="image/svg+xml")
         status = 202
     else:
         reply = current_app.make_response(render_template("research/preparing.html", run=run, message=message,
