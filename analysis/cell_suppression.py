@@ -465,7 +465,7 @@ class TableFamily:
         # a cell that is the only part of a shown total (the one urban ward of a former district) is shown
         # already, whatever this table does: hiding it would protect nothing
         candidates -= {r.parts[0] for r in relations if len(r.parts) == 1 and r.total not in hidden}
-        fixed_primary = {c for c in hidden if c not in own and self._is_primary(c, values)}
+        fixed_primary = {c for c in hidden - set(own) if self._is_primary(c, values)}
         everything_primary = primary | fixed_primary
         upper = values.get(self._cell(None, {}), 0.0)
         cache: dict = {}
