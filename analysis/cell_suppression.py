@@ -23,6 +23,15 @@ The heuristic picks, for an exposed cell, the smallest shown cell in one of its 
 enough to give it room (τ-ARGUS's ``MOD``/``GH`` options are better optimisers; the audit is what makes
 the result safe, and it runs on every table this module returns).
 
+A family counts its respondents once, into the cube of every finest area x groups cell, and cuts every
+table from that cube; it does not keep the records. The pattern is a pure function of the cube and the
+parameters (levels, groups, area attributes, ``min_count``, ``protection``), so the tables protected so
+far are shared, process-wide, by every family over identical counts (a bounded LRU memo keyed by a
+SHA-256 of the sorted cube and the parameters; a lock guards the memo, and each shared set of tables
+has its own lock, held while a table is protected): a new set of weights over the same respondents,
+a second worker thread or a second request reuses the tables already protected instead of solving
+the linear programs again. :func:`forget` empties the memo.
+
 Hand-written (numpy, scipy) because no maintained Python library does secondary suppression with an
 audit on linked hierarchical tables (reviewed 2026-11 on PyPI: ``acro`` checks threshold and
 dominance rules without secondary suppression, ``piargus`` drives a τ-ARGUS executable, ``pytauargus``
@@ -36,19 +45,24 @@ de Wolf, P.-P. (2002). HiTaS: a heuristic approach to cell suppression in hierar
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 TOTAL = "*"  #: a group (or the area) summed over
 MISSING = "?"  #: respondents whose group (or area) is missing
+MEMO_SIZE = 32  #: how many sets of protected tables (one per cube and parameters) the process keeps
 
 
 @dataclass(frozen=True)
@@ -230,32 +244,74 @@ class Table:
     withheld: bool = False  #: no pattern protects it given its published margins: nothing of it is shown
 
 
+class _Protected:
+    """The tables protected so far over one cube and set of parameters, shared by every family over them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  #: held while a table is protected (a table protects its margins first)
+        self.hidden: dict[tuple, bool] = {}
+        self.withheld: set[tuple] = set()  #: cells of tables that cannot be shown: hidden, owed no protection
+        self.counts: dict[tuple, float] = {}
+        self.counted: set[tuple] = set()  #: the tables whose cells are in ``counts``
+        self.tables: dict[tuple, Table] = {}
+
+
+_memo: LRUCache = LRUCache(maxsize=MEMO_SIZE)  #: digest of cube and parameters -> :class:`_Protected`
+_memo_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Empty the process-wide memo of protected tables (the next family protects its tables afresh)."""
+    with _memo_lock:
+        _memo.clear()
+
+
+def _protected(cube: pd.Series, parameters: tuple) -> _Protected:
+    """The shared tables over ``cube`` (counts by every key column) and ``parameters``, made if new."""
+    keys = cube.index.to_frame(index=False)
+    order = keys.sort_values(list(keys.columns)).index.to_numpy() if len(keys.columns) else []
+    digest = hashlib.sha256(json.dumps([list(map(str, keys.columns)), repr(parameters)]).encode())
+    for column in keys.columns:
+        digest.update(json.dumps(keys[column].to_numpy()[order].tolist()).encode())
+    digest.update(cube.to_numpy(dtype=np.int64)[order].tobytes())
+    key = digest.hexdigest()
+    with _memo_lock:
+        found = _memo.get(key)
+        if found is None:
+            found = _memo[key] = _Protected()
+        return found
+
+
 class TableFamily:
     """The linked tables of one indicator: protect any of them consistently with all the others.
 
     ``records`` holds one row per respondent counted (e.g. those who answered the indicator), with the
     area columns in ``area_levels`` from the coarsest to the finest (e.g. ``["former_district",
-    "ward_code"]``; each finer unit lies in exactly one coarser unit) and the group columns.
+    "ward_code"]``; each finer unit lies in exactly one coarser unit) and the group columns. Only their
+    counts are kept; with ``shared`` (the default) the family uses the tables already protected by any
+    family over the same counts and parameters, and leaves its own for the next.
     """
 
     def __init__(self, records: pd.DataFrame, area_levels: Sequence[str], groups: Sequence[str], *,
-                 min_count: int, protection: float = 0.1, area_attributes: Sequence[str] = ()) -> None:
+                 min_count: int, protection: float = 0.1, area_attributes: Sequence[str] = (),
+                 shared: bool = True) -> None:
         self.area_levels = list(area_levels)
         self.groups = list(groups)
         self.min_count = min_count
         self.protection = protection
-        keys = pd.DataFrame(index=records.index)
-        for column in [*self.area_levels, *self.groups]:
-            keys[column] = records[column].map(code_text)
-        self.records = keys
+        self.total = float(len(records))
+        columns = list(dict.fromkeys([*self.area_levels, *self.groups]))
+        keys = pd.DataFrame({c: records[c].map(code_text) for c in columns}, index=records.index, columns=columns)
+        #: the count of every finest cell (each area level and group, missing values included)
+        self.cube = keys.groupby(columns, sort=False).size() if columns else pd.Series(dtype=np.int64)
+        keys = self.cube.index.to_frame(index=False) if columns else keys
         self.parent: dict[str, dict] = {}
         for coarse, fine in itertools.pairwise(self.area_levels):
             pairs = keys.loc[keys[fine] != MISSING, [fine, coarse]].drop_duplicates()
             if pairs[fine].duplicated().any():
                 raise ValueError(f"a {fine} lies in more than one {coarse}")
             self.parent[fine] = dict(zip(pairs[fine], pairs[coarse], strict=True))
-        self.categories = {c: sorted(set(keys[c]) - {MISSING}, key=_sort_key) for c in [*self.area_levels,
-                                                                                          *self.groups]}
+        self.categories = {c: sorted(set(keys[c]) - {MISSING}, key=_sort_key) for c in columns}
         #: groups that are a property of the finest area (e.g. urban ward or rural commune): finest unit -> value
         self.attribute_of: dict[str, dict] = {}
         if self.area_levels:
@@ -265,10 +321,10 @@ class TableFamily:
                 if pairs[finest].duplicated().any():
                     raise ValueError(f"{attribute} is not a property of {finest}: a {finest} has several values")
                 self.attribute_of[attribute] = dict(zip(pairs[finest], pairs[attribute], strict=True))
-        self._hidden: dict[tuple, bool] = {}
-        self._withheld: set[tuple] = set()  #: cells of tables that cannot be shown: hidden, owed no protection
-        self._counts: dict[tuple, float] = {}
-        self._tables: dict[tuple, Table] = {}
+        parameters = (tuple(self.area_levels), tuple(self.groups), min_count, protection, tuple(self.attribute_of))
+        self._shared = _protected(self.cube, parameters) if shared else _Protected()
+        self._hidden, self._withheld = self._shared.hidden, self._shared.withheld
+        self._counts, self._tables = self._shared.counts, self._shared.tables
         self._cell_lists: dict[tuple, list[tuple]] = {}  #: (level, groups, missing) -> its cells, made once
         #: finer level -> coarser unit -> its finer units (and MISSING), in category order
         self._children: dict[str, dict[str, list[str]]] = {}
@@ -280,12 +336,15 @@ class TableFamily:
     # cells are tuples: (area level or None, area code or TOTAL, value of each group in self.groups order)
 
     def _count_table(self, level: str | None, groups: tuple[str, ...]) -> None:
-        """Count every cell of the table (level, groups), missing values included."""
+        """Count every cell of the table (level, groups), missing values included, from the cube."""
+        if (level, groups) in self._shared.counted:
+            return
+        self._shared.counted.add((level, groups))
         by = ([level] if level else []) + list(groups)
         if not by:
-            self._counts[self._cell(None, {})] = float(len(self.records))
+            self._counts[self._cell(None, {})] = self.total
             return
-        for key, n in self.records.groupby(by, sort=False).size().items():
+        for key, n in self.cube.groupby(level=by, sort=False).sum().items():
             key = key if isinstance(key, tuple) else (key,)
             self._counts[self._cell(level, dict(zip(by, key, strict=True)))] = float(n)
 
@@ -385,11 +444,12 @@ class TableFamily:
         if level is not None and level not in self.area_levels:
             raise ValueError(f"unknown area level {level!r}; levels: {self.area_levels}")
         key = (level, groups)
-        if key not in self._tables:
-            for margin in self._margins(level, groups):
-                self.table(*margin)
-            self._protect(level, groups)
-        return self._tables[key]
+        with self._shared.lock:
+            if key not in self._tables:
+                for margin in self._margins(level, groups):
+                    self.table(*margin)
+                self._protect(level, groups)
+            return self._tables[key]
 
     def _protect(self, level: str | None, groups: tuple[str, ...]) -> None:
         closure = self._closure(level, groups)
@@ -405,7 +465,7 @@ class TableFamily:
         # a cell that is the only part of a shown total (the one urban ward of a former district) is shown
         # already, whatever this table does: hiding it would protect nothing
         candidates -= {r.parts[0] for r in relations if len(r.parts) == 1 and r.total not in hidden}
-        fixed_primary = {c for c in hidden if c not in own and self._is_primary(c, values)}
+        fixed_primary = {c for c in hidden - set(own) if self._is_primary(c, values)}
         everything_primary = primary | fixed_primary
         upper = values.get(self._cell(None, {}), 0.0)
         cache: dict = {}
@@ -501,14 +561,16 @@ class TableFamily:
         relations and the primary cells of those tables and their margins, and the cells of withheld
         tables among them (hidden, but never published, so owed no protection)."""
         closure: set = set()
-        for level, groups in tables:
-            self.table(level, groups)
-            closure |= set(self._closure(level, tuple(g for g in self.groups if g in groups)))
-        ordered = sorted(closure, key=repr)
-        values = {c: self._counts.get(c, 0.0) for t in ordered for c in self._cells(*t, missing=True)}
-        hidden = {c for t in ordered for c in self._cells(*t) if self._hidden.get(c)}
+        with self._shared.lock:
+            for level, groups in tables:
+                self.table(level, groups)
+                closure |= set(self._closure(level, tuple(g for g in self.groups if g in groups)))
+            ordered = sorted(closure, key=repr)
+            values = {c: self._counts.get(c, 0.0) for t in ordered for c in self._cells(*t, missing=True)}
+            hidden = {c for t in ordered for c in self._cells(*t) if self._hidden.get(c)}
+            withheld = hidden & self._withheld
         primary = {c for c in hidden if self._is_primary(c, values)}
-        return values, hidden, self._relations(ordered), primary, hidden & self._withheld
+        return values, hidden, self._relations(ordered), primary, withheld
 
 
 def code_text(value: Hashable) -> str:
