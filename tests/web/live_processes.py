@@ -49,6 +49,7 @@ class WebProcess:
                 return
             except OSError:
                 time.sleep(0.05)
+        self.kill()  # never left running after the test
         raise AssertionError(log.read_text())  # it died, or never answered: what it said
 
     def url(self, path: str) -> str:
