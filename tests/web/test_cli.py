@@ -71,7 +71,7 @@ def test_import_form_bad_file_exits_2_and_changes_nothing(runner, app, tmp_path)
 
 @pytest.mark.slow
 def test_demo_seeds_accounts_and_responses_once(runner, app):
-    result = runner.invoke(args=["demo", "--per-ward", "8"])
+    result = runner.invoke(args=["demo", "--per-ward", "4"])  # 1,713 responses, 123-125 wards per survey
     assert result.exit_code == 0, result.output
     assert "demo-researcher" in result.output
     with app.app_context():
@@ -79,7 +79,7 @@ def test_demo_seeds_accounts_and_responses_once(runner, app):
         wards = db.session().exec(select(func.count(func.distinct(Response.ward_code)))).one()
     assert n > 126 * 5
     assert wards == 126
-    runner.invoke(args=["demo", "--per-ward", "8"])
+    runner.invoke(args=["demo", "--per-ward", "4"])
     with app.app_context():
         assert db.session().exec(select(func.count()).select_from(Response)).one() == n
 

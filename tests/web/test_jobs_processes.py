@@ -57,17 +57,17 @@ def test_an_rq_worker_process_prepares_the_file(rq_app, client, accounts):
 def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes(rq_app, client, accounts, tmp_path):
     app, env = rq_app
     accounts.login("researcher")
-    env = {**env, "KHAOSAT_JOB_CHUNK_ROWS": "20"}
     job_id = prepare(client, fmt="xlsx")
-    with open(tmp_path / "worker.log", "wb") as log:
-        worker = subprocess.Popen([*KHAOSAT, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "worker.log", "wb") as log:  # chunks of 20 rows: slow enough to be caught mid-job
+        worker = subprocess.Popen([*KHAOSAT, "worker"], env={**env, "KHAOSAT_JOB_CHUNK_ROWS": "20"}, stdout=log,
+                                  stderr=subprocess.STDOUT)
     try:
         assert wait(client, job_id, until=lambda s: s["done_rows"] > 0)["status"] == "running"
     finally:
         worker.kill()
         worker.wait(timeout=10)
     assert client.get(f"/research/my-downloads/{job_id}.json").get_json()["status"] == "running"
-    output = run_worker(env)  # a new worker first takes back what the dead one held
+    output = run_worker(env)  # a new worker first takes back what the dead one held (in chunks of 100 rows)
     assert "jobs queued again: 1" in output
     status = wait(client, job_id, seconds=5)
     assert status["status"] == "done" and status["done_rows"] == status["total_rows"]
@@ -83,9 +83,8 @@ def test_a_job_survives_a_web_process_restart(app, load_demo, accounts, tmp_path
     takes the job back, starts it again and the file appears."""
     load_demo(8)
     accounts.create("researcher", "ana")
-    env = environment(app, KHAOSAT_JOB_THRESHOLD="100", KHAOSAT_JOB_CHUNK_ROWS="20",
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
-    first = WebProcess(env, tmp_path / "web.log")
+    env = environment(app, KHAOSAT_JOB_THRESHOLD="100", KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    first = WebProcess({**env, "KHAOSAT_JOB_CHUNK_ROWS": "20"}, tmp_path / "web.log")  # slow enough to be caught
     try:
         visitor = Visitor(first)
         visitor.login("ana")
@@ -96,7 +95,7 @@ def test_a_job_survives_a_web_process_restart(app, load_demo, accounts, tmp_path
     with app.app_context():
         left = db.session().exec(select(Job)).one()
         assert left.status == "running" and left.holder.split(":")[1] == str(first.process.pid)
-    second = WebProcess(env, tmp_path / "web.log")
+    second = WebProcess(env, tmp_path / "web.log")  # the default chunks: only the restart matters here
     try:
         visitor.server = second  # the same browser, its session kept in the database
         status = visitor.wait(job_id, lambda s: s["finished"])

@@ -111,7 +111,9 @@ def test_behind_one_proxy_limits_count_per_real_client_across_workers_in_redis(s
 
 def test_several_workers_with_limits_in_memory_warn_at_start(serve):
     server = serve(2, KHAOSAT_TRUSTED_PROXIES="1")
-    time.sleep(1)  # both workers have started
+    deadline = time.monotonic() + 30
+    while server.log.read_text().count(WARNING) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # both workers have started (one answered already): each warns at its start
     log = server.stop()
     assert WARNING in log and "set REDIS_URL" in log
 

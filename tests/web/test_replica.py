@@ -34,7 +34,7 @@ def wait_for(predicate, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "the replica did not catch up"
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 class Api:

@@ -29,9 +29,10 @@ pytestmark = pytest.mark.postgres
 PASSWORD = "two-hosts-password-1"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def shared_database():
-    """A schema of its own on the test PostgreSQL, migrated, with a researcher; (url, schema)."""
+    """A schema of its own on the test PostgreSQL, migrated, with a researcher; (url, schema). For the
+    module: its tests only add sessions and count failed logins from addresses of their own."""
     if not PG_URL:
         unavailable("TEST_DATABASE_URL is not set (PostgreSQL tests)")
     require_redis()
@@ -89,9 +90,10 @@ def login(opener, host: Host, password: str, forwarded_for: str) -> tuple[int, s
         return error.code, error.url
 
 
-@pytest.fixture
-def two_hosts(shared_database, tmp_path):
-    with open(tmp_path / "hosts.log", "wb") as log:
+@pytest.fixture(scope="module")
+def two_hosts(shared_database, tmp_path_factory):
+    """Two gunicorn hosts, started once for the module (each start costs a few seconds of CPU)."""
+    with open(tmp_path_factory.mktemp("two-apps") / "hosts.log", "wb") as log:
         hosts = [Host(*shared_database, log), Host(*shared_database, log)]
         try:
             yield hosts

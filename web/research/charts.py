@@ -13,20 +13,12 @@ are left out and counted in a note under the chart. PNG and SVG.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, replace
 
-import matplotlib
-import matplotlib.ticker
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
-# glyphs laid out without hinting (FreeType's hinting of every label took a quarter of a chart's time;
-# at 110 dpi the text reads the same)
-matplotlib.rcParams["text.hinting"] = "no_hinting"
-
 
 COLOUR = "#0b5394"
 UNRELIABLE = "#9fb8d6"
@@ -80,6 +72,24 @@ def _positions(count: int, left_out: int) -> np.ndarray:
     return y
 
 
+@functools.cache
+def mpl():
+    """matplotlib with the Agg backend, loaded by the first chart rather than with the app: 0.7 s of CPU
+    that ``khaosat serve``, ``khaosat worker`` and every command would pay at start for nothing (a
+    gunicorn worker still loads it at start, in :func:`warm_up`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    # glyphs laid out without hinting (FreeType's hinting of every label took a quarter of a chart's time;
+    # at 110 dpi the text reads the same)
+    matplotlib.rcParams["text.hinting"] = "no_hinting"
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure
+    import matplotlib.ticker
+
+    return matplotlib
+
+
 def warm_up() -> None:
     """Draw a small chart once, so that a process's first chart does not also pay for loading the font and
     Agg's first figure (0.13 s of its 0.34 s): gunicorn workers call it when they start."""
@@ -93,8 +103,8 @@ def warm_up() -> None:
 
 def _figure(width: float, height: float):
     """A figure drawn by Agg without pyplot (no figure manager, no global state to close)."""
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = mpl().figure.Figure(figsize=(width, height), dpi=DPI)
+    mpl().backends.backend_agg.FigureCanvasAgg(fig)
     return fig, fig.subplots()
 
 
@@ -119,7 +129,7 @@ def _finish(fig, ax, texts: Texts, fmt: str, share: bool, left_out: int, gap_y: 
     ax.set_xlabel(texts.axis)
     heading = f"{texts.title}\n{texts.subtitle}" if texts.subtitle else texts.title
     ax.set_title(heading, fontsize=11, loc="left", wrap=True)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: tick_number(v, texts.decimal)))
+    ax.xaxis.set_major_formatter(mpl().ticker.FuncFormatter(lambda v, _: tick_number(v, texts.decimal)))
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)

@@ -23,7 +23,6 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from flask import Response, current_app, render_template, request
@@ -39,9 +38,6 @@ from web.models import Role, WardCovariate
 from web.privacy.suppression import hidden_cells
 from web.research import bp, charts, query, results
 from web.research.covariates import Covariate, ward_covariates
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 MIN_WARDS = 10  # fewer wards with enough respondents than this: no model
 MAX_R2 = 0.99  # a covariate explained this well by the others is left out
@@ -267,6 +263,9 @@ def side_by_side_chart(table: pd.DataFrame, *, scale: float, title: str, labels:
     model-based estimate and 95% CI (blue) one above the other."""
     data = table.sort_values("eblup").reset_index(drop=True)
     height = max(3.0, 0.3 * len(data) + 1.8)
+    matplotlib = charts.mpl()  # Agg, loaded at the first chart
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8.3, height), dpi=100)
     try:
         y = np.arange(len(data))
