@@ -153,13 +153,26 @@ def by_area(report: pd.DataFrame, column: str) -> pd.DataFrame:
     return ordered.sort_values(["_worst", "area_key", "_gap"], kind="stable").drop(columns=["_worst", "_gap"])
 
 
-def _shown(q: query.Query, report: pd.DataFrame, column: str, area: str, group: str, only_behind: bool) -> pd.DataFrame:
-    """The rows a page of the ranking pages through (:func:`by_area` of the filtered ranking): sorted once per
-    design, language and filter, not on every page (40 ms a request); an area's few rows are sorted each time."""
+def _shown(q: query.Query, report: pd.DataFrame, column: str, asked: tuple[str, str, bool], names: dict) -> pd.DataFrame:
+    """The rows the ranking's pages go through (:func:`by_area` of the ranking filtered by ``asked``: area, group,
+    only those left behind), with their sentences: made once per design, language and filter, not on every page
+    (40 ms a request); an area's few rows are sorted each time."""
+    def build() -> pd.DataFrame:
+        return with_sentences(q, by_area(_filtered(report, column, *asked), column), names)
+
+    area, group, only_behind = asked
     if area or report.empty:
-        return by_area(_filtered(report, column, area, group, only_behind), column)
-    return q.data.derived(("left-behind rows", *_key(q)[1:], language(), group, only_behind),
-                          lambda: by_area(_filtered(report, column, area, group, only_behind), column))
+        return build()
+    return q.data.derived(("left-behind rows", *_key(q)[1:], language(), group, only_behind), build)
+
+
+def _sections(rows: pd.DataFrame, column: str, names: dict) -> list[tuple]:
+    """A page's rows by area, in order: (area key, its name or None for the whole, its rows as tuples)."""
+    parts: dict = {}
+    for row in rows.itertuples():  # once for the page: 40 columns read one by one
+        parts.setdefault(row.area_key, []).append(row)
+    return [(key, names.get(int(key) if column in ("ward_code", "province_code") else key, str(key)) if key != "" else None,
+             part) for key, part in parts.items()]
 
 
 def _ranking_args() -> dict:
@@ -196,14 +209,11 @@ def left_behind_page(slug: str):
     report = _cached_ranking(q)
     report = pd.DataFrame() if report is None else report  # read, not changed: no copy
     column = area_column(q)
-    shown = _shown(q, report, column, area, group, request.args.get("all") != "1")
+    names = area_names(column, q.provinces)
+    shown = _shown(q, report, column, (area, group, request.args.get("all") != "1"), names)
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = _page_number(pages)
-    names = area_names(column, q.provinces)
-    rows = with_sentences(q, shown.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], names)
-    sections = [(key, names.get(int(key) if column in ("ward_code", "province_code") else key, str(key)) if key != "" else None,
-                 list(part.itertuples()))
-                for key, part in rows.groupby("area_key", sort=False)] if len(rows) else []
+    sections = _sections(shown.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], column, names)
     codes = q.data.derived(("present", column), lambda: tuple(q.data.frame[column].dropna().unique().tolist()))
     present = sorted({int(c) if column in ("ward_code", "province_code") else c for c in codes},  # not every row:
                      key=lambda c: collation.sort_key(names.get(c, str(c))))  # 0.76 s at 1,000,000 responses
