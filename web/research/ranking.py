@@ -24,6 +24,9 @@ from web.research.weighting import chosen_margins, weight_warnings
 from web.sampling import nonresponse_report
 
 PER_PAGE = 20  #: cells on one page of the left-behind ranking
+#: what a row of the ranking's page shows (research/left_behind.html), and the area it is under
+ROW_FIELDS = ("area_key", "left_behind", "reliability", "cell", "sentence", "population", "gap", "gap_ci_low",
+              "gap_ci_high", "q_value", "n")
 
 
 def area_column(q: query.Query) -> str:
@@ -169,7 +172,7 @@ def _shown(q: query.Query, report: pd.DataFrame, column: str, asked: tuple[str, 
 def _sections(rows: pd.DataFrame, column: str, names: dict) -> list[tuple]:
     """A page's rows by area, in order: (area key, its name or None for the whole, its rows as tuples)."""
     parts: dict = {}
-    for row in rows.itertuples():  # once for the page: 40 columns read one by one
+    for row in rows[[c for c in ROW_FIELDS if c in rows]].itertuples():  # once a page, the columns shown only
         parts.setdefault(row.area_key, []).append(row)
     return [(key, names.get(int(key) if column in ("ward_code", "province_code") else key, str(key)) if key != "" else None,
              part) for key, part in parts.items()]
