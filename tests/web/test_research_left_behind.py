@@ -144,10 +144,12 @@ def _sections(html: str) -> list[tuple[str, list[str]]]:
                                             re.S)]
 
 
-def test_the_page_groups_cells_by_ward_20_at_a_time_each_once_in_its_language(client, accounts, demo):
+def test_the_page_groups_cells_by_ward_20_at_a_time_each_once_in_its_language(app, client, accounts, demo):
     accounts.login("researcher")
     seen: list[str] = []
+    built = app.extensions["khaosat_cache"].built
     for lang, foreign in (("vi", ENGLISH_NAMES), ("en", VIETNAMESE_NAMES)):
+        worded, sorted_rows = built["derived", "sentences"], built["derived", "left-behind rows"]
         first = client.get(f"/research/digital-skills/left-behind?indicator=dsi_index&all=1&lang={lang}")
         assert first.status_code == 200
         html = first.get_data(as_text=True)
@@ -165,6 +167,8 @@ def test_the_page_groups_cells_by_ward_20_at_a_time_each_once_in_its_language(cl
             assert WHOLE_HANOI[lang] in html and "thành phố" not in html.replace("Thành phố Hà Nội", "")
             if lang == "en":
                 seen += [f"{h}|{s}" for h, body in sections for s in body]
+        # the sentences and the sorted rows are made once for all the pages, in each language
+        assert (built["derived", "sentences"], built["derived", "left-behind rows"]) == (worded + 1, sorted_rows + 1)
         assert client.get(f"/research/digital-skills/left-behind?all=1&page={pages + 1}").status_code == 404
     assert len(seen) == len(set(seen))  # no cell twice across the pages
     ranking = pd.read_csv(io.BytesIO(client.get(

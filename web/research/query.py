@@ -91,7 +91,9 @@ def read(slug: str, args, *, api: bool = False, data: Weighted | None = None) ->
     except weighting.BeingPrepared:  # what this page shows is computed before the weights being made are served
         _asked(slug, provinces, args, api)
         raise
-    offered = variables.indicators(instrument, data, language())
+    lang = language()  # the menu of indicators, once per design, instrument version and language:
+    offered = list(data.derived(("indicators", instrument.slug, instrument.version, lang),  # 30 ms a request
+                                lambda: variables.indicators(instrument, data, lang)))
     groups = variables.groups(data.frame, data.facts) if not data.frame.empty else []
     wanted = args.get("find", "").strip()[:100]
     searched = variables.find(offered, wanted) if wanted else None

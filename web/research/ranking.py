@@ -24,6 +24,9 @@ from web.research.weighting import chosen_margins, weight_warnings
 from web.sampling import nonresponse_report
 
 PER_PAGE = 20  #: cells on one page of the left-behind ranking
+#: what a row of the ranking's page shows (research/left_behind.html), and the area it is under
+ROW_FIELDS = ("area_key", "left_behind", "reliability", "cell", "sentence", "population", "gap", "gap_ci_low",
+              "gap_ci_high", "q_value", "n")
 
 
 def area_column(q: query.Query) -> str:
@@ -45,14 +48,22 @@ def area_names(column: str, province: tuple[int, ...]) -> dict:
 def ranking(q: query.Query) -> pd.DataFrame:
     """Every cell (area, group, area x group, two groups crossed), furthest behind first, labelled; each
     cell once (a ward's group that is the whole ward is the ward)."""
+    labelled = _cached_ranking(q)
+    return pd.DataFrame() if labelled is None else labelled.copy()
+
+
+def _key(q: query.Query) -> tuple:
+    return ("ranking", q.indicator.name, area_column(q), tuple(_groups(q)))
+
+
+def _cached_ranking(q: query.Query) -> pd.DataFrame | None:
+    """The labelled ranking as cached for this design (not to be changed), None where there is none."""
     if q.indicator is None or q.data.design is None or q.indicator.categorical:  # a distribution has no ranking
-        return pd.DataFrame()
-    column = area_column(q)
-    key = ("ranking", q.indicator.name, column, tuple(_groups(q)))
-    query.viewed(q, ranking)
-    report = q.data.derived(key, lambda: _ranked(q, column), aside=True)  # aside: 3 s at 100,000 responses
-    labelled = q.data.derived((*key, language()), lambda: _labelled(q, report), aside=True)  # paging reads it again
-    return labelled.copy()
+        return None
+    key = _key(q)
+    query.viewed(q, _prepared)
+    report = q.data.derived(key, lambda: _ranked(q, key[2]), aside=True)  # aside: 3 s at 100,000 responses
+    return q.data.derived((*key, language()), lambda: _labelled(q, report), aside=True)  # paging reads it again
 
 
 def _labelled(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
@@ -81,23 +92,45 @@ def _ranking_query(q: query.Query):
                                     "provinces": q.provinces})()
 
 
-def with_sentences(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
-    """``report`` with a ``sentence`` column in the request's language (empty for a cell whose estimate is
-    withheld for privacy)."""
+def with_sentences(q: query.Query, report: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+    """``report`` (rows of :func:`ranking`) with a ``sentence`` column in the request's language (empty for a
+    cell whose estimate is withheld for privacy); the sentences of the whole ranking are made once per design
+    and language, so a page of it only looks its rows up. ``names``: :func:`area_names`, when read already."""
     if report.empty:
         return report.assign(sentence=pd.Series(dtype=object))
+    whole = _cached_ranking(q)
+    if whole is not None and whole.index.is_unique and report.index.isin(whole.index).all():
+        words = _sentences(q, whole, names)
+    else:
+        words = _worded(q, report, names)
+    return report.assign(sentence=words.reindex(report.index).to_numpy(dtype=object))
+
+
+def _sentences(q: query.Query, whole: pd.DataFrame, names: dict | None = None) -> pd.Series:
+    """The sentence of every row of the ranking ``whole``, in the request's language, made once per design."""
+    return q.data.derived(("sentences", *_key(q)[1:], language()), lambda: _worded(q, whole, names))
+
+
+def _prepared(q: query.Query) -> None:
+    """What the ranking's pages derive from the design (the ranking, its sentences): made again from new weights
+    before they are served (:func:`web.research.query.warm`)."""
+    whole = _cached_ranking(q)
+    if whole is not None and not whole.empty:
+        _sentences(q, whole)
+
+
+def _worded(q: query.Query, report: pd.DataFrame, names: dict | None) -> pd.Series:
+    """The sentence of each row of ``report``, by its index."""
     column, groups, lang = area_column(q), _groups(q), language()
-    names = area_names(column, q.provinces)
+    names = area_names(column, q.provinces) if names is None else names
     group_labels = variables.labels_for(q.instrument, report, groups, lang)
     indicator = sentences.indicator_phrase(str(q.indicator.label))
     share = bool(report.attrs.get("share", q.indicator.share))
     whole = sentences.comparison(q.provinces)
-    report = report.copy()
-    report["sentence"] = [
+    return pd.Series([
         "" if pd.isna(row["estimate"]) else sentences.sentence(row, column, groups, names, group_labels, indicator,
                                                                share, whole)
-        for _row_index, row in report.iterrows()]
-    return report
+        for _row_index, row in report.iterrows()], index=report.index, dtype=object)
 
 
 def _filtered(report: pd.DataFrame, column: str, area: str, group: str, only_behind: bool) -> pd.DataFrame:
@@ -123,6 +156,28 @@ def by_area(report: pd.DataFrame, column: str) -> pd.DataFrame:
     return ordered.sort_values(["_worst", "area_key", "_gap"], kind="stable").drop(columns=["_worst", "_gap"])
 
 
+def _shown(q: query.Query, report: pd.DataFrame, column: str, asked: tuple[str, str, bool], names: dict) -> pd.DataFrame:
+    """The rows the ranking's pages go through (:func:`by_area` of the ranking filtered by ``asked``: area, group,
+    only those left behind), with their sentences: made once per design, language and filter, not on every page
+    (40 ms a request); an area's few rows are sorted each time."""
+    def build() -> pd.DataFrame:
+        return with_sentences(q, by_area(_filtered(report, column, *asked), column), names)
+
+    area, group, only_behind = asked
+    if area or report.empty:
+        return build()
+    return q.data.derived(("left-behind rows", *_key(q)[1:], language(), group, only_behind), build)
+
+
+def _sections(rows: pd.DataFrame, column: str, names: dict) -> list[tuple]:
+    """A page's rows by area, in order: (area key, its name or None for the whole, its rows as tuples)."""
+    parts: dict = {}
+    for row in rows[[c for c in ROW_FIELDS if c in rows]].itertuples():  # once a page, the columns shown only
+        parts.setdefault(row.area_key, []).append(row)
+    return [(key, names.get(int(key) if column in ("ward_code", "province_code") else key, str(key)) if key != "" else None,
+             part) for key, part in parts.items()]
+
+
 def _ranking_args() -> dict:
     """The indicator, and the level when it is former districts or provinces (wards otherwise)."""
     args = {k: v for k, v in request.args.items() if k == "indicator"}
@@ -141,7 +196,7 @@ def _page_number(pages: int) -> int:
     return asked
 
 
-query.DERIVED_BY["research.left_behind_page"] = ranking
+query.DERIVED_BY["research.left_behind_page"] = _prepared
 
 
 @bp.route("/<slug>/left-behind")
@@ -154,15 +209,14 @@ def left_behind_page(slug: str):
     area, group = request.args.get("area", ""), request.args.get("group", "")
     if group and group not in q.groups:
         abort(404)
-    report = ranking(q)
+    report = _cached_ranking(q)
+    report = pd.DataFrame() if report is None else report  # read, not changed: no copy
     column = area_column(q)
-    shown = by_area(_filtered(report, column, area, group, request.args.get("all") != "1"), column)
+    names = area_names(column, q.provinces)
+    shown = _shown(q, report, column, (area, group, request.args.get("all") != "1"), names)
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = _page_number(pages)
-    rows = with_sentences(q, shown.iloc[(page - 1) * PER_PAGE: page * PER_PAGE])
-    names = area_names(column, q.provinces)
-    sections = [(key, names.get(int(key) if column in ("ward_code", "province_code") else key, str(key)) if key != "" else None, part)
-                for key, part in rows.groupby("area_key", sort=False)] if len(rows) else []
+    sections = _sections(shown.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], column, names)
     codes = q.data.derived(("present", column), lambda: tuple(q.data.frame[column].dropna().unique().tolist()))
     present = sorted({int(c) if column in ("ward_code", "province_code") else c for c in codes},  # not every row:
                      key=lambda c: collation.sort_key(names.get(c, str(c))))  # 0.76 s at 1,000,000 responses
