@@ -26,25 +26,33 @@ from web.research.weighting import weighted
 LONG = ["number_of_digital_devices_in_the_household_now", "number_of_digital_devices_in_the_household_used"]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta", "parquet"])
-def test_a_national_file_names_the_province_of_every_commune(national, client, accounts, tmp_path, fmt):  # noqa: F811
+FORMATS = ["csv", "xlsx", "sav", "dta", "parquet"]
+
+
+def test_a_national_file_names_the_province_of_every_commune(national, client, accounts, tmp_path):  # noqa: F811
+    """Every format, then the public file, one after the other on one copy of the national demo (the downloads
+    only read it)."""
     accounts.login("researcher")
-    response = client.get(f"/research/{SLUG}/export.{fmt}?lang=vi")
-    assert response.status_code == 200
-    frame = _read(fmt, response.data, tmp_path)
+    for fmt in FORMATS:
+        response = client.get(f"/research/{SLUG}/export.{fmt}?lang=vi")
+        assert response.status_code == 200, fmt
+        _check_provinces(_read(fmt, response.data, tmp_path), fmt)
+    _the_public_file_names_a_province_only_with_a_finer_area(client)
+
+
+def _check_provinces(frame: pd.DataFrame, fmt: str) -> None:
     provinces = pd.to_numeric(frame["province_code"])
-    assert (provinces == frame["ward_code"].map(areas.province_of)).all()
-    assert provinces.nunique() == 34
+    assert (provinces == frame["ward_code"].map(areas.province_of)).all(), fmt
+    assert provinces.nunique() == 34, fmt
     if fmt not in ("sav", "dta"):  # a name per row (SPSS and Stata: as text too)
-        assert set(frame["province"]) == set(areas.province_names().values())
+        assert set(frame["province"]) == set(areas.province_names().values()), fmt
     hcmc = frame[provinces == 79]
-    assert set(hcmc["province"]) == {areas.province_names()[79]}
-    assert list(frame.columns).index("province_code") == list(frame.columns).index("ward") + 1
+    assert set(hcmc["province"]) == {areas.province_names()[79]}, fmt
+    assert list(frame.columns).index("province_code") == list(frame.columns).index("ward") + 1, fmt
 
 
-def test_the_public_file_of_a_national_survey_names_a_province_only_with_a_finer_area(national, client,  # noqa: F811
-                                                                                      accounts):
-    accounts.login("researcher")
+def _the_public_file_names_a_province_only_with_a_finer_area(client) -> None:
+    """The public file of a national survey (for the logged-in researcher)."""
     frame = pd.read_csv(io.BytesIO(client.get(f"/research/{SLUG}/export-public.csv").data), encoding="utf-8-sig")
     assert "ward_code" not in frame.columns
     assert ("province_code" in frame.columns) == ("former_district" in frame.columns)
