@@ -99,7 +99,12 @@ def boundary_ci(p: np.ndarray, n: np.ndarray, level: float, df: np.ndarray) -> t
         factor = (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, np.where(df >= 1, df, np.nan))) ** 2
         n_eff = np.where((n > 1) & (df >= 1) & np.isfinite(factor), n * factor, n)
         n_eff = np.where(n > 0, n_eff, np.nan)
-        low = np.where(p <= 0, 0.0, stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1))
+        # a share so small that its beta shape is subnormal (p = 5e-324) has a lower bound of 0 to the last digit,
+        # and Boost's beta function fails on such a shape (an OverflowError, or NaN): the bound is 0 there
+        shape = n_eff * p
+        vanishing = ~(shape >= np.finfo(float).tiny)
+        low = np.where((p <= 0) | vanishing, 0.0,
+                       stats.beta.ppf(alpha / 2, np.where(vanishing, 1.0, shape), n_eff * (1 - p) + 1))
         high = np.where(p >= 1, 1.0, stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)))
     # a share a rounding error above 0% (or below 100%) lands outside its own quantile; an interval
     # always holds its estimate, as in beta_ci
