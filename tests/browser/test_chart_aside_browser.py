@@ -9,20 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.test_jobs_browser import log_in
 from web import cache
 
 pytestmark = pytest.mark.browser
 
 RESULTS = "/research/digital-skills?indicator=dsi_index&level=ward"
 IMAGE = "document.querySelector('figure.chart img')"
-
-
-def _log_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login")
-    page.fill("input[name=username]", "demo-researcher")
-    page.fill("input[name=password]", "khaosat-researcher")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def _results_shown(page, url: str) -> None:
@@ -47,7 +40,7 @@ def test_the_chart_being_drawn_is_said_then_shown_without_a_reload(live_app, liv
     base = live_app.config["BASE_URL"]
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
-    _log_in(page, base)
+    log_in(page, base)
     url = f"{base}{RESULTS}&lang={lang}"
     _results_shown(page, url)  # the first weights: a run in the background
     cache.init_app(live_app)  # a worker that has just started: nothing read, nothing drawn
