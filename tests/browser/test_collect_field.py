@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
+from tests.browser.conftest import CHROMIUM_FLAGS, SHUTDOWN_POLL_SECONDS, chromium_path
 from tests.browser.test_collect_browser import DB_NAME, LEFT, PASSWORD, QUEUE, interview, queued
 from tests.browser.test_surveys_browser import instrument
 from tests.web.test_api import valid_answers
@@ -47,7 +47,7 @@ class Portal(BaseHTTPRequestHandler):
 @pytest.fixture
 def portal():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
