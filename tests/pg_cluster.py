@@ -72,10 +72,11 @@ class Cluster:
         return self
 
     def replica(self) -> Cluster:
-        """A streaming replica of this server (``pg_basebackup -R``: a standby that follows it), started."""
+        """A streaming replica of this server (``pg_basebackup -R``: a standby that follows it), started.
+        ``-c fast``: the backup's checkpoint at once; a spread one (the default) took 40 s here."""
         standby = Cluster()
-        self.run("pg_basebackup", "-D", str(standby.data), "-R", "-X", "stream", "-h", "127.0.0.1", "-p",
-                 str(self.port), "-U", "postgres")
+        self.run("pg_basebackup", "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast", "-h", "127.0.0.1",
+                 "-p", str(self.port), "-U", "postgres")
         return standby.start()
 
     def postmaster(self) -> int:
