@@ -34,9 +34,8 @@ in clustered surveys. *J. Surv. Stat. Methodol.* 3, 484-503.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy.special import expit
 
+from analysis.lazy import special, stats
 from analysis.policies import CIMethod
 from analysis.results import critical_value, wald_ci
 
@@ -50,7 +49,7 @@ def logit_ci(p: np.ndarray, se: np.ndarray, level: float, df: np.ndarray,
     with np.errstate(all="ignore"):
         eta = np.log(p / (1 - p))
         se_eta = se / (p * (1 - p)) if se_logit is None else se_logit
-        return expit(eta - q * se_eta), expit(eta + q * se_eta)
+        return special.expit(eta - q * se_eta), special.expit(eta + q * se_eta)
 
 
 def beta_ci(p: np.ndarray, var: np.ndarray, level: float, df: np.ndarray,

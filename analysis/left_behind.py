@@ -37,13 +37,13 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.design import SurveyDesign
 from analysis.domain_totals import domain_means, mean_differences, ratio_totals
 from analysis.domains import domains
 from analysis.estimators import numeric
 from analysis.intervals import boundary_ci, logit_ci
+from analysis.lazy import stats
 from analysis.results import MAX_CV, MIN_N, Estimate, SignificanceTest, reliability, wald_ci
 
 __all__ = ["left_behind", "bh_qvalues"]

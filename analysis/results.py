@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.errors import DesignError
+from analysis.lazy import stats
 
 __all__ = ["Estimate", "SignificanceTest", "wald_ci", "critical_value", "reliability", "MIN_N", "MAX_CV"]
 

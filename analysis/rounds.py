@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.design import SurveyDesign
 from analysis.errors import DesignError
+from analysis.lazy import stats
 
 __all__ = ["round_change", "comparable_versions"]
 

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis.lazy import stats
 from analysis.results import MIN_N
 
 __all__ = ["pps_systematic", "systematic", "random_walk_rule", "select_adult", "kish_order",

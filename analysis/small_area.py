@@ -48,10 +48,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from analysis.benchmarking import benchmark
 from analysis.errors import DesignError
+from analysis.lazy import optimize, stats
 from analysis.small_area_diagnostics import diagnose
 
 __all__ = ["fay_herriot", "FayHerriotFit", "METHODS"]

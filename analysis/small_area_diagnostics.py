@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from analysis.lazy import stats
 
 __all__ = ["FayHerriotDiagnostics", "diagnose"]
 

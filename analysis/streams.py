@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from analysis.lazy import stats
 
 __all__ = ["independent_gap"]
 

@@ -118,6 +118,7 @@ def burst_with_kill(cluster: Cluster, before: float = 1.5, down: float = 1.0, af
         for key in sorted(burst.unacknowledged):
             burst.retried[sender.send(key)] += 1
     finally:
+        stop.set()  # after a failed kill or restart too: the clients would send to a dead server for ever
         server.terminate()
         server.wait(timeout=30)
     burst.stored = _stored(cluster.url())

@@ -72,10 +72,11 @@ class Cluster:
         return self
 
     def replica(self) -> Cluster:
-        """A streaming replica of this server (``pg_basebackup -R``: a standby that follows it), started."""
+        """A streaming replica of this server (``pg_basebackup -R``: a standby that follows it), started.
+        ``-c fast``: the backup's checkpoint at once; a spread one (the default) took 40 s here."""
         standby = Cluster()
-        self.run("pg_basebackup", "-D", str(standby.data), "-R", "-X", "stream", "-h", "127.0.0.1", "-p",
-                 str(self.port), "-U", "postgres")
+        self.run("pg_basebackup", "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast", "-h", "127.0.0.1",
+                 "-p", str(self.port), "-U", "postgres")
         return standby.start()
 
     def postmaster(self) -> int:
@@ -90,10 +91,10 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(_running(p) for p in [pid, *children]):
             time.sleep(0.05)
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.05)  # a zombie until its parent reaps it; PostgreSQL would take it for a live postmaster
-        if Path(f"/proc/{pid}").exists():  # a parent that never reaps: the lock file names a dead process
-            (self.data / "postmaster.pid").unlink()
+        if Path(f"/proc/{pid}").exists():  # a zombie until its parent (init) reaps it, which may take seconds;
+            # PostgreSQL would take it for a live postmaster: the lock files naming it go
+            for lock in (self.data / "postmaster.pid", self.root / f".s.PGSQL.{self.port}.lock"):
+                lock.unlink(missing_ok=True)
 
     def stop(self) -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
