@@ -78,14 +78,13 @@ def _duplicates(out: pd.DataFrame, keys: list[str]) -> np.ndarray:
     cell is a subset of each such parent, so the same count of respondents means the same people."""
     present = out[keys].notna().to_numpy()
     values = out[keys].astype(object).to_numpy()
-    counts = {}
-    for i in range(len(out)):
-        counts[tuple((k, values[i, j]) for j, k in enumerate(keys) if present[i, j])] = out["n"].iat[i]
+    n = out["n"].tolist()  # read once: ``out["n"].iat[i]`` in the loops took a third of the ranking's time
+    cells = [tuple((k, values[i, j]) for j, k in enumerate(keys) if present[i, j]) for i in range(len(out))]
+    counts = dict(zip(cells, n, strict=True))
     dropped = np.zeros(len(out), dtype=bool)
-    for i in range(len(out)):
-        cell = tuple((k, values[i, j]) for j, k in enumerate(keys) if present[i, j])
-        if len(cell) > 1 and out["n"].iat[i] > 0:
-            dropped[i] = any(counts.get(cell[:m] + cell[m + 1:]) == out["n"].iat[i] for m in range(len(cell)))
+    for i, cell in enumerate(cells):
+        if len(cell) > 1 and n[i] > 0:
+            dropped[i] = any(counts.get(cell[:m] + cell[m + 1:]) == n[i] for m in range(len(cell)))
     return dropped
 
 

@@ -62,6 +62,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 from werkzeug.routing import Rule
 
+import tests.one_blas_thread  # noqa: F401  (first: before NumPy is imported)
 import web.models  # noqa: F401  (every table in SQLModel.metadata, for copying the demo's rows)
 from web import catalog, create_app, db
 from web.config import normalise_database_url

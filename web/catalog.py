@@ -15,6 +15,7 @@ import json
 
 from flask import current_app
 from sqlalchemy import bindparam
+from sqlalchemy.orm import defer
 from sqlmodel import Session, or_, select
 
 import surveys
@@ -96,11 +97,17 @@ def next_version_number(session: Session, survey: Survey) -> int:
     return max(numbers, default=0) + 1
 
 
+#: the versions that results pages and submissions look up (twice a request) come without their definition, the
+#: whole instrument as JSON: decoding it took longer than the query; it is read when first used (:func:`instrument_of`
+#: builds each version's instrument once per app)
+_DEFINITION_LATER = defer(SurveyVersion.definition)
+
+
 def current_version(session: Session, slug: str) -> SurveyVersion | None:
     """The version of the survey ``slug`` taking responses now (open, within its dates)."""
     now = utcnow()
     return session.exec(
-        select(SurveyVersion)
+        select(SurveyVersion).options(_DEFINITION_LATER)
         .join(Survey, Survey.id == SurveyVersion.survey_id)
         .where(Survey.slug == slug, SurveyVersion.status == VersionState.open.value,
                or_(SurveyVersion.opens_at.is_(None), SurveyVersion.opens_at <= now),
@@ -118,7 +125,7 @@ def reported_version(session: Session, slug: str, archived: bool = False) -> Sur
     the instrument that results and exports of the survey are described by."""
     states = (*REPORTED, VersionState.archived.value) if archived else REPORTED
     return session.exec(
-        select(SurveyVersion)
+        select(SurveyVersion).options(_DEFINITION_LATER)
         .join(Survey, Survey.id == SurveyVersion.survey_id)
         .where(Survey.slug == slug, SurveyVersion.status.in_(states))
         .order_by(SurveyVersion.version.desc())
@@ -143,6 +150,7 @@ def find_version(session: Session, slug: str, number: int) -> SurveyVersion | No
         if version is None:
             return None
         if cache is not None:
+            version.definition  # noqa: B018 - loaded before it leaves the session (deferred if found there first)
             session.expunge(version)
             cache.put("version", key, version)
     state = session.connection().execute(_state_statement(), {"version_id": version.id}).first()

@@ -33,7 +33,7 @@ from web.population import EDUCATION_CODES, build_population, draw_sample
 from web.research.covariates import demo_covariates, replace_covariates
 from web.research.margins import replace_margins
 from web.review import flag_stored
-from web.submissions import build
+from web.submissions import new_row, store_rows
 
 DEMO_PASSWORDS = {
     "admin": "khaosat-admin",
@@ -77,11 +77,10 @@ def seed_demo(session: Session, province: int, per_ward: int = 32, seed: int = 2
         rng = np.random.default_rng(seed + offset)
         contacts = max(1, round(per_ward / PSUS_PER_WARD / 0.55))
         sample = draw_sample(population, rng, psus_per_ward=PSUS_PER_WARD, contacts_per_psu=contacts)
-        responses = list(tqdm(synthetic_responses(version, instrument_of(version), sample, random.Random(seed + offset)),
-                              total=len(sample), desc=slug, unit="response", file=sys.stderr, disable=None))
-        session.add_all(responses)
+        added += store_rows(session, list(tqdm(
+            synthetic_responses(version, instrument_of(version), sample, random.Random(seed + offset)),
+            total=len(sample), desc=slug, unit="response", file=sys.stderr, disable=None)))
         session.commit()
-        added += len(responses)
     if added:
         lines.append(seed_fieldwork(session, province))
     lines += seed_sample(session, province, population)
@@ -132,18 +131,18 @@ def seed_self_selected(session: Session, slug: str, sample: pd.DataFrame, seed: 
         return f"{slug}: no such survey"
     if session.exec(select(Response.id).where(Response.uuid.like(f"{demo_qr.PREFIX}-{slug}-%")).limit(1)).first():
         return f"self-selected stream of {slug}: already there"
-    responses = list(synthetic_responses(version, instrument_of(version), sample, random.Random(seed),
-                                         prefix=demo_qr.PREFIX, channel="self", meta={"synthetic_stream": demo_qr.NOTE}))
-    session.add_all(responses)
+    stored = store_rows(session, list(synthetic_responses(
+        version, instrument_of(version), sample, random.Random(seed), prefix=demo_qr.PREFIX, channel="self",
+        meta={"synthetic_stream": demo_qr.NOTE})))
     session.commit()
     return f"self-selected stream of {slug} (synthetic, QR/link, digitally-included over-represented): " \
-           f"{len(responses)} responses"
+           f"{stored} responses"
 
 
 def synthetic_responses(version, instrument: surveys.Instrument, sample, rng: random.Random, *, prefix: str = "demo",
                         channel: str | None = None, meta: dict | None = None):
-    """The demo's responses for the people of ``sample``, answered by the synthetic population's traits
-    (interviews and self-completed by turns unless ``channel`` is given)."""
+    """The demo's responses (rows for :func:`web.submissions.store_rows`) for the people of ``sample``, answered
+    by the synthetic population's traits (interviews and self-completed by turns unless ``channel`` is given)."""
     today = dt.date.today()
     for i, person in enumerate(sample.to_dict(orient="records")):
         person["p"] = 0.88 if person["y"] else 0.12
@@ -154,7 +153,7 @@ def synthetic_responses(version, instrument: surveys.Instrument, sample, rng: ra
         values = _answers(instrument, person, int(person["ward_code"]), rng, today)
         if values is None:
             continue
-        yield build(
+        yield new_row(
             version, instrument, f"{prefix}-{instrument.slug}-{i}", values,
             channel=channel or ("interview" if i % 2 else "self"), language="vi" if rng.random() < 0.93 else "en",
             meta={"demo": True, **(meta or {})}, stratum=person["stratum"], psu=person["psu"],

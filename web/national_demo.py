@@ -56,6 +56,7 @@ from web.population import (
     logistic,
 )
 from web.research.margins import replace_province_margins
+from web.submissions import store_rows
 
 SLUG = "digital-skills-national"
 ADULT_SHARE = 0.76
@@ -164,10 +165,10 @@ def seed_national(session: Session, per_province: int = 60, seed: int = 20251) -
         lines.append("national responses: already there")
     else:
         sample = draw(population, np.random.default_rng(seed), per_province)
-        responses = list(synthetic_responses(version, instrument_of(version), sample, random.Random(seed)))
-        session.add_all(responses)
+        added = store_rows(session, list(synthetic_responses(version, instrument_of(version), sample,
+                                                             random.Random(seed))))
         session.commit()
-        lines.append(f"national responses added: {len(responses)} in {sample['psu'].nunique()} communes")
+        lines.append(f"national responses added: {added} in {sample['psu'].nunique()} communes")
     qr = demo_qr.draw_self_selected(population, max(40, round(per_province * len(areas.provinces()) / 5)),
                                     np.random.default_rng(seed + 7), demo_qr.commune_of_kind())
     return "\n".join([*lines, seed_self_selected(session, SLUG, qr, seed + 7)])

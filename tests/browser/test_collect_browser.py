@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from playwright.sync_api import expect
 from sqlmodel import select
@@ -121,13 +122,13 @@ LEFT = """async () => {
 }"""
 
 
-def wait_until_sent(page, expect=()) -> None:
-    """Until the phone's IndexedDB holds only ``expect`` (statuses), i.e. the queue is empty."""
-    for _ in range(100):
-        if sorted(page.evaluate(LEFT)) == sorted(expect):
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError(f"still in IndexedDB: {page.evaluate(LEFT)}")
+def wait_until_sent(page, expect=(), seconds: float = 20) -> None:
+    """Until the phone's IndexedDB holds only ``expect`` (statuses), i.e. the queue is empty; read every 0.05 s."""
+    deadline = time.monotonic() + seconds
+    while sorted(page.evaluate(LEFT)) != sorted(expect):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"IndexedDB holds {sorted(page.evaluate(LEFT))}, expected {sorted(expect)}")
+        page.wait_for_timeout(50)
 
 
 def queued(app, uuid: str, answers: dict) -> dict:

@@ -12,8 +12,16 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
-from tests.browser.test_collect_browser import DB_NAME, LEFT, PASSWORD, QUEUE, interview, queued
+from tests.browser.conftest import CHROMIUM_FLAGS, SHUTDOWN_POLL_SECONDS, chromium_path
+from tests.browser.test_collect_browser import (
+    DB_NAME,
+    LEFT,
+    PASSWORD,
+    QUEUE,
+    interview,
+    queued,
+    wait_until_sent,
+)
 from tests.browser.test_surveys_browser import instrument
 from tests.web.test_api import valid_answers
 from web import db
@@ -47,7 +55,7 @@ class Portal(BaseHTTPRequestHandler):
 @pytest.fixture
 def portal():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -107,12 +115,8 @@ def left(page) -> list[str]:
     return sorted(page.evaluate(LEFT))
 
 
-def wait_for(page, statuses, tries: int = 150) -> None:
-    for _ in range(tries):
-        if left(page) == sorted(statuses):
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError(f"IndexedDB holds {left(page)}, expected {sorted(statuses)}")
+def wait_for(page, statuses) -> None:
+    wait_until_sent(page, statuses, seconds=30)
 
 
 def uuid_n(n: int) -> str:
@@ -224,7 +228,10 @@ def test_clearing_site_data_after_the_warning_and_the_file_the_supervisor_import
     warned = []
     page.on("dialog", lambda d: (warned.append(d.type), d.dismiss()))
     page.close(run_before_unload=True)  # leaving: the browser asks first, and the volunteer stays
-    page.wait_for_timeout(500)
+    for _ in range(50):  # until the browser has asked (0.5 s at most)
+        if warned:
+            break
+        page.wait_for_timeout(10)
     assert warned == ["beforeunload"]
     page = context.pages[0] if context.pages else context.new_page()
     with page.expect_download() as download:
@@ -449,10 +456,10 @@ def test_an_interview_queued_by_the_previous_app_version_is_adopted_and_sent(liv
         page.evaluate(legacy, [item])
     page.reload()
     page.wait_for_selector("html[data-offline-ready='1']")
-    for _ in range(100):
+    for _ in range(400):
         if uuid_n(70) in stored(live_app, [uuid_n(70)]):
             break
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(50)
     assert list(stored(live_app, [uuid_n(70), uuid_n(71)])) == [uuid_n(70)]  # only this volunteer's
 
 

@@ -25,14 +25,20 @@ def seeded(live_app, live_demo):
     return live_app
 
 
-def open_page(browser, width: int, lang: str, base: str, role: str):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+def open_page(browser, base: str, role: str):
+    """A page logged in as ``role``, once for every language and width (each sets its own)."""
+    context = browser.new_context(locale="vi-VN")
     page = context.new_page()
-    page.goto(f"{base}/accounts/login?lang={lang}")
+    page.goto(f"{base}/accounts/login")
     page.fill("input[name=username]", f"demo-{role}")
     page.fill("input[name=password]", f"khaosat-{role}")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     return context, page
+
+
+def at_width(page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
 
 
 def shot(page, name: str) -> None:
@@ -49,9 +55,10 @@ def test_a_one_ward_margins_file_shows_what_it_removes_and_saves_only_when_confi
                       encoding="utf-8")
     expected = {"en": ("125 wards removed (not in the file)", "1 ward changed", "The file leaves out 125 wards"),
                 "vi": ("125 phường, xã bị xóa (không có trong tệp)", "1 phường, xã thay đổi", "Tệp thiếu 125 phường, xã")}
+    context, page = open_page(browser, base, "admin")
     for lang, (removed, changed, refused) in expected.items():
         for width in WIDTHS:
-            context, page = open_page(browser, width, lang, base, "admin")
+            at_width(page, width)
             page.goto(f"{base}/research/margins?lang={lang}")
             page.set_input_files("input[type=file]", str(upload))
             page.click("form[enctype] button[type=submit]")
@@ -63,12 +70,11 @@ def test_a_one_ward_margins_file_shows_what_it_removes_and_saves_only_when_confi
             shot(page, f"margins-preview-{lang}-{width}")
             page.click("section.preview button[type=submit]")  # without ticking the box
             assert refused in page.locator("div.error").inner_text()
-            context.close()
     with seeded.app_context(), db.engine().connect() as conn:
         from sqlalchemy import text
 
         assert conn.execute(text("SELECT COUNT(DISTINCT ward_code) FROM population_margins")).scalar_one() == 126
-    context, page = open_page(browser, 1280, "en", base, "admin")
+    at_width(page, 1280)
     page.goto(f"{base}/research/margins?lang=en")
     page.set_input_files("input[type=file]", str(upload))
     page.click("form[enctype] button[type=submit]")
@@ -82,9 +88,10 @@ def test_results_by_former_district_list_the_wards_formed_from_several(seeded, b
     base = seeded.config["BASE_URL"]
     expected = {"en": "The 64 wards and communes formed from parts of several former districts",
                 "vi": "64 phường, xã được hình thành từ các phần của nhiều quận, huyện cũ"}
+    context, page = open_page(browser, base, "researcher")
     for lang, summary in expected.items():
         for width in WIDTHS:
-            context, page = open_page(browser, width, lang, base, "researcher")
+            at_width(page, width)
             page.goto(f"{base}/research/digital-skills?indicator=dsi_index&level=former_district&lang={lang}")
             note = page.locator("div.former-districts")
             assert summary in note.locator("summary").inner_text()
@@ -96,4 +103,4 @@ def test_results_by_former_district_list_the_wards_formed_from_several(seeded, b
             assert note.locator("p").evaluate("e => e.scrollWidth <= e.clientWidth")  # long file names wrap
             note.scroll_into_view_if_needed()
             shot(page, f"former-districts-{lang}-{width}")
-            context.close()
+    context.close()

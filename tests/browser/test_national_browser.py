@@ -17,10 +17,11 @@ from sqlmodel import select
 import surveys
 from surveys import areas, collation
 from tests.browser.test_collect_browser import volunteer_page
+from tests.conftest import NATIONAL
 from web import catalog, db
 from web.demo import seed_accounts
 from web.models import Response
-from web.national_demo import SLUG, seed_national
+from web.national_demo import SLUG
 
 pytestmark = pytest.mark.browser
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "national" / "whole-country.yaml"
@@ -123,24 +124,26 @@ def test_offline_the_collection_app_picks_province_then_commune_from_the_kept_li
     context.close()
 
 
-def test_the_national_demo_results_list_all_34_provinces_in_vietnamese_order(live_app, browser):
-    """One seeding of the national demo (its weights then made once) for both languages and widths."""
+def test_the_national_demo_results_list_all_34_provinces_in_vietnamese_order(live_app, live_demo, browser):
+    """The national demo (24 a province, seeded once per run; its weights then made once) for both languages and
+    widths."""
+    live_demo(NATIONAL)
     with live_app.app_context():
         seed_accounts(db.session())
-        seed_national(db.session(), per_province=24)
     base = live_app.config["BASE_URL"]
+    context = browser.new_context(locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login")  # one login for every language and width
+    page.fill("input[name=username]", "demo-researcher")
+    page.fill("input[name=password]", "khaosat-researcher")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
     for lang in ("vi", "en"):
         for width in (360, 1280):
-            context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
-            page = context.new_page()
-            page.goto(f"{base}/accounts/login?lang={lang}")
-            page.fill("input[name=username]", "demo-researcher")
-            page.fill("input[name=password]", "khaosat-researcher")
-            with page.expect_navigation():
-                page.click("main button[type=submit]")
+            page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{base}/research/{SLUG}?level=province&lang={lang}")
             cells = page.eval_on_selector_all("#results-table tbody tr td:first-child",
                                               "tds => tds.map(t => t.textContent)")
             assert cells == PROVINCE_ORDER, (lang, width)
             shot(page, f"results-national-{lang}-{width}")
-            context.close()
+    context.close()

@@ -16,12 +16,10 @@ pytestmark = pytest.mark.browser
 TITLE = "Khảo sát kỹ năng số của người dân"
 
 
-def demo_supervisor(live_app, browser, per_ward: int, **options):
-    """The demo (``per_ward`` responses a ward) and a browser page logged in as its supervisor."""
-    from web.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(db.session(), 1, per_ward=per_ward)
+def demo_supervisor(live_app, live_demo, browser, **options):
+    """The demo (4 responses a ward: a copy of the one seeded once per run) and a browser page logged in as its
+    supervisor."""
+    live_demo(4)
     context = browser.new_context(**options)
     page = context.new_page()
     page.goto(f"{live_app.config['BASE_URL']}/accounts/login")
@@ -32,9 +30,9 @@ def demo_supervisor(live_app, browser, per_ward: int, **options):
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_supervisor_reviews_and_corrects_without_javascript(live_app, browser, width, tmp_path):
+def test_supervisor_reviews_and_corrects_without_javascript(live_app, live_demo, browser, width, tmp_path):
     base = live_app.config["BASE_URL"]
-    context, page = demo_supervisor(live_app, browser, 4, viewport={"width": width, "height": 900},
+    context, page = demo_supervisor(live_app, live_demo, browser, viewport={"width": width, "height": 900},
                                     java_script_enabled=False, locale="vi-VN")
     page.goto(f"{base}/admin/submissions?lang=vi")
     assert page.locator("#ward option").count() == 1 + 6  # "all" and the supervisor's six wards
@@ -77,11 +75,11 @@ def test_supervisor_reviews_and_corrects_without_javascript(live_app, browser, w
     context.close()
 
 
-def test_supervisor_ticks_every_row_on_the_page_and_rejects_all_but_one(live_app, browser):
+def test_supervisor_ticks_every_row_on_the_page_and_rejects_all_but_one(live_app, live_demo, browser):
     """With JavaScript, "select all on this page" ticks the rows in place (no reload); the confirmation
     counts the ticked rows, and only they change."""
     base = live_app.config["BASE_URL"]
-    context, page = demo_supervisor(live_app, browser, 2, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context, page = demo_supervisor(live_app, live_demo, browser, viewport={"width": 1280, "height": 900}, locale="en-GB")
     page.goto(f"{base}/admin/submissions?lang=en&channel=interview")
     url = page.url
     page.click("text=Select all on this page")
