@@ -296,17 +296,22 @@ def _history(ids: list[int]) -> tuple[dict[int, int], int]:
     return done, int(first.timestamp())
 
 
-def start_gunicorn(url: str, schema: str | None, workers: int, threads: int = 1) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving the app on ``url`` (in ``schema``), and its port; rate limits lifted, since one
-    token sends everything here (the per-token submission limit is 300/min)."""
+def start_gunicorn(url: str, schema: str | None, workers: int, threads: int = 1,
+                   server: str = "gunicorn") -> tuple[subprocess.Popen, int]:
+    """gunicorn (or granian, ``server``) serving the app on ``url`` (in ``schema``), and its port; rate limits
+    lifted, since one token sends everything here (the per-token submission limit is 300/min)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "KHAOSAT_RATE_LIMITS": "0"}
     if schema:
         env["PGOPTIONS"] = f"-csearch_path={schema}"
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "web:create_app()"], cwd=ROOT, env=env)
-    return server, port
+    if server == "granian":  # Rust HTTP, the app in each worker's Python thread(s)
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", str(workers),
+                   "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                   "--log-level", "warning", "web:create_app"]
+    else:
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--threads",
+                   str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "web:create_app()"]
+    return subprocess.Popen(command, cwd=ROOT, env=env), port
 
 
 def count_rows(url: str, schema: str | None) -> int:
@@ -396,6 +401,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--warm-up", type=float, default=3, help="seconds of unmeasured load first (wrk driver)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread if > 1)")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn",
+                        help="the HTTP server in front of the app (granian: pip install granian)")
     parser.add_argument("--driver", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                         help="load generator: wrk (C, light on the CPU; Debian package 'wrk') or Python threads")
     args = parser.parse_args()
@@ -404,7 +411,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="khaosat-bench-"))
     url, schema = database(args, workdir)
     workload = prepare_workload(url, schema, args.volunteers, args.answers)
-    server, port = start_gunicorn(url, schema, args.workers, args.threads)
+    server, port = start_gunicorn(url, schema, args.workers, args.threads, args.server)
     try:
         wait_until_ready(port, args.workers)
         if args.driver == "wrk":
@@ -451,7 +458,7 @@ def report_python(port, workload: Workload, args, url, schema) -> None:
 
 def describe(args, schema) -> str:
     backend = "PostgreSQL" if schema else "SQLite (WAL)"
-    return (f"backend: {backend}{f' (schema {schema})' if schema else ''}; gunicorn workers: {args.workers} x "
+    return (f"backend: {backend}{f' (schema {schema})' if schema else ''}; {args.server} workers: {args.workers} x "
             f"{args.threads} threads; clients: {args.clients} ({args.driver}); {args.seconds:.0f} s; "
             f"{args.volunteers} volunteers, answers {args.answers}; retries: {args.retry_share:.0%} of sends")
 

@@ -55,7 +55,8 @@ def check(
                 value = _value(q.calculation or "", context) if q.calculation else None
                 result.values[q.name] = context[q.name] = value
                 continue
-            if not kind(q.type).takes_answer:
+            question_type = kind(q.type)
+            if not question_type.takes_answer:
                 continue
             if q.type == "grid":
                 _check_items(q.items, raw, context, result)
@@ -63,8 +64,10 @@ def check(
             if q.type == "repeat":
                 value, error = _repeat(q, raw, context)
             else:
-                value, error = _convert(q, raw.get(q.name))
-            error = error or _rules(q, value, context)
+                answer = raw.get(q.name)
+                value, error = (None, None) if _blank(answer) else question_type.convert(q, answer)
+            if error is None and (value is None or q.constraint or q.extra):
+                error = _rules(q, value, context)
             if error is not None:
                 result.errors[q.name] = error
                 context.pop(q.name, None)

@@ -17,8 +17,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, g, has_app_context, redirect, request, url_for
 from flask_login import LoginManager, current_user
-from sqlalchemy import bindparam
-from sqlmodel import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from web import db, sessions
 from web.errors import refuse
@@ -131,13 +131,14 @@ def token_user() -> User | None:
     if not header.startswith("Bearer "):
         return None
     session = db.session()
-    found = session.exec(_token_statement(), params={"token_hash": hash_token(header[7:].strip())}).first()
+    found = session.connection().execute(_token_statement(), {"token_hash": hash_token(header[7:].strip())}).first()
     if found is None:  # one round trip for the token, its user and the login that issued it: every API request
         return None
-    user, token_id, revoked_at, expires_at, last_used_at, session_id, login_ended, login_expires = found
+    token_id, revoked_at, expires_at, last_used_at, session_id, login_ended, login_expires = found[:7]
     now = utcnow()  # as ApiToken.is_revoked, ApiToken.is_expired and UserSession.is_live say, without the models
     lapsed = revoked_at is not None or expires_at is not None and aware(expires_at) <= now
     login_live = session_id is None or login_ended is None and login_expires is not None and aware(login_expires) > now
+    user = _detached_user(found[7:])
     if lapsed or not login_live or not user.is_active:
         return None
     if last_used_at is None or (now - aware(last_used_at)).total_seconds() > 60:
@@ -147,15 +148,28 @@ def token_user() -> User | None:
     return user
 
 
+def _detached_user(values: tuple) -> User:
+    """The token's user from its row, made as the ORM makes the rows it reads but outside the session (a Core
+    row costs a third of an ORM load on every API request); ``session.add`` attaches it again as the stored user."""
+    user = User.__mapper__.class_manager.new_instance()
+    user.__dict__.update(zip(_USER_COLUMNS, values, strict=True))
+    make_transient_to_detached(user)
+    return user
+
+
+_USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
+
+
 @functools.cache
 def _token_statement():
-    """A token's user, the token's state and that of the login that issued it (if any), by the token's hash;
-    built once."""
-    return (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-                   ApiToken.session_id, UserSession.ended_at, UserSession.expires_at)
-            .join(User, User.id == ApiToken.user_id)
-            .outerjoin(UserSession, UserSession.id == ApiToken.session_id)
-            .where(ApiToken.token_hash == bindparam("token_hash")))
+    """A token's state, that of the login that issued it (if any) and its user's row, by the token's hash;
+    built once (Core)."""
+    tokens, logins, users = ApiToken.__table__, UserSession.__table__, User.__table__
+    return (select(tokens.c.id, tokens.c.revoked_at, tokens.c.expires_at, tokens.c.last_used_at, tokens.c.session_id,
+                   logins.c.ended_at, logins.c.expires_at, *(users.c[key] for key in _USER_COLUMNS))
+            .select_from(tokens.join(users, users.c.id == tokens.c.user_id)
+                         .outerjoin(logins, logins.c.id == tokens.c.session_id))
+            .where(tokens.c.token_hash == bindparam("token_hash")))
 
 
 @functools.cache
