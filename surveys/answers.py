@@ -30,12 +30,8 @@ class Checked:
         return not self.errors
 
 
-def check(
-    instrument: Instrument,
-    raw: Mapping[str, Any],
-    pages: Iterable[Page] | None = None,
-    known: Mapping[str, Any] | None = None,
-) -> Checked:
+def check(instrument: Instrument, raw: Mapping[str, Any], pages: Iterable[Page] | None = None,
+          known: Mapping[str, Any] | None = None) -> Checked:
     """Check ``raw`` answers for the questions on ``pages`` (all pages by default).
 
     ``known`` holds answers already accepted on earlier pages; they take part in skip logic.
