@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+import web.blas_threads  # noqa: F401 - first of the project's imports: before anything loads NumPy
 from surveys import areas
 from web import (
     auth,
