@@ -168,7 +168,7 @@ def insert(session: Session, version: SurveyVersion, instrument: surveys.Instrum
     """
     values, contact = split_personal(instrument, values)
     personal = {**(personal or {}), **contact} or None
-    row = _row(columns(version, instrument, uuid, values, **fields))
+    row = new_row(version, instrument, uuid, values, **fields)
     conn = session.connection()  # Core statements: the session's own execute adds a third to each
     stored = conn.execute(db.insert_new(session, _TABLE, "uuid", returning=("id",)), row).first()
     if stored is None:
