@@ -285,6 +285,10 @@ def execute(app: Flask, job_id: str) -> None:
             shutil.rmtree(work, ignore_errors=True)
         with Session(db.engine(), expire_on_commit=False) as session:
             job = session.get(Job, job_id)
+            if job is None:  # its row was deleted meanwhile (the database emptied): its file has no owner
+                with contextlib.suppress(FileNotFoundError, KeyError):
+                    os.unlink(file["file_path"])
+                return
             if outcome == JobStatus.done and job.cancel_requested:  # cancelled as the last chunk was written
                 outcome = JobStatus.cancelled
                 with contextlib.suppress(FileNotFoundError, KeyError):
