@@ -64,7 +64,7 @@ from werkzeug.routing import Rule
 
 import tests.one_blas_thread  # noqa: F401  (first: before NumPy is imported)
 import web.models  # noqa: F401  (every table in SQLModel.metadata, for copying the demo's rows)
-from web import catalog, create_app, db
+from web import background, catalog, create_app, db
 from web.config import normalise_database_url
 from web.research import snapshots
 
@@ -419,8 +419,10 @@ def app(request, backend, tmp_path):
             conn.exec_driver_sql(reset)  # one round trip
         forget_redis_snapshots(app)
     yield app
+    still = background.finish(app, 120)  # its job, aside and weights threads end before the next test's database
     with app.app_context():
         db.engine().dispose()
+    assert not still, f"background threads still running after the test: {still}"
 
 
 # -- the demo, seeded once per session ------------------------------------------------------------

@@ -53,7 +53,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
 
-from web import db
+from web import background, db
 from web.models import Job, JobStatus, User
 from web.models.base import utcnow
 
@@ -150,9 +150,14 @@ class ThreadQueue:
     def put(self, job_id: str) -> None:
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._loop, name="khaosat-jobs", daemon=True)
-                self.thread.start()
+                self.thread = background.start(self.app, self._loop, "khaosat-jobs")
         self.ids.put(job_id)
+
+    def stop(self) -> None:
+        """End the thread once the jobs queued before this call are done (:func:`web.background.finish`)."""
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                self.ids.put(None)
 
     def _loop(self) -> None:
         while True:
@@ -161,6 +166,10 @@ class ThreadQueue:
             except queue.Empty:
                 clean(self.app)
                 continue
+            if job_id is None:
+                if self.ids.empty():
+                    return
+                continue  # a job was queued after the stop: it runs
             execute(self.app, job_id)
 
 

@@ -8,14 +8,15 @@ import datetime as dt
 import io
 import re
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, delete, select
 
-from web import db
-from web.models import AuditEvent, Job
+from web import background, db, jobs
+from web.models import AuditEvent, Job, User
 
 
 @pytest.fixture
@@ -192,3 +193,38 @@ def test_api_tokens_always_get_the_file(large, client, accounts):
     headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
     response = client.get("/research/digital-skills/export.csv", headers=headers)
     assert response.status_code == 200 and response.data.count(b"\r\n") > 900
+
+
+@jobs.task("test-row-deleted")
+def _row_deleted_as_it_writes(params: dict, progress: jobs.Progress) -> jobs.Output:
+    """A task whose job row is deleted while it writes its file (the database emptied under it)."""
+    path = Path(jobs.WORK_DIR.get()) / "rows.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with Session(progress.engine) as session:
+        session.exec(delete(Job).where(Job.id == progress.job_id))
+        session.commit()
+    return jobs.Output(str(path), "rows.csv", "text/csv")
+
+
+def test_a_job_whose_row_is_deleted_as_it_runs_ends_and_leaves_no_file(large, accounts):
+    accounts.create("researcher")
+    with large.app_context():
+        owner = db.session().exec(select(User).where(User.username == "researcher-user")).one()
+        job = Job(id=uuid.uuid4().hex, kind="test-row-deleted", owner_id=owner.id, params={}, title="rows")
+        db.session().add(job)
+        db.session().commit()
+        jobs.execute(large, job.id)  # raised in the job thread before: the row it went back to was gone
+        with Session(db.engine()) as session:
+            assert session.get(Job, job.id) is None
+    assert list(Path(large.config["KHAOSAT_JOB_DIR"]).iterdir()) == []  # neither the file nor its work folder
+
+
+def test_a_finished_app_lets_its_job_end_first(large, client, accounts):
+    """What a process that ends (and each test's app) does: the job queued last is done, then the thread ends."""
+    accounts.login("researcher")
+    job_id = prepare(client)
+    assert background.finish(large, 60) == []  # the queue's thread, and nothing else, has ended
+    with large.app_context():
+        assert db.session().get(Job, job_id).status == "done"
+    assert not large.extensions["khaosat_jobs"].thread.is_alive()
+    assert client.get(f"/research/my-downloads/{job_id}.json").get_json()["finished"]

@@ -42,6 +42,7 @@ from sqlmodel import Session, select
 from analysis import CalibrationError, SurveyDesign, trim_weights, weight_diagnostics
 from surveys import areas
 from surveys.messages import Message
+from web import background
 from web.area_codes import MixedCodeLists
 from web.cache import AppCache, app_cache, cached
 from web.models import PopulationMargin, ProvinceMargin, Response, Survey, SurveyRound, SurveyVersion, Visit
@@ -195,7 +196,7 @@ def _computed_aside(key: tuple, build: Callable[[], T]) -> T:
             finally:
                 lock.release()
 
-        threading.Thread(target=compute, name="khaosat-aside", daemon=True).start()
+        background.start(app, compute, "khaosat-aside")
     if lock.acquire(timeout=current_app.config["KHAOSAT_ASIDE_WAIT_SECONDS"]):
         lock.release()
     value = cache.get(*key, missing)
@@ -485,7 +486,7 @@ def _later(cache: AppCache, key: tuple, engine, slug: str, province: areas.Provi
             loads.discard(key)
             lock.release()
 
-    threading.Thread(target=refresh, name=f"khaosat-weights-{slug}", daemon=True).start()
+    background.start(app, refresh, f"khaosat-weights-{slug}")
 
 
 def official_stream(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
