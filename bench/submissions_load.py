@@ -268,10 +268,11 @@ def _draw_interviews(version, inst, wards: list[list[int]], each: int, seed: int
     pools: list[dict[str, None]] = [{} for _ in wards]
     dealt: dict[int, int] = {}
     for response in synthetic_responses(version, inst, sample, random.Random(seed)):
-        owners = sharing.get(response.ward_code)
+        ward = response["ward_code"]  # (rows of web.submissions.new_row)
+        owners = sharing.get(ward)
         if owners:
-            k = dealt[response.ward_code] = dealt.get(response.ward_code, -1) + 1
-            pools[owners[k % len(owners)]][json.dumps(response.answers, ensure_ascii=False)] = None
+            k = dealt[ward] = dealt.get(ward, -1) + 1
+            pools[owners[k % len(owners)]][json.dumps(response["answers"], ensure_ascii=False)] = None
     short = min(len(p) for p in pools)
     if short <= 50:
         raise SystemExit(f"a bench volunteer has only {short} distinct interviews; use fewer volunteers")
