@@ -30,7 +30,8 @@ far are shared, process-wide, by every family over identical counts (a bounded L
 SHA-256 of the sorted cube and the parameters; a lock guards the memo, and each shared set of tables
 has its own lock, held while a table is protected): a new set of weights over the same respondents,
 a second worker thread or a second request reuses the tables already protected instead of solving
-the linear programs again. :func:`forget` empties the memo.
+the linear programs again. :func:`forget` empties the memo. Another process takes them as JSON
+(:meth:`TableFamily.patterns`, :meth:`TableFamily.adopt`): the web app shares them between its workers.
 
 Hand-written (numpy, scipy) because no maintained Python library does secondary suppression with an
 audit on linked hierarchical tables (reviewed 2026-11 on PyPI: ``acro`` checks threshold and
@@ -247,7 +248,8 @@ class Table:
 class _Protected:
     """The tables protected so far over one cube and set of parameters, shared by every family over them."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str | None = None) -> None:
+        self.key = key  #: the digest of the cube and parameters (None: not shared)
         self.lock = threading.RLock()  #: held while a table is protected (a table protects its margins first)
         self.hidden: dict[tuple, bool] = {}
         self.withheld: set[tuple] = set()  #: cells of tables that cannot be shown: hidden, owed no protection
@@ -278,7 +280,7 @@ def _protected(cube: pd.Series, parameters: tuple) -> _Protected:
     with _memo_lock:
         found = _memo.get(key)
         if found is None:
-            found = _memo[key] = _Protected()
+            found = _memo[key] = _Protected(key)
         return found
 
 
@@ -332,6 +334,62 @@ class TableFamily:
             self._children[fine] = {}
             for unit in [*self.categories[fine], MISSING]:
                 self._children[fine].setdefault(self.parent[fine].get(unit, MISSING), []).append(unit)
+
+    @property
+    def key(self) -> str | None:
+        """The digest of the family's counts and parameters (None when not ``shared``): families with the same
+        key protect every table the same way, in any process."""
+        return self._shared.key
+
+    @property
+    def protected(self) -> int:
+        """How many tables over these counts and parameters are protected so far (in this process)."""
+        return len(self._tables)
+
+    def patterns(self) -> dict:
+        """The tables protected so far, as JSON for another process (:meth:`adopt`): the key, and for each
+        table in the order it was protected (margins first) its level, groups, whether it is withheld and the
+        positions of its suppressed cells among its cells."""
+        with self._shared.lock:
+            tables = [[level, list(groups), table.withheld,
+                       [i for i, c in enumerate(self._cells(level, groups)) if self._hidden.get(c)]]
+                      for (level, groups), table in list(self._tables.items())]
+        return {"key": self.key, "tables": tables}
+
+    def adopt(self, patterns: dict) -> int:
+        """Take the tables another process protected over the same counts and parameters (:meth:`patterns`),
+        instead of solving their linear programs again; how many were new here (none when the key differs).
+        The pattern of a table depends only on the key, so an adopted table is the one this process would
+        have made."""
+        if self.key is None or patterns.get("key") != self.key:
+            return 0
+        tables = [self._saved_table(*saved) for saved in patterns["tables"]]  # all checked before any is taken
+        adopted = 0
+        with self._shared.lock:
+            for level, groups, withheld, own, hidden in tables:
+                if (level, groups) in self._tables:
+                    continue
+                self._count_table(level, groups)
+                values = {c: self._counts.get(c, 0.0) for c in own}
+                for c in own:
+                    self._hidden[c] = c in hidden
+                if withheld:
+                    self._withheld |= set(own)
+                primary = {c for c in own if 0 < values[c] < self.min_count}
+                self._tables[(level, groups)] = self._table(level, groups, own, values, primary, hidden, withheld)
+                adopted += 1
+        return adopted
+
+    def _saved_table(self, level: str | None, groups: list, withheld: bool, positions: list) -> tuple:
+        """A table of :meth:`patterns` as (level, groups, withheld, its cells, those hidden); ValueError when
+        it is not a table of this family."""
+        if level not in (None, *self.area_levels) or not set(groups) <= set(self.groups):
+            raise ValueError(f"not a table of this family: {level!r} by {groups!r}")
+        groups = tuple(g for g in self.groups if g in groups)
+        own = self._cells(level, groups)
+        if not all(isinstance(i, int) and 0 <= i < len(own) for i in positions):
+            raise ValueError(f"not cells of the table {level!r} by {groups!r}")
+        return level, groups, bool(withheld), own, {own[i] for i in positions}
 
     # cells are tuples: (area level or None, area code or TOTAL, value of each group in self.groups order)
 

@@ -64,6 +64,7 @@ from werkzeug.routing import Rule
 
 import tests.one_blas_thread  # noqa: F401  (first: before NumPy is imported)
 import web.models  # noqa: F401  (every table in SQLModel.metadata, for copying the demo's rows)
+from analysis import cell_suppression
 from web import background, catalog, create_app, db
 from web.config import normalise_database_url
 from web.research import snapshots
@@ -578,6 +579,22 @@ def demo_templates(request) -> DemoTemplates:
 def load_demo(app, demo_templates) -> Callable[[int], None]:
     """``load_demo(per_ward)`` fills the test's database with the demo, as ``khaosat demo --per-ward N`` would."""
     return lambda per_ward=32: demo_templates.copy_into(app, per_ward)
+
+
+@pytest.fixture
+def solves(monkeypatch) -> list:
+    """Every linear program the cell-suppression audit solves in this process (the real solver runs; each call
+    is recorded), with the process memo of protected tables emptied before and after."""
+    cell_suppression.forget()
+    calls: list = []
+    solve = cell_suppression._Ranges._solve
+
+    def recorded(self, k, sense):
+        calls.append(k)
+        return solve(self, k, sense)
+    monkeypatch.setattr(cell_suppression._Ranges, "_solve", recorded)
+    yield calls
+    cell_suppression.forget()
 
 
 @pytest.fixture

@@ -23,21 +23,6 @@ def _respondents(seed: int = 21, n: int = 700) -> pd.DataFrame:
                          "age": rng.choice(["a", "b", "c", "d"], n)})
 
 
-@pytest.fixture
-def solves(monkeypatch) -> list:
-    """Every linear program solved (the real solver runs; each call is recorded)."""
-    cell_suppression.forget()
-    calls: list = []
-    solve = cell_suppression._Ranges._solve
-
-    def recorded(self, k, sense):
-        calls.append(k)
-        return solve(self, k, sense)
-    monkeypatch.setattr(cell_suppression._Ranges, "_solve", recorded)
-    yield calls
-    cell_suppression.forget()
-
-
 def _patterns(family: TableFamily) -> list[pd.DataFrame]:
     return [family.table(level, groups).cells for level, groups in TABLES]
 
@@ -81,3 +66,54 @@ def test_without_the_memo_the_order_tables_are_asked_in_is_irrelevant(solves):
         margins_first.table(level, groups)
     pd.testing.assert_frame_equal(margins_first.table("ward", ["sex", "age"]).cells, direct)
     assert int(margins_first.cube.sum()) == len(records)  # the family keeps counts, not records
+
+
+def test_another_process_adopts_the_patterns_and_solves_nothing(solves):
+    """What a second web worker does (:meth:`TableFamily.patterns` travels as JSON): the same tables, and a table
+    it protects itself afterwards is the one the first process makes."""
+    import json
+
+    records = _respondents(seed=8)
+    first = TableFamily(records, LEVELS, GROUPS, min_count=10)
+    made = _patterns(first)
+    saved = json.loads(json.dumps(first.patterns()))
+    assert saved["key"] == first.key and len(saved["tables"]) == first.protected >= len(TABLES)
+    cell_suppression.forget()  # the other process: nothing protected in its memo
+    second = TableFamily(records.sample(frac=1.0, random_state=1), LEVELS, GROUPS, min_count=10)
+    assert second.key == first.key and second.protected == 0
+    solved = len(solves)
+    assert second.adopt(saved) == len(saved["tables"]) and second.adopt(saved) == 0  # once
+    for a, b in zip(made, _patterns(second), strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert len(solves) == solved  # adopted, not solved again
+    new = ("district", ["sex", "age"])  # not among those saved: protected here, consistently with them
+    here = second.table(*new).cells
+    cell_suppression.forget()
+    alone = TableFamily(records, LEVELS, GROUPS, min_count=10)
+    _patterns(alone)
+    pd.testing.assert_frame_equal(here, alone.table(*new).cells)
+
+
+def test_patterns_of_other_counts_are_not_adopted(solves):
+    records = _respondents(seed=8)
+    first = TableFamily(records, LEVELS, GROUPS, min_count=10)
+    _patterns(first)
+    cell_suppression.forget()
+    for other in (TableFamily(records.iloc[1:], LEVELS, GROUPS, min_count=10),
+                  TableFamily(records, LEVELS, GROUPS, min_count=11),
+                  TableFamily(records, LEVELS, GROUPS, min_count=10, shared=False)):
+        assert other.adopt(first.patterns()) == 0 and other.protected == 0
+
+
+@pytest.mark.parametrize("damaged", [[None, ["no-such-group"], False, []], ["district", ["sex"], False, [10**6]],
+                                     ["district", ["sex"], False, [-1]], ["county", [], False, []]])
+def test_damaged_patterns_are_refused_whole(solves, damaged):
+    records = _respondents(seed=8)
+    first = TableFamily(records, LEVELS, GROUPS, min_count=10)
+    _patterns(first)
+    saved = first.patterns()
+    cell_suppression.forget()
+    second = TableFamily(records, LEVELS, GROUPS, min_count=10)
+    with pytest.raises(ValueError, match="not"):
+        second.adopt({**saved, "tables": [*saved["tables"], damaged]})
+    assert second.protected == 0  # not even the sound tables before it

@@ -58,6 +58,19 @@ def forget_saved_weights(app) -> None:
             redis.Redis.from_url(REDIS_URL).delete(key)
 
 
+def shared_in(where: str, app):
+    """For a fixture: ``app`` sharing its workers' state in the real Redis (``where`` = "redis", cleared before
+    and after) or in the database ("database")."""
+    if where == "redis":
+        require_redis()
+        app.config.update(REDIS_URL=REDIS_URL)
+        forget_saved_weights(app)
+        yield app
+        forget_saved_weights(app)
+    else:
+        yield app
+
+
 @pytest.fixture
 def large(app, load_demo, tmp_path):
     load_demo(8)

@@ -17,7 +17,7 @@ from sqlmodel import select, update
 
 from tests.conftest import unique
 from tests.web.test_hardening import REDIS_URL, require_redis
-from tests.web.test_weighting_jobs import _count, _exclude_one, _run, _wait, forget_saved_weights
+from tests.web.test_weighting_jobs import _count, _exclude_one, _run, _wait, forget_saved_weights, shared_in
 from web import cache, db, jobs, tables
 from web.models import Job, Response, WeightSnapshot
 
@@ -206,14 +206,7 @@ def _saved(app, client) -> int:
 @pytest.fixture(params=["database", "redis"])
 def saved_in(request, large):
     """Where the weights are saved for the other workers: the weight_snapshots table, or the real Redis."""
-    if request.param == "redis":
-        require_redis()
-        large.config.update(REDIS_URL=REDIS_URL)
-        forget_saved_weights(large)
-        yield large
-        forget_saved_weights(large)
-    else:
-        yield large
+    yield from shared_in(request.param, large)
 
 
 def test_a_new_worker_loads_the_saved_weights_aside(saved_in, client, accounts):

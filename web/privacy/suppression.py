@@ -7,7 +7,9 @@ hidden with it (secondary suppression): every table of an indicator (whole city,
 wards, crossed with up to two groups) is cut from one :class:`analysis.cell_suppression.TableFamily`,
 which protects each table top-down and audits it by linear programming; :func:`hidden_cells` says
 which rows of a table it hides. The protection interval is ``KHAOSAT_TABLE_PROTECTION`` (default 10%
-of the cell, at least one respondent).
+of the cell, at least one respondent). The patterns a worker protects are saved for the others
+(:mod:`web.shared_state`, keyed by a digest of the counts and parameters), which adopt them instead of
+solving the same linear programs again.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 from flask import current_app
+from sqlmodel import Session
 
 from analysis.cell_suppression import TableFamily, code_text
+from web import db
+from web.shared_state import load_json, save_json
 
 AREA_LEVELS = ("province_code", "former_district", "ward_code")  #: the area hierarchy, coarsest first
 AREA_ATTRIBUTES = ("area_type",)  #: groups that follow from the ward (phường or xã): linked to the ward tables
@@ -34,12 +39,42 @@ def min_cell_count() -> int:
 
 
 def table_family(records: pd.DataFrame, groups: Sequence[str], min_count: int | None = None) -> TableFamily:
-    """The linked tables over ``records`` (the respondents counted for one indicator)."""
+    """The linked tables over ``records`` (the respondents counted for one indicator), with the tables
+    another worker protected over the same counts (:func:`_adopt_shared`)."""
     levels = [c for c in AREA_LEVELS if c in records.columns and records[c].notna().any()]
-    return TableFamily(records, levels, [g for g in groups if g in records.columns],
-                       min_count=min_cell_count() if min_count is None else min_count,
-                       protection=float(current_app.config.get("TABLE_PROTECTION", 0.1)),
-                       area_attributes=AREA_ATTRIBUTES if "ward_code" in levels else ())
+    family = TableFamily(records, levels, [g for g in groups if g in records.columns],
+                         min_count=min_cell_count() if min_count is None else min_count,
+                         protection=float(current_app.config.get("TABLE_PROTECTION", 0.1)),
+                         area_attributes=AREA_ATTRIBUTES if "ward_code" in levels else ())
+    if family.protected == 0:
+        _adopt_shared(family)
+    return family
+
+
+def _shared_key(family: TableFamily) -> str:
+    return f"suppression:{family.key}"
+
+
+def _adopt_shared(family: TableFamily) -> None:
+    """Take the patterns another worker saved for these counts (:mod:`web.shared_state`): a worker that has
+    just started, or another gunicorn worker after new weights, does not solve the same linear programs again
+    (a national left-behind page: about 10 s of CPU). Nothing saved, or unreadable: protected here."""
+    try:
+        with Session(db.engine()) as session:  # apart from the request's own transaction
+            saved = load_json(session, _shared_key(family))
+        if saved is not None:
+            family.adopt(saved)
+    except Exception:  # noqa: BLE001 - the patterns are made again here, as if none were saved
+        current_app.logger.exception("the saved suppression patterns could not be read")
+
+
+def _share(family: TableFamily) -> None:
+    """Save the family's patterns for the other workers, after it protected tables they may not have."""
+    try:
+        with Session(db.engine()) as session:
+            save_json(session, _shared_key(family), family.patterns())
+    except Exception:  # noqa: BLE001 - the others protect their own tables, as before
+        current_app.logger.exception("the suppression patterns could not be saved")
 
 
 def hidden_cells(family: TableFamily, table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -48,7 +83,14 @@ def hidden_cells(family: TableFamily, table: pd.DataFrame, columns: Sequence[str
     A row's table is made of the ``columns`` it has a value in (an area level, then groups), so the
     rows of a ranking, which mixes tables, are looked up each in its own. A row the family does not
     know, and every row of a table no pattern can protect, is hidden."""
-    columns = [c for c in columns if c in table.columns]
+    protected = family.protected
+    out = _hidden_rows(family, table, [c for c in columns if c in table.columns])
+    if family.protected > protected and family.key is not None:
+        _share(family)
+    return out
+
+
+def _hidden_rows(family: TableFamily, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     present = table[columns].notna().to_numpy() if columns else np.zeros((len(table), 0), dtype=bool)
     out = np.ones(len(table), dtype=bool)
     for pattern in {tuple(row) for row in present}:

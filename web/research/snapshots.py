@@ -12,7 +12,6 @@ an id in both descriptions), so that a survey with both streams is shared too.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import uuid
@@ -22,31 +21,17 @@ import pyarrow as pa
 from flask import current_app
 from sqlmodel import Session, select
 
-from web import db
 from web.models import WeightSnapshot
 from web.models.base import utcnow
+from web.shared_state import EXPIRE_SECONDS, in_redis, redis, redis_key, writer
 
-EXPIRE_SECONDS = 7 * 24 * 3600  #: a snapshot nobody renewed for a week leaves Redis
+__all__ = ["load", "meta", "redis_key", "save"]
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, compression="lz4")
     return buffer.getvalue()
-
-
-def redis_key(session: Session, key: str) -> str:
-    """The Redis key: one database's snapshots apart from another's sharing the same Redis (the engine's
-    options count: two schemas of one PostgreSQL database, chosen by ``search_path``, are two databases)."""
-    options = json.dumps(current_app.config.get("ENGINE_OPTIONS", {}), sort_keys=True, default=str)
-    database = hashlib.sha256(f"{session.get_bind().url.render_as_string()} {options}".encode()).hexdigest()[:16]
-    return f"khaosat:weights:{database}:{key}"
-
-
-def _redis():
-    import redis  # noqa: PLC0415 - only with REDIS_URL
-
-    return redis.Redis.from_url(current_app.config["REDIS_URL"])
 
 
 def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostics: pd.DataFrame,
@@ -60,26 +45,25 @@ def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostic
         current_app.logger.info("the weights of %s are not shared: a column mixes types", key)
         return
     meta = {**meta, "id": uuid.uuid4().hex, "apart": None if apart is None else uuid.uuid4().hex}
-    if current_app.config.get("REDIS_URL"):
-        _redis().hset(redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
-                                                         "diagnostics": diagnostics, "apart": apart or b""})
-        _redis().expire(redis_key(session, key), EXPIRE_SECONDS)
+    if in_redis():
+        redis().hset(redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
+                                                       "diagnostics": diagnostics, "apart": apart or b""})
+        redis().expire(redis_key(session, key), EXPIRE_SECONDS)
         return
-    # a session on the read replica (:func:`web.db.read_session`) cannot write: the primary takes it
-    writer = session if session.get_bind() is db.engine() else Session(db.engine())
-    writer.merge(WeightSnapshot(key=key, meta=meta, frame=frame, diagnostics=diagnostics, made_at=utcnow()))
+    out = writer(session)  # a session on the read replica cannot write: the primary takes it
+    out.merge(WeightSnapshot(key=key, meta=meta, frame=frame, diagnostics=diagnostics, made_at=utcnow()))
     if apart is not None:
-        writer.merge(WeightSnapshot(key=f"{key}#apart", meta={"apart": meta["apart"]}, frame=apart, diagnostics=b"",
-                                    made_at=utcnow()))
-    writer.commit()
-    if writer is not session:
-        writer.close()
+        out.merge(WeightSnapshot(key=f"{key}#apart", meta={"apart": meta["apart"]}, frame=apart, diagnostics=b"",
+                                 made_at=utcnow()))
+    out.commit()
+    if out is not session:
+        out.close()
 
 
 def meta(session: Session, key: str) -> dict | None:
     """The description of what is saved under ``key`` (its stamp first), without the tables."""
-    if current_app.config.get("REDIS_URL"):
-        stored = _redis().hget(redis_key(session, key), "meta")
+    if in_redis():
+        stored = redis().hget(redis_key(session, key), "meta")
         return None if stored is None else json.loads(stored)
     return session.exec(select(WeightSnapshot.meta).where(WeightSnapshot.key == key)).first()
 
@@ -87,8 +71,8 @@ def meta(session: Session, key: str) -> dict | None:
 def load(session: Session, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame] | None:
     """What another worker saved under ``key`` (meta, frame, diagnostics, the responses kept apart); None when
     there is none (or its two parts are of two different saves)."""
-    if current_app.config.get("REDIS_URL"):
-        stored = _redis().hgetall(redis_key(session, key))
+    if in_redis():
+        stored = redis().hgetall(redis_key(session, key))
         if not stored:
             return None
         meta, frame, diagnostics = json.loads(stored[b"meta"]), stored[b"frame"], stored[b"diagnostics"]
