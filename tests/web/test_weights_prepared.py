@@ -121,6 +121,33 @@ def test_the_page_shows_the_run_s_progress(on_rq, client, accounts):
     assert "Đã đọc 250 trên 1.000 phiếu trả lời" in client.get(f"{RESULTS}&lang=vi").get_data(as_text=True)
 
 
+def test_a_change_made_while_a_run_is_under_way_queues_one_more_run(on_rq, client, accounts):
+    """A run under way read the responses when it started: an exclusion made meanwhile gets a run of its own
+    (queued once), instead of waiting until a page asks again after the run ends."""
+    queue = redis.Redis.from_url(REDIS_URL)
+    name = f"rq:queue:{on_rq.config['KHAOSAT_JOB_RQ_QUEUE']}"
+    accounts.login("researcher")
+    client.get(RESULTS)
+    with on_rq.app_context():
+        jobs.work(on_rq, burst=True)  # the first weights
+    assert "<table" in client.get(RESULTS).get_data(as_text=True)
+    _exclude_one(on_rq)
+    client.get(RESULTS)
+    client.get(LEFT_BEHIND)  # asked again while it waits: it reads the responses when it starts
+    assert queue.llen(name) == 1
+    second = _run(on_rq)
+    with on_rq.app_context():  # a worker has taken it and read the responses
+        db.session().exec(update(Job).where(Job.id == second.id).values(status="running"))
+        db.session().commit()
+    client.get(RESULTS)
+    assert queue.llen(name) == 1  # nothing has changed since: the run under way makes these weights
+    _exclude_one(on_rq)  # a change while it runs
+    client.get(RESULTS)
+    client.get(LEFT_BEHIND)
+    third = _run(on_rq)
+    assert queue.llen(name) == 2 and third.id != second.id and third.status == "queued"
+
+
 def test_when_the_run_fails_the_page_says_why(on_rq, client, accounts):
     accounts.login("researcher")
     with on_rq.app_context():  # a response on another ward code list: the weights cannot be made

@@ -114,7 +114,7 @@ class Weighted:
 _tokens = itertools.count(1)
 #: set by :mod:`web.research.weighting_jobs`: given a survey whose served design is out of date, queue a weighting
 #: run when the survey is large and say so (True: serve the last complete design meanwhile)
-in_background: Callable[[Session, str, areas.Provinces, Weighted], bool] | None = None
+in_background: Callable[[Session, str, areas.Provinces, Weighted, Stamp], bool] | None = None
 #: set by :mod:`web.research.weighting_jobs`: given a survey with no weights made yet, queue its first weighting run
 #: when the survey is large and return the run (the request then answers "being prepared"), else None (made now)
 first_in_background: Callable[[Session, str, areas.Provinces], object | None] | None = None
@@ -308,7 +308,7 @@ def current(session: Session, slug: str, province: areas.Provinces) -> tuple[Wei
             latest = shared
     if latest is not None and latest.stamp == stamp:
         return latest, False
-    if latest is not None and in_background is not None and in_background(session, slug, province, latest):
+    if latest is not None and in_background is not None and in_background(session, slug, province, latest, stamp):
         return latest, True
     if latest is not None and latest.stamp.only_newer(stamp) \
             and latest.seconds >= current_app.config["WEIGHTS_SYNC_SECONDS"]:

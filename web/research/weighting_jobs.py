@@ -55,21 +55,35 @@ def running(slug: str, provinces: areas.Provinces) -> Job | None:
     return job if job is not None and job.status in (JobStatus.queued, JobStatus.running) else None
 
 
-def _in_background(session: Session, slug: str, provinces: areas.Provinces, latest: weighting.Weighted) -> bool:
-    """Queue a weighting run of a large survey (once); False for a small one, which is weighted at once."""
+def _in_background(session: Session, slug: str, provinces: areas.Provinces, latest: weighting.Weighted,
+                   stamp: weighting.Stamp) -> bool:
+    """Queue a weighting run of a large survey for the data as they are now (``stamp``), unless one will make
+    them; False for a small survey, which is weighted at once."""
     if len(latest.frame) <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"] or not has_request_context():
         return False
     user = requesting_user()
     if user is None:
         return False
-    if running(slug, provinces) is None:
-        _submit(slug, provinces, user)
+    if not _will_be_made(slug, provinces, stamp):
+        _submit(slug, provinces, user, stamp)
     return True
 
 
-def _submit(slug: str, provinces: areas.Provinces, user) -> Job:
-    return jobs.submit(KIND, {"slug": slug, "provinces": list(areas.province_codes(provinces)), "lang": language()},
-                       user, f"weighting {slug}")
+def _will_be_made(slug: str, provinces: areas.Provinces, stamp: weighting.Stamp) -> bool:
+    """Whether a run waiting or under way makes weights from these data: a queued run reads the responses when
+    it starts; a run under way read them when it started, so it does only when it was queued for these data (an
+    exclusion made while a run finishes needs a run after it, rather than waiting for a page to ask again)."""
+    run = running(slug, provinces)
+    return run is not None and (run.status == JobStatus.queued or run.params.get("stamp") == _stamp_json(stamp))
+
+
+def _stamp_json(stamp: weighting.Stamp) -> list:
+    return [stamp.data_version, stamp.newest, list(stamp.margins)]
+
+
+def _submit(slug: str, provinces: areas.Provinces, user, stamp: weighting.Stamp) -> Job:
+    return jobs.submit(KIND, {"slug": slug, "provinces": list(areas.province_codes(provinces)), "lang": language(),
+                              "stamp": _stamp_json(stamp)}, user, f"weighting {slug}")
 
 
 def _first_in_background(session: Session, slug: str, provinces: areas.Provinces) -> Job | None:
@@ -86,7 +100,9 @@ def _first_in_background(session: Session, slug: str, provinces: areas.Provinces
         return last  # asked again while it runs: the responses are not counted again (0.3 s at 1,000,000)
     if response_count(session, slug) <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
         return None
-    return None if last is not None and last.status == JobStatus.failed else _submit(slug, provinces, user)
+    if last is not None and last.status == JobStatus.failed:
+        return None
+    return _submit(slug, provinces, user, weighting.data_stamp_of(session, slug, provinces))
 
 
 @bp.app_errorhandler(weighting.BeingPrepared)
