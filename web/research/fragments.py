@@ -28,15 +28,15 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Engine, Text, case, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
+from analysis.lazy import pyarrow as pa
+from analysis.lazy import pyarrow_compute as pc
 from surveys import areas
 from web.i18n import local_zone
 from web.models import Response, ResponseCsv
