@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
-
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
 
 __all__ = ["benchmark"]
 

@@ -24,15 +24,15 @@ Lohr, S. L. (2019). *Sampling: Design and Analysis*, 2nd ed. CRC, sections 4.4 a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from analysis.domains import domains
 from analysis.errors import CalibrationError, ConvergenceError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.variance import group_sums
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ def _linear_bounded(mm, ww, population, bounds, max_iter, tol) -> np.ndarray:
                            "calibration.not_converged")
 
 
-def calibrate(design: SurveyDesign, population: Mapping[str, Any], bounds: tuple[float, float] = (-np.inf, np.inf),
+def calibrate(design: SurveyDesign, population: Mapping[str, Any], bounds: tuple[float, float] = (-math.inf, math.inf),
               max_iter: int = 50, tol: float = 1e-7) -> SurveyDesign:
     """Linear (GREG) calibration to population totals, optionally with bounds on the g-weights.
 

@@ -25,12 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-from scipy import sparse
-
 from analysis.calibration import RakeStep, rake_weights
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
+from analysis.lazy import sparse
 from analysis.policies import LonelyPSU
 from analysis.variance import Influence, Stage, multistage_vcov
 

@@ -54,12 +54,11 @@ import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-import highspy
-import numpy as np
-import pandas as pd
 from cachetools import LRUCache
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
+
+from analysis.lazy import csgraph, highspy, sparse
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 
 TOTAL = "*"  #: a group (or the area) summed over
 MISSING = "?"  #: respondents whose group (or area) is missing
@@ -162,7 +161,7 @@ def _blocks(matrix) -> tuple[np.ndarray, np.ndarray]:
     """The independent blocks of the system: a block label for each variable and each equation."""
     n_rows, n_vars = matrix.shape
     graph = sparse.bmat([[None, matrix], [matrix.T, None]]) if n_rows else sparse.csr_matrix((n_vars, n_vars))
-    _, labels = connected_components(graph, directed=False)
+    _, labels = csgraph.connected_components(graph, directed=False)
     variable_labels = labels[n_rows:] if n_rows else labels
     row_labels = labels[:n_rows] if n_rows else np.array([], dtype=int)
     return variable_labels, row_labels

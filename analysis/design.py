@@ -20,15 +20,15 @@ Lohr, S. L. (2019). *Sampling: Design and Analysis*, 2nd ed. CRC, ch. 3, 5, 6.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from analysis import calibration, estimators, hypothesis, quantiles, structure
 from analysis.domains import Domains, domains
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.policies import LonelyPSU, coerce
 from analysis.sql import SqlDesign
 from analysis.structure import as_list, column
@@ -180,7 +180,7 @@ class SurveyDesign:
     def rake(self, margins: Mapping[str, Mapping], tol: float = 1.0, max_iter: int = 10) -> SurveyDesign:
         return calibration.rake(self, margins, tol=tol, max_iter=max_iter)
 
-    def calibrate(self, population: Mapping[str, Any], bounds: tuple[float, float] = (-np.inf, np.inf),
+    def calibrate(self, population: Mapping[str, Any], bounds: tuple[float, float] = (-math.inf, math.inf),
                   max_iter: int = 50, tol: float = 1e-7) -> SurveyDesign:
         return calibration.calibrate(self, population, bounds=bounds, max_iter=max_iter, tol=tol)
 

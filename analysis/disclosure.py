@@ -38,8 +38,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 
 MISSING = -1  #: the code of a missing (or suppressed) key value
 

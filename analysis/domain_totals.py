@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from analysis.domains import Domains
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
 from analysis.variance import Influence
 
 if TYPE_CHECKING:

@@ -29,12 +29,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 from analysis.domains import Domains
 from analysis.errors import DesignError
 from analysis.intervals import proportion_ci
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.policies import CIMethod, coerce
 from analysis.results import Estimate
 from analysis.variance import Influence

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 from analysis.domain_totals import AGAINST, mean_differences, ratio_totals
 from analysis.domains import domains
 from analysis.errors import DesignError
 from analysis.estimators import mean_of, numeric
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.lazy import stats
 from analysis.results import SignificanceTest
 from analysis.variance import Influence

@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from analysis.design import SurveyDesign
 from analysis.domain_totals import domain_means, mean_differences, ratio_totals
 from analysis.domains import Domains, domains
 from analysis.errors import DesignError
 from analysis.estimators import numeric
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.results import Estimate, wald_ci
 
 __all__ = ["dissimilarity_index", "circumstance_tree"]

@@ -33,8 +33,7 @@ in clustered surveys. *J. Surv. Stat. Methodol.* 3, 484-503.
 
 from __future__ import annotations
 
-import numpy as np
-
+from analysis.lazy import numpy as np
 from analysis.lazy import special, stats
 from analysis.policies import CIMethod
 from analysis.results import critical_value, wald_ci

@@ -35,14 +35,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import combinations
 
-import numpy as np
-import pandas as pd
-
 from analysis.design import SurveyDesign
 from analysis.domain_totals import domain_means, mean_differences, ratio_totals
 from analysis.domains import domains
 from analysis.estimators import numeric
 from analysis.intervals import boundary_ci, logit_ci
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.lazy import stats
 from analysis.results import MAX_CV, MIN_N, Estimate, SignificanceTest, reliability, wald_ci
 

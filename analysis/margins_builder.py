@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 
 __all__ = ["build_margins", "BuiltMargins", "EQUAL", "GIVEN", "WHOLE"]
 

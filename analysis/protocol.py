@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-import pandas as pd
-
+from analysis.lazy import pandas as pd
 from analysis.policies import CIMethod, QuantileRule
 
 __all__ = ["Design", "ESTIMATORS"]

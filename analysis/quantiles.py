@@ -28,11 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 from analysis.domains import domains
 from analysis.estimators import mean_of, numeric
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.policies import QuantileRule, coerce
 from analysis.results import Estimate, critical_value, wald_ci
 

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-
 from analysis.design import SurveyDesign
 from analysis.domains import domains
 from analysis.errors import DesignError
 from analysis.estimators import numeric
 from analysis.hypothesis import TTEST_COLUMNS
 from analysis.intervals import proportion_ci
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
+from analysis.lazy import sparse as sp
 from analysis.policies import CIMethod, QuantileRule, ReplicateType, coerce
 from analysis.quantiles import weighted_quantile
 from analysis.results import Estimate, SignificanceTest

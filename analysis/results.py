@@ -18,13 +18,13 @@ Parker, J. D. et al. (2017). NCHS data presentation standards for proportions. *
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.lazy import stats
 
 __all__ = ["Estimate", "SignificanceTest", "wald_ci", "critical_value", "reliability", "MIN_N", "MAX_CV"]
@@ -33,7 +33,7 @@ MIN_N = 30  #: fewer respondents than this: too few for an estimate to stand (NC
 MAX_CV = 0.3  #: a relative standard error above this: the estimate is unreliable (NCHS)
 
 
-def critical_value(level: float, df: float | np.ndarray = np.inf) -> np.ndarray:
+def critical_value(level: float, df: float | np.ndarray = math.inf) -> np.ndarray:
     """Two-sided critical value: normal when ``df`` is infinite, else Student t with ``df``."""
     if not 0 < level < 1:
         raise DesignError(f"level={level!r} must be strictly between 0 and 1")
@@ -43,7 +43,7 @@ def critical_value(level: float, df: float | np.ndarray = np.inf) -> np.ndarray:
         return np.where(np.isinf(df), stats.norm.ppf(upper), stats.t.ppf(upper, np.where(df > 0, df, np.nan)))
 
 
-def wald_ci(est, se, level: float, df: float | np.ndarray = np.inf):
+def wald_ci(est, se, level: float, df: float | np.ndarray = math.inf):
     """``est -/+ q * se`` with ``q`` from :func:`critical_value`; R's ``confint.svystat`` uses the
     normal quantile (df = Inf)."""
     q = critical_value(level, df)

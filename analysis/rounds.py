@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-
 from analysis.design import SurveyDesign
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.lazy import stats
 
 __all__ = ["round_change", "comparable_versions"]

@@ -43,9 +43,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.lazy import stats
 from analysis.results import MIN_N
 

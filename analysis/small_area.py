@@ -46,12 +46,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-import pandas as pd
-
 from analysis.benchmarking import benchmark
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
 from analysis.lazy import optimize, stats
+from analysis.lazy import pandas as pd
 from analysis.small_area_diagnostics import diagnose
 
 __all__ = ["fay_herriot", "FayHerriotFit", "METHODS"]
@@ -106,7 +105,7 @@ class FayHerriotFit:
     notes: tuple[str, ...] = ()
     refvar_null: float = float("nan")  # Â of the intercept-only model (for the variance explained)
     # On the fitting scale, in-sample areas only, for diagnostics: y, psi, eblup, synthetic.
-    fitted: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    fitted: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(), repr=False)  # pandas at first use
 
     @property
     def n_in_sample(self) -> int:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.lazy import stats
 
 __all__ = ["FayHerriotDiagnostics", "diagnose"]

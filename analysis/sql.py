@@ -32,14 +32,13 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from analysis.cell_raking import CellRaking, GroupedRows, margin_variables
 from analysis.domains import domains
 from analysis.errors import DesignError
 from analysis.estimators import design_effect
 from analysis.intervals import proportion_ci
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.policies import CIMethod, LonelyPSU, coerce
 from analysis.results import Estimate
 from analysis.rollup import PER_INDICATOR, Rollup, build, open_rollup, select_sql

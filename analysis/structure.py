@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-
 from analysis.domains import dense, factorised
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.variance import Stage
 
 __all__ = ["as_list", "build_stages", "column", "degf", "degf_by", "identifiers"]

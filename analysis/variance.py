@@ -31,10 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-from scipy import sparse
-
 from analysis.errors import LonelyPSUError
+from analysis.lazy import numpy as np
+from analysis.lazy import sparse
 from analysis.policies import LonelyPSU
 
 __all__ = ["Stage", "Influence", "unit_totals", "multistage_vcov", "group_sums", "SELF_REPRESENTING"]

@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
-import pandas as pd
-
 from analysis.errors import DesignError
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 
 __all__ = ["smooth_variances", "VARIANCE_SOURCES"]
 

@@ -13,10 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import Table, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +20,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
 from tqdm import tqdm
+
+from analysis.lazy import LazyModule
+
+# Alembic (~0.1 s of CPU) is loaded only by the commands that migrate, not by every web process and worker
+command = LazyModule("alembic.command")
+alembic = LazyModule("alembic.config")
+migration = LazyModule("alembic.runtime.migration")
+script_directory = LazyModule("alembic.script")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: a pooled PostgreSQL connection idle this long is pinged before use (one that was just used is alive, or the
@@ -159,8 +163,8 @@ def vacuum() -> None:
     forget_erased()
 
 
-def alembic_config(engine_: Engine, backup_dir: Path | None = None) -> Config:
-    config = Config()
+def alembic_config(engine_: Engine, backup_dir: Path | None = None) -> alembic.Config:
+    config = alembic.Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine_
     config.attributes["backup_dir"] = backup_dir
@@ -181,9 +185,9 @@ def upgrade(engine_: Engine, backup_dir: Path | None = None) -> None:
         command.upgrade(config, "heads")
 
 
-def _pending(config: Config, engine_: Engine) -> int:
+def _pending(config: alembic.Config, engine_: Engine) -> int:
     """How many revisions an upgrade to the newest will apply."""
     with engine_.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-    script = ScriptDirectory.from_config(config)
+        current = migration.MigrationContext.configure(connection).get_current_heads()
+    script = script_directory.ScriptDirectory.from_config(config)
     return sum(1 for _ in script.iterate_revisions("heads", current or "base"))

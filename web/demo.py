@@ -16,12 +16,12 @@ import random
 import sys
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from sqlmodel import Session, select
 from tqdm import tqdm
 
 import surveys
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas
 from surveys.questions import Respondent, kind
 from web import demo_qr

@@ -18,9 +18,8 @@ samples reports; the size here is an assumption). Every response is marked ``met
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web.population import AGE_MIDPOINTS
 

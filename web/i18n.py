@@ -27,7 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from babel import Locale, support
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_location
@@ -47,6 +46,7 @@ from flask_babel import (
 from flask_babel import format_decimal as babel_format_decimal
 from flask_babel import gettext as _
 
+from analysis.lazy import numpy as np
 from surveys import clock
 from surveys.schema import pick
 

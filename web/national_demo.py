@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
-import pandas as pd
 from sqlmodel import Session, select
 
 import surveys
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web import demo_qr
 from web.catalog import DEMO_CONTACT, DEMO_CONTROLLER, instrument_of, publish

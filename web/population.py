@@ -49,9 +49,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas
 
 AGE_BANDS = ("16-29", "30-44", "45-59", "60+")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.nonresponse import Adjustment, eligibility_adjust, eligibility_rate
 from analysis.sampling import (
     SamplingError,

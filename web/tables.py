@@ -28,15 +28,15 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json
 from sqlalchemy import Text, cast, event, func, inspect, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
+from analysis.lazy import pyarrow as pa
+from analysis.lazy import pyarrow_compute as pc
+from analysis.lazy import pyarrow_json
 from surveys import areas
 from web.models import Response, Survey, SurveyVersion
 from web.population import age_band
@@ -141,18 +141,18 @@ def response_count(session: Session, slug: str) -> int:
 
 
 #: the JSON value types Arrow's columns may hold for :func:`_documents` to take its result as it is
-_PLAIN = (pa.types.is_null, pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
+_PLAIN = ("is_null", "is_boolean", "is_integer", "is_floating", "is_string")  # by name: PyArrow loads at first use
 
 
 def _plain(kind: pa.DataType) -> bool:
-    return any(test(kind) for test in _PLAIN)
+    return any(getattr(pa.types, test)(kind) for test in _PLAIN)
 
 
 def _documents(texts: Sequence[str]) -> pd.DataFrame:
     """JSON objects (one per response) as columns; a list of codes becomes a 1/missing column per code,
     a roster (a list of rows) its number of rows."""
     try:
-        table = pyarrow.json.read_json(pa.py_buffer("\n".join(texts).encode()))
+        table = pyarrow_json.read_json(pa.py_buffer("\n".join(texts).encode()))
     except pa.ArrowException:  # a value whose type changes between responses, a number too big, ...
         return _documents_python(texts)
     if table.num_rows != len(texts) or not all(

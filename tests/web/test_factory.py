@@ -67,3 +67,20 @@ def test_passwords_are_hashed_with_argon2id_at_full_strength_outside_tests(app):
         strong = hash_password("correct-horse-9")
     assert strong.startswith("$argon2id$") and "m=65536,t=3,p=4" in strong  # RFC 9106 low-memory profile
     assert cheap.startswith("$argon2id$") and "m=65536" not in cheap  # the suite's logins stay quick
+
+
+#: libraries a page, a log-in or a job's queueing never needs: loaded at their first use (analysis.lazy), not
+#: at every start of a web process, job worker or command (together ~1 s of CPU a start)
+HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "highspy", "matplotlib", "openpyxl", "alembic", "rq")
+
+
+def test_the_app_starts_without_the_heavy_libraries(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = f"import sys, web; web.create_app(); print(sorted(set(sys.modules) & set({HEAVY!r})))"
+    env = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "start", "DATABASE_URL": f"sqlite:///{tmp_path / 'start.sqlite'}"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, delete, select
 
+from tests.web.xlsx_files import read_xlsx
 from web import background, db, jobs
 from web.models import AuditEvent, Job, User
 
@@ -87,7 +88,7 @@ def test_the_list_shows_size_format_and_times_in_ha_noi(large, client, accounts)
     assert expiry_local.strftime("%-d %b %Y, %H:%M") in mine  # Hà Nội time, 24 hours after it was made
     vi = client.get("/research/my-downloads?lang=vi").get_data(as_text=True)
     assert "Sẵn sàng" in vi and expiry_local.strftime("%H:%M %d/%m/%Y") in vi
-    book = pd.read_excel(io.BytesIO(client.get(status["file_url"]).data), sheet_name=None)
+    book = read_xlsx(client.get(status["file_url"]).data, sheet_name=None)
     assert len(book["data"]) == status["total_rows"] and {"codebook", "risk_report"} <= set(book)
 
 

@@ -3,11 +3,9 @@ process that held them (a web process killed mid-job in thread mode, an RQ worke
 
 from __future__ import annotations
 
-import io
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import redis
 from sqlmodel import select
@@ -16,6 +14,7 @@ from tests.conftest import unique
 from tests.web.live_processes import KHAOSAT, Visitor, WebProcess, environment, run_worker
 from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.test_jobs import prepare, wait
+from tests.web.xlsx_files import read_xlsx
 from web import db
 from web.models import Job, User
 
@@ -71,7 +70,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes(rq_app, client
     assert "jobs queued again: 1" in output
     status = wait(client, job_id, seconds=5)
     assert status["status"] == "done" and status["done_rows"] == status["total_rows"]
-    book = pd.read_excel(io.BytesIO(client.get(status["file_url"]).data), sheet_name="data")
+    book = read_xlsx(client.get(status["file_url"]).data, sheet_name="data")
     assert len(book) == status["total_rows"]
     with app.app_context():
         assert db.session().get(Job, job_id).attempts == 2
@@ -101,7 +100,7 @@ def test_a_job_survives_a_web_process_restart(app, load_demo, accounts, tmp_path
         status = visitor.wait(job_id, lambda s: s["finished"])
         assert status["status"] == "done" and status["done_rows"] == status["total_rows"] > 900
         code, headers, body = visitor.open(status["file_url"])
-        assert code == 200 and len(pd.read_excel(io.BytesIO(body), sheet_name="data")) == status["total_rows"]
+        assert code == 200 and len(read_xlsx(body, sheet_name="data")) == status["total_rows"]
     finally:
         second.stop()
     with app.app_context():

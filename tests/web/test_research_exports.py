@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from tests.web.test_margins_upload import confirm
+from tests.web.xlsx_files import read_xlsx
 from web import db
 from web.models import AuditEvent, PopulationMargin, Response, Survey, SurveyVersion
 from web.research.weighting import weighted
@@ -31,7 +32,7 @@ def _read(fmt: str, data: bytes, tmp_path) -> pd.DataFrame:
     if fmt == "csv":
         return pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
     if fmt == "xlsx":
-        return pd.read_excel(io.BytesIO(data), sheet_name="data")
+        return read_xlsx(data, sheet_name="data")
     if fmt == "parquet":
         return pd.read_parquet(io.BytesIO(data))
     path = tmp_path / f"x.{fmt}"
@@ -76,7 +77,7 @@ def test_spss_labels_follow_the_language(client, accounts, demo_data, tmp_path):
 def test_xlsx_has_a_codebook_sheet_and_the_csv_codebook_is_bilingual(app, client, accounts, demo_data):
     app.config["SCIENTIFIC_MAX_RISK"] = 0.003  # below the demo's largest risk, so the report shows a change
     accounts.login("researcher")
-    book = pd.read_excel(io.BytesIO(client.get("/research/digital-skills/export.xlsx").data), sheet_name=None)
+    book = read_xlsx(client.get("/research/digital-skills/export.xlsx").data, sheet_name=None)
     assert set(book) == {"data", "codebook", "risk_report"}
     report = book["risk_report"].set_index("measure")
     assert report.loc["records", "label_vi"] == "Số bản ghi" and report.loc["records", "label_en"] == "Records"

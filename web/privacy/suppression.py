@@ -17,12 +17,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-import numpy as np
-import pandas as pd
 from flask import current_app
 from sqlmodel import Session
 
 from analysis.cell_suppression import TableFamily, code_text
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from web import db
 from web.shared_state import load_json, save_json
 

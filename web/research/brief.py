@@ -17,12 +17,12 @@ import datetime as dt
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlmodel import select
 
 import surveys
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas, collation
 from web import area_lists, db
 from web.auth import requesting_user, role_required

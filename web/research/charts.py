@@ -17,8 +17,8 @@ import functools
 import io
 from dataclasses import dataclass, replace
 
-import numpy as np
-import pandas as pd
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 
 COLOUR = "#0b5394"
 UNRELIABLE = "#9fb8d6"

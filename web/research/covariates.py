@@ -25,11 +25,11 @@ import math
 import re
 from dataclasses import dataclass
 
-import pandas as pd
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from sqlmodel import Session, delete, select
 
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web import area_lists, audit, db
 from web.auth import requesting_user, role_required

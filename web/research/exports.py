@@ -39,11 +39,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from functools import cache
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
+from analysis.lazy import pyarrow as pa
+from analysis.lazy import pyarrow_compute as pc
 from surveys import areas
 from web import jobs
 from web.i18n import local_zone
@@ -164,8 +163,14 @@ def _columns(chunk: pd.DataFrame, spec: list[Variable], added: dict[str, pd.Seri
     return pd.DataFrame(out, index=chunk.index)
 
 
-#: the texts of the whole numbers most cells hold (codes, counts, scores, years), looked up, not formatted
-_SMALL_WHOLE = pa.array([str(i) for i in range(10_000)])
+_SMALL_WHOLE = 10_000  #: how many whole numbers :func:`_small_whole` holds the texts of
+
+
+@cache
+def _small_whole() -> pa.Array:
+    """The texts of the whole numbers most cells hold (codes, counts, scores, years), looked up, not formatted;
+    made at the first file rather than at import, so that a process that writes none never loads PyArrow."""
+    return pa.array([str(i) for i in range(_SMALL_WHOLE)])
 
 
 def _float_texts(values: np.ndarray) -> pa.Array:
@@ -180,8 +185,8 @@ def _distinct_float_texts(values: np.ndarray) -> pa.Array:
     """:func:`_float_texts` of each number given."""
     missing = np.isnan(values)
     whole = ~missing & (np.abs(values) < 1e15) & (values == np.trunc(values)) & ~(np.signbit(values) & (values == 0))
-    small = whole & (values >= 0) & (values < len(_SMALL_WHOLE))
-    text = _SMALL_WHOLE.take(pa.array(np.where(small, values, 0).astype(np.int32), mask=~small))
+    small = whole & (values >= 0) & (values < _SMALL_WHOLE)
+    text = _small_whole().take(pa.array(np.where(small, values, 0).astype(np.int32), mask=~small))
     if (large := whole & ~small).any():  # other whole numbers print as integers, many times faster than floats
         text = pc.replace_with_mask(text, pa.array(large), pc.cast(pa.array(values[large].astype(np.int64)),
                                                                    pa.string()))

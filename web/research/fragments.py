@@ -28,15 +28,15 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Engine, Text, case, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
+from analysis.lazy import pyarrow as pa
+from analysis.lazy import pyarrow_compute as pc
 from surveys import areas
 from web.i18n import local_zone
 from web.models import Response, ResponseCsv
@@ -162,15 +162,17 @@ class _WeightTexts:
         self.texts: dict[float, bytes] = {}
 
     def of(self, ids: list[int], keys: list[tuple]) -> list[bytes]:
-        out = []
-        for response_id, key in zip(ids, keys, strict=True):
-            weight = self.weight(response_id, key)
-            out.append(b"" if weight is None else self.texts.get(weight) or self._text(weight))
-        return out
+        weights = [self.weight(response_id, key) for response_id, key in zip(ids, keys, strict=True)]
+        self._add([w for w in weights if w is not None and w not in self.texts])
+        return [b"" if weight is None else self.texts[weight] for weight in weights]
 
-    def _text(self, weight: float) -> bytes:
-        self.texts[weight] = text = exports._float_texts(np.array([weight])).to_pylist()[0].encode()
-        return text
+    def _add(self, weights: list[float]) -> None:
+        """The texts of new weights, all made in one call: after raking nearly every row's weight is its own,
+        and a call per weight (a dozen Arrow kernels on one number) cost more than the rest of the chunk."""
+        if weights:
+            new = list(dict.fromkeys(weights))
+            self.texts.update(zip(new, (text.encode() for text in exports._float_texts(np.array(new)).to_pylist()),
+                                  strict=True))
 
 
 def _present_frame(rows: Sequence[tuple], version: int) -> pd.DataFrame:

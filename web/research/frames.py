@@ -16,13 +16,13 @@ import csv
 import io
 import re
 
-import pandas as pd
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func
 from sqlmodel import Session, delete, select
 
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web import area_lists, audit, db
 from web.auth import requesting_user, role_required

@@ -17,10 +17,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-import pandas as pd
 from flask_babel import format_decimal
 from sqlmodel import Session, delete, select
 
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web import audit
 from web.i18n import _

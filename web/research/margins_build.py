@@ -12,11 +12,11 @@ import base64
 import csv
 import io
 
-import pandas as pd
 from flask import current_app, render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
+from analysis.lazy import pandas as pd
 from analysis.margins_builder import build_margins
 from web import db
 from web.auth import role_required

@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 from flask import abort, current_app, request
 
 import surveys
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas, collation
 from web import db
 from web.auth import requesting_user

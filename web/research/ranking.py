@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import warnings
 
-import pandas as pd
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlmodel import select
 
 from analysis import left_behind
+from analysis.lazy import pandas as pd
 from surveys import areas, collation
 from web import db, synthetic
 from web.auth import role_required

@@ -28,12 +28,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 from flask import current_app
 
 import surveys
 from analysis.disclosure import Risk, local_suppression, measure_risk
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from web.research import codebook
 from web.research.codebook import Variable
 from web.research.weighting import Weighted

@@ -37,12 +37,11 @@ from __future__ import annotations
 import copy
 import warnings
 
-import numpy as np
-import pandas as pd
-
 from analysis import SurveyDesign
 from analysis.cell_suppression import TableFamily
 from analysis.domains import domains
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.results import MIN_N, reliability
 from web.privacy.suppression import hidden_cells, suppress
 from web.research.variables import Indicator

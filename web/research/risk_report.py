@@ -7,9 +7,9 @@ records above the threshold; each before and after protection (sdcMicro's ``prin
 
 from __future__ import annotations
 
-import pandas as pd
 from flask_babel import force_locale
 
+from analysis.lazy import pandas as pd
 from web.i18n import _, lazy_gettext
 from web.research.releases import SCIENTIFIC, Release
 

@@ -11,8 +11,6 @@ volunteer for each draw.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 from flask import Response, abort, current_app, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from sqlmodel import select
@@ -21,6 +19,8 @@ from wtforms import DecimalField
 from wtforms.validators import NumberRange as _NumberRange
 from wtforms.validators import Optional
 
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from analysis.results import MIN_N
 from analysis.sampling import (
     MAX_HALF_WIDTH,

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pandas as pd
-
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web.i18n import _, format_decimal
 from web.population import AGE_BANDS

@@ -23,14 +23,14 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 from flask import Response, current_app, render_template, request
 from sqlalchemy import func
 from sqlmodel import select
 
 from analysis import DesignError, fay_herriot, smooth_variances
 from analysis.benchmarking import benchmark
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from web import area_lists, db
 from web.auth import role_required
 from web.i18n import _, decimal_symbol, language

@@ -16,11 +16,11 @@ import io
 import json
 import uuid
 
-import pandas as pd
-import pyarrow as pa
 from flask import current_app
 from sqlmodel import Session, select
 
+from analysis.lazy import pandas as pd
+from analysis.lazy import pyarrow as pa
 from web.models import WeightSnapshot
 from web.models.base import utcnow
 from web.shared_state import EXPIRE_SECONDS, in_redis, redis, redis_key, writer

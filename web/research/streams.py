@@ -11,9 +11,9 @@ official: the pages, charts, API and downloads say which is which.
 
 from __future__ import annotations
 
-import pandas as pd
 from flask import current_app
 
+from analysis.lazy import pandas as pd
 from analysis.streams import independent_gap
 from web import db
 from web.i18n import _

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import pandas as pd
 from flask_babel import force_locale
 
 import surveys
+from analysis.lazy import pandas as pd
 from web.i18n import _, lazy_gettext
 from web.population import AGE_BANDS
 from web.research import derived

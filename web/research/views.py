@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from flask import Response, render_template, request, url_for
 from sqlmodel import select
 
+from analysis.lazy import pandas as pd
 from web import audit, db, synthetic
 from web.auth import role_required
 from web.catalog import reported_version

@@ -10,10 +10,10 @@ own, it would let the rest of the city be worked out. Admins see every ward; ano
 
 from __future__ import annotations
 
-import pandas as pd
 from flask import abort, render_template, request
 from sqlmodel import select
 
+from analysis.lazy import pandas as pd
 from web import db
 from web.admin.fieldwork import scope_wards
 from web.admin.views import province_wards

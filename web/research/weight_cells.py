@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 from sqlmodel import Session
 
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas
 from web.research import snapshots
 from web.research.weighting import ON_BUILT, Stamp, Weighted, code, current, data_stamp_of, snapshot_key

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pandas as pd
 from flask import copy_current_request_context, current_app, g, has_request_context
 from sqlalchemy import case, func, text
 from sqlmodel import Session, select
 
 from analysis import CalibrationError, SurveyDesign, trim_weights, weight_diagnostics
+from analysis.lazy import numpy as np
+from analysis.lazy import pandas as pd
 from surveys import areas
 from surveys.messages import Message
 from web import background
@@ -96,7 +96,7 @@ class Weighted:
     seconds: float = 0.0  #: how long it took to make
     token: int = field(default_factory=lambda: next(_tokens))  #: names it in the app's cache
     #: responses of the non-probability stream left out because a probability sample exists
-    nonprobability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nonprobability: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())  # pandas loaded at first use
     #: the margins calibrated to: "ward", "province" (see :func:`chosen_margins`) or "area" (the whole area's
     #: sex and age totals: :func:`calibrate_to_whole_area`)
     margins_level: str = "ward"
