@@ -3,9 +3,8 @@
 Three kinds run in a web process: the in-process job queue (:class:`web.jobs.ThreadQueue`), a table or ranking
 computed aside while its page says "being computed", and weights made again (or loaded) after new responses
 (:mod:`web.research.weighting`). Each is started by :func:`start`, which records it on its app, so that
-:func:`finish` can wait for them: a process that ends lets a job write its file whole, and a test's app lets
-its threads end before the next test empties the same database (a thread left running would write the last
-test's weights or job rows into the next one's).
+:func:`finish` can end them: a test's app lets its threads end before the next test empties the same
+database (a thread left running would write the last test's weights or job rows into the next one's).
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ def start(app: Flask, target: Callable[[], None], name: str) -> threading.Thread
 
 
 def finish(app: Flask, seconds: float) -> list[str]:
-    """Stop the app's job queue once it is empty and wait up to ``seconds`` in all for its threads; the names
+    """End the app's background work: its job queue starts no more jobs (those queued stay queued for a later
+    process) and asks the running one to stop; then wait up to ``seconds`` in all for its threads. The names
     of those still running then."""
     queue = app.extensions.get("khaosat_jobs")
     if queue is not None:

@@ -149,6 +149,7 @@ class ThreadQueue:
     def __init__(self, app: Flask) -> None:
         self.app, self.ids, self.thread, self.recovered = app, queue.Queue(), None, False
         self.lock = threading.Lock()
+        self.current: str | None = None  #: the job being run
 
     def put(self, job_id: str) -> None:
         with self.lock:
@@ -157,10 +158,20 @@ class ThreadQueue:
         self.ids.put(job_id)
 
     def stop(self) -> None:
-        """End the thread once the jobs queued before this call are done (:func:`web.background.finish`)."""
+        """End the thread without starting the jobs still queued (their rows stay queued: :func:`recover` in
+        a later process takes them back), and ask the one running to stop at its next chunk
+        (:func:`web.background.finish`)."""
         with self.lock:
+            while not self.ids.empty():
+                self.ids.get_nowait()
+            running = self.current
             if self.thread is not None and self.thread.is_alive():
                 self.ids.put(None)
+        if running is not None:
+            with self.app.app_context(), Session(db.engine()) as session:
+                session.exec(update(Job).where(Job.id == running, Job.status == JobStatus.running)
+                             .values(cancel_requested=True))
+                session.commit()
 
     def _loop(self) -> None:
         while True:
@@ -170,10 +181,12 @@ class ThreadQueue:
                 clean(self.app)
                 continue
             if job_id is None:
-                if self.ids.empty():
-                    return
-                continue  # a job was queued after the stop: it runs
-            execute(self.app, job_id)
+                return
+            self.current = job_id
+            try:
+                execute(self.app, job_id)
+            finally:
+                self.current = None
 
 
 def _enqueue(app: Flask, job_id: str) -> None:

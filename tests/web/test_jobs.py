@@ -220,12 +220,20 @@ def test_a_job_whose_row_is_deleted_as_it_runs_ends_and_leaves_no_file(large, ac
     assert list(Path(large.config["KHAOSAT_JOB_DIR"]).iterdir()) == []  # neither the file nor its work folder
 
 
-def test_a_finished_app_lets_its_job_end_first(large, client, accounts):
-    """What a process that ends (and each test's app) does: the job queued last is done, then the thread ends."""
+def test_a_finished_app_starts_no_more_jobs_and_stops_the_running_one(large, client, accounts):
+    """What each test's app does when it ends: the running job stops at its next chunk, the queued one stays
+    queued (a later process takes it back), and the thread ends."""
     accounts.login("researcher")
-    job_id = prepare(client)
+    large.config["KHAOSAT_JOB_CHUNK_ROWS"] = 50
+    running = prepare(client, fmt="xlsx")
+    queued = prepare(client)
+    deadline = time.monotonic() + 30
+    while client.get(f"/research/my-downloads/{running}.json").get_json()["done_rows"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     assert background.finish(large, 60) == []  # the queue's thread, and nothing else, has ended
-    with large.app_context():
-        assert db.session().get(Job, job_id).status == "done"
     assert not large.extensions["khaosat_jobs"].thread.is_alive()
-    assert client.get(f"/research/my-downloads/{job_id}.json").get_json()["finished"]
+    with large.app_context():
+        assert db.session().get(Job, running).status == "cancelled"
+        assert db.session().get(Job, queued).status == "queued"
+    assert list(Path(large.config["KHAOSAT_JOB_DIR"]).glob(f"{running}*")) == []  # no half-written file
