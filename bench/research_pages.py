@@ -4,6 +4,7 @@ over HTTP against gunicorn (2 workers) on PostgreSQL.
     python bench/research_pages.py 100000 1000000          # load (if needed) and measure each size
     python bench/research_pages.py 100000 --measure-only   # measure the database left by an earlier load
     python bench/research_pages.py 100000 --reload         # drop the database and load it again
+    python bench/research_pages.py 1000000 --during-run rq --during-run thread   # pages during a weighting run
 
 Each size has its own database, ``khaosat_pages_<N>`` on $BENCH_POSTGRES (default
 postgres@127.0.0.1:5432), kept after the run. Loading: the demo (accounts, margins, covariates, sample,
@@ -38,6 +39,7 @@ import os
 import re
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -324,6 +326,67 @@ def repeated(rows: int, token: str, volunteer: tuple[str, int, dict], repeat: in
         stop(server)
 
 
+def _last_run(rows: int) -> tuple[str, str] | None:
+    """(id, status) of the newest weighting run."""
+    engine = create_engine(normalise_database_url(database_url(rows)))
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT id, status FROM jobs WHERE kind = 'weighting' ORDER BY created_at DESC"
+                                  " LIMIT 1")).first()
+    engine.dispose()
+    return None if found is None else (found[0], found[1])
+
+
+def during_run(rows: int, token: str, volunteer: tuple[str, int, dict], queue: str, cap: float = 1800) -> None:
+    """Every page asked again and again, one after another, while a weighting run makes new weights after one
+    new submission: on RQ (``queue`` "rq": a ``khaosat worker`` process beside the web tier, on Redis) or in
+    the web worker's own job thread ("thread"). Prints each page's median, 95th percentile and slowest
+    answer during the run, and how long the run took."""
+    env = {"KHAOSAT_JOB_QUEUE": queue}
+    if queue == "rq":
+        env.update(REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                   KHAOSAT_JOB_RQ_QUEUE=f"khaosat-bench-{uuid.uuid4().hex[:8]}")
+    os.environ.update(env)
+    worker = None
+    if queue == "rq":
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "khaosat"), "worker"], cwd=ROOT, env={
+            **os.environ, "DATABASE_URL": database_url(rows), "SECRET_KEY": "bench"})
+    server, port = serve(rows)
+    try:
+        client = Client(port, token)
+        client.login()
+        meter = CpuMeter(server.pid, database_url(rows))
+        for path in PAGES.values():  # every worker has the last weights and its views of them
+            for _ in range(WORKERS):
+                client.ready(path)
+        meter.settle()
+        before = _last_run(rows)
+        client.submit(*volunteer)
+        times: dict[str, list[float]] = {name: [] for name in PAGES}
+        began = time.perf_counter()
+        while time.perf_counter() - began < cap:
+            for name, path in PAGES.items():
+                times[name].append(client.get(path)[0])
+            run = _last_run(rows)
+            if run is not None and run != before and run[1] in ("done", "failed", "cancelled"):
+                break
+            if run == before and time.perf_counter() - began > 60:
+                raise SystemExit("no weighting run was queued: is the survey below KHAOSAT_WEIGHTING_JOB_THRESHOLD?")
+        took = time.perf_counter() - began
+        print(f"\nPostgreSQL, {rows:,} responses, gunicorn {WORKERS} sync workers; the weighting run on {queue} "
+              f"({'a khaosat worker process' if queue == 'rq' else 'a thread of a web worker'}) took about {took:.0f} s "
+              f"({run[1] if run else 'none'}); load average {os.getloadavg()[0]:.1f}.")
+        print("| page | answers during the run | p50 | p95 | slowest |\n| --- | ---: | ---: | ---: | ---: |")
+        for name, seen in times.items():
+            print(f"| {name} | {len(seen)} | {statistics.median(seen):.3f} | {p95(seen):.3f} | {max(seen):.3f} |")
+    finally:
+        stop(server)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=60)
+        for name in env:
+            os.environ.pop(name, None)
+
+
 def report(rows: int, cold: dict, restart: dict, runs: dict, load: tuple[str, str]) -> None:
     print(f"\nPostgreSQL, {rows:,} responses, gunicorn {WORKERS} sync workers, over HTTP (seconds; CPU: "
           f"workers + PostgreSQL backends per request, median). Load average {load[0]} before, {load[1]} after.")
@@ -352,12 +415,19 @@ def main() -> None:
     parser.add_argument("--no-cold", action="store_true", help="skip the cold and restart rows")
     parser.add_argument("--restart", action="store_true", help="with --no-cold: the restart rows all the same, "
                         "after the warm ones (from the weights their server saved)")
+    parser.add_argument("--during-run", choices=["rq", "thread"], action="append", default=[],
+                        help="instead: the pages while a weighting run makes new weights, on RQ or in a web "
+                             "worker's thread (repeatable)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: the servers it started stop too
     for rows in args.sizes:
         if args.reload or not (exists(rows) or args.measure_only):
             load(rows)
         token, volunteer_token, answers, version = prepare(rows)
+        if args.during_run:
+            for queue in args.during_run:
+                during_run(rows, token, (volunteer_token, version, answers), queue)
+            continue
         before = f"{os.getloadavg()[0]:.1f}"
         cold = restart = {name: (float("nan"),) * 5 for name in PAGES}
         if not args.no_cold:
