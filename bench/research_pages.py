@@ -326,13 +326,11 @@ def repeated(rows: int, token: str, volunteer: tuple[str, int, dict], repeat: in
         stop(server)
 
 
-def _last_run(rows: int) -> tuple[str, str] | None:
+def _last_run(engine) -> tuple[str, str] | None:
     """(id, status) of the newest weighting run."""
-    engine = create_engine(normalise_database_url(database_url(rows)))
     with engine.connect() as conn:
         found = conn.execute(text("SELECT id, status FROM jobs WHERE kind = 'weighting' ORDER BY created_at DESC"
                                   " LIMIT 1")).first()
-    engine.dispose()
     return None if found is None else (found[0], found[1])
 
 
@@ -351,6 +349,7 @@ def during_run(rows: int, token: str, volunteer: tuple[str, int, dict], queue: s
         worker = subprocess.Popen([str(Path(sys.executable).parent / "khaosat"), "worker"], cwd=ROOT, env={
             **os.environ, "DATABASE_URL": database_url(rows), "SECRET_KEY": "bench"})
     server, port = serve(rows)
+    engine = create_engine(normalise_database_url(database_url(rows)))
     try:
         client = Client(port, token)
         client.login()
@@ -359,14 +358,14 @@ def during_run(rows: int, token: str, volunteer: tuple[str, int, dict], queue: s
             for _ in range(WORKERS):
                 client.ready(path)
         meter.settle()
-        before = _last_run(rows)
+        before = _last_run(engine)
         client.submit(*volunteer)
         times: dict[str, list[float]] = {name: [] for name in PAGES}
         began = time.perf_counter()
         while time.perf_counter() - began < cap:
             for name, path in PAGES.items():
                 times[name].append(client.get(path)[0])
-            run = _last_run(rows)
+            run = _last_run(engine)
             if run is not None and run != before and run[1] in ("done", "failed", "cancelled"):
                 break
             if run == before and time.perf_counter() - began > 60:
@@ -380,6 +379,7 @@ def during_run(rows: int, token: str, volunteer: tuple[str, int, dict], queue: s
             print(f"| {name} | {len(seen)} | {statistics.median(seen):.3f} | {p95(seen):.3f} | {max(seen):.3f} |")
     finally:
         stop(server)
+        engine.dispose()
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=60)

@@ -13,7 +13,8 @@ from sqlmodel import select
 from analysis import cell_suppression
 from tests.web.test_hardening import REDIS_URL
 from tests.web.test_weighting_jobs import shared_in
-from web import cache, db
+from tests.web.test_weights_prepared import _new_worker as restarted
+from web import db
 from web.models import WeightSnapshot
 from web.shared_state import in_redis, load_json, redis_key, save_json
 
@@ -45,9 +46,9 @@ def _tables(html: str) -> list[str]:
 
 
 def _new_worker(app) -> None:
-    """A gunicorn worker that has just started: nothing in its caches, nothing protected in its memo."""
-    cache.init_app(app)
-    app.extensions.pop("khaosat_viewed", None)
+    """A gunicorn worker that has just started (:func:`tests.web.test_weights_prepared._new_worker`), with
+    nothing protected in its process memo either."""
+    restarted(app)
     cell_suppression.forget()
 
 
