@@ -1,9 +1,15 @@
 """Fixtures shared by the whole suite, and its rules. Read this before adding a test.
 
 Databases
-    ``app`` (with ``client``, ``runner``, ``accounts``) is a fresh app per test on each backend:
-    SQLite (a copy of a template file prepared once per session) and PostgreSQL when
-    ``TEST_DATABASE_URL`` is set (a schema of its own per session and xdist worker, emptied per test).
+    ``app`` (with ``client``, ``runner``, ``accounts``) is a fresh app per test, on SQLite (a copy of a
+    template file prepared once per session), and also on PostgreSQL (``TEST_DATABASE_URL``: a schema of
+    its own per session and xdist worker, emptied per test) when the test is marked ``both_backends``.
+    Mark a test so (``@pytest.mark.both_backends``, or ``pytestmark`` for a module) when it is about what
+    is stored and read back (submissions, uploads, sessions, jobs, exports), or when it is the only test
+    to send some statement to PostgreSQL: ``tests/sql_shapes.py`` lists the statements each test sends
+    and those that no test on both backends sends. A page or a rule checked on SQLite is the same page on
+    PostgreSQL once every statement behind it runs there (recorded in bench/RESULTS.md, "test suite
+    time"). A test that belongs on PostgreSQL alone uses :data:`ON_POSTGRESQL`.
     A test that needs the demo data asks for ``load_demo`` and calls ``load_demo(per_ward)``: the demo is
     seeded once per run for each ``per_ward`` (the first xdist worker to need it seeds an SQLite file
     while the others wait for it; the PostgreSQL template is a migrated schema holding the same rows,
@@ -76,6 +82,7 @@ from web.research import snapshots
 REQUIRE_ALL = os.environ.get("KHAOSAT_REQUIRE_ALL_TESTS") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
+ALL_BACKENDS = os.environ.get("KHAOSAT_ALL_BACKENDS") == "1"  #: every test using ``app`` on both (tests/sql_shapes.py)
 APP_TABLES = ["jobs", "province_margins", "response_edits", "response_flags", "pending_uploads", "survey_rounds", "visits", "sampled_households", "sample_draws", "frame_households", "frame_groups", "ward_covariates", "population_margins", "personal_details", "audit_events", "ward_assignments", "ward_quotas",
               "response_csv", "responses", "drafts", "api_tokens", "user_sessions", "users", "survey_versions", "surveys",
               "weight_snapshots"]
@@ -395,7 +402,27 @@ def _reset_script(options: dict) -> str:
     return ";\n".join(statements)
 
 
-@pytest.fixture(params=BACKENDS)
+#: for a test that belongs on PostgreSQL alone, such as the sweeps of hostile values over every form: PostgreSQL
+#: refuses a NUL in text, a number out of its column's range and a string over its column's length, all of which
+#: SQLite stores, so a value that passes there may still fail here
+ON_POSTGRESQL = pytest.mark.parametrize("backend", ["postgres"])
+
+
+def pytest_generate_tests(metafunc):
+    """Which backends a test using ``app`` runs on: SQLite, and PostgreSQL too when it is marked
+    ``both_backends`` (or names its backends in its own ``parametrize``). See "Databases" above."""
+    if "backend" not in metafunc.fixturenames or any(
+            "backend" in _names(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        return
+    both = ALL_BACKENDS or metafunc.definition.get_closest_marker("both_backends") is not None
+    metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1], indirect=True)
+
+
+def _names(argnames) -> list[str]:
+    return [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+
+
+@pytest.fixture
 def backend(request) -> str:
     return request.param
 

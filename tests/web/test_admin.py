@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from sqlmodel import func, select
 
 from web import db
@@ -58,6 +59,7 @@ def test_create_deactivate_reactivate_and_reset_password(app, client, accounts):
     assert {"user_created", "user_deactivated", "user_activated", "password_reset"} <= set(actions(app))
 
 
+@pytest.mark.both_backends
 def test_bad_new_account_is_refused_with_messages_and_changes_nothing(app, client, accounts):
     accounts.login("admin")
     accounts.create("volunteer", "taken")
@@ -112,6 +114,7 @@ def test_token_shown_once_listed_with_last_use_and_revocable(app, client, accoun
     assert {"token_created", "token_revoked"} <= set(actions(app))
 
 
+@pytest.mark.both_backends
 def test_ward_assignments_and_quotas(app, client, accounts):
     accounts.login("admin")
     accounts.create("volunteer", "thu")

@@ -10,6 +10,8 @@ from tests.web.helpers import HOAN_KIEM, answer_fields, instrument
 from web import db
 from web.models import Response
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 
 def count(app) -> int:
     with app.app_context():

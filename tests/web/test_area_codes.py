@@ -23,6 +23,8 @@ from tests.conftest import PG_URL, unavailable
 from web import area_codes, create_app, db
 from web.config import normalise_database_url
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 UNPLACEABLE = 999_999  #: a code on no list: its rows must be reported unplaced, not guessed
 DEFINITION = {"slug": "t", "pages": [{"name": "p", "questions": [{"name": "ward", "type": "area"},
                                                                 {"name": "q", "type": "integer"}]}]}

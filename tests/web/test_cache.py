@@ -51,6 +51,7 @@ def _copy_of_a_response(app) -> int:
         return copy.id
 
 
+@pytest.mark.both_backends
 def test_pages_never_change_the_cached_design(app, client, accounts, demo_data):
     accounts.login("researcher")
     data, pending = _design(app)
@@ -85,6 +86,7 @@ def test_one_bounded_cache_cleared_together(app, client, accounts, demo_data):
     assert len(small) == 2 and small.get("weighted", 4) == 4 and small.get("weighted", 0) is None
 
 
+@pytest.mark.both_backends
 def test_new_responses_arrive_in_the_background_exclusions_at_once(app, client, accounts, demo_data):
     app.config["WEIGHTS_SYNC_SECONDS"] = 0.0  # every design counts as slow to make
     accounts.login("researcher")
@@ -111,6 +113,7 @@ def test_new_responses_arrive_in_the_background_exclusions_at_once(app, client, 
     assert added not in set(excluded.frame["response_id"]) and not pending
 
 
+@pytest.mark.both_backends
 def test_a_bulk_change_is_announced_with_responses_changed(app, demo_data):
     with app.test_request_context():
         session = db.session()
@@ -155,6 +158,7 @@ def test_a_second_worker_serves_the_first_workers_weights(app, shared_by, demo_d
         db.engine().dispose()
 
 
+@pytest.mark.both_backends
 def test_weights_are_shared_with_the_self_selected_responses_kept_apart(app, shared_by, demo_data):
     """A survey with responses from a QR code beside its sample is shared too (both streams, one save)."""
     with app.app_context():

@@ -7,6 +7,8 @@ from web import db
 from web.models import ApiToken, Response, User
 from web.models.surveys import SurveyVersion
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 
 def test_create_user_reads_password_from_stdin(runner, app, client):
     result = runner.invoke(args=["create-user", "--role", "researcher", "--username", "lan"],

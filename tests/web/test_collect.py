@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 
 from tests.web.helpers import HOAN_KIEM
@@ -10,6 +11,8 @@ from web import db, lifecycle
 from web.models import ApiToken, Survey, SurveyVersion
 from web.models.base import utcnow
 from web.models.surveys import VersionState
+
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
 
 
 def test_shell_needs_a_volunteer_login(client, accounts):

@@ -11,6 +11,7 @@ import io
 import json
 import os
 
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,6 +21,8 @@ from tests.web.test_api import submission
 from web import db
 from web.collect import sealed
 from web.models import AuditEvent, Response, User
+
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
 
 
 def seal(app, items: list[dict], identity: str | None = None, key: dict | None = None) -> bytes:

@@ -15,6 +15,8 @@ from web import db
 from web.models import Response, ResponseCsv, Survey, SurveyVersion
 from web.research import downloads, exports, fragments, releases
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 SLUG = "digital-skills"
 
 

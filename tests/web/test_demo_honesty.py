@@ -28,6 +28,7 @@ def demo(load_demo):
     load_demo(8)
 
 
+@pytest.mark.both_backends
 def test_every_page_of_a_demo_says_it_is_synthetic_and_weights_are_trimmed(app, client, accounts, demo):
     for lang, words in (("vi", "Dữ liệu mô phỏng"), ("en", "Synthetic demo data")):
         for path in PAGES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlmodel import func, select
 
 from surveys import areas, collation
@@ -14,6 +15,7 @@ from web.models import FrameGroup, SampledHousehold, SurveyRound, User, Visit, W
 from web.research.weighting import weighted
 
 
+@pytest.mark.both_backends
 def test_the_demo_has_a_frame_a_drawn_sample_with_outcomes_and_rounds(app, client, accounts, load_demo):
     load_demo(8)
     with app.app_context():
@@ -38,6 +40,7 @@ def test_the_demo_has_a_frame_a_drawn_sample_with_outcomes_and_rounds(app, clien
 
 
 
+@pytest.mark.both_backends
 def test_a_supervisor_reads_the_response_rates_of_their_wards_only(app, client, load_demo):
     load_demo(8)
     with app.app_context():

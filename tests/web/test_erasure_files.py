@@ -17,6 +17,8 @@ from web import create_app, db
 from web.config import normalise_database_url
 from web.models import Response
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 MARKER = "ERASE-ME-7QX9K2"
 
 

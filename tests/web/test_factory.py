@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
+
 
 def html_lang(response) -> str:
     return re.search(rb'<html lang="([a-z-]+)"', response.data).group(1).decode()
 
 
+@pytest.mark.both_backends
 def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200

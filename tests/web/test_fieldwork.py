@@ -14,6 +14,8 @@ from web import db
 from web.models import AuditEvent, Response, User, WardAssignment, WardQuota
 from web.tables import responses_frame
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 BA_DINH = 4
 _ids = itertools.count(1)
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from tests.conftest import ON_POSTGRESQL
 from tests.web.helpers import instrument
 from tests.web.test_access import routes
 from tests.web.test_api import submission
@@ -168,6 +169,7 @@ def fuzz(app, client, watch: RowWatch, endpoint: str, url: str, names: list[str]
     json_post()
 
 
+@ON_POSTGRESQL
 def test_random_and_hostile_posts_never_500_and_refusals_change_nothing(app, accounts):
     client = app.test_client()
     ids = real_ids(app, accounts, client)
@@ -185,6 +187,7 @@ def test_random_and_hostile_posts_never_500_and_refusals_change_nothing(app, acc
 SUBMISSION_EXAMPLES = 60
 
 
+@ON_POSTGRESQL
 def test_random_submissions_with_hostile_parts_never_500_and_store_only_clean_paradata(app, accounts):
     """A valid submission with random parts made hostile: refused whole (nothing stored) or stored clean."""
     from web.api.bodies import MAX_META_BYTES, Paradata

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ON_POSTGRESQL
 from tests.web.helpers import instrument
 from tests.web.test_api import count, submission
 from tests.web.test_hardening import row_counts
@@ -52,6 +53,7 @@ def assert_bilingual_errors(payload: dict, field: str) -> None:
         assert set(message) == {"vi", "en"} and all(message.values()) and message["vi"] != message["en"], message
 
 
+@pytest.mark.both_backends
 @pytest.mark.parametrize("case", CORPUS, ids=[c["case"] for c in CORPUS])
 def test_each_hostile_body_gets_its_4xx_in_both_languages_and_stores_nothing(app, client, accounts, case):
     headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
@@ -103,6 +105,7 @@ def form_body(case: dict, names: list[str]) -> tuple[bytes | dict, str]:
 
 
 @pytest.mark.slow
+@ON_POSTGRESQL
 def test_hostile_values_in_every_form_never_500_and_refusals_change_nothing(app, accounts):
     from tests.web.test_fuzz_posts import FIELDS, RowWatch, post_endpoints, real_ids
 

@@ -18,6 +18,8 @@ from web import db, sampling
 from web.collect import sealed
 from web.models import Response, SampledHousehold, User, Visit
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 
 @pytest.fixture
 def field(admin, app, accounts):

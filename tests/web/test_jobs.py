@@ -122,6 +122,7 @@ def test_only_the_owner_and_admins_see_a_job(large, app, accounts):
     assert owner.get(status["file_url"]).status_code == 200  # still there: nobody else could remove it
 
 
+@pytest.mark.both_backends
 def test_the_full_file_is_for_admins_only(large, client, accounts):
     accounts.login("researcher")
     assert client.post("/research/digital-skills/prepare", data={"fmt": "csv", "tier": "full"}).status_code == 403
@@ -139,6 +140,7 @@ def test_a_bad_request_changes_nothing(large, client, accounts, data):
         assert db.session().exec(select(Job)).all() == []
 
 
+@pytest.mark.both_backends
 def test_cancel_stops_the_work_and_removes_the_file(large, client, accounts):
     accounts.login("researcher")
     large.config["KHAOSAT_JOB_CHUNK_ROWS"] = 50
@@ -156,6 +158,7 @@ def test_cancel_stops_the_work_and_removes_the_file(large, client, accounts):
     assert "Cancelled" in client.get("/research/my-downloads?lang=en").get_data(as_text=True)
 
 
+@pytest.mark.both_backends
 def test_files_are_removed_after_the_retention_time(large, client, accounts, runner):
     accounts.login("researcher")
     kept, old = (wait(client, prepare(client, fmt=fmt)) for fmt in ("csv", "dta"))
@@ -174,6 +177,7 @@ def test_files_are_removed_after_the_retention_time(large, client, accounts, run
         assert [j.id for j in db.session().exec(select(Job)).all()] == [kept["id"]]
 
 
+@pytest.mark.both_backends
 def test_deleting_a_ready_file(large, client, accounts):
     accounts.login("researcher")
     status = wait(client, prepare(client))
@@ -220,6 +224,7 @@ def test_a_job_whose_row_is_deleted_as_it_runs_ends_and_leaves_no_file(large, ac
     assert list(Path(large.config["KHAOSAT_JOB_DIR"]).iterdir()) == []  # neither the file nor its work folder
 
 
+@pytest.mark.both_backends
 def test_a_finished_app_starts_no_more_jobs_and_stops_the_running_one(large, client, accounts):
     """What each test's app does when it ends: the running job stops at its next chunk, the queued one stays
     queued (a later process takes it back), and the thread ends."""

@@ -10,7 +10,7 @@ import pytest
 import redis
 from sqlmodel import select
 
-from tests.conftest import unique
+from tests.conftest import ON_POSTGRESQL, unique
 from tests.web.live_processes import KHAOSAT, Visitor, WebProcess, environment, run_worker
 from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.test_jobs import prepare, wait
@@ -19,6 +19,7 @@ from web import db
 from web.models import Job, User
 
 pytestmark = pytest.mark.slow  # RQ workers and web processes, some killed mid-job
+# RQ runs as in production, on PostgreSQL; a web process keeping its jobs in threads, as `make run` does, on SQLite
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def rq_app(app, load_demo, tmp_path):
     redis.Redis.from_url(REDIS_URL).delete(f"rq:queue:{settings['KHAOSAT_JOB_RQ_QUEUE']}")
 
 
+@ON_POSTGRESQL
 def test_an_rq_worker_process_prepares_the_file(rq_app, client, accounts):
     app, env = rq_app
     accounts.login("researcher")
@@ -53,6 +55,7 @@ def test_an_rq_worker_process_prepares_the_file(rq_app, client, accounts):
         assert job.attempts == 1 and job.holder is None and job.file_size == len(prepared.data)
 
 
+@ON_POSTGRESQL
 def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes(rq_app, client, accounts, tmp_path):
     app, env = rq_app
     accounts.login("researcher")
@@ -107,6 +110,7 @@ def test_a_job_survives_a_web_process_restart(app, load_demo, accounts, tmp_path
         assert db.session().get(Job, job_id).attempts == 2
 
 
+@ON_POSTGRESQL
 def test_a_job_whose_owner_was_deactivated_fails_with_a_message(rq_app, client, accounts):
     app, env = rq_app
     accounts.login("researcher")

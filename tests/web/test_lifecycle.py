@@ -10,10 +10,13 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlmodel import func, select
 
 from web import db, tables
 from web.models import AuditEvent, PendingUpload, Response, Survey, SurveyVersion
+
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
 
 XLSFORMS = Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms"
 FIVE = ["kobo-acknowledge.xlsx", "kobo-calculations_constraints_matrix.xlsx", "kobo-repeating_matrix_question.xlsx",

@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from sqlmodel import func, select
 
 from web import db
@@ -27,6 +28,7 @@ def stored(app) -> int:
         return db.session().exec(select(func.count()).select_from(PopulationMargin)).one()
 
 
+@pytest.mark.both_backends
 def test_built_margins_show_the_rule_and_are_saved_only_when_confirmed(client, app, accounts):
     accounts.login("admin")
     page = build(client)

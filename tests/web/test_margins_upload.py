@@ -70,6 +70,7 @@ def test_counts_out_of_range_or_not_whole_are_refused_by_line(admin, app, hanoi,
     assert stored(app) == []
 
 
+@pytest.mark.both_backends
 def test_a_ward_name_that_is_not_the_codes_official_name_is_refused(admin, app):
     # a draft code that is the official code of another ward, given with its draft name (issue 12)
     draft, official_code = next((d, o) for d, o in areas.draft_to_official().items()
@@ -106,6 +107,7 @@ def test_nothing_is_stored_until_the_comparison_is_confirmed(admin, app, hanoi):
     assert event.detail["added"] == 126 and event.detail["cells"] == 1008
 
 
+@pytest.mark.both_backends
 def test_a_one_row_file_does_not_silently_replace_the_province(admin, app, hanoi):
     confirm(admin, upload(admin, table(hanoi)).get_data(as_text=True))
     before = stored(app)
@@ -125,6 +127,7 @@ def test_a_one_row_file_does_not_silently_replace_the_province(admin, app, hanoi
     assert [r[:4] for r in stored(app)] == [(hanoi[3].code, "1", "16-29", 7)]
 
 
+@pytest.mark.both_backends
 def test_a_confirmation_against_margins_that_changed_since_is_refused(admin, app, hanoi):
     first = upload(admin, table(hanoi[:2])).get_data(as_text=True)
     second = upload(admin, table(hanoi[:3], count=5)).get_data(as_text=True)

@@ -148,6 +148,7 @@ def national(app, demo_templates):
     return app
 
 
+@pytest.mark.both_backends
 def test_the_national_demo_gives_results_for_all_34_provinces_in_vietnamese_order(national, client, accounts):
     accounts.login("researcher")
     page = client.get(f"/research/{SLUG}?level=province&lang=vi")

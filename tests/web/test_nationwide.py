@@ -96,6 +96,7 @@ def test_ward_briefs_ask_the_province_then_open_a_commune_of_the_surveys_area(cl
     assert client.get("/research/two-cities/ward/999999").status_code == 404
 
 
+@pytest.mark.both_backends
 def test_without_javascript_another_province_shows_its_communes_instead_of_opening(client, app, accounts):
     publish(app, "two-provinces.yaml")
     accounts.login("researcher")
@@ -147,6 +148,7 @@ def test_a_quota_must_be_in_the_chosen_surveys_area(client, app, accounts):
 # --- sample frames and covariates ----------------------------------------------------------------------------
 
 
+@pytest.mark.both_backends
 def test_a_sample_frame_is_uploaded_for_the_chosen_province(client, app, accounts):
     publish(app, "two-provinces.yaml")
     accounts.login("admin")
@@ -194,6 +196,7 @@ def province_cells(app) -> dict:
         return {(m.province_code, m.sex, m.age_band): m.count for m in db.session().exec(select(ProvinceMargin))}
 
 
+@pytest.mark.both_backends
 def test_province_margins_show_what_changes_and_save_only_when_confirmed(client, app, accounts):
     accounts.login("admin")
     first = HEADER + "1,1,16-29,100\n1,2,16-29,120\n79,1,60+,50\n"
@@ -233,6 +236,7 @@ def test_a_bad_province_file_names_line_and_column_in_the_pages_language(client,
 
 
 @pytest.mark.slow
+@pytest.mark.both_backends
 def test_the_demo_has_a_synthetic_self_selected_stream_that_overstates_skills(app, load_demo, client, accounts):
     load_demo()
     with app.app_context():

@@ -107,6 +107,7 @@ def _upload(client, *files):
     return client.post("/admin/surveys/upload?lang=en", data=data, content_type="multipart/form-data")
 
 
+@pytest.mark.both_backends
 def test_select_one_from_file_takes_its_csv_from_the_upload_form(app, client, accounts):
     accounts.login("admin")
     assert 'name="attachment"' in client.get("/admin/surveys").get_data(as_text=True)
@@ -144,6 +145,7 @@ def details(app) -> tuple[dict, PersonalDetails | None]:
         return response.answers, session.exec(select(PersonalDetails)).first()
 
 
+@pytest.mark.both_backends
 def test_a_phone_and_an_email_are_kept_with_the_contact_details_not_the_answers(client, app, contact):
     client.post("/s/lien-he?lang=en")
     page = client.get("/s/lien-he/p/0").get_data(as_text=True)
@@ -193,6 +195,7 @@ def test_the_api_keeps_contact_answers_apart_and_exports_never_show_them(client,
 CONSTRAINED = ROOT / "tests/fixtures/xlsforms/khaosat-contact_constraints.xlsx"
 
 
+@pytest.mark.both_backends
 def test_texts_with_a_phone_or_email_regex_are_recognised_as_contact_data(app, client, accounts):
     """An XLSForm text whose constraint is a phone-number or e-mail regex() is kept with the contact details
     (the review page says which and why); a tax code's ten digits, a number plate and a second phone stay

@@ -90,6 +90,7 @@ def _tables(fmt: str, data: bytes, tmp_path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta", "parquet"])
+@pytest.mark.both_backends
 def test_they_reach_every_export(client, app, accounts, published, tmp_path, fmt):
     client.post("/s/ho-gia-dinh")
     client.post("/s/ho-gia-dinh/p/0", data={"members.0.m_age": "70", "members.0.m_phone": "1",

@@ -48,6 +48,7 @@ def test_personal_details_are_stored_apart_and_never_reach_analysis(app, client,
     assert not {"full_name", "phone", "address", "latitude", "longitude"} & set(frame.columns)
 
 
+@pytest.mark.both_backends
 def test_location_is_kept_only_with_consent_and_bad_values_are_refused(app, client, accounts):
     response_id = interview(app, client, accounts)
     with app.app_context():
@@ -93,6 +94,7 @@ def test_admin_erases_a_response_by_id_and_the_log_keeps_no_content(app, client,
     assert client.post(f"/admin/responses/{response_id}/erase", data={"confirm": "yes"}).status_code == 404
 
 
+@pytest.mark.both_backends
 def test_respondent_erases_a_finished_response_with_the_code_on_the_done_page(app, client):
     done = complete(client, app, lang="en").get_data(as_text=True)
     code = re.search(r'<strong class="code">([A-Z0-9]+)</strong>', done).group(1)
@@ -111,6 +113,7 @@ def test_respondent_erases_a_finished_response_with_the_code_on_the_done_page(ap
         assert event.detail["by"] == "respondent" and event.actor_id is None and code not in json.dumps(event.detail)
 
 
+@pytest.mark.both_backends
 def test_respondent_erases_an_unfinished_survey_with_the_resume_code(app, client):
     client.post("/s/digital-skills")
     with app.app_context():
@@ -138,6 +141,7 @@ def test_purge_contacts_after_fieldwork_ends(app, client, accounts, runner):
     assert runner.invoke(args=["purge-contacts", "--fieldwork-end", "soon"]).exit_code == 2
 
 
+@pytest.mark.both_backends
 def test_purge_without_an_end_date_goes_by_each_record_age(app, client, accounts):
     interview(app, client, accounts)
     with app.app_context():

@@ -109,6 +109,7 @@ def test_a_bad_gps_with_consent_is_refused_and_changes_nothing(client, app, volu
     assert row_counts(app) == before
 
 
+@pytest.mark.both_backends
 def test_a_non_finite_gps_is_refused(client, app, volunteer):
     body = json.dumps(submission(app, meta={**META, "gps_consent": True, "gps": {"lat": 1, "lon": 1}}))
     body = body.replace('"lat": 1', '"lat": NaN')
@@ -117,6 +118,7 @@ def test_a_non_finite_gps_is_refused(client, app, volunteer):
     assert response.status_code in (400, 422) and row_counts(app) == before
 
 
+@pytest.mark.both_backends
 def test_gps_never_reaches_tables_or_researcher_downloads(client, app, accounts, volunteer):
     assert send(client, app, volunteer, {**META, "gps_consent": True, "gps": GPS}).status_code == 201
     # a second response: the weighted export needs more than one sampling unit
@@ -148,6 +150,7 @@ def test_only_admins_see_the_location(client, app, accounts, volunteer):
     assert "abc123def456" in page and "990" in page  # app version and duration (16 min 30 s)
 
 
+@pytest.mark.both_backends
 def test_purge_deletes_the_location(client, app, volunteer, runner):
     assert send(client, app, volunteer, {**META, "gps_consent": True, "gps": GPS}).status_code == 201
     end = dt.date.today() - dt.timedelta(days=31)

@@ -108,6 +108,7 @@ def _upload(client, body: str, lang: str = "en"):
                        content_type="multipart/form-data")
 
 
+@pytest.mark.both_backends
 def test_margins_upload_is_for_admins_and_checks_everything(client, app, accounts):
     accounts.login("researcher")
     assert client.get("/research/margins").status_code == 403
@@ -132,6 +133,7 @@ def test_margins_upload_is_for_admins_and_checks_everything(client, app, account
     assert sorted(m.count for m in stored) == [800, 1200]  # the bad files changed nothing
 
 
+@pytest.mark.both_backends
 def test_a_download_is_audited_once_and_shown_on_the_audit_page(app, client, accounts, demo_data):
     accounts.login("researcher")
     assert client.get("/research/digital-skills/export.csv?lang=vi").status_code == 200
@@ -153,6 +155,7 @@ def test_a_download_is_audited_once_and_shown_on_the_audit_page(app, client, acc
     assert "synthetic-demo-digital-skills-scientific-use-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
 
 
+@pytest.mark.both_backends
 def test_exported_values_match_the_stored_answers_and_the_final_weights(app, client, accounts, demo_data):
     with app.app_context():
         session = db.session()

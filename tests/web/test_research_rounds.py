@@ -33,6 +33,7 @@ def _two_rounds(app) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.both_backends
 def test_change_between_rounds_with_its_standard_error(app, client, accounts, load_demo):
     load_demo(8)
     _two_rounds(app)
@@ -64,6 +65,7 @@ def _events(app, action: str) -> list:
         return [e.detail for e in db.session().exec(select(AuditEvent).where(AuditEvent.action == action)).all()]
 
 
+@pytest.mark.both_backends
 def test_rounds_are_edited_and_an_empty_one_deleted_but_one_with_responses_is_kept(app, client, accounts):
     from tests.web.test_api import submission
 

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 import surveys
@@ -77,6 +78,7 @@ def test_progress_never_moves_backwards_whatever_the_skips(client, app):
         assert seen[-1][0] == seen[-1][1], "the last page shows a full bar"
 
 
+@pytest.mark.both_backends
 def test_a_page_that_fails_its_check_is_kept_as_typed_and_comes_back_with_the_resume_code(app):
     first, second = app.test_client(), app.test_client()
     first.post("/s/digital-skills")
@@ -120,6 +122,7 @@ def _done(client, app, lang: str):
     return complete(client, app, lang=lang, overrides={"ward": str(a_ward())}).get_data(as_text=True)
 
 
+@pytest.mark.both_backends
 def test_done_page_shows_the_time_on_the_hanoi_clock(client, app):
     for lang, pattern in (("vi", "%H:%M %d/%m/%Y"), ("en", "%-d %b %Y, %H:%M")):
         html = _done(client, app, lang)

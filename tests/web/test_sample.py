@@ -16,6 +16,8 @@ from web import db, sampling
 from web.models import FrameGroup, FrameHousehold, Response, SampledHousehold, Survey, User, WardAssignment
 from web.tables import responses_frame
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 FRAMES = Path(__file__).parent.parent / "fixtures" / "frames"
 
 

@@ -17,6 +17,8 @@ from web import db
 from web.models import ApiToken, User, UserSession
 from web.models.base import utcnow
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 PASSWORD = "correct-horse-9"
 
 

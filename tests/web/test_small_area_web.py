@@ -163,6 +163,7 @@ def test_an_admin_uploads_ward_covariates_and_a_bad_file_changes_nothing(app, cl
         "Share with upper-secondary education", "Internet cafés"}
 
 
+@pytest.mark.both_backends
 def test_a_covariates_file_whose_ward_name_disagrees_with_its_code_is_refused(app, client, accounts):
     wards = province_wards(app)
     accounts.login("admin")

@@ -21,6 +21,8 @@ from web.models import AuditEvent, Response, ResponseEdit, ResponseFlag, User, W
 from web.research.weighting import weighted
 from web.tables import responses_frame
 
+pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
+
 field = test_fieldwork.field  #: a supervisor of Hoàn Kiếm and a volunteer's interviews there and in Ba Đình
 
 

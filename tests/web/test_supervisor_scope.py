@@ -177,6 +177,7 @@ def test_every_route_a_supervisor_reaches_has_a_scope_check(app):
 
 
 @pytest.mark.parametrize("check", sorted(set(CHECKS.values()) | {check_no_personal_data}, key=lambda f: f.__name__))
+@pytest.mark.both_backends
 def test_supervisor_scope(app, field, check):
     ids, supervisor = field
     check(app, supervisor, ids)
