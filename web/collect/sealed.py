@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import os
@@ -57,14 +58,21 @@ def _private_key() -> rsa.RSAPrivateKey:
         return cached
     pem = current_app.config.get("KHAOSAT_EXPORT_KEY")
     if pem:
-        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        key = _loaded(pem.encode())
     else:
         path = Path(current_app.instance_path) / "export_key.pem"
         if not path.exists():
             _create_key(path)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = _loaded(path.read_bytes())
     current_app.extensions["khaosat_export_key"] = key
     return key
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(pem: bytes) -> rsa.RSAPrivateKey:
+    """The key in ``pem``, checked once per process: loading a 3072-bit key checks it (110 ms), and every app
+    made in the process (the suite makes hundreds) would pay that again for the same bytes."""
+    return serialization.load_pem_private_key(pem, password=None)
 
 
 def _create_key(path: Path) -> None:
