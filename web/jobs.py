@@ -17,7 +17,8 @@ the job's kind as a request of its owner (their language, their role), and store
 
 A job outlives the process that queued or ran it: :func:`recover` (the web process's first request in
 thread mode, ``khaosat worker`` at its start) puts back in the queue the jobs whose holder process on this
-machine has ended; a job restarts from the beginning (the work is a pure function of the data), at most
+machine has ended, and on RQ the waiting jobs whose entry Redis has lost (a restart without persistence; also
+checked every clean-up period); a job restarts from the beginning (the work is a pure function of the data), at most
 :data:`MAX_ATTEMPTS` times, after which it fails with a message (a job that kills its process, e.g. by
 running out of memory, must not kill every worker after it). :func:`clean` removes finished jobs and their
 files ``KHAOSAT_JOB_RETENTION_HOURS`` after they finished: at each start, periodically while a worker
@@ -217,6 +218,8 @@ def _clean_every(app: Flask) -> None:
     while True:
         time.sleep(app.config["KHAOSAT_JOB_CLEAN_SECONDS"])
         clean(app)
+        with app.app_context():  # Redis may have restarted since this worker did
+            _requeue_lost(app, db.session())
 
 
 def run_queued(job_id: str) -> None:
@@ -397,7 +400,8 @@ def _gone(held_by: str) -> bool:
 
 
 def recover(app: Flask) -> int:
-    """Queue again the jobs whose process on this machine has ended (or fail those tried too often)."""
+    """Queue again the jobs whose process on this machine has ended (or fail those tried too often), and on RQ
+    those whose entry Redis no longer holds (:func:`_requeue_lost`)."""
     session = db.session()
     left = session.exec(select(Job).where(Job.status.in_([JobStatus.queued, JobStatus.running]),
                                           Job.holder.is_not(None))).all()
@@ -413,6 +417,34 @@ def recover(app: Flask) -> int:
         session.commit()
         _enqueue(app, job.id)
         again += 1
+    return again + _requeue_lost(app, session)
+
+
+#: a waiting job's row is written before its RQ entry: younger than this, a missing entry may be on its way
+LOST_AFTER_SECONDS = 60
+_WAITING_IN_RQ = {"queued", "started", "deferred", "scheduled"}
+
+
+def _requeue_lost(app: Flask, session: Session) -> int:
+    """RQ only: queue again the waiting jobs whose entry Redis no longer holds (Redis restarted without
+    persistence, or its keys were flushed), which would otherwise wait for ever, and with them a survey's
+    weights, since a waiting run stands for the next one. Queueing a job twice is harmless: a worker runs
+    only a job it claims (:func:`_claim`), and the second finds it claimed."""
+    if app.config["KHAOSAT_JOB_QUEUE"] != "rq":
+        return 0
+    waiting = session.exec(select(Job.id).where(
+        Job.status == JobStatus.queued, Job.holder.is_(None),
+        Job.created_at < utcnow() - dt.timedelta(seconds=LOST_AFTER_SECONDS))).all()
+    connection = rq_queue(app).connection
+    again = 0
+    for job_id in waiting:
+        try:
+            status = rq.job.Job.fetch(f"khaosat-{job_id}", connection=connection).get_status(refresh=False)
+        except rq.exceptions.NoSuchJobError:
+            status = None
+        if status is None or str(getattr(status, "value", status)) not in _WAITING_IN_RQ:
+            _enqueue(app, job_id)
+            again += 1
     return again
 
 

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import redis
 from sqlmodel import Session, delete, select
 
+from tests.conftest import unique
+from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.xlsx_files import read_xlsx
 from web import background, db, jobs
 from web.models import AuditEvent, Job, User
@@ -242,3 +245,45 @@ def test_a_finished_app_starts_no_more_jobs_and_stops_the_running_one(large, cli
         assert db.session().get(Job, running).status == "cancelled"
         assert db.session().get(Job, queued).status == "queued"
     assert list(Path(large.config["KHAOSAT_JOB_DIR"]).glob(f"{running}*")) == []  # no half-written file
+
+
+@jobs.task("test-note")
+def _note(params: dict, progress: jobs.Progress) -> jobs.Output:
+    """A task that writes a one-line file: the smallest job a worker can finish."""
+    path = Path(jobs.WORK_DIR.get()) / "note.txt"
+    path.write_text(params["text"], encoding="utf-8")
+    return jobs.Output(str(path), "note.txt", "text/plain")
+
+
+def test_a_job_whose_entry_redis_lost_is_queued_again_and_finishes(app, accounts, tmp_path):
+    """Redis here keeps nothing on disk: after a restart a waiting job's row is still "queued" but no worker will
+    ever see it, and a weighting run waiting so would hold back every later one. A worker's recovery (at its start
+    and every clean-up period) queues such a job again once it has waited a minute; a job Redis still holds is left."""
+    require_redis()
+    name = unique("khaosat-jobs")
+    app.config.update(KHAOSAT_JOB_QUEUE="rq", REDIS_URL=REDIS_URL, KHAOSAT_JOB_RQ_QUEUE=name,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.create("researcher")
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        with app.app_context():
+            owner = db.session().exec(select(User).where(User.username == "researcher-user")).one()
+            lost = jobs.submit("test-note", {"text": "mất rồi"}, owner, "lost").id
+            kept = jobs.submit("test-note", {"text": "còn"}, owner, "kept").id
+            store.delete(f"rq:queue:{name}", f"rq:job:khaosat-{lost}")  # what a restart of Redis leaves
+            store.rpush(f"rq:queue:{name}", f"khaosat-{kept}")
+            assert jobs.recover(app) == 0  # younger than a minute: its entry may be on its way
+            session = db.session()
+            for job in session.exec(select(Job)).all():
+                job.created_at -= dt.timedelta(seconds=jobs.LOST_AFTER_SECONDS + 1)
+                session.add(job)
+            session.commit()
+            assert jobs.recover(app) == 1
+            assert jobs.recover(app) == 0  # once is enough
+            assert jobs.rq_queue(app).job_ids == [f"khaosat-{kept}", f"khaosat-{lost}"]
+            jobs.run_queued(lost)  # what the worker runs for that entry
+            with Session(db.engine()) as fresh:
+                done = fresh.get(Job, lost)
+                assert done.status == "done" and Path(done.file_path).read_text(encoding="utf-8") == "mất rồi"
+    finally:
+        store.delete(f"rq:queue:{name}", f"rq:job:khaosat-{lost}", f"rq:job:khaosat-{kept}")
