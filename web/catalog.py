@@ -136,7 +136,8 @@ def find_version(session: Session, slug: str, number: int) -> SurveyVersion | No
     """A given version of ``slug`` that was ever fielded (offline clients may answer a closed one).
 
     Its definition never changes, so it is kept in the app's cache once found; its state is read
-    again every time (a version closes while phones still hold it).
+    again every time (a version closes while phones still hold it) into a copy of the cached version, which
+    itself is never written: requests in other threads share it.
     """
     cache = app_cache()
     key = (session.get_bind().url.render_as_string(), slug, number)
@@ -149,15 +150,22 @@ def find_version(session: Session, slug: str, number: int) -> SurveyVersion | No
         ).first()
         if version is None:
             return None
+        version.definition  # noqa: B018 - loaded before it is copied or leaves the session (deferred)
         if cache is not None:
-            version.definition  # noqa: B018 - loaded before it leaves the session (deferred if found there first)
             session.expunge(version)
             cache.put("version", key, version)
     state = session.connection().execute(_state_statement(), {"version_id": version.id}).first()
     if state is None:
         return None
-    version.status, version.retired_at, version.opens_at, version.closes_at = state
-    return version
+    return _with_state(version, state)
+
+
+def _with_state(version: SurveyVersion, state) -> SurveyVersion:
+    """A copy of ``version`` (in no session) holding ``state``: its status and dates as read now."""
+    fresh = SurveyVersion.__mapper__.class_manager.new_instance()
+    fresh.__dict__.update({k: v for k, v in version.__dict__.items() if k != "_sa_instance_state"})
+    fresh.status, fresh.retired_at, fresh.opens_at, fresh.closes_at = state
+    return fresh
 
 
 @functools.cache

@@ -121,3 +121,16 @@ def test_a_resident_link_with_a_ward_prefills_it(client, app):
         from web.models import Draft
 
         assert db.session().exec(select(Draft)).one().answers["ward"] == HOAN_KIEM
+
+
+def test_the_cached_version_is_not_written_by_the_requests_that_find_it(app, client, accounts):
+    """Each submission reads its version's state now into a copy: the version kept in the app's cache, which
+    requests in other threads share, keeps what it was stored with."""
+    from web.catalog import find_version
+
+    with app.test_request_context():
+        session = db.session()
+        first = find_version(session, "digital-skills", 1)
+        first.status = VersionState.archived  # what a request could do to its copy
+        again = find_version(session, "digital-skills", 1)
+        assert again is not first and again.status == VersionState.open and again.definition == first.definition
