@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import queue
 import shutil
@@ -59,6 +60,7 @@ from web.models.base import utcnow
 
 # RQ and Redis (~0.1 s of CPU) are loaded only where jobs go to Redis: the thread queue (the default) needs neither
 rq = LazyModule("rq")
+log = logging.getLogger(__name__)
 redis = LazyModule("redis")
 
 MAX_ATTEMPTS = 3
@@ -215,11 +217,16 @@ def work(app: Flask, burst: bool = False) -> None:
 
 
 def _clean_every(app: Flask) -> None:
+    """Every clean-up period: remove expired jobs, and queue again those whose entry Redis lost since this worker
+    started. A failure (the database or Redis away for a moment) is logged and tried again next period."""
     while True:
         time.sleep(app.config["KHAOSAT_JOB_CLEAN_SECONDS"])
-        clean(app)
-        with app.app_context():  # Redis may have restarted since this worker did
-            _requeue_lost(app, db.session())
+        try:
+            clean(app)
+            with app.app_context():
+                _requeue_lost(app, db.session())
+        except Exception:  # noqa: BLE001  (the loop must outlive a passing outage)
+            log.exception("periodic clean-up of jobs failed; trying again in %s s", app.config["KHAOSAT_JOB_CLEAN_SECONDS"])
 
 
 def run_queued(job_id: str) -> None:
