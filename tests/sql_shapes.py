@@ -9,8 +9,9 @@ test ran there is still sent by some test that does. This plugin records the sta
     SQL_SHAPES_DIR=/tmp/now .venv/bin/python -m pytest -p tests.sql_shapes -n 2 -m "postgres and not browser"
     .venv/bin/python -m tests.sql_shapes /tmp/all /tmp/now    # statements no test sends any more, and who did
 
-A statement is reduced to its shape: parameters, literals, the lengths of lists and the tests' random
-schema and table names taken out. Statements sent by processes a test starts (gunicorn, RQ workers) are
+Only the app's statements count: one sent from the tests' own code (a test reading back what was stored,
+a fixture copying a template) is left out. A statement is reduced to its shape: parameters, literals, the
+lengths of lists and the tests' random schema and table names taken out. Statements sent by processes a test starts (gunicorn, RQ workers) are
 not seen; those tests name their backends themselves.
 """
 
@@ -57,13 +58,28 @@ def pytest_configure(config):
 
     @event.listens_for(Engine, "before_cursor_execute")
     def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001  (the event's signature)
-        if conn.dialect.name != "postgresql":
+        if conn.dialect.name != "postgresql" or _sent_by_a_test():
             return
         key = (_current["test"], shape(statement))
         if key not in seen:
             seen.add(key)
             out.write(json.dumps(key, ensure_ascii=False) + "\n")
             out.flush()
+
+
+_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+
+
+def _sent_by_a_test() -> bool:
+    """Whether the statement comes from the tests' own code (a test reading what was stored, a fixture copying
+    a template) rather than the app's: the innermost frame of the project's code decides."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_ROOT):
+            return name[len(_ROOT):].startswith("tests/")
+        frame = frame.f_back
+    return False
 
 
 def pytest_runtest_setup(item):

@@ -59,7 +59,6 @@ def test_create_deactivate_reactivate_and_reset_password(app, client, accounts):
     assert {"user_created", "user_deactivated", "user_activated", "password_reset"} <= set(actions(app))
 
 
-@pytest.mark.both_backends
 def test_bad_new_account_is_refused_with_messages_and_changes_nothing(app, client, accounts):
     accounts.login("admin")
     accounts.create("volunteer", "taken")

@@ -51,7 +51,6 @@ def _copy_of_a_response(app) -> int:
         return copy.id
 
 
-@pytest.mark.both_backends
 def test_pages_never_change_the_cached_design(app, client, accounts, demo_data):
     accounts.login("researcher")
     data, pending = _design(app)
@@ -158,7 +157,6 @@ def test_a_second_worker_serves_the_first_workers_weights(app, shared_by, demo_d
         db.engine().dispose()
 
 
-@pytest.mark.both_backends
 def test_weights_are_shared_with_the_self_selected_responses_kept_apart(app, shared_by, demo_data):
     """A survey with responses from a QR code beside its sample is shared too (both streams, one save)."""
     with app.app_context():

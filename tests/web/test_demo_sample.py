@@ -15,7 +15,6 @@ from web.models import FrameGroup, SampledHousehold, SurveyRound, User, Visit, W
 from web.research.weighting import weighted
 
 
-@pytest.mark.both_backends
 def test_the_demo_has_a_frame_a_drawn_sample_with_outcomes_and_rounds(app, client, accounts, load_demo):
     load_demo(8)
     with app.app_context():

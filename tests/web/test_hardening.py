@@ -148,7 +148,6 @@ def test_the_api_is_exempt_from_csrf_and_uses_bearer_tokens(csrf_app, accounts):
     assert response.status_code == 201
 
 
-@pytest.mark.both_backends
 def test_logins_and_failed_logins_are_audited_without_the_password(app, client, accounts):
     accounts.create("researcher", "hoa")
     client.post("/accounts/login", data={"username": "hoa", "password": "wrong-password-1"})

@@ -125,7 +125,6 @@ def test_only_the_owner_and_admins_see_a_job(large, app, accounts):
     assert owner.get(status["file_url"]).status_code == 200  # still there: nobody else could remove it
 
 
-@pytest.mark.both_backends
 def test_the_full_file_is_for_admins_only(large, client, accounts):
     accounts.login("researcher")
     assert client.post("/research/digital-skills/prepare", data={"fmt": "csv", "tier": "full"}).status_code == 403
@@ -161,7 +160,6 @@ def test_cancel_stops_the_work_and_removes_the_file(large, client, accounts):
     assert "Cancelled" in client.get("/research/my-downloads?lang=en").get_data(as_text=True)
 
 
-@pytest.mark.both_backends
 def test_files_are_removed_after_the_retention_time(large, client, accounts, runner):
     accounts.login("researcher")
     kept, old = (wait(client, prepare(client, fmt=fmt)) for fmt in ("csv", "dta"))
@@ -255,6 +253,7 @@ def _note(params: dict, progress: jobs.Progress) -> jobs.Output:
     return jobs.Output(str(path), "note.txt", "text/plain")
 
 
+@pytest.mark.both_backends
 def test_a_job_whose_entry_redis_lost_is_queued_again_and_finishes(app, accounts, tmp_path):
     """Redis here keeps nothing on disk: after a restart a waiting job's row is still "queued" but no worker will
     ever see it, and a weighting run waiting so would hold back every later one. A worker's recovery (at its start

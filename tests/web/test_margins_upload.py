@@ -70,7 +70,6 @@ def test_counts_out_of_range_or_not_whole_are_refused_by_line(admin, app, hanoi,
     assert stored(app) == []
 
 
-@pytest.mark.both_backends
 def test_a_ward_name_that_is_not_the_codes_official_name_is_refused(admin, app):
     # a draft code that is the official code of another ward, given with its draft name (issue 12)
     draft, official_code = next((d, o) for d, o in areas.draft_to_official().items()

@@ -62,6 +62,7 @@ def test_without_javascript_the_province_comes_first_then_its_communes(client, a
     assert stored.ward_code == ward.code
 
 
+@pytest.mark.both_backends
 def test_the_personal_result_names_the_commune_of_any_province(client, app):
     with app.app_context():
         catalog.publish(db.session(), national_instrument(), controller=catalog.DEMO_CONTROLLER,
@@ -148,7 +149,6 @@ def national(app, demo_templates):
     return app
 
 
-@pytest.mark.both_backends
 def test_the_national_demo_gives_results_for_all_34_provinces_in_vietnamese_order(national, client, accounts):
     accounts.login("researcher")
     page = client.get(f"/research/{SLUG}?level=province&lang=vi")

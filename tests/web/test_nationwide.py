@@ -75,6 +75,7 @@ def test_communes_sharing_a_name_carry_their_province():
 # --- ward briefs ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_backends
 def test_ward_briefs_ask_the_province_then_open_a_commune_of_the_surveys_area(client, app, accounts):
     publish(app, "two-provinces.yaml")
     accounts.login("researcher")
@@ -96,7 +97,6 @@ def test_ward_briefs_ask_the_province_then_open_a_commune_of_the_surveys_area(cl
     assert client.get("/research/two-cities/ward/999999").status_code == 404
 
 
-@pytest.mark.both_backends
 def test_without_javascript_another_province_shows_its_communes_instead_of_opening(client, app, accounts):
     publish(app, "two-provinces.yaml")
     accounts.login("researcher")
@@ -236,7 +236,6 @@ def test_a_bad_province_file_names_line_and_column_in_the_pages_language(client,
 
 
 @pytest.mark.slow
-@pytest.mark.both_backends
 def test_the_demo_has_a_synthetic_self_selected_stream_that_overstates_skills(app, load_demo, client, accounts):
     load_demo()
     with app.app_context():

@@ -107,7 +107,6 @@ def _upload(client, *files):
     return client.post("/admin/surveys/upload?lang=en", data=data, content_type="multipart/form-data")
 
 
-@pytest.mark.both_backends
 def test_select_one_from_file_takes_its_csv_from_the_upload_form(app, client, accounts):
     accounts.login("admin")
     assert 'name="attachment"' in client.get("/admin/surveys").get_data(as_text=True)

@@ -113,7 +113,6 @@ def test_respondent_erases_a_finished_response_with_the_code_on_the_done_page(ap
         assert event.detail["by"] == "respondent" and event.actor_id is None and code not in json.dumps(event.detail)
 
 
-@pytest.mark.both_backends
 def test_respondent_erases_an_unfinished_survey_with_the_resume_code(app, client):
     client.post("/s/digital-skills")
     with app.app_context():

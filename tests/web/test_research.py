@@ -122,7 +122,6 @@ def test_weighting_page_shows_margins_diagnostics_and_comparison(client, account
     assert "1008 cells" in text and "Effective n" in text and "Unweighted" in text
 
 
-@pytest.mark.both_backends
 def test_margins_without_a_group_that_has_respondents_are_explained_in_each_language(app, client, accounts,
                                                                                       demo_data):
     from sqlmodel import delete

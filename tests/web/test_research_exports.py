@@ -155,7 +155,6 @@ def test_a_download_is_audited_once_and_shown_on_the_audit_page(app, client, acc
     assert "synthetic-demo-digital-skills-scientific-use-vi.csv" in page and "researcher-user" in page and "researcher-api" in page
 
 
-@pytest.mark.both_backends
 def test_exported_values_match_the_stored_answers_and_the_final_weights(app, client, accounts, demo_data):
     with app.app_context():
         session = db.session()

@@ -60,7 +60,6 @@ def test_results_show_both_streams_with_the_gap_and_label_the_official_one(app, 
     assert "Mẫu xác suất (chính thức)" in vietnamese and "không đại diện" in vietnamese
 
 
-@pytest.mark.both_backends
 def test_the_api_gives_both_streams_and_says_which_is_official(app, client, accounts, two_streams):
     headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
     plain = client.get("/api/v1/results/digital-skills?indicator=at_least_basic&by=sex", headers=headers).get_json()
@@ -93,7 +92,6 @@ def _labelled_downloads(client, lang: str) -> tuple[str, pd.DataFrame, pd.DataFr
     return svg, csv, xlsx, ranking
 
 
-@pytest.mark.both_backends
 def test_charts_and_table_downloads_say_which_stream_their_figures_come_from(app, client, accounts, load_demo):
     load_demo(8)
     accounts.login("researcher")

@@ -122,7 +122,6 @@ def _done(client, app, lang: str):
     return complete(client, app, lang=lang, overrides={"ward": str(a_ward())}).get_data(as_text=True)
 
 
-@pytest.mark.both_backends
 def test_done_page_shows_the_time_on_the_hanoi_clock(client, app):
     for lang, pattern in (("vi", "%H:%M %d/%m/%Y"), ("en", "%-d %b %Y, %H:%M")):
         html = _done(client, app, lang)

@@ -44,7 +44,6 @@ def _rows(html: str) -> dict[str, list[str]]:
             for cell, rest in rows}
 
 
-@pytest.mark.both_backends
 def test_a_supervisor_sees_the_researchers_figures_for_their_wards_only(app, accounts, client, demo):
     wards = _wards(app)
     mine, other = wards[:2], wards[2]

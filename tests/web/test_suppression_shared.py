@@ -72,7 +72,6 @@ def test_a_new_worker_shows_the_same_hidden_cells_without_solving(where, client,
     assert len(solves) == solved  # adopted: not one linear program solved again
 
 
-@pytest.mark.both_backends
 def test_unreadable_saved_patterns_are_made_again(app, load_demo, client, accounts, solves):
     load_demo(8)
     accounts.login("researcher")

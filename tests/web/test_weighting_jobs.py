@@ -110,7 +110,6 @@ def test_a_large_survey_is_weighted_again_in_the_background(large, client, accou
     assert job.id not in client.get("/research/my-downloads").get_data(as_text=True)  # not a download
 
 
-@pytest.mark.both_backends
 def test_one_run_at_a_time(large, client, accounts):
     accounts.login("researcher")
     _first(large, client, PAGE)

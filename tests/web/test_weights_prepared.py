@@ -109,6 +109,7 @@ def _api_ready(client, headers: dict):
     return answer
 
 
+@pytest.mark.both_backends
 def test_the_page_shows_the_run_s_progress(on_rq, client, accounts):
     accounts.login("researcher")
     client.get(RESULTS)
@@ -121,7 +122,6 @@ def test_the_page_shows_the_run_s_progress(on_rq, client, accounts):
     assert "Đã đọc 250 trên 1.000 phiếu trả lời" in client.get(f"{RESULTS}&lang=vi").get_data(as_text=True)
 
 
-@pytest.mark.both_backends
 def test_a_change_made_while_a_run_is_under_way_queues_one_more_run(on_rq, client, accounts):
     """A run under way read the responses when it started: an exclusion made meanwhile gets a run of its own
     (queued once), instead of waiting until a page asks again after the run ends."""
@@ -278,7 +278,6 @@ def test_a_small_survey_s_saved_weights_are_loaded_in_the_request(app, load_demo
     assert "being prepared" not in page and _count(page) == before
 
 
-@pytest.mark.both_backends
 def test_saved_weights_that_cannot_be_read_are_made_again(large, client, accounts):
     accounts.login("researcher")
     count = _saved(large, client)
@@ -348,7 +347,6 @@ def test_a_new_worker_draws_the_chart_aside_and_the_image_says_so_meanwhile(larg
     assert _drawn(client, by_sex).headers["Content-Type"] == "image/png"
 
 
-@pytest.mark.both_backends
 def test_a_chart_downloaded_while_it_is_drawn_gets_the_page_that_reloads_itself(large, client, accounts):
     accounts.login("researcher")
     _saved(large, client)
