@@ -24,7 +24,7 @@ from web import db, sessions
 from web.errors import refuse
 from web.i18n import lazy_gettext
 from web.models import ApiToken, Role, User, UserSession
-from web.models.base import utcnow
+from web.models.base import as_loaded, utcnow
 from web.models.users import aware
 
 login_manager = LoginManager()
@@ -151,8 +151,7 @@ def token_user() -> User | None:
 def _detached_user(values: tuple) -> User:
     """The token's user from its row, made as the ORM makes the rows it reads but outside the session (a Core
     row costs a third of an ORM load on every API request); ``session.add`` attaches it again as the stored user."""
-    user = User.__mapper__.class_manager.new_instance()
-    user.__dict__.update(zip(_USER_COLUMNS, values, strict=True))
+    user = as_loaded(User, dict(zip(_USER_COLUMNS, values, strict=True)))
     make_transient_to_detached(user)
     return user
 

@@ -24,7 +24,7 @@ from surveys import areas as area_data
 from web import lifecycle
 from web.cache import app_cache, cached
 from web.models import Area, Survey, SurveyVersion
-from web.models.base import utcnow
+from web.models.base import as_loaded, utcnow
 from web.models.surveys import VersionState
 
 
@@ -162,10 +162,8 @@ def find_version(session: Session, slug: str, number: int) -> SurveyVersion | No
 
 def _with_state(version: SurveyVersion, state) -> SurveyVersion:
     """A copy of ``version`` (in no session) holding ``state``: its status and dates as read now."""
-    fresh = SurveyVersion.__mapper__.class_manager.new_instance()
-    fresh.__dict__.update({k: v for k, v in version.__dict__.items() if k != "_sa_instance_state"})
-    fresh.status, fresh.retired_at, fresh.opens_at, fresh.closes_at = state
-    return fresh
+    fields = {k: v for k, v in version.__dict__.items() if k != "_sa_instance_state"}
+    return as_loaded(SurveyVersion, {**fields, **state._asdict()})
 
 
 @functools.cache

@@ -60,8 +60,8 @@ from web.models.base import utcnow
 
 # RQ and Redis (~0.1 s of CPU) are loaded only where jobs go to Redis: the thread queue (the default) needs neither
 rq = LazyModule("rq")
-log = logging.getLogger(__name__)
 redis = LazyModule("redis")
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 #: the folder a running task writes its temporary files in (``None``: the system's temporary folder)

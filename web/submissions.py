@@ -30,6 +30,7 @@ from surveys.questions import split_personal
 from web import db
 from web.client_times import parse_timestamp
 from web.models import PersonalDetails, Response, SurveyVersion
+from web.models.base import as_loaded
 
 _TABLE = Response.__table__
 
@@ -131,14 +132,6 @@ def _defaults() -> dict[str, tuple[Any, Any]]:
     return out
 
 
-def _detached(row: dict[str, Any]) -> Response:
-    """A response holding ``row``, in no session, made as the ORM makes the rows it reads (without the
-    model's ``__init__``, which checks and defaults every field again: a tenth of a submission's time)."""
-    response = Response.__mapper__.class_manager.new_instance()
-    response.__dict__.update(row)
-    return response
-
-
 def paradata(meta: dict[str, Any], started_at: dt.datetime | None, ended_at: dt.datetime | None) -> dict[str, Any]:
     """``meta`` with the interview's ``duration_s`` filled in from its start and end, when both are known."""
     if "duration_s" not in meta and started_at is not None and ended_at is not None:
@@ -175,9 +168,9 @@ def insert(session: Session, version: SurveyVersion, instrument: surveys.Instrum
         existing = conn.execute(_stored_statement(), {"uuid": uuid}).one()
         # a uuid another volunteer sent is theirs: a conflict, whatever the content, so nobody learns its id
         clash = existing.content_hash != row["content_hash"] or existing.volunteer_id != row["volunteer_id"]
-        response = _detached({**row, "id": existing.id, "submitted_at": existing.submitted_at})
+        response = as_loaded(Response, {**row, "id": existing.id, "submitted_at": existing.submitted_at})
         return Outcome(response, created=False, conflict=clash)
-    response = _detached({**row, "id": stored.id})
+    response = as_loaded(Response, {**row, "id": stored.id})
     if personal:
         conn.execute(PersonalDetails.__table__.insert().values(response_id=response.id, **personal))
     return Outcome(response, created=True)
