@@ -3,6 +3,7 @@
 Never imports ``web``; the Flask app glues these to HTTP and the database.
 """
 
+import functools
 from pathlib import Path
 
 from surveys.answers import Checked, check
@@ -19,8 +20,14 @@ BUILTIN_DIR = Path(__file__).parent / "instruments"
 
 
 def builtin_instruments() -> list[Instrument]:
-    """The instruments shipped in ``surveys/instruments``, loaded and checked."""
-    return [load_yaml(path) for path in sorted(BUILTIN_DIR.glob("*.yaml"))]
+    """The instruments shipped in ``surveys/instruments``, loaded and checked (parsed once per process: the
+    files ship with the code, and an :class:`Instrument` is immutable)."""
+    return list(_builtin_instruments())
+
+
+@functools.cache
+def _builtin_instruments() -> tuple[Instrument, ...]:
+    return tuple(load_yaml(path) for path in sorted(BUILTIN_DIR.glob("*.yaml")))
 
 
 def load_instrument(path: str | Path, name: str | None = None, limits: Limits | None = None,

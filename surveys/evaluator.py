@@ -1,5 +1,7 @@
 """Evaluate a parsed expression tree on answers, with XPath 1.0 / XLSForm value semantics.
 
+A tree is compiled once into nested Python closures (:func:`compiled`) and evaluated by calling them.
+
 * A missing answer is '' (empty). A multiple-choice answer is the list of its codes (XPath sees the
   space-separated string); a repeat is a list of row dicts (``count()`` counts rows, ``sum()`` adds a
   field over them).
@@ -18,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from surveys import clock, saferegex
@@ -31,9 +33,15 @@ _DATETIME_RE = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})T(?P<h>\d{2}):(?P<m>\d{2}
 _TIME_RE = re.compile(r"^(?P<day>)(?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 _EPOCH = dt.date(1970, 1, 1)
 
+#: an expression compiled (:func:`compiled`): its value on the answers of an :class:`Evaluator`
+Part = Callable[["Evaluator"], Any]
+Parts = tuple[Part, ...]
+
 
 def to_str(value: Any) -> str:
     """XPath ``string()``."""
+    if type(value) is str:  # the usual case first: answers are text
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -85,7 +93,7 @@ def _days(text: str) -> float:
 
 def to_bool(value: Any) -> bool:
     """XPath ``boolean()``."""
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
     if isinstance(value, int | float):
         return not (value == 0 or math.isnan(value))
@@ -105,17 +113,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _compare(op: str, a: Any, b: Any) -> bool:
-    if op in ("=", "!="):
-        if isinstance(a, bool) or isinstance(b, bool):
-            same = to_bool(a) == to_bool(b)
-        elif _is_number(a) or _is_number(b):
-            same = to_num(a) == to_num(b)
-        else:
-            same = to_str(a) == to_str(b)
-        return same if op == "=" else not same
-    x, y = to_num(a), to_num(b)
-    return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+def _equal(a: Any, b: Any) -> bool:
+    """XPath ``=``: as booleans if either side is one, else as numbers if either is one, else as strings."""
+    if type(a) is str and type(b) is str:  # the usual case first: an answer against a code
+        return a == b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return to_bool(a) == to_bool(b)
+    if _is_number(a) or _is_number(b):
+        return to_num(a) == to_num(b)
+    return to_str(a) == to_str(b)
 
 
 def _arith(op: str, x: float, y: float) -> float:
@@ -136,29 +142,21 @@ def _arith(op: str, x: float, y: float) -> float:
 
 
 class Evaluator:
-    """Evaluates trees against one set of answers; ``current`` is the value of ``.``."""
+    """The answers one evaluation reads (``current`` is the value of ``.``, ``row`` a choice's columns), and the
+    functions an expression may call, one method each, given their arguments as compiled parts."""
+
+    __slots__ = ("values", "current", "row")
 
     def __init__(self, values: Mapping[str, Any], current: Any = None, row: Mapping[str, str] | None = None):
         self.values = values
         self.current = current
         self.row = row or {}
 
-    def eval(self, node: Node) -> Any:
-        kind = node.kind
-        if kind in ("num", "str"):
-            return node.value
-        if kind == "ref":
-            value = self.values.get(node.value)
-            if value is None:
-                value = self._from_repeats(node.value)
-            return "" if value is None else value
-        if kind == "col":
-            return self.row.get(node.value, "")
-        if kind == "cur":
-            return "" if self.current is None else self.current
-        if kind == "fn":
-            return getattr(self, "fn_" + node.value.replace("-", "_"))(node.args)
-        return self.operator(node.value, node.args)
+    def answer(self, name: str) -> Any:
+        value = self.values.get(name)
+        if value is None:
+            value = self._from_repeats(name)
+        return "" if value is None else value
 
     def _from_repeats(self, name: str) -> list[Any] | None:
         """A field inside a repeat, seen from outside it: its values over the rows."""
@@ -168,93 +166,81 @@ class Evaluator:
                     return [row.get(name, "") for row in value]
         return None
 
-    def operator(self, op: str, args: tuple[Node, ...]) -> Any:
-        if op == "neg":
-            return -to_num(self.eval(args[0]))
-        if op == "or":
-            return to_bool(self.eval(args[0])) or to_bool(self.eval(args[1]))
-        if op == "and":
-            return to_bool(self.eval(args[0])) and to_bool(self.eval(args[1]))
-        a, b = self.eval(args[0]), self.eval(args[1])
-        if op in ("=", "!=", "<", "<=", ">", ">="):
-            return _compare(op, a, b)
-        return _arith(op, to_num(a), to_num(b))
-
     # -- functions, one method each, named fn_<name> ------------------------------------------
-    def fn_selected(self, args: tuple[Node, ...]) -> bool:
-        return to_str(self.eval(args[1])).strip() in to_list(self.eval(args[0]))
+    def fn_selected(self, args: Parts) -> bool:
+        return to_str(args[1](self)).strip() in to_list(args[0](self))
 
-    def fn_count_selected(self, args: tuple[Node, ...]) -> float:
-        return float(len(to_list(self.eval(args[0]))))
+    def fn_count_selected(self, args: Parts) -> float:
+        return float(len(to_list(args[0](self))))
 
-    def fn_if(self, args: tuple[Node, ...]) -> Any:
-        return self.eval(args[1]) if to_bool(self.eval(args[0])) else self.eval(args[2])
+    def fn_if(self, args: Parts) -> Any:
+        return args[1](self) if to_bool(args[0](self)) else args[2](self)
 
-    def fn_not(self, args: tuple[Node, ...]) -> bool:
-        return not to_bool(self.eval(args[0]))
+    def fn_not(self, args: Parts) -> bool:
+        return not to_bool(args[0](self))
 
-    def fn_true(self, args: tuple[Node, ...]) -> bool:
+    def fn_true(self, args: Parts) -> bool:
         return True
 
-    def fn_false(self, args: tuple[Node, ...]) -> bool:
+    def fn_false(self, args: Parts) -> bool:
         return False
 
-    def fn_string_length(self, args: tuple[Node, ...]) -> float:
-        return float(len(to_str(self.eval(args[0]))))
+    def fn_string_length(self, args: Parts) -> float:
+        return float(len(to_str(args[0](self))))
 
-    def fn_regex(self, args: tuple[Node, ...]) -> bool:
-        text, pattern = to_str(self.eval(args[0])), to_str(self.eval(args[1]))
+    def fn_regex(self, args: Parts) -> bool:
+        text, pattern = to_str(args[0](self)), to_str(args[1](self))
         try:
             return saferegex.search(pattern, text)
         except saferegex.RegexError as exc:
             raise ExpressionError("bad_regex", reason=str(exc)) from None
 
-    def fn_coalesce(self, args: tuple[Node, ...]) -> Any:
-        first = self.eval(args[0])
-        return first if to_str(first) != "" else self.eval(args[1])
+    def fn_coalesce(self, args: Parts) -> Any:
+        first = args[0](self)
+        return first if to_str(first) != "" else args[1](self)
 
-    def fn_concat(self, args: tuple[Node, ...]) -> str:
+    def fn_concat(self, args: Parts) -> str:
         parts: list[str] = []
         size = 0
         for arg in args:
-            part = to_str(self.eval(arg))
+            part = to_str(arg(self))
             size += len(part)
             if size > MAX_STRING:
                 raise ExpressionError("concat_too_long", limit=MAX_STRING)
             parts.append(part)
         return "".join(parts)
 
-    def fn_contains(self, args: tuple[Node, ...]) -> bool:
-        return to_str(self.eval(args[1])) in to_str(self.eval(args[0]))
+    def fn_contains(self, args: Parts) -> bool:
+        return to_str(args[1](self)) in to_str(args[0](self))
 
-    def fn_starts_with(self, args: tuple[Node, ...]) -> bool:
-        return to_str(self.eval(args[0])).startswith(to_str(self.eval(args[1])))
+    def fn_starts_with(self, args: Parts) -> bool:
+        return to_str(args[0](self)).startswith(to_str(args[1](self)))
 
-    def fn_ends_with(self, args: tuple[Node, ...]) -> bool:
-        return to_str(self.eval(args[0])).endswith(to_str(self.eval(args[1])))
+    def fn_ends_with(self, args: Parts) -> bool:
+        return to_str(args[0](self)).endswith(to_str(args[1](self)))
 
-    def fn_today(self, args: tuple[Node, ...]) -> str:
+    def fn_today(self, args: Parts) -> str:
         return clock.today()
 
-    def fn_now(self, args: tuple[Node, ...]) -> str:
+    def fn_now(self, args: Parts) -> str:
         return clock.now()
 
-    def fn_int(self, args: tuple[Node, ...]) -> float:
-        x = to_num(self.eval(args[0]))
+    def fn_int(self, args: Parts) -> float:
+        x = to_num(args[0](self))
         return x if math.isnan(x) or math.isinf(x) else float(math.trunc(x))
 
-    def fn_number(self, args: tuple[Node, ...]) -> float:
-        return to_num(self.eval(args[0]))
+    def fn_number(self, args: Parts) -> float:
+        return to_num(args[0](self))
 
-    def fn_string(self, args: tuple[Node, ...]) -> str:
-        return to_str(self.eval(args[0]))
+    def fn_string(self, args: Parts) -> str:
+        return to_str(args[0](self))
 
-    def fn_boolean(self, args: tuple[Node, ...]) -> bool:
-        return to_bool(self.eval(args[0]))
+    def fn_boolean(self, args: Parts) -> bool:
+        return to_bool(args[0](self))
 
-    def fn_round(self, args: tuple[Node, ...]) -> float:
-        x = to_num(self.eval(args[0]))
-        places = to_num(self.eval(args[1])) if len(args) > 1 else 0.0
+    def fn_round(self, args: Parts) -> float:
+        x = to_num(args[0](self))
+        places = to_num(args[1](self)) if len(args) > 1 else 0.0
         if math.isnan(x) or math.isinf(x) or math.isnan(places):
             return x
         factor = 10.0 ** int(max(-15.0, min(15.0, places)))
@@ -263,33 +249,87 @@ class Evaluator:
         except OverflowError:
             return x
 
-    def fn_min(self, args: tuple[Node, ...]) -> float:
+    def fn_min(self, args: Parts) -> float:
         numbers = self._numbers(args)
         return min(numbers) if numbers and not any(math.isnan(n) for n in numbers) else math.nan
 
-    def fn_max(self, args: tuple[Node, ...]) -> float:
+    def fn_max(self, args: Parts) -> float:
         numbers = self._numbers(args)
         return max(numbers) if numbers and not any(math.isnan(n) for n in numbers) else math.nan
 
-    def _numbers(self, args: tuple[Node, ...]) -> list[float]:
+    def _numbers(self, args: Parts) -> list[float]:
         out: list[float] = []
         for arg in args:
-            value = self.eval(arg)
+            value = arg(self)
             items = value if isinstance(value, list | tuple) else [value]
             out.extend(to_num(v) for v in items)
         return out
 
-    def fn_count(self, args: tuple[Node, ...]) -> float:
-        value = self.eval(args[0])
+    def fn_count(self, args: Parts) -> float:
+        value = args[0](self)
         if isinstance(value, list | tuple):
             return float(len(value))
         return 0.0 if value == "" else 1.0
 
-    def fn_sum(self, args: tuple[Node, ...]) -> float:
-        value = self.eval(args[0])
+    def fn_sum(self, args: Parts) -> float:
+        value = args[0](self)
         items = value if isinstance(value, list | tuple) else [value]
         numbers = [to_num(v) for v in items if v != ""]
         try:
             return math.fsum(numbers)
         except (OverflowError, ValueError):
             return math.nan
+
+
+# -- compiling a tree into Python closures ---------------------------------------------------------------
+# An expression is compiled once (kept on its tree, which :func:`surveys.expressions.parse` caches by its text)
+# into nested closures, so that each evaluation calls them directly instead of walking the tree and choosing,
+# node by node, what to do: skip logic and constraints run for every question of every submission.
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+
+
+def compiled(node: Node) -> Part:
+    """``node`` as a function of the answers: ``compiled(tree)(Evaluator(values))`` is its value."""
+    part = node.__dict__.get("_compiled")
+    if part is None:
+        part = _compile(node)
+        object.__setattr__(node, "_compiled", part)  # a cache beside the frozen fields (not compared)
+    return part
+
+
+def _compile(node: Node) -> Part:
+    kind, value = node.kind, node.value
+    if kind in ("num", "str"):
+        return lambda scope: value
+    if kind == "ref":
+        return lambda scope: scope.answer(value)
+    if kind == "col":
+        return lambda scope: scope.row.get(value, "")
+    if kind == "cur":
+        return lambda scope: "" if scope.current is None else scope.current
+    args = tuple(compiled(arg) for arg in node.args)
+    if kind == "fn":
+        function = getattr(Evaluator, "fn_" + value.replace("-", "_"))
+        return lambda scope: function(scope, args)
+    return _operator(value, args)
+
+
+def _operator(op: str, args: Parts) -> Part:
+    if op == "neg":
+        (a,) = args
+        return lambda scope: -to_num(a(scope))
+    a, b = args
+    if op == "or":
+        return lambda scope: to_bool(a(scope)) or to_bool(b(scope))
+    if op == "and":
+        return lambda scope: to_bool(a(scope)) and to_bool(b(scope))
+    if op == "=":
+        return lambda scope: _equal(a(scope), b(scope))
+    if op == "!=":
+        return lambda scope: not _equal(a(scope), b(scope))
+    if op in _COMPARE:
+        compare = _COMPARE[op]
+        return lambda scope: compare(to_num(a(scope)), to_num(b(scope)))
+    return lambda scope: _arith(op, to_num(a(scope)), to_num(b(scope)))

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from surveys.evaluator import Evaluator, to_bool
+from surveys.evaluator import Evaluator, compiled, to_bool
 from surveys.expression_tree import ExpressionError, Node
 
 MAX_SOURCE = 4000  #: characters in one expression
@@ -273,7 +273,7 @@ def evaluate(
     choice (for ``choice_filter``). Raises :class:`ExpressionError`.
     """
     tree = parse(src) if isinstance(src, str) else src
-    return Evaluator(values, current, row).eval(tree)
+    return compiled(tree)(Evaluator(values, current, row))
 
 
 def evaluate_bool(

@@ -14,8 +14,9 @@ Databases
     seeded once per run for each ``per_ward`` (the first xdist worker to need it seeds an SQLite file
     while the others wait for it; the PostgreSQL template is a migrated schema holding the same rows,
     copied from that file) and copied into the test's database, far faster than seeding it again.
-    Use a ``per_ward`` the suite already uses (8; 16 for small-area; 32, the default, where ward cells
-    must pass the small-cell rule; 4): each new value costs a seeding (5-25 s of CPU). Call
+    Use a ``per_ward`` the suite already uses (8; 16 for small-area; 32, the default of ``khaosat demo``,
+    for what needs its size, such as a self-selected stream large enough to rake by ward): each new value
+    costs a seeding (5-40 s of CPU). Call
     ``runner.invoke(args=["demo", ...])`` only to test the command itself (``tests/web/test_cli.py``
     does, on both backends). Werkzeug's URL builders are compiled once per process, not per app (see
     :func:`_compile_url_builders_once`).

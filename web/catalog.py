@@ -204,9 +204,10 @@ def load_areas(session: Session) -> int:
 def ward_names(session: Session, provinces: area_data.Provinces) -> dict[int, str]:
     """The wards and communes of one or several provinces, code -> name, in Vietnamese alphabetical order."""
     codes = area_data.province_codes(provinces)
-    rows = session.exec(select(Area).where(Area.level == "ward", Area.parent_code.in_(codes))).all()
-    rows = sorted(rows, key=lambda a: collation.ward_key(a.name, a.division_type))
-    return {a.code: a.name for a in rows}
+    rows = session.exec(select(Area.code, Area.name, Area.division_type)  # columns, not objects: 3,321 a nation
+                        .where(Area.level == "ward", Area.parent_code.in_(codes))).all()
+    rows = sorted(rows, key=lambda row: collation.ward_key(row.name, row.division_type))
+    return {row.code: row.name for row in rows}
 
 
 def survey_provinces(session: Session, slug: str) -> tuple[int, ...]:

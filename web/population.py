@@ -169,7 +169,8 @@ def draw_sample(population: Population, rng: np.random.Generator, psus_per_ward:
     """
     cells = population.cells
     rural = population.wards.set_index("ward_code")["rural"]
-    response = np.array([RESPONSE[(s, a)] for s, a in zip(cells["sex"], cells["age_band"], strict=True)])
+    response = np.array([RESPONSE[(s, a)] for s, a in zip(cells["sex"].tolist(), cells["age_band"].tolist(),
+                                                           strict=True)])  # lists: Arrow's items one by one are slow
     counts = cells["N"].to_numpy()
     groups = cells.groupby(["ward_code", "cluster"], sort=False).indices
     by_ward: dict[int, list[int]] = {}

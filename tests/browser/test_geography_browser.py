@@ -21,7 +21,7 @@ SHOTS = os.environ.get("KHAOSAT_SCREENSHOTS")
 
 @pytest.fixture
 def seeded(live_app, live_demo):
-    live_demo(4)
+    live_demo(8)
     return live_app
 
 

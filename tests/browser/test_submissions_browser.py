@@ -19,7 +19,7 @@ TITLE = "Khảo sát kỹ năng số của người dân"
 def demo_supervisor(live_app, live_demo, browser, **options):
     """The demo (4 responses a ward: a copy of the one seeded once per run) and a browser page logged in as its
     supervisor."""
-    live_demo(4)
+    live_demo(8)
     context = browser.new_context(**options)
     page = context.new_page()
     page.goto(f"{live_app.config['BASE_URL']}/accounts/login")

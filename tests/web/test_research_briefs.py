@@ -16,7 +16,7 @@ from web.research.weighting import weighted
 
 @pytest.fixture
 def demo(load_demo):
-    load_demo()  # the default 32 a ward: its template is shared with most research tests
+    load_demo(8)  # the size most research tests share (one template seeded per run)
 
 
 def _two_wards(app) -> tuple[int, int]:

@@ -24,7 +24,7 @@ FORMATS = ("csv", "xlsx", "sav", "dta", "parquet")
 
 @pytest.fixture
 def demo(load_demo):
-    load_demo(4)
+    load_demo(8)
 
 
 def _frame(fmt: str, data: bytes, tmp_path, name: str = "x") -> tuple[pd.DataFrame, object]:

@@ -15,7 +15,7 @@ from web.research.weighting import weighted
 
 @pytest.fixture
 def demo(load_demo):
-    load_demo()  # the default 32 a ward, shared with the ward briefs
+    load_demo(8)  # the size most research tests share (one template seeded per run)
 
 
 def _wards(app) -> list[int]:

@@ -567,19 +567,24 @@ def _coded(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _facts(frame: pd.DataFrame) -> dict[str, tuple[bool, bool]]:
     """Per column: whether it has data, and whether its values are all 0 or 1 (read once per design:
-    reading every column on each request took longer than the rest of the page)."""
-    out = {}
+    reading every column on each request took longer than the rest of the page). The numeric columns are
+    read as one block (one pass instead of a few pandas calls for each of ~150 columns)."""
+    numeric = [name for name, dtype in frame.dtypes.items() if pd.api.types.is_numeric_dtype(dtype)]
+    facts: dict = {}
+    if numeric:
+        values = frame[numeric].to_numpy(dtype=float, na_value=np.nan)
+        present = ~np.isnan(values)
+        has_data = present.any(axis=0)
+        binary = has_data & (~present | (values == 0.0) | (values == 1.0)).all(axis=0)
+        facts.update(zip(numeric, zip(has_data.tolist(), binary.tolist(), strict=True), strict=True))
     for name, column in frame.items():
-        present = column.notna().to_numpy()
-        if pd.api.types.is_numeric_dtype(column):
-            values = column.to_numpy(dtype=float, na_value=np.nan)
-        else:  # text: its few distinct values are read as numbers, not every row (5.8 s of CPU at 100,000 rows)
-            values = pd.to_numeric(pd.Series(column[present].unique(), dtype=object), errors="coerce") \
-                .to_numpy(dtype=float)
+        if name in facts:
+            continue
+        present = column.notna().to_numpy()  # text: its few distinct values are read as numbers, not every row
+        values = pd.to_numeric(pd.Series(column[present].unique(), dtype=object), errors="coerce").to_numpy(dtype=float)
         numbers = values[~np.isnan(values)]
-        out[str(name)] = (bool(present.any()), bool(present.any() and len(numbers)
-                                                    and np.isin(numbers, (0.0, 1.0)).all()))
-    return out
+        facts[name] = (bool(present.any()), bool(present.any() and len(numbers) and np.isin(numbers, (0.0, 1.0)).all()))
+    return {str(name): facts[name] for name in frame.columns}
 
 
 def _base_weights(frame: pd.DataFrame) -> list[dict]:
