@@ -117,20 +117,18 @@ class Estimate:
     def to_frame(self, name: str = "estimate", columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The contract's frame: keys, ``estimate`` (or ``name``), se, ci_low, ci_high, deff, n, cv,
         df, then ``extra``; ``columns`` keeps only those (in that order)."""
-        out = self.keys.reset_index(drop=True).copy()
+        keys = self.keys.reset_index(drop=True)
         size = len(self.estimate)
-        out[name] = self.estimate
-        out["se"] = self.se
-        out["ci_low"] = self.ci_low
-        out["ci_high"] = self.ci_high
+        data = {key: keys[key] for key in keys.columns}  # built as one frame: a column at a time costs more
+        data.update({name: self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high})
         if self.deff is not None:
-            out["deff"] = self.deff
+            data["deff"] = self.deff
         if self.n is not None:
-            out["n"] = np.asarray(self.n).astype(np.int64)
-        out["cv"] = self.cv
-        out["df"] = _column(self.df, size)
-        for key, values in self.extra.items():
-            out[key] = values
+            data["n"] = np.asarray(self.n).astype(np.int64)
+        data["cv"] = self.cv
+        data["df"] = _column(self.df, size)
+        data.update(self.extra)
+        out = pd.DataFrame(data, index=keys.index)
         if columns is not None:
             out = out[list(columns)]
         out.attrs["statistic"] = self.statistic

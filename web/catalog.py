@@ -188,7 +188,7 @@ def publish_builtin(session: Session) -> list[SurveyVersion]:
 
 def load_areas(session: Session) -> int:
     """Fill the areas table from the official code table (idempotent); returns how many were added."""
-    existing = {(a.level, a.code) for a in session.exec(select(Area)).all()}
+    existing = {tuple(row) for row in session.exec(select(Area.level, Area.code)).all()}
     added = 0
     for province in area_data.provinces():
         units = (province, *area_data.wards(province.code))

@@ -130,7 +130,7 @@ def _worded(q: query.Query, report: pd.DataFrame, names: dict | None) -> pd.Seri
     return pd.Series([
         "" if pd.isna(row["estimate"]) else sentences.sentence(row, column, groups, names, group_labels, indicator,
                                                                share, whole)
-        for _row_index, row in report.iterrows()], index=report.index, dtype=object)
+        for row in report.to_dict("records")], index=report.index, dtype=object)  # dicts: iterrows makes a Series a row
 
 
 def _filtered(report: pd.DataFrame, column: str, area: str, group: str, only_behind: bool) -> pd.DataFrame:

@@ -208,17 +208,17 @@ def _computed_aside(key: tuple, build: Callable[[], T]) -> T:
 def margins_frame(session: Session, provinces: areas.Provinces) -> pd.DataFrame:
     """The ward x sex x age-band margins of the provinces."""
     codes = areas.province_codes(provinces)
-    rows = session.exec(select(PopulationMargin).where(PopulationMargin.province_code.in_(codes))).all()
-    return pd.DataFrame([{"ward_code": r.ward_code, "sex": r.sex, "age_band": r.age_band, "count": r.count}
-                         for r in rows], columns=["ward_code", "sex", "age_band", "count"])
+    rows = session.exec(select(PopulationMargin.ward_code, PopulationMargin.sex, PopulationMargin.age_band,
+                               PopulationMargin.count).where(PopulationMargin.province_code.in_(codes))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["ward_code", "sex", "age_band", "count"])
 
 
 def province_margins_frame(session: Session, provinces: areas.Provinces) -> pd.DataFrame:
     """The province x sex x age-band margins of the provinces."""
     codes = areas.province_codes(provinces)
-    rows = session.exec(select(ProvinceMargin).where(ProvinceMargin.province_code.in_(codes))).all()
-    return pd.DataFrame([{"province_code": r.province_code, "sex": r.sex, "age_band": r.age_band, "count": r.count}
-                         for r in rows], columns=["province_code", "sex", "age_band", "count"])
+    rows = session.exec(select(ProvinceMargin.province_code, ProvinceMargin.sex, ProvinceMargin.age_band,
+                               ProvinceMargin.count).where(ProvinceMargin.province_code.in_(codes))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["province_code", "sex", "age_band", "count"])
 
 
 def chosen_margins(session: Session, provinces: areas.Provinces) -> tuple[pd.DataFrame, pd.DataFrame]:
