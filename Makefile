@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
+TOOLS_LOCK := requirements-tools.lock
 WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(WORKERS) --dist worksteal
 # Python's bytecode caches are kept even where the shell turns them off (PYTHONDONTWRITEBYTECODE): without them
@@ -22,8 +23,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+# requirements.lock through uv (requirements-tools.lock, hash-checked too), or pip where uv cannot be had
+$(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK) | $(BIN)/python
+	if $(BIN)/pip install --quiet --require-hashes -r $(TOOLS_LOCK); then \
+		$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK) \
+		|| $(BIN)/pip install --quiet --require-hashes -r $(LOCK); \
+	else $(BIN)/pip install --quiet --require-hashes -r $(LOCK); fi
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -32,9 +33,11 @@ def test_every_dependency_and_test_tool_is_pinned_in_the_lock_within_its_range()
     assert not outside, f"run `make lock`: pinned versions outside pyproject's ranges: {outside}"
 
 
-def test_every_pin_carries_a_hash():
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    blocks = re.split(r"\n(?=[A-Za-z0-9._-]+==)", lock.split("\n", 1)[1])
+@pytest.mark.parametrize("name", ["requirements.lock", "requirements-tools.lock"])
+def test_every_pin_carries_a_hash(name):
+    """The product's lock and the installer's (uv, which ``make setup`` installs first)."""
+    lock = (ROOT / name).read_text(encoding="utf-8")
+    blocks = re.split(r"\n(?=[A-Za-z0-9._-]+==)", lock)
     pinned = [b for b in blocks if PIN.match(b)]
     assert pinned and all("--hash=sha256:" in b for b in pinned)
 
