@@ -292,11 +292,9 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 def compiled(node: Node) -> Part:
     """``node`` as a function of the answers: ``compiled(tree)(Evaluator(values))`` is its value."""
-    part = node.__dict__.get("_compiled")
-    if part is None:
-        part = _compile(node)
-        object.__setattr__(node, "_compiled", part)  # a cache beside the frozen fields (not compared)
-    return part
+    if node.compiled is None:
+        object.__setattr__(node, "compiled", _compile(node))  # frozen: the one field set after the parse
+    return node.compiled
 
 
 def _compile(node: Node) -> Part:

@@ -37,6 +37,8 @@ class Node:
     value: Any = None
     args: tuple[Node, ...] = ()
     depth: int = field(default=1, compare=False, repr=False)
+    #: the tree compiled into a Python function, made at its first evaluation (:func:`surveys.evaluator.compiled`)
+    compiled: Any = field(default=None, init=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
