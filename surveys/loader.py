@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -20,8 +21,9 @@ from surveys import areas
 from surveys.errors import Code, InstrumentError, Problem, suggest
 from surveys.limits import Deadline, Limits, check_size, safe_yaml
 from surveys.messages import Message
-from surveys.questions import CHOICE_TYPES, QUESTION_TYPES, kind
-from surveys.schema import Choice, Instrument, Page, Question, Text
+from surveys.questions import CHOICE_TYPES, QUESTION_TYPES, kind, personal_types
+from surveys.schema import Choice, Instrument, Page, Question, Text, variables_of
+from surveys.scoring import plan
 from surveys.slugs import SLUG_RE
 from surveys.validate import validate
 
@@ -137,16 +139,21 @@ class _Builder:
         self.named_choice_lists(data.get("choice_lists") or {})
         pages_data = self.page_list(data.get("pages"))
         area = self.area(data.get("area"), pages_data)
+        pages = tuple(self.page(p, f"pages[{i}]") for i, p in enumerate(pages_data))
+        scoring = self.mapping(data.get("scoring") or {}, "scoring")
+        variables = variables_of(tuple(q for page in pages for q in page.questions))
         return Instrument(
             slug=slug,
             version=version,
             title=title,
             description=description,
             languages=self.languages,
-            pages=tuple(self.page(p, f"pages[{i}]") for i, p in enumerate(pages_data)),
-            scoring=self.mapping(data.get("scoring") or {}, "scoring"),
+            pages=pages,
+            scoring=scoring,
             area=area,
             source=data,
+            personal=MappingProxyType(personal_types(variables)),
+            scoring_items=plan(variables, scoring),
         )
 
     def slug(self, slug: Any) -> str:

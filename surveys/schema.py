@@ -6,9 +6,13 @@ here, in whichever language the person reads. The question types are :mod:`surve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from surveys.questions.base import QuestionType
+    from surveys.scoring import Item
 
 #: language code -> text, e.g. {"vi": "Có", "en": "Yes"}
 Text = dict[str, str]
@@ -48,16 +52,16 @@ class Question:
     correct: tuple[str, ...] = ()  #: right code(s) of a ``knowledge`` item
     items: tuple[Question, ...] = ()  #: rows of a ``grid``; fields of a ``repeat``
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: the codes of its choices (every submitted answer is checked against them); set when it is built
+    codes: frozenset[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", frozenset(c.code for c in self.choices))
 
     @property
     def variables(self) -> tuple[Question, ...]:
         """The questions whose answers are stored at the top level: a grid's items, else itself."""
         return self.items if self.type == "grid" else (self,)
-
-    @cached_property
-    def codes(self) -> frozenset[str]:
-        """The codes of its choices (every submitted answer is checked against them)."""
-        return frozenset(c.code for c in self.choices)
 
     def choice_label(self, code: str, lang: str, default_lang: str = "vi") -> str:
         for choice in self.choices:
@@ -86,25 +90,29 @@ class Instrument:
     #: the provinces the survey covers (its ``area`` setting), code order; empty: the installation's default
     area: tuple[int, ...] = ()
     source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: the variables kept apart as personal details (phone, e-mail, location), by name, with their type
+    personal: Mapping[str, QuestionType] = field(kw_only=True, compare=False, repr=False)
+    #: per scoring block, in order, the items it selects (``None`` for a block that is not a mapping)
+    scoring_items: tuple[tuple[Item, ...] | None, ...] = field(kw_only=True, compare=False, repr=False)
+    #: the pages' questions, in form order (set by __post_init__)
+    questions: tuple[Question, ...] = field(init=False, compare=False, repr=False)
+    #: every question with its own top-level answer, grid items included, in form order (set by __post_init__)
+    variables: tuple[Question, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Everything derived from the instrument is worked out when it is built, here or (what the question
+        types and scoring derive: ``personal``, ``scoring_items``) by the loader, its one maker. Requests on
+        many threads share one instrument, so nothing is written to it afterwards: no lazily filled cache (a
+        ``cached_property`` or a memo dict is written by whichever request comes first, and a memo keyed by
+        what requests ask grows without bound). It takes well under a millisecond, against the tens of
+        milliseconds of reading the file."""
+        questions = tuple(q for page in self.pages for q in page.questions)
+        object.__setattr__(self, "questions", questions)
+        object.__setattr__(self, "variables", variables_of(questions))
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
-
-    @cached_property
-    def questions(self) -> tuple[Question, ...]:
-        return tuple(q for page in self.pages for q in page.questions)
-
-    @cached_property
-    def variables(self) -> tuple[Question, ...]:
-        """Every question with its own top-level answer, grid items included, in form order."""
-        return tuple(v for q in self.questions for v in q.variables)
-
-    @cached_property
-    def memo(self) -> dict[Any, Any]:
-        """What other modules derive from the instrument once and keep with it (it never changes), such as
-        the items a scoring block selects: every submission is scored, and works this out again otherwise."""
-        return {}
 
     def question(self, name: str) -> Question:
         """The question, grid item or repeat field called ``name``."""
@@ -118,6 +126,11 @@ class Instrument:
 
     def text(self, text: Text | None, lang: str) -> str:
         return pick(text, lang, self.default_language)
+
+
+def variables_of(questions: tuple[Question, ...]) -> tuple[Question, ...]:
+    """The questions' variables (a grid's items, else the question), in order."""
+    return tuple(v for q in questions for v in q.variables)
 
 
 def pick(text: Text | None, lang: str, default_lang: str = "vi") -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from surveys import expressions
@@ -41,15 +42,41 @@ DSI_AREAS = ("1", "2", "3", "4", "5")
 METHODS = ("dsi_activities", "area_percent", "percent_correct", "top_box", "mean", "expression")
 
 
+@dataclass(frozen=True)
+class Item:
+    """One item a scoring block selects, with what scoring needs of it (worked out once, see :func:`plan`)."""
+
+    question: Question
+    area: str | None  #: its DigComp area, from its competence
+    codes: tuple[str, ...]  #: its choices' codes that count, in order (the block's ``ignore`` left out)
+
+
 def select(instrument: Instrument, selectors: Any) -> list[Question]:
     """The variables named by ``selectors`` (names, or prefixes ending in ``*``), in form order."""
+    return _select(instrument.variables, selectors)
+
+
+def _select(variables: tuple[Question, ...], selectors: Any) -> list[Question]:
     wanted = tuple(str(s) for s in (selectors if isinstance(selectors, list) else [selectors]))
-    found = instrument.memo.get(("select", wanted))
-    if found is None:
-        found = instrument.memo[("select", wanted)] = tuple(
-            q for q in instrument.variables
-            if any(q.name == s or (s.endswith("*") and q.name.startswith(s[:-1])) for s in wanted))
-    return list(found)
+    return [q for q in variables if any(q.name == s or (s.endswith("*") and q.name.startswith(s[:-1])) for s in wanted)]
+
+
+def plan(variables: tuple[Question, ...], scoring: dict[str, Any]) -> tuple[tuple[Item, ...] | None, ...]:
+    """Per block of a ``scoring`` section, the items it selects among ``variables``: run once, when the
+    instrument is built (it becomes :attr:`Instrument.scoring_items`), as every response is scored. The
+    blocks are not checked yet (:mod:`surveys.scoring_spec` does that next), so one that is not a mapping
+    selects nothing."""
+    blocks = scoring.get("blocks")
+    if not isinstance(blocks, list):
+        return ()
+    return tuple(_items(variables, block) if isinstance(block, dict) else None for block in blocks)
+
+
+def _items(variables: tuple[Question, ...], block: dict) -> tuple[Item, ...]:
+    ignore = block.get("ignore", [])
+    ignored = {str(c) for c in (ignore if isinstance(ignore, list) else [ignore])}
+    return tuple(Item(q, area_of(q), tuple(c.code for c in q.choices if c.code not in ignored))
+                 for q in _select(variables, block.get("items", [])))
 
 
 def area_of(q: Question) -> str | None:
@@ -59,13 +86,12 @@ def area_of(q: Question) -> str | None:
 def score(instrument: Instrument, values: Mapping[str, Any]) -> dict[str, float | None]:
     """The instrument's indicators for one response, e.g. ``{"dsi_index": 62.5, ...}``."""
     out: dict[str, float | None] = {}
-    for block in instrument.scoring.get("blocks") or []:
-        method = block.get("method")
-        out.update(_METHODS[method](instrument, block, values, out))
+    for block, items in zip(instrument.scoring.get("blocks") or [], instrument.scoring_items, strict=True):
+        out.update(_METHODS[block.get("method")](block, items or (), values, out))
     return out
 
 
-def _dsi(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict[str, float | None]:
+def _dsi(block: dict, items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict[str, float | None]:
     prefix = block.get("prefix", "dsi")
     headline = block.get("headline", "at_least_basic")
     assessed_if = block.get("assessed_if")
@@ -78,13 +104,9 @@ def _dsi(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict
             out = {f"{prefix}_area_{a}": None for a in DSI_AREAS}
             return out | {f"{prefix}_level": None, f"{prefix}_score": 0.0, headline: 0.0}
     done = dict.fromkeys(DSI_AREAS, 0)
-    key = ("dsi_activities", id(block))  # the block lives in the instrument, as long as its memo
-    items = instrument.memo.get(key)
-    if items is None:
-        items = instrument.memo[key] = [(q.name, area_of(q)) for q in select(instrument, block.get("items", []))]
-    for name, area in items:
-        if area in done and values.get(name) == "1":
-            done[area] += 1
+    for item in items:
+        if item.area in done and values.get(item.question.name) == "1":
+            done[item.area] += 1
     levels = {}
     for area in DSI_AREAS:
         basic, above = block["thresholds"][area]
@@ -100,10 +122,10 @@ def _dsi(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict
 
 def item_score(q: Question, value: Any, ignore: frozenset[str] = frozenset()) -> float | None:
     """0-1 score of one answered item; ``None`` if unanswered or a code to ignore (e.g. "not applicable")."""
-    return _item_score(q, value, [c.code for c in q.choices if c.code not in ignore])
+    return _item_score(q, value, tuple(c.code for c in q.choices if c.code not in ignore))
 
 
-def _item_score(q: Question, value: Any, codes: list[str]) -> float | None:
+def _item_score(q: Question, value: Any, codes: tuple[str, ...]) -> float | None:
     """:func:`item_score` with the item's codes that count (in order) already listed."""
     if value is None or value == "" or value == []:
         return None
@@ -122,17 +144,16 @@ def _band(percent: float | None, bands: list) -> float | None:
     return float(max(band for low, band in bands if whole >= low))
 
 
-def _area_percent(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict:
+def _area_percent(block: dict, items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict:
     prefix = block.get("prefix", "sat")
     bands = block.get("bands", DEFAULT_BANDS)
-    items, areas = _area_items(instrument, block)
     by_area: dict[str, list[float]] = {}
-    for q, area, codes in items:
-        s = _item_score(q, values.get(q.name), codes)
-        if s is not None and area:
-            by_area.setdefault(area, []).append(s)
+    for item in items:
+        s = _item_score(item.question, values.get(item.question.name), item.codes)
+        if s is not None and item.area:
+            by_area.setdefault(item.area, []).append(s)
     out: dict[str, float | None] = {}
-    for area in areas:
+    for area in sorted({item.area for item in items if item.area}):
         scores = by_area.get(area)
         out[f"{prefix}_area_{area}"] = 100.0 * sum(scores) / len(scores) if scores else None
         out[f"{prefix}_band_{area}"] = _band(out[f"{prefix}_area_{area}"], bands)
@@ -142,34 +163,21 @@ def _area_percent(instrument: Instrument, block: dict, values: Mapping[str, Any]
     return out
 
 
-def _area_items(instrument: Instrument, block: dict) -> tuple[list[tuple[Question, str | None, list[str]]], list[str]]:
-    """An ``area_percent`` block's items with their areas and the codes that count, and its areas in order:
-    worked out once per instrument (every response is scored)."""
-    key = ("area_percent", id(block))  # the block lives in the instrument, as long as its memo
-    found = instrument.memo.get(key)
-    if found is None:
-        ignore = frozenset(str(c) for c in block.get("ignore", []))
-        items = [(q, area_of(q), [c.code for c in q.choices if c.code not in ignore])
-                 for q in select(instrument, block.get("items", []))]
-        found = instrument.memo[key] = (items, sorted({a for _, a, _ in items if a}))
-    return found
-
-
-def _percent_correct(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict:
-    items = [q for q in select(instrument, block.get("items", [])) if q.type == "knowledge"]
-    scores = [1.0 if item_score(q, values.get(q.name)) == 1.0 else 0.0 for q in items if q.name in values]
+def _percent_correct(block: dict, items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict:
+    knowledge = [item.question for item in items if item.question.type == "knowledge"]
+    scores = [1.0 if item_score(q, values.get(q.name)) == 1.0 else 0.0 for q in knowledge if q.name in values]
     return {block["output"]: 100.0 * sum(scores) / len(scores) if scores else None}
 
 
-def _top_box(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict:
+def _top_box(block: dict, items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict:
     top = {str(c) for c in block.get("top", [])}
     ignore = {str(c) for c in block.get("ignore", [])}
-    answered = [str(values[q.name]) for q in select(instrument, block.get("items", [])) if q.name in values]
+    answered = [str(values[item.question.name]) for item in items if item.question.name in values]
     answered = [a for a in answered if a not in ignore]
     return {block["output"]: 100.0 * sum(a in top for a in answered) / len(answered) if answered else None}
 
 
-def _mean(instrument: Instrument, block: dict, values: Mapping[str, Any], done: dict) -> dict:
+def _mean(block: dict, _items: tuple[Item, ...], values: Mapping[str, Any], done: dict) -> dict:
     of = block.get("of", [])
     weights = of if isinstance(of, dict) else dict.fromkeys(of, 1.0)
     present = {k: float(w) for k, w in weights.items() if done.get(k) is not None}
@@ -178,7 +186,7 @@ def _mean(instrument: Instrument, block: dict, values: Mapping[str, Any], done: 
     return {block["output"]: value}
 
 
-def _expression(instrument: Instrument, block: dict, values: Mapping[str, Any], _: dict) -> dict:
+def _expression(block: dict, _items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict:
     value = expressions.evaluate(block["expression"], values)
     if isinstance(value, bool):
         return {block["output"]: 1.0 if value else 0.0}

@@ -39,6 +39,10 @@ CASES = [
     ("count(${rows}) = 2 and boolean(${x})", {"rows": [{"k": 1}, {"k": 2}], "x": "0"}),
     ("contains(${t}, 'ab') and starts-with(${t}, 'x') and ends-with(${t}, 'z')", {"t": "xabz"}),
     ("true() = 1 and false() != 'x'", {}),
+    # sum() is exact, as math.fsum: in order, 1e16 + 1 - 1e16 would be 0; a sum overflowing on the way is NaN
+    ("sum(${n})", {"r": [{"n": 1e16}, {"n": 1}, {"n": -1e16}]}),
+    ("sum(${n})", {"r": [{"n": 1e308}, {"n": 1e308}, {"n": -1e308}]}),
+    ("sum(${n}) + count(${n}) + count(${k})", {"r": [{"n": ""}, {"n": "2.5"}, {"k": "x"}]}),
 ]
 RUNNER = """
 global.window = global;

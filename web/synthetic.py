@@ -11,12 +11,14 @@ from flask import Flask, g
 from sqlmodel import select
 
 from web import db
+from web.i18n import lazy_gettext
+from web.messages import in_every_language
 from web.models import User
 
 #: the demo's accounts are ``demo-admin``, ``demo-researcher``, ...; this one is always made
 DEMO_ACCOUNT = "demo-admin"
-#: what a demo download says about itself, in both languages (files outlive the page's language)
-NOTICE = "Dữ liệu mô phỏng / Synthetic demo data"
+#: what a demo download says about itself (the banner's words; see :func:`notice`)
+NOTICE = lazy_gettext("Synthetic demo data")
 FILE_PREFIX = "synthetic-demo-"
 
 
@@ -31,11 +33,18 @@ def is_demo() -> bool:
     return g.is_demo
 
 
+def notice() -> str:
+    """The synthetic-data notice in every language offered, Vietnamese first ("Dữ liệu mô phỏng / Synthetic
+    demo data"): a file or an API reply outlives the page's language."""
+    return " / ".join(dict.fromkeys(in_every_language(NOTICE).values()))
+
+
 def export_meta(title: str) -> dict[str, str]:
     """Metadata for a download: its title and, in a demo, the synthetic-data notice."""
     meta = {"title": title}
     if is_demo():
-        meta.update(title=f"{NOTICE}: {title}", synthetic=NOTICE,
+        text = notice()
+        meta.update(title=f"{text}: {title}", synthetic=text,
                     source="KhaoSat demo (web/population.py): simulated respondents, not a real survey")
     return meta
 

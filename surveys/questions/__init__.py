@@ -7,6 +7,7 @@ its template ``web/respond/templates/respond/questions/<name>.html`` and its wid
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from surveys.questions import (  # noqa: F401  (each module registers its type)
@@ -32,7 +33,7 @@ from surveys.questions import (  # noqa: F401  (each module registers its type)
     yesno,
 )
 from surveys.questions.base import REGISTRY, Converted, QuestionType, Respondent
-from surveys.schema import Instrument
+from surveys.schema import Instrument, Question
 
 #: every type name, in the order the modules list them
 QUESTION_TYPES = tuple(REGISTRY)
@@ -50,10 +51,7 @@ XLSFORM_TYPES = {theirs: n for n, t in REGISTRY.items() for theirs in t.xlsform}
 
 def split_personal(instrument: Instrument, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``values`` without the personal answers (phone, e-mail, location), and those as personal-details fields."""
-    personal_types = instrument.memo.get("personal_types")
-    if personal_types is None:
-        personal_types = instrument.memo["personal_types"] = {
-            q.name: kind(q.type) for q in instrument.variables if kind(q.type).personal}
+    personal_types = instrument.personal
     if not personal_types:
         return values, {}
     answers = {k: v for k, v in values.items() if k not in personal_types}
@@ -64,10 +62,16 @@ def split_personal(instrument: Instrument, values: dict[str, Any]) -> tuple[dict
     return answers, fields
 
 
+def personal_types(variables: Iterable[Question]) -> dict[str, QuestionType]:
+    """The variables whose answers are personal details, by name, with their type (worked out when an
+    instrument is built: :attr:`~surveys.schema.Instrument.personal`)."""
+    return {q.name: kind(q.type) for q in variables if kind(q.type).personal}
+
+
 def kind(name: str) -> QuestionType:
     """The type called ``name``; an unknown name (refused by the loader) behaves as a note."""
     return REGISTRY.get(name) or REGISTRY["note"]
 
 
 __all__ = ["CHOICE_TYPES", "CODE_TYPES", "NOT_NUMERIC", "INPUT_TYPES", "NOT_EXPORTED", "QUESTION_TYPES", "XLSFORM_TYPES", "Converted", "QuestionType",
-           "Respondent", "kind", "split_personal"]
+           "Respondent", "kind", "personal_types", "split_personal"]

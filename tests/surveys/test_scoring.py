@@ -121,3 +121,17 @@ def test_scoring_lives_in_the_instrument():
     other = from_dict(data)
     s = score(other, _done({"1": 1, "2": 1, "3": 1, "4": 1, "5": 1}))
     assert s["x_level"] == 5 and s["ok"] == 1 and "dsi_index" not in s
+
+
+@pytest.mark.parametrize("instrument", [DS, SS, OF], ids=lambda i: i.slug)
+def test_scoring_and_personal_details_write_nothing_to_the_shared_instrument(instrument):
+    """An instrument is shared by every request's thread: what scoring and the personal details derive
+    from it is worked out when it is built, so scoring a response leaves its attributes as they were."""
+    from surveys.questions import split_personal
+
+    before = {k: id(v) for k, v in vars(instrument).items()}
+    values = {q.name: (q.choices[0].code if q.choices else "1") for q in instrument.variables}
+    score(instrument, values)
+    split_personal(instrument, values)
+    assert {k: id(v) for k, v in vars(instrument).items()} == before
+    assert len(instrument.scoring_items) == len(instrument.scoring.get("blocks") or [])

@@ -15,10 +15,13 @@ from web.api.bodies import Submission, Visit
 from web.i18n import languages
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "example": "digital-skills"}
-BILINGUAL_ERROR = {"type": "object", "required": ["errors"], "properties": {"errors": {
+#: an error reply: each message in every language the installation offers (web.messages.in_every_language),
+#: keyed by language code; Vietnamese and English are always there, a third language's catalog adds its own
+ERROR = {"type": "object", "required": ["errors"], "properties": {"errors": {
     "type": "object", "description": "field ('_' for the request as a whole, a question's name, 'meta.<key>') -> "
-                                     "message in each language",
-    "additionalProperties": {"type": "object", "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}}}}
+                                     "message in each language offered",
+    "additionalProperties": {"type": "object", "description": "language code -> message", "required": ["vi", "en"],
+                             "additionalProperties": {"type": "string"}}}}}
 EXPORT_FORMATS = ["csv", "xlsx", "sav", "dta", "parquet"]
 BEARER = [{"bearer": []}]
 REF = "#/components/schemas/{model}"
@@ -35,7 +38,7 @@ MICRODATA = {
 
 
 def _error(text: str) -> dict:
-    return {"description": text, "content": {"application/json": {"schema": BILINGUAL_ERROR}}}
+    return {"description": text, "content": {"application/json": {"schema": ERROR}}}
 
 
 def _nullable(kind: str, **more: Any) -> dict:

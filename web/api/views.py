@@ -241,7 +241,7 @@ def _streams(q) -> dict:
 def _results(**fields):
     """A results reply; from the synthetic demo it says so (``synthetic``, ``notice``), as the pages and files do."""
     demo = synthetic.is_demo()
-    return jsonify(**fields, synthetic=demo, **({"notice": synthetic.NOTICE} if demo else {}))
+    return jsonify(**fields, synthetic=demo, **({"notice": synthetic.notice()} if demo else {}))
 
 
 def q_offered(slug: str):

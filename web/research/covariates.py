@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from sqlmodel import Session, delete, select
 
 from analysis.lazy import pandas as pd
@@ -35,6 +34,7 @@ from web import area_lists, audit, db
 from web.auth import requesting_user, role_required
 from web.catalog import installation_provinces
 from web.i18n import _, language, lazy_gettext, ngettext, pick
+from web.messages import in_every_language
 from web.models import Area, PopulationMargin, Role, WardCovariate
 from web.population import Population
 from web.research import bp
@@ -48,30 +48,27 @@ BUILT_IN = ("rural", "share_60_plus", "share_women", "population_thousands")
 
 @dataclass(frozen=True)
 class Covariate:
-    """A covariate's column name and its label in each language."""
+    """A covariate's column name and its label by language: a built-in one's from the catalogs (every
+    language offered), an uploaded one's as its file gave it (``label_vi``, ``label_en``); a language
+    without a label reads the Vietnamese one."""
 
     name: str
-    label_vi: str
-    label_en: str
+    labels: dict[str, str]
 
     def label(self, lang: str) -> str:
-        return pick({"vi": self.label_vi, "en": self.label_en}, lang)
+        return pick(self.labels, lang)
+
+
+#: the built-in covariates' labels (interface text: translated through the catalogs)
+BUILT_IN_LABELS = {"rural": lazy_gettext("Rural commune (xã) rather than urban ward (phường)"),
+                   "share_60_plus": lazy_gettext("Share of people aged 60 and over (census margins)"),
+                   "share_women": lazy_gettext("Share of women (census margins)"),
+                   "population_thousands": lazy_gettext("Population (thousands, census margins)")}
 
 
 def built_in_covariates() -> list[Covariate]:
-    """The built-in covariates, labelled in both languages from the catalogs."""
-    labels = {"rural": lazy_gettext("Rural commune (xã) rather than urban ward (phường)"),
-              "share_60_plus": lazy_gettext("Share of people aged 60 and over (census margins)"),
-              "share_women": lazy_gettext("Share of women (census margins)"),
-              "population_thousands": lazy_gettext("Population (thousands, census margins)")}
-    out = []
-    for name, text in labels.items():
-        with force_locale("vi"):
-            vi = str(text)
-        with force_locale("en"):
-            en = str(text)
-        out.append(Covariate(name, vi, en))
-    return out
+    """The built-in covariates, labelled in every language offered from the catalogs."""
+    return [Covariate(name, in_every_language(text)) for name, text in BUILT_IN_LABELS.items()]
 
 
 def ward_covariates(session: Session, province: int) -> tuple[pd.DataFrame, list[Covariate]]:
@@ -104,7 +101,7 @@ def ward_covariates(session: Session, province: int) -> tuple[pd.DataFrame, list
         table = table.merge(wide, left_on="ward_code", right_index=True, how="left")
         seen: dict[str, Covariate] = {}
         for u in uploaded:
-            seen.setdefault(u.name, Covariate(u.name, u.label_vi, u.label_en))
+            seen.setdefault(u.name, Covariate(u.name, {"vi": u.label_vi, "en": u.label_en}))
         offered += sorted(seen.values(), key=lambda c: c.name)
     return table, offered
 
@@ -131,8 +128,8 @@ def parse_covariates(data: bytes, province: int) -> tuple[pd.DataFrame | None, l
         problems = [*problems[:MAX_MESSAGES], _("Checking stopped after %(n)d problems.", n=MAX_MESSAGES)]
     if problems:
         return None, [], problems
-    covariates = [Covariate(n, vi, en) for (_i, n), vi, en in zip(columns, labels["label_vi"], labels["label_en"],
-                                                                  strict=True)]
+    covariates = [Covariate(n, {"vi": vi, "en": en})
+                  for (_i, n), vi, en in zip(columns, labels["label_vi"], labels["label_en"], strict=True)]
     return pd.DataFrame.from_records(records, columns=["ward_code", "name", "value"]), covariates, []
 
 
@@ -229,8 +226,8 @@ def replace_covariates(session: Session, province: int, values: pd.DataFrame, co
     """Store the uploaded covariates of ``province``, replacing the old ones in one transaction."""
     by_name = {c.name: c for c in covariates}
     session.exec(delete(WardCovariate).where(WardCovariate.province_code == province))
-    session.add_all(WardCovariate(province_code=province, name=r.name, label_vi=by_name[r.name].label_vi,
-                                  label_en=by_name[r.name].label_en, ward_code=int(r.ward_code), value=float(r.value),
+    session.add_all(WardCovariate(province_code=province, name=r.name, label_vi=by_name[r.name].labels["vi"],
+                                  label_en=by_name[r.name].labels["en"], ward_code=int(r.ward_code), value=float(r.value),
                                   source=source[:200], uploaded_by=user_id)
                     for r in values.itertuples(index=False))
     session.commit()
@@ -248,10 +245,10 @@ def demo_covariates(population: Population) -> tuple[pd.DataFrame, list[Covariat
         pd.DataFrame({"ward_code": total.index, "name": "share_higher_education", "value": (high / total).round(4).to_numpy()}),
         pd.DataFrame({"ward_code": total.index, "name": "share_ethnic_minority", "value": minority.to_numpy()}),
     ], ignore_index=True)
-    return values, [Covariate("share_higher_education", "Tỷ lệ người có trình độ cao đẳng, đại học trở lên",
-                              "Share of people with a college or university education"),
-                    Covariate("share_ethnic_minority", "Tỷ lệ người dân tộc thiểu số (điều tra dân số)",
-                              "Share of people of an ethnic minority (census)")]
+    return values, [Covariate("share_higher_education", {"vi": "Tỷ lệ người có trình độ cao đẳng, đại học trở lên",
+                                                         "en": "Share of people with a college or university education"}),
+                    Covariate("share_ethnic_minority", {"vi": "Tỷ lệ người dân tộc thiểu số (điều tra dân số)",
+                                                        "en": "Share of people of an ethnic minority (census)"})]
 
 
 @bp.route("/covariates", methods=["GET", "POST"])

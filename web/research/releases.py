@@ -34,6 +34,8 @@ import surveys
 from analysis.disclosure import Risk, local_suppression, measure_risk
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
+from web.i18n import lazy_gettext
+from web.messages import in_every_language
 from web.research import codebook
 from web.research.codebook import Variable
 from web.research.weighting import Weighted
@@ -48,6 +50,8 @@ AREA_DESIGN = ("ward_code", "ward", "stratum", "psu", "base_weight")  #: left ou
 #: the province of the ward: in the public file only when its area is finer than the province (which implies it):
 #: the public file's k-anonymity at province level does not count the province among its keys
 PROVINCE = ("province_code", "province")
+#: the label of the public file's former-district column (its codebook gives it in every language offered)
+FORMER_DISTRICT = lazy_gettext("Former district (before July 2025)")
 AREA_LEVELS = ("ward_code", "former_district", "province")  #: finest first
 PUBLIC_AREA_SHARE = 0.05  #: the share of records below k on area x sex x age band a public area level may have
 ROSTER_TOP = 6  #: a roster's number of rows is top-coded here in the public file ("6 or more")
@@ -220,8 +224,7 @@ def variables(instrument: surveys.Instrument, made: Release) -> list[Variable]:
     spec = [v for v in codebook.variables(instrument) if v.name not in made.removed
             and not (made.tier == PUBLIC and made.area_level == "province" and v.name in PROVINCE)]
     if made.tier == PUBLIC and made.area_level == "former_district":
-        spec.insert(2, Variable("former_district", "str", {"vi": "Quận/huyện cũ (trước 1/7/2025)",
-                                                            "en": "Former district (before 1 July 2025)"}))
+        spec.insert(2, Variable("former_district", "str", in_every_language(FORMER_DISTRICT)))
     return spec
 
 

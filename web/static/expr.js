@@ -81,6 +81,38 @@
     args.forEach(function (a) { var v = ev(a); (isList(v) ? v : [v]).forEach(function (x) { out.push(num(x)); }); });
     return out;
   }
+  /* the exact sum of finite numbers rounded once, as Python's math.fsum (Shewchuk's partials); NaN where
+     fsum raises (an intermediate overflow, inf + -inf), as surveys/evaluator.fn_sum returns */
+  function fsum(xs) {
+    var partials = [], special = 0, inf = 0, i, j, x, y, t, hi, lo, n;
+    for (j = 0; j < xs.length; j++) {
+      x = xs[j]; var xsave = x;
+      for (i = 0, n = 0; i < partials.length; i++) {
+        y = partials[i];
+        if (Math.abs(x) < Math.abs(y)) { t = x; x = y; y = t; }
+        hi = x + y; lo = y - (hi - x);
+        if (lo !== 0) partials[n++] = lo;
+        x = hi;
+      }
+      partials.length = n;
+      if (x !== 0 && !isFinite(x)) {
+        if (isFinite(xsave)) return NaN;
+        if (!isNaN(xsave)) inf += xsave;
+        special += xsave; partials.length = 0;
+      } else if (x !== 0) partials.push(x);
+    }
+    if (special !== 0) return isNaN(inf) ? NaN : special;
+    n = partials.length; hi = 0;
+    if (n > 0) {
+      hi = partials[--n];
+      while (n > 0) { x = hi; y = partials[--n]; hi = x + y; lo = y - (hi - x); if (lo !== 0) break; }
+      if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
+        y = lo * 2; x = hi + y;
+        if (y === x - hi) hi = x;
+      }
+    }
+    return hi;
+  }
   var CLASS_ESC = { d: "\\p{Nd}", D: "\\P{Nd}", w: "\\p{L}\\p{N}_", s: "\\s" },
     PLAIN_ESC = { d: "\\p{Nd}", D: "\\P{Nd}", w: "[\\p{L}\\p{N}_]", W: "[^\\p{L}\\p{N}_]", s: "\\s", S: "\\S" },
     CACHE = {};
@@ -166,7 +198,7 @@
           return isFinite(Math.floor(n * v + 0.5)) ? Math.floor(n * v + 0.5) / v : n;
         case "min": case "max": n = nums(a, ev); return !n.length || n.some(isNaN) ? NaN : Math[name].apply(Math, n);
         case "count": v = ev(a[0]); return isList(v) ? v.length : v === "" ? 0 : 1;
-        case "sum": v = ev(a[0]); return (isList(v) ? v : [v]).filter(function (x) { return x !== ""; }).reduce(function (s, x) { return s + num(x); }, 0);
+        case "sum": v = ev(a[0]); return fsum((isList(v) ? v : [v]).filter(function (x) { return x !== ""; }).map(num));
       }
       return "";
     }
