@@ -24,7 +24,7 @@ Each step prints its wall time, the Python process's CPU, the PostgreSQL CPU (th
 the parallel workers it starts, read from ``/proc``: PostgreSQL must run on this machine) and the peak
 memory: the process's resident set high-water mark (``VmHWM`` in ``/proc/self/status``), reset before each
 step by writing 5 to ``/proc/self/clear_refs``. The query plan of the communes' direct query is printed
-(EXPLAIN ANALYZE). Budget (design.md): communes <= 10 s, provinces <= 3 s, memory <= 2 GiB.
+(EXPLAIN ANALYZE). The project's budget for it: communes <= 10 s, provinces <= 3 s, memory <= 2 GiB.
 """
 
 from __future__ import annotations
