@@ -85,7 +85,7 @@ def _chunk(geo: pd.DataFrame, commune_index: np.ndarray, weight: np.ndarray, rng
 
 def load(url: str, rows: int, villages: int = 1, seed: int = 1, table: str = TABLE) -> pd.DataFrame:
     """Create and COPY-load the table; return the geography with sample sizes and weights."""
-    import psycopg  # noqa: PLC0415 - the bench's own connection for COPY
+    import psycopg  # the bench's own connection for COPY
 
     geo, rng = load_geography(rows, seed)
     per_stratum = geo.groupby("stratum")[["n", "population"]].transform("sum")
