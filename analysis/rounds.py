@@ -21,7 +21,7 @@ from analysis.design import SurveyDesign
 from analysis.errors import DesignError
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
-from analysis.lazy import stats
+from analysis.results import Estimate
 
 __all__ = ["round_change", "comparable_versions"]
 
@@ -31,14 +31,15 @@ def round_change(design: SurveyDesign, variable: str, round_column: str, first, 
     """The mean of ``variable`` in round ``first`` and round ``second`` and their difference, by ``by``.
 
     Returns one row per ``by`` level: the ``by`` columns, first, second, change (second - first), se,
-    ci_low, ci_high (normal quantile, as ``confint(svycontrast(...))``), n_first, n_second.
+    ci_low, ci_high (normal quantile, as ``confint(svycontrast(...))``), covariance (of the two rounds'
+    means), n_first, n_second. The change is an :class:`analysis.results.Estimate` like any other, so its
+    interval and frame come from the one place every estimator's do.
     """
     groups = [] if by is None else [by] if isinstance(by, str) else list(by)
     table = design.mean(variable, by=[round_column, *groups], level=level)
     vcov = table.attrs["vcov"]
     table = table.reset_index(drop=True)
-    z = stats.norm.ppf(0.5 + level / 2)
-    rows = []
+    firsts, seconds = [], []
     keys = table[groups].drop_duplicates().itertuples(index=False) if groups else [()]
     for key in keys:
         here = np.ones(len(table), dtype=bool)
@@ -46,19 +47,20 @@ def round_change(design: SurveyDesign, variable: str, round_column: str, first, 
             here &= (table[column] == value).to_numpy()
         one = np.flatnonzero(here & (table[round_column] == first).to_numpy())
         two = np.flatnonzero(here & (table[round_column] == second).to_numpy())
-        if len(one) != 1 or len(two) != 1:
-            continue  # a group seen in only one round has no change
-        i, j = one[0], two[0]
-        change = table.loc[j, "estimate"] - table.loc[i, "estimate"]
-        se = float(np.sqrt(max(vcov[i, i] + vcov[j, j] - 2 * vcov[i, j], 0.0)))
-        rows.append({**dict(zip(groups, key, strict=True)), "first": table.loc[i, "estimate"],
-                     "second": table.loc[j, "estimate"], "change": change, "se": se,
-                     "ci_low": change - z * se, "ci_high": change + z * se,
-                     "covariance": float(vcov[i, j]), "n_first": int(table.loc[i, "n"]),
-                     "n_second": int(table.loc[j, "n"])})
-    if not rows:
+        if len(one) == 1 and len(two) == 1:  # a group seen in only one round has no change
+            firsts.append(one[0])
+            seconds.append(two[0])
+    if not firsts:
         raise DesignError(f"no group has responses in both rounds {first!r} and {second!r}")
-    return pd.DataFrame(rows)
+    i, j = np.array(firsts), np.array(seconds)
+    estimate, n = table["estimate"].to_numpy(), table["n"].to_numpy()
+    change = Estimate.from_vcov(
+        table[groups].iloc[i].reset_index(drop=True), estimate[j] - estimate[i],
+        vcov[i, i] + vcov[j, j] - 2 * vcov[i, j], n=None, statistic="change", level=level,
+        extra={"covariance": vcov[i, j], "first": estimate[i], "second": estimate[j],
+               "n_first": n[i].astype(np.int64), "n_second": n[j].astype(np.int64)})
+    return change.to_frame("change", columns=[*groups, "first", "second", "change", "se", "ci_low", "ci_high",
+                                              "covariance", "n_first", "n_second"])
 
 
 def comparable_versions(first: dict[str, dict], second: dict[str, dict]) -> dict[str, str]:

@@ -45,8 +45,7 @@ from dataclasses import dataclass, field
 
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
-from analysis.lazy import stats
-from analysis.results import MIN_N
+from analysis.results import MIN_N, critical_value
 
 __all__ = ["pps_systematic", "systematic", "random_walk_rule", "select_adult", "kish_order",
            "days_since_birthday", "doorstep_adult", "OLDER_AGE",
@@ -316,7 +315,7 @@ def plan_allocation(wards: pd.DataFrame, *, half_width: float, p: float = 0.5, c
     """
     if not 0 < half_width < 0.5 or not 0 < p < 1 or not 0 < response_rate <= 1 or cluster_size < 1:
         raise SamplingError("bad_target", half_width=half_width, p=p, response_rate=response_rate)
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = float(critical_value(confidence))
     groups = [c.removeprefix("share_") for c in wards.columns if c.startswith("share_")]
     factors = {g: float((oversample or {}).get(g, 1.0)) for g in groups}
     deff_cluster = 1 + max(cluster_size * response_rate - 1, 0) * icc

@@ -51,6 +51,7 @@ from analysis.errors import DesignError
 from analysis.lazy import numpy as np
 from analysis.lazy import optimize, stats
 from analysis.lazy import pandas as pd
+from analysis.results import wald_ci
 from analysis.small_area_diagnostics import diagnose
 
 __all__ = ["fay_herriot", "FayHerriotFit", "METHODS"]
@@ -360,7 +361,12 @@ def _core_at(scoring: _Scoring, A: float, iterations: int, converged: bool, at_b
 
 def _predict(core: _Core, X: np.ndarray, y: np.ndarray, psi: np.ndarray, used: np.ndarray, method: str,
              level: float) -> pd.DataFrame:
-    """EBLUP and MSE for every area on the fitting scale (synthetic for areas out of the fit)."""
+    """EBLUP and MSE for every area on the fitting scale (synthetic for areas out of the fit).
+
+    Not an :class:`analysis.results.Estimate`: an EBLUP's uncertainty is a model-based MSE (g1 + g2 + g3,
+    with the bias term), not a design-based standard error, and the table carries the shrinkage
+    (gamma), the synthetic estimate and the share-scale back-transform, which no other estimator has;
+    its interval, ``eblup -/+ q rmse``, is :func:`analysis.results.wald_ci`'s."""
     A = core.refvar
     synthetic = X @ core.beta
     xQx = np.einsum("ij,jk,ik->i", X, core.Q, X)
@@ -376,9 +382,9 @@ def _predict(core: _Core, X: np.ndarray, y: np.ndarray, psi: np.ndarray, used: n
     eblup = np.where(used, synthetic + gamma * (y - synthetic), synthetic)
     mse = np.where(used, mse_in, mse_out)
     rmse = np.sqrt(np.clip(mse, 0, None))
-    q = stats.norm.ppf(0.5 + level / 2)
-    return pd.DataFrame({"eblup": eblup, "mse": mse, "rmse": rmse, "ci_low": eblup - q * rmse,
-                         "ci_high": eblup + q * rmse, "gamma": gamma, "synthetic": synthetic, "in_sample": used})
+    low, high = wald_ci(eblup, rmse, level)
+    return pd.DataFrame({"eblup": eblup, "mse": mse, "rmse": rmse, "ci_low": low, "ci_high": high,
+                         "gamma": gamma, "synthetic": synthetic, "in_sample": used})
 
 
 def arcsin_back(theta: np.ndarray, s2: np.ndarray) -> np.ndarray:

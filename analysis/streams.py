@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
-from analysis.lazy import stats
+from analysis.results import wald_ci
 
 __all__ = ["independent_gap"]
 
@@ -31,18 +31,20 @@ def independent_gap(first: pd.DataFrame, second: pd.DataFrame, keys: Sequence[st
                     ) -> pd.DataFrame:
     """One row per cell of ``first`` (cells missing from ``second`` have no gap): the keys, ``first_*`` and
     ``second_*`` (estimate, se, ci_low, ci_high, n, reliability), ``gap`` (second - first), ``gap_se``,
-    ``gap_ci_low``, ``gap_ci_high``. A cell suppressed in either table has no gap."""
+    ``gap_ci_low``, ``gap_ci_high``. A cell suppressed in either table has no gap.
+
+    The gap is not built as an :class:`analysis.results.Estimate`: its frame is the two input tables side by
+    side, each with its own figures and reliability, and the gap's columns are added to that merge; the
+    interval is still :func:`analysis.results.wald_ci`'s."""
     keys = list(keys)
     left = first[[*keys, *FIGURES]].rename(columns={f: f"first_{f}" for f in FIGURES})
     right = second[[*keys, *FIGURES]].rename(columns={f: f"second_{f}" for f in FIGURES})
     out = left.merge(right, on=keys, how="left") if keys else pd.concat([left, right], axis=1)
     hidden = (out["first_reliability"] == "suppressed") | (out["second_reliability"] != out["second_reliability"]) \
         | (out["second_reliability"] == "suppressed")
-    z = stats.norm.ppf(0.5 + level / 2)
     gap = (out["second_estimate"] - out["first_estimate"]).astype(float)
     se = np.sqrt(out["first_se"].astype(float) ** 2 + out["second_se"].astype(float) ** 2)
     out["gap"] = gap.where(~hidden)
     out["gap_se"] = se.where(~hidden)
-    out["gap_ci_low"] = out["gap"] - z * out["gap_se"]
-    out["gap_ci_high"] = out["gap"] + z * out["gap_se"]
+    out["gap_ci_low"], out["gap_ci_high"] = wald_ci(out["gap"], out["gap_se"], level)
     return out

@@ -9,7 +9,7 @@ Minh City is chosen (its 168 communes, the most of any province), what the page 
 the service worker), and the area.js script itself.
 
     python bench/area_sizes.py
-Budget: a question page's HTML <= 14 KB gzip'd (design.md).
+Budget: a question page's HTML <= 14 KB gzip'd (README.md, the page-weight budget).
 """
 
 from __future__ import annotations

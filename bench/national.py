@@ -24,7 +24,7 @@ Each step prints its wall time, the Python process's CPU, the PostgreSQL CPU (th
 the parallel workers it starts, read from ``/proc``: PostgreSQL must run on this machine) and the peak
 memory: the process's resident set high-water mark (``VmHWM`` in ``/proc/self/status``), reset before each
 step by writing 5 to ``/proc/self/clear_refs``. The query plan of the communes' direct query is printed
-(EXPLAIN ANALYZE). Budget (design.md): communes <= 10 s, provinces <= 3 s, memory <= 2 GiB.
+(EXPLAIN ANALYZE). The project's budget for it: communes <= 10 s, provinces <= 3 s, memory <= 2 GiB.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _chunk(geo: pd.DataFrame, commune_index: np.ndarray, weight: np.ndarray, rng
 
 def load(url: str, rows: int, villages: int = 1, seed: int = 1, table: str = TABLE) -> pd.DataFrame:
     """Create and COPY-load the table; return the geography with sample sizes and weights."""
-    import psycopg  # noqa: PLC0415 - the bench's own connection for COPY
+    import psycopg  # the bench's own connection for COPY
 
     geo, rng = load_geography(rows, seed)
     per_stratum = geo.groupby("stratum")[["n", "population"]].transform("sum")

@@ -98,7 +98,7 @@ def create(rows: int) -> None:
 
 def load(rows: int) -> None:
     """The demo, then copies of its digital-skills responses made by PostgreSQL until there are ``rows``."""
-    from web.demo import seed_demo  # noqa: PLC0415 - the load only
+    from web.demo import seed_demo  # the load only
 
     create(rows)
     began = time.perf_counter()
@@ -131,11 +131,11 @@ def load(rows: int) -> None:
 
 def prepare(rows: int) -> tuple[str, str, dict, int]:
     """(researcher's API token, volunteer's API token, an interview's answers, the survey's version)."""
-    from sqlmodel import select  # noqa: PLC0415 - the bench only
+    from sqlmodel import select  # the bench only
 
-    from bench.submissions_load import prepare as volunteer  # noqa: PLC0415
-    from web.auth import new_token  # noqa: PLC0415
-    from web.models import User  # noqa: PLC0415
+    from bench.submissions_load import prepare as volunteer
+    from web.auth import new_token
+    from web.models import User
 
     app = create_app({"DATABASE_URL": database_url(rows), "SECRET_KEY": "bench"})
     with app.app_context():

@@ -9,7 +9,7 @@ built-in surveys, makes 40 volunteers, COPY-loads ``--rows`` responses (126 ward
 both channels, 120 days, review statuses about 80/10/5/5 %, 6% of responses with a stored quality
 flag), runs VACUUM ANALYZE (as autovacuum would), then times the table's own query (:func:`web.admin.listing.page`: the page of
 50 and the capped count, two statements) for typical filters: median and worst of 7 runs after a
-warm-up, and prints the indexes PostgreSQL's EXPLAIN chose. Budget (design.md): <= 300 ms.
+warm-up, and prints the indexes PostgreSQL's EXPLAIN chose. The project's budget for the page: <= 300 ms.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from flask import (
     request,
     send_from_directory,
 )
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -41,9 +41,17 @@ from web import (
     synthetic,
     tables,
 )
+from web.accounts import bp as accounts_bp
+from web.admin import bp as admin_bp
+from web.api import bp as api_bp
 from web.area_codes import MixedCodeLists
-
-csrf = CSRFProtect()
+from web.cli import register_commands
+from web.collect import bp as collect_bp
+from web.home import bp as home_bp
+from web.privacy import bp as privacy_bp
+from web.research import bp as research_bp
+from web.research.charts import warm_up
+from web.respond import bp as respond_bp
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -61,24 +69,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["say"] = messages.render
     reading.init_app(app)
     auth.init_app(app)
-    csrf.init_app(app)
     limits.init_app(app)
     proxy.init_app(app)
     synthetic.init_app(app)
     jobs.init_app(app)
 
-    from web.accounts import bp as accounts_bp
-    from web.admin import bp as admin_bp
-    from web.api import bp as api_bp
-    from web.collect import bp as collect_bp
-    from web.home import bp as home_bp
-    from web.privacy import bp as privacy_bp
-    from web.research import bp as research_bp
-    from web.respond import bp as respond_bp
-
     for blueprint in (home_bp, accounts_bp, respond_bp, research_bp, api_bp, collect_bp, admin_bp, privacy_bp):
         app.register_blueprint(blueprint)
-    csrf.exempt(api_bp)
+    auth.csrf.exempt(api_bp)
 
     _register_error_handlers(app)
     app.before_request(_forms_are_not_json)
@@ -86,8 +84,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.add_url_rule("/healthz", "healthz", auth.public(healthz))
     app.add_url_rule("/favicon.ico", "favicon", auth.public(favicon))
-
-    from web.cli import register_commands
 
     register_commands(app)
     _warm_up_worker()
@@ -97,8 +93,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _warm_up_worker() -> None:
     """In a gunicorn worker, draw a chart before the first request, so that its first chart is not slow."""
     if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
-        from web.research.charts import warm_up
-
         warm_up()
 
 

@@ -1,5 +1,6 @@
 """Who is asking: session login (Flask-Login, checked against the server's record in
-:mod:`web.sessions`), API tokens (Bearer), and the role checks on routes.
+:mod:`web.sessions`), API tokens (Bearer), the role checks on routes, and that a form post comes from a
+page the app served (Flask-WTF's CSRF token; the API, which takes tokens and no cookies, is exempt).
 
 Every view declares who may use it with :func:`role_required` or :func:`public`; a test walks the
 URL map and fails on a route that declares nothing.
@@ -17,6 +18,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, g, has_app_context, redirect, request, url_for
 from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -28,6 +30,7 @@ from web.models.base import as_loaded, utcnow
 from web.models.users import aware
 
 login_manager = LoginManager()
+csrf = CSRFProtect()
 login_manager.login_view = "accounts.login"
 login_manager.login_message = lazy_gettext("Please log in to see this page.")
 #: Logins end on the server (:mod:`web.sessions`), so Flask-Login's cookie-side protection adds nothing,
@@ -47,6 +50,7 @@ def _password_hasher() -> PasswordHasher:
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    csrf.init_app(app)
 
 
 @login_manager.user_loader

@@ -3,8 +3,17 @@ from them (rankings, protected table families, releases, small-area fits).
 
 One :class:`AppCache` per app (``app.extensions["khaosat_cache"]``), bounded per kind (least recently
 used entries go first; weighted designs are large, so few are kept), guarded by one lock, and cleared
-in one call (:meth:`AppCache.clear`). Everything in it is shared by every request of the process and
+in one call (:meth:`AppCache.clear`), which also empties the tables the protected families share
+(:func:`analysis.cell_suppression.forget`: that memo lives in :mod:`analysis`, which never imports
+``web``, bounded and locked there). Everything in it is shared by every request of the process and
 is treated as frozen: a request that needs a changed table makes its own copy.
+
+Nothing here goes stale, so nothing clears it when a version is published, closed or retired or when
+responses change: a cached version holds only what never changes (its definition; its state and dates
+are read at every use, :func:`web.catalog.find_version`), an instrument is keyed by its version's id and
+checksum, and a weighted design, with all that is derived from it, is checked against what it was made
+from (:class:`web.research.weighting.Stamp`: the survey's :func:`web.tables.data_stamp`, which a new
+response, an exclusion, an edit or an erasure moves, the margins and the fieldwork) before it is used.
 
 Outside an app context (a script, the command line) nothing is cached: :func:`cached` builds the value.
 """
@@ -18,6 +27,8 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from flask import Flask, current_app, has_app_context
+
+from analysis import cell_suppression
 
 T = TypeVar("T")
 
@@ -70,10 +81,11 @@ class AppCache:
             return self._building.setdefault((kind, key), threading.Lock())
 
     def clear(self) -> None:
-        """Forget everything (after the database is emptied or restored)."""
+        """Forget everything, the process's protected tables too (after the database is emptied or restored)."""
         with self._lock:
             for part in self._parts.values():
                 part.clear()
+        cell_suppression.forget()
 
     def __len__(self) -> int:
         with self._lock:
@@ -97,10 +109,3 @@ def cached(kind: str, key: Hashable, build: Callable[[], T]) -> T:
     """``build()``, kept in the app's cache under ``(kind, key)``."""
     cache = app_cache()
     return build() if cache is None else cache.get_or_build(kind, key, build)
-
-
-def clear() -> None:
-    """Forget everything the app has cached (the versions, designs and results together)."""
-    cache = app_cache()
-    if cache is not None:
-        cache.clear()

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from werkzeug.serving import run_simple
 
 import surveys
-from web import area_codes, catalog, create_app, db, jobs, lifecycle
+import web  # web.create_app is read when a command runs: web/__init__.py imports this module first
+from web import area_codes, catalog, db, jobs, lifecycle
 from web.auth import hash_password, new_token
 from web.config import upload_limits
 from web.demo import seed_demo
@@ -237,8 +238,8 @@ def demo(per_ward: int, seed: int, national: bool, per_province: int) -> None:
 def serve(host: str, port: int) -> None:
     """Serve the app (for a laptop; use gunicorn in production)."""
     click.echo(f"KhaoSat on http://{host}:{port}")
-    run_simple(host, port, create_app(), threaded=True)
+    run_simple(host, port, web.create_app(), threaded=True)
 
 
 def main() -> None:
-    FlaskGroup(create_app=create_app, add_default_commands=False, add_version_option=False)(prog_name="khaosat")
+    FlaskGroup(create_app=web.create_app, add_default_commands=False, add_version_option=False)(prog_name="khaosat")

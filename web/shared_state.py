@@ -17,9 +17,14 @@ from typing import Any
 from flask import current_app
 from sqlmodel import Session, delete
 
+from analysis.lazy import LazyModule
 from web import db
 from web.models import WeightSnapshot
 from web.models.base import utcnow
+
+# Redis (~0.1 s of CPU to import) is loaded only where REDIS_URL is set, as in web.jobs: an installation
+# without it never pays for it
+redis = LazyModule("redis")
 
 EXPIRE_SECONDS = 7 * 24 * 3600  #: an entry nobody renewed for a week is removed
 
@@ -36,10 +41,9 @@ def in_redis() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
 
-def redis():
-    import redis as redis_  # noqa: PLC0415 - only with REDIS_URL
-
-    return redis_.Redis.from_url(current_app.config["REDIS_URL"])
+def redis_client():
+    """A client of the installation's Redis (``REDIS_URL``)."""
+    return redis.Redis.from_url(current_app.config["REDIS_URL"])
 
 
 def writer(session: Session) -> Session:
@@ -52,7 +56,7 @@ def save_json(session: Session, key: str, value: Any) -> None:
     """Keep ``value`` (JSON) under ``key`` for the other workers; in the database, entries of the same kind
     (the key's part before its first colon) older than :data:`EXPIRE_SECONDS` are removed with it."""
     if in_redis():
-        redis().set(redis_key(session, key), json.dumps(value), ex=EXPIRE_SECONDS)
+        redis_client().set(redis_key(session, key), json.dumps(value), ex=EXPIRE_SECONDS)
         return
     out = writer(session)
     try:
@@ -69,7 +73,7 @@ def save_json(session: Session, key: str, value: Any) -> None:
 def load_json(session: Session, key: str) -> Any:
     """What :func:`save_json` kept under ``key``; None when nothing is."""
     if in_redis():
-        stored = redis().get(redis_key(session, key))
+        stored = redis_client().get(redis_key(session, key))
         return None if stored is None else json.loads(stored)
     row = session.get(WeightSnapshot, key)
     if row is None:

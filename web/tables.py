@@ -106,13 +106,15 @@ def _division_types() -> dict[int, str]:
     return {w.code: w.division_type for p in areas.provinces() for w in areas.wards(p.code)}
 
 
-def _versions(session: Session, slug: str) -> list[tuple[int, int]]:
+def survey_versions(session: Session, slug: str) -> list[tuple[int, int]]:
+    """The ``(id, version number)`` of every version of survey ``slug``, oldest first: the order the table
+    and every file give the responses in."""
     return list(session.exec(select(SurveyVersion.id, SurveyVersion.version)
                              .join(Survey, Survey.id == SurveyVersion.survey_id)
                              .where(Survey.slug == slug).order_by(SurveyVersion.version)).all())
 
 
-def _kept(version_id: int):
+def kept_responses(version_id: int):
     """The responses of one version that count: every table, file and estimate reads these (not
     excluded after review, not a test answered in a staff preview)."""
     return ((Response.survey_version_id == version_id) & (Response.is_excluded == False)  # noqa: E712 - SQL
@@ -125,19 +127,19 @@ def _query(version_id: int):
     return (select(Response.id, Response.ward_code, Response.channel, Response.language,
                    Response.submitted_at, Response.stratum, Response.psu, Response.base_weight,
                    Response.revision, cast(Response.answers, Text), cast(Response.scores, Text))
-            .where(_kept(version_id)).order_by(Response.id))
+            .where(kept_responses(version_id)).order_by(Response.id))
 
 
 def response_ids(session: Session, slug: str) -> list[int]:
     """The ids of the responses :func:`iter_frames` gives, in the same order."""
-    return [i for version_id, _ in _versions(session, slug)
-            for i in session.exec(select(Response.id).where(_kept(version_id)).order_by(Response.id)).all()]
+    return [i for version_id, _ in survey_versions(session, slug)
+            for i in session.exec(select(Response.id).where(kept_responses(version_id)).order_by(Response.id)).all()]
 
 
 def response_count(session: Session, slug: str) -> int:
     """How many responses :func:`iter_frames` gives (one COUNT per version, no rows read)."""
-    return sum(session.exec(select(func.count()).select_from(Response).where(_kept(version_id))).one()
-               for version_id, _ in _versions(session, slug))
+    return sum(session.exec(select(func.count()).select_from(Response).where(kept_responses(version_id))).one()
+               for version_id, _ in survey_versions(session, slug))
 
 
 #: the JSON value types Arrow's columns may hold for :func:`_documents` to take its result as it is
@@ -277,9 +279,9 @@ def iter_frames(session: Session, slug: str, chunk_size: int = 10000) -> Iterato
     """The responses to ``slug`` as DataFrames of at most ``chunk_size`` rows: version by version, and
     oldest first within a version. The next chunk is decoded in a second thread while the caller works
     on this one (Arrow and SQLite release the GIL, so this uses both cores)."""
-    fetched = ((rows, version) for version_id, version in _versions(session, slug)
+    fetched = ((rows, version) for version_id, version in survey_versions(session, slug)
                for rows in _rows(session, version_id, chunk_size))
-    yield from one_ahead(lambda job: _decoded(*job), fetched, "khaosat-decode")
+    yield from one_ahead(lambda job: decode_rows(*job), fetched, "khaosat-decode")
 
 
 def one_ahead(work: Callable[[Any], Any], items: Iterable, name: str) -> Iterator:
@@ -297,7 +299,9 @@ def one_ahead(work: Callable[[Any], Any], items: Iterable, name: str) -> Iterato
             yield ahead.result()
 
 
-def _decoded(rows: Sequence[tuple], version: int) -> pd.DataFrame:
+def decode_rows(rows: Sequence[tuple], version: int) -> pd.DataFrame:
+    """Driver rows of one version (the columns of :func:`_query`, in its order) as the table
+    :func:`iter_frames` gives; the cyclic collector is paused meanwhile (:func:`_collection_paused`)."""
     with _collection_paused():
         return _frame(rows, version)
 
@@ -320,8 +324,8 @@ def roster_frame(session: Session, slug: str, roster: str) -> pd.DataFrame:
     roster row: ``response_id``, ``row`` (from 1) and its answers (a multiple choice as 0/1 columns per
     code, as in the main table). Rosters are small, so this reads them with the standard library."""
     records = []
-    for version_id, _ in _versions(session, slug):
-        answers = session.exec(select(Response.id, Response.answers).where(_kept(version_id))
+    for version_id, _ in survey_versions(session, slug):
+        answers = session.exec(select(Response.id, Response.answers).where(kept_responses(version_id))
                                .order_by(Response.id)).all()
         for response_id, values in answers:
             rows = (values or {}).get(roster)

@@ -97,7 +97,7 @@ def test_out_of_sample_areas_get_the_synthetic_estimate_and_its_mse() -> None:
     assert not new["in_sample"].any() and (new["gamma"] == 0).all()
     close(new["eblup"], ref["synthetic"])
     close(new["mse"], ref["out_of_sample_mse"])
-    assert abs(new["mse"].iloc[0] - 0.02336132) < 2e-7  # the research note's figure, at sae's loose default
+    assert abs(new["mse"].iloc[0] - 0.02336132) < 2e-7  # sae's mseFH figure at its default tolerance (PRECISION 1e-4)
     assert new["direct"].isna().all()
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
+from analysis import cell_suppression
 from tests.conftest import unavailable
 from web import create_app, db
 from web.cache import AppCache
@@ -77,8 +78,9 @@ def test_one_bounded_cache_cleared_together(app, client, accounts, demo_data):
     cache: AppCache = app.extensions["khaosat_cache"]
     kinds = {kind for kind, part in cache._parts.items() if len(part)}
     assert {"instrument", "weighted", "derived"} <= kinds
+    assert len(cell_suppression._memo)  # the ward table's protected cells, shared by the process
     cache.clear()
-    assert len(cache) == 0
+    assert len(cache) == 0 and not len(cell_suppression._memo)  # one call forgets both
     small = AppCache({"weighted": 2})
     for i in range(5):
         small.put("weighted", i, i)

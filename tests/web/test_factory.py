@@ -74,7 +74,7 @@ def test_passwords_are_hashed_with_argon2id_at_full_strength_outside_tests(app):
 
 #: libraries a page, a log-in or a job's queueing never needs: loaded at their first use (analysis.lazy), not
 #: at every start of a web process, job worker or command (together ~1 s of CPU a start)
-HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "highspy", "matplotlib", "openpyxl", "alembic", "rq")
+HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "highspy", "matplotlib", "openpyxl", "alembic", "rq", "redis")
 
 
 def test_the_app_starts_without_the_heavy_libraries(tmp_path):

@@ -30,9 +30,9 @@ from flask_wtf.file import FileField
 from sqlmodel import select
 
 from surveys import areas, collation
-from web import area_lists, audit, catalog, csrf, db, sampling, sessions
+from web import area_lists, audit, catalog, db, sampling, sessions
 from web.api.views import create_submission, post_visit
-from web.auth import hash_token, new_token, public, requesting_user, role_required
+from web.auth import csrf, hash_token, new_token, public, requesting_user, role_required
 from web.catalog import current_version, instrument_of
 from web.collect import APP_VERSION, bp, sealed
 from web.collect import households as household_screens

@@ -173,16 +173,16 @@ def _small_whole() -> pa.Array:
     return pa.array([str(i) for i in range(_SMALL_WHOLE)])
 
 
-def _float_texts(values: np.ndarray) -> pa.Array:
+def float_texts(values: np.ndarray) -> pa.Array:
     """Numbers as R and Stata write them: a whole number without a decimal point (1, 70, 2026), others as
     Python writes them (``repr``: 0.1, 1e-05); missing values as nulls. Each distinct number (by its bits,
     so 0.0 and -0.0 apart) is written once and its text repeated: a column of codes holds a handful."""
     distinct = pc.dictionary_encode(pa.array(np.ascontiguousarray(values, np.float64).view(np.int64)))
-    return _distinct_float_texts(distinct.dictionary.to_numpy().view(np.float64)).take(distinct.indices)
+    return _distinctfloat_texts(distinct.dictionary.to_numpy().view(np.float64)).take(distinct.indices)
 
 
-def _distinct_float_texts(values: np.ndarray) -> pa.Array:
-    """:func:`_float_texts` of each number given."""
+def _distinctfloat_texts(values: np.ndarray) -> pa.Array:
+    """:func:`float_texts` of each number given."""
     missing = np.isnan(values)
     whole = ~missing & (np.abs(values) < 1e15) & (values == np.trunc(values)) & ~(np.signbit(values) & (values == 0))
     small = whole & (values >= 0) & (values < _SMALL_WHOLE)
@@ -196,7 +196,7 @@ def _distinct_float_texts(values: np.ndarray) -> pa.Array:
 
 
 def _fraction_texts(values: np.ndarray) -> pa.Array:
-    """:func:`_float_texts` of numbers that are not whole (or very large, small or negative zero)."""
+    """:func:`float_texts` of numbers that are not whole (or very large, small or negative zero)."""
     text = pc.cast(pa.array(values, pa.float64()), pa.string())
     size = np.abs(values)
     plain = (((size >= 1e-4) & (size < 1e16)) | (values == 0)) & ~_matches(text, "e")
@@ -217,7 +217,7 @@ def _csv_field(column: pd.Series, neutralised: bool = False) -> pa.Array | None:
     """A column's CSV cells, quoted as the csv module quotes them (``neutralised``: with a leading apostrophe
     where :func:`neutralise` puts one); None for a column of another type."""
     if column.dtype == np.float64:
-        return _float_texts(column.to_numpy())
+        return float_texts(column.to_numpy())
     if column.dtype != object and not isinstance(column.dtype, pd.StringDtype):
         return None
     try:
@@ -235,12 +235,12 @@ def _csv_field(column: pd.Series, neutralised: bool = False) -> pa.Array | None:
     return pc.if_else(pc.match_substring_regex(text, '[,"\r\n]'), quoted, text).take(distinct.indices)
 
 
-def _csv_fields(frame: pd.DataFrame, neutralised: bool = False) -> list[pa.Array | None]:
+def csv_fields(frame: pd.DataFrame, neutralised: bool = False) -> list[pa.Array | None]:
     """The CSV cells of each column (:func:`_csv_field`), those of all the columns of numbers made at once."""
     numeric = [i for i, dtype in enumerate(frame.dtypes) if dtype == np.float64]
     fields: list[pa.Array | None] = [None] * frame.shape[1]
     if numeric:
-        texts = _float_texts(np.concatenate([frame.iloc[:, i].to_numpy() for i in numeric]))
+        texts = float_texts(np.concatenate([frame.iloc[:, i].to_numpy() for i in numeric]))
         for k, i in enumerate(numeric):
             fields[i] = texts.slice(k * len(frame), len(frame))
     for i, (_, column) in enumerate(frame.items()):
@@ -255,7 +255,7 @@ def csv_rows(frame: pd.DataFrame, neutralised: bool = False) -> bytes:
     ids read as integers); columns of numbers and text are formatted column-wise by Arrow, which is many
     times faster (all the columns of numbers at once, as one array). ``neutralised``: the rows of
     :func:`neutralise_frame` of ``frame`` (the apostrophes put in the same Arrow pass)."""
-    fields = _csv_fields(frame, neutralised) if frame.shape[1] > 1 else [None]
+    fields = csv_fields(frame, neutralised) if frame.shape[1] > 1 else [None]
     if any(field is None for field in fields):
         frame = neutralise_frame(frame) if neutralised else frame
         return frame.to_csv(index=False, header=False, lineterminator="\r\n").encode()

@@ -42,7 +42,7 @@ from web.i18n import local_zone
 from web.models import Response, ResponseCsv
 from web.research import exports, weight_cells
 from web.research.codebook import Variable
-from web.tables import _collection_paused, _frame, _kept, _versions, driver_rows
+from web.tables import decode_rows, driver_rows, kept_responses, survey_versions
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _query(version_id: int, stamp: str, stale_only: bool = False):
                    f.c.age_band, *(unless_fresh(c) for c in (r.c.channel, r.c.language, r.c.submitted_at, r.c.stratum,
                                                              r.c.psu, r.c.revision, cast(r.c.answers, Text),
                                                              cast(r.c.scores, Text))))
-            .select_from(r.outerjoin(f, f.c.response_id == r.c.id)).where(_kept(version_id)).order_by(r.c.id))
+            .select_from(r.outerjoin(f, f.c.response_id == r.c.id)).where(kept_responses(version_id)).order_by(r.c.id))
 
 
 @dataclass
@@ -98,7 +98,7 @@ def csv_stream(session: Session, slug: str, layout: Layout, chunk_rows: int = 10
     """The full file of ``slug`` as :func:`web.research.exports.csv_stream` writes it, from the kept rows."""
     yield "\ufeff".encode()
     yield (",".join(v.name for v in layout.spec) + "\r\n").encode()
-    fetched = ((rows, version) for version_id, version in _versions(session, slug)
+    fetched = ((rows, version) for version_id, version in survey_versions(session, slug)
                for rows in driver_rows(session, _query(version_id, layout.stamp), chunk_rows))
     weights = _WeightTexts(layout.cells)
     for rows, version in fetched:  # in this thread: its work holds the GIL, and rows made need the app's time zone
@@ -113,7 +113,7 @@ def backfill(session: Session, slug: str, layout: Layout, chunk_rows: int = 1000
     """Make and keep the bytes of every response of ``slug`` that has none of this layout (the background
     work after a weighting run, so that the next download only joins them); how many were made."""
     made = 0
-    for version_id, version in _versions(session, slug):
+    for version_id, version in survey_versions(session, slug):
         for rows in driver_rows(session, _query(version_id, layout.stamp, stale_only=True), chunk_rows):
             kept = _render(rows, version, layout)
             if isinstance(kept, dict):
@@ -171,15 +171,14 @@ class _WeightTexts:
         and a call per weight (a dozen Arrow kernels on one number) cost more than the rest of the chunk."""
         if weights:
             new = list(dict.fromkeys(weights))
-            self.texts.update(zip(new, (text.encode() for text in exports._float_texts(np.array(new)).to_pylist()),
+            self.texts.update(zip(new, (text.encode() for text in exports.float_texts(np.array(new)).to_pylist()),
                                   strict=True))
 
 
 def _present_frame(rows: Sequence[tuple], version: int) -> pd.DataFrame:
     """Rows of :func:`_query` as :func:`web.tables.iter_frames` decodes them."""
-    with _collection_paused():
-        return _frame([(r[0], r[1], r[10], r[11], r[12], r[13], r[14], r[2], r[15], r[16], r[17]) for r in rows],
-                      version)
+    return decode_rows([(r[0], r[1], r[10], r[11], r[12], r[13], r[14], r[2], r[15], r[16], r[17]) for r in rows],
+                       version)
 
 
 def _render(rows: Sequence[tuple], version: int, layout: Layout) -> dict[str, list] | list[bytes]:
@@ -188,7 +187,7 @@ def _render(rows: Sequence[tuple], version: int, layout: Layout) -> dict[str, li
     its weight in it, to be written and not kept."""
     frame = _present_frame(rows, version)
     shaped = exports.shape(frame, layout.spec, pd.Series(np.nan, index=frame.index), layout.ward_names)
-    fields = exports._csv_fields(shaped, neutralised=True)
+    fields = exports.csv_fields(shaped, neutralised=True)
     if any(field is None for field in fields):
         if layout.cells is None:  # only keeping rows: nothing to keep
             return []
@@ -198,8 +197,7 @@ def _render(rows: Sequence[tuple], version: int, layout: Layout) -> dict[str, li
     heads = [line + b"," for line in _joined(fields[:at])] if at else [b""] * len(frame)
     tails = [b"," + line + b"\r\n" for line in _joined(fields[at + 1:])] if at + 1 < len(fields) \
         else [b"\r\n"] * len(frame)
-    keys = weight_cells._keys(frame.get("stream"), frame["ward_code"], frame.get("sex"), frame.get("age_band"),
-                              frame["weight"], frame.index)
+    keys = weight_cells.cell_keys(frame, "weight")
     return {"head": heads, "tail": tails, "stream": keys["stream"].tolist(), "sex": keys["sex"].tolist(),
             "age_band": keys["age_band"].tolist()}
 

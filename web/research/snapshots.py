@@ -23,7 +23,7 @@ from analysis.lazy import pandas as pd
 from analysis.lazy import pyarrow as pa
 from web.models import WeightSnapshot
 from web.models.base import utcnow
-from web.shared_state import EXPIRE_SECONDS, in_redis, redis, redis_key, writer
+from web.shared_state import EXPIRE_SECONDS, in_redis, redis_client, redis_key, writer
 
 __all__ = ["load", "meta", "redis_key", "save"]
 
@@ -46,9 +46,9 @@ def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostic
         return
     meta = {**meta, "id": uuid.uuid4().hex, "apart": None if apart is None else uuid.uuid4().hex}
     if in_redis():
-        redis().hset(redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
+        redis_client().hset(redis_key(session, key), mapping={"meta": json.dumps(meta), "frame": frame,
                                                        "diagnostics": diagnostics, "apart": apart or b""})
-        redis().expire(redis_key(session, key), EXPIRE_SECONDS)
+        redis_client().expire(redis_key(session, key), EXPIRE_SECONDS)
         return
     out = writer(session)  # a session on the read replica cannot write: the primary takes it
     out.merge(WeightSnapshot(key=key, meta=meta, frame=frame, diagnostics=diagnostics, made_at=utcnow()))
@@ -63,7 +63,7 @@ def save(session: Session, key: str, meta: dict, frame: pd.DataFrame, diagnostic
 def meta(session: Session, key: str) -> dict | None:
     """The description of what is saved under ``key`` (its stamp first), without the tables."""
     if in_redis():
-        stored = redis().hget(redis_key(session, key), "meta")
+        stored = redis_client().hget(redis_key(session, key), "meta")
         return None if stored is None else json.loads(stored)
     return session.exec(select(WeightSnapshot.meta).where(WeightSnapshot.key == key)).first()
 
@@ -72,7 +72,7 @@ def load(session: Session, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, 
     """What another worker saved under ``key`` (meta, frame, diagnostics, the responses kept apart); None when
     there is none (or its two parts are of two different saves)."""
     if in_redis():
-        stored = redis().hgetall(redis_key(session, key))
+        stored = redis_client().hgetall(redis_key(session, key))
         if not stored:
             return None
         meta, frame, diagnostics = json.loads(stored[b"meta"]), stored[b"frame"], stored[b"diagnostics"]

@@ -42,8 +42,7 @@ class Cells:
 
     def weights(self, chunk: pd.DataFrame) -> pd.Series:
         """The final weight of each row of a chunk of :func:`web.tables.iter_frames` (NaN: not weighted)."""
-        keys = _keys(chunk.get("stream"), chunk.get("ward_code"), chunk.get("sex"), chunk.get("age_band"),
-                     chunk["weight"], chunk.index)
+        keys = cell_keys(chunk, "weight")
         found = keys.merge(self.table, on=KEY, how="left")["weight"].to_numpy(dtype="float64", copy=True)
         ids = chunk["response_id"].to_numpy(dtype="int64")
         if self.single:
@@ -54,7 +53,7 @@ class Cells:
 
     def lookup(self) -> Callable[[int, tuple], float | None]:
         """The rule of :meth:`weights` one row at a time: ``weight(response_id, key)`` with the key as
-        :func:`_keys` writes it (stream, ward or -1, sex, age band, base weight); None: not weighted. A dict
+        :func:`cell_keys` writes it (stream, ward or -1, sex, age band, base weight); None: not weighted. A dict
         lookup, for code that holds rows rather than frames (:mod:`web.research.fragments`)."""
         t = self.table
         cells = dict(zip(zip(t["stream"].tolist(), t["ward_code"].astype("int64").tolist(), t["sex"].tolist(),
@@ -80,13 +79,18 @@ def _texts(column, index: pd.Index) -> pd.Series:
     return pd.Series(texts[numbers], index=index, dtype=object)
 
 
-def _keys(stream, ward, sex, age, base, index: pd.Index) -> pd.DataFrame:
-    """The cell key of each row, missing values as "" (and -1 for the ward), so that they match."""
+def cell_keys(frame: pd.DataFrame, base: str) -> pd.DataFrame:
+    """The weighting cell key (:data:`KEY`) of each row of ``frame``, its base weight read from column ``base``
+    (``weight`` in a chunk of :func:`web.tables.iter_frames`, ``base_weight`` in a weighted design's frame);
+    missing values as "" (and -1 for the ward), so that a key written from either matches the other's."""
+    index = frame.index
+    ward = frame.get("ward_code")
     wards = pd.to_numeric(pd.Series(ward, index=index), errors="coerce") if ward is not None \
         else pd.Series(np.nan, index=index)
-    return pd.DataFrame({"stream": _texts(stream, index), "ward_code": wards.fillna(-1).astype("int64"),
-                         "sex": _texts(sex, index), "age_band": _texts(age, index),
-                         "base_weight": pd.to_numeric(pd.Series(base, index=index), errors="coerce").astype("float64")})
+    return pd.DataFrame({"stream": _texts(frame.get("stream"), index), "ward_code": wards.fillna(-1).astype("int64"),
+                         "sex": _texts(frame.get("sex"), index), "age_band": _texts(frame.get("age_band"), index),
+                         "base_weight": pd.to_numeric(pd.Series(frame[base], index=index),
+                                                      errors="coerce").astype("float64")})
 
 
 def of_design(data: Weighted) -> Cells:
@@ -99,8 +103,7 @@ def _cells(data: Weighted) -> Cells:
     newest = data.stamp.newest if data.stamp is not None else 0
     if frame.empty:
         return Cells(pd.DataFrame(columns=[*KEY, "weight"]), {}, newest)
-    keys = _keys(frame.get("stream"), frame["ward_code"], frame.get("sex"), frame.get("age_band"),
-                 frame["base_weight"], frame.index)
+    keys = cell_keys(frame, "base_weight")
     keys["weight"] = frame["weight"].to_numpy(dtype="float64")
     alone = frame["nonresponse_factor"].to_numpy() != 1 if "nonresponse_factor" in frame \
         else np.zeros(len(frame), dtype=bool)
