@@ -77,7 +77,7 @@ def check(instrument: Instrument, raw: Mapping[str, Any], pages: Iterable[Page] 
 def _rules(q: Question, value: Any, context: Mapping[str, Any]) -> Message | Text | None:
     """The question's own rules on a clean value: its choice filter, its constraint, whether it is required."""
     if value is None:
-        return (msg.CONSENT if q.type == "consent" else msg.REQUIRED) if q.required else None
+        return kind(q.type).required_message if q.required else None
     if q.extra.get("choice_filter"):
         error = _filtered(q, value, context)
         if error is not None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from surveys import expressions
 from surveys.evaluator import to_num
+from surveys.questions import kind
 from surveys.schema import Instrument, Question
 
 #: the indicators' levels are codes: DSI level 0 (no digital skills) to 5 (above basic), area level 0-2,
@@ -129,7 +130,7 @@ def _item_score(q: Question, value: Any, codes: tuple[str, ...]) -> float | None
     """:func:`item_score` with the item's codes that count (in order) already listed."""
     if value is None or value == "" or value == []:
         return None
-    if q.type == "knowledge":
+    if kind(q.type).keyed:
         chosen = set(value) if isinstance(value, list) else {str(value)}
         return 1.0 if chosen == set(q.correct) else 0.0
     if str(value) not in codes or len(codes) < 2:
@@ -164,7 +165,7 @@ def _area_percent(block: dict, items: tuple[Item, ...], values: Mapping[str, Any
 
 
 def _percent_correct(block: dict, items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict:
-    knowledge = [item.question for item in items if item.question.type == "knowledge"]
+    knowledge = [item.question for item in items if kind(item.question.type).keyed]
     scores = [1.0 if item_score(q, values.get(q.name)) == 1.0 else 0.0 for q in knowledge if q.name in values]
     return {block["output"]: 100.0 * sum(scores) / len(scores) if scores else None}
 

@@ -14,7 +14,7 @@ from surveys import scoring_spec
 from surveys.errors import Code, Problem, suggest
 from surveys.expressions import ExpressionError, Node, parse
 from surveys.messages import Message
-from surveys.questions import CODE_TYPES, NOT_NUMERIC
+from surveys.questions import CODE_TYPES, NOT_ARITHMETIC, kind
 from surveys.schema import COMPETENCES, Instrument, Question
 
 ARITHMETIC = frozenset({"+", "-", "*", "div", "mod", "neg"})
@@ -123,12 +123,12 @@ class _Checker:
         elif node.kind == "op" and node.value in ARITHMETIC:
             for arg in args:
                 target = self.target(arg, owner)
-                if target is not None and target.type in NOT_NUMERIC:
+                if target is not None and target.type in NOT_ARITHMETIC:
                     self.mismatch(where, field, "not_a_number", name=target.name, type=target.type)
         elif node.kind == "op" and node.value in COMPARISONS:
             for a, b in ((args[0], args[1]), (args[1], args[0])):
                 target = self.target(a, owner)
-                if target is not None and target.type in CODE_TYPES - {"multiple"}:
+                if target is not None and target.type in CODE_TYPES and not kind(target.type).many_codes:
                     self.codes(target, b, where, field)
 
     def target(self, node: Node, owner: Question | None) -> Question | None:

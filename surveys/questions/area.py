@@ -35,6 +35,8 @@ class Area(QuestionType):
     name = "area"
     exported = False
     in_repeat = False
+    ward_code = True
+    editable = True
 
     def convert(self, q: Question, value: Any) -> Converted:
         try:

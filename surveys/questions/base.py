@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from surveys import messages as msg
 from surveys.messages import Message
 from surveys.schema import Choice, Question
 
@@ -54,7 +55,13 @@ class Respondent:
 
 
 class QuestionType:
-    """A question type; subclasses override what differs from a plain typed answer."""
+    """A question type; subclasses override what differs from a plain typed answer.
+
+    Code elsewhere asks a question's type (``kind(q.type).<trait>``) rather than naming types, so a new
+    ordinary type is its module, its template and its widget alone. The containers ``grid`` and ``repeat``
+    and the computed ``calculate`` are structural: the checking, loading and rendering walk them
+    specially; every other type lives in its module alone.
+    """
 
     name: ClassVar[str]
     takes_answer: ClassVar[bool] = True  #: False for notes and calculations
@@ -64,6 +71,14 @@ class QuestionType:
     exported: ClassVar[bool] = True  #: a column of the microdata exports (free text, dates, areas are not)
     personal: ClassVar[bool] = False  #: personal data, kept apart from the answers (see :meth:`personal_fields`)
     own_value: ClassVar[bool] = True  #: False where answers live under other names (a grid's items)
+    numeric: ClassVar[bool] = False  #: its value is a number: a numeric variable of the codebook
+    whole_numbers: ClassVar[bool] = False  #: its numbers are whole (an integer variable in every export format)
+    many_codes: ClassVar[bool] = False  #: its value lists several codes: exported as one 0/1 variable per choice
+    keyed: ClassVar[bool] = False  #: scored right or wrong against the question's ``correct`` key
+    ward_code: ClassVar[bool] = False  #: its value is a ward code, picked province then commune (web.area_lists)
+    editable: ClassVar[bool] = False  #: a supervisor may correct the answer on the submission's edit form
+    input_type: ClassVar[str] = "text"  #: the HTML input of that edit form when the type has no choices
+    required_message: ClassVar[Message] = msg.REQUIRED  #: what a required question left blank says
     xlsform: ClassVar[tuple[str, ...]] = ()  #: pyxform type names imported as this type
     xlsform_type: ClassVar[str] = ""  #: the XLSForm type written on export
     example: ClassVar[Any] = None  #: a valid answer (documentation, tests); choice types take their first code

@@ -7,5 +7,6 @@ from surveys.questions.base import QuestionType, register
 class Calculate(QuestionType):
     name = "calculate"
     takes_answer = False
+    numeric = True
     xlsform = ("calculate",)
     xlsform_type = "calculate"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from surveys import messages as msg
 from surveys.questions.base import Converted, QuestionType, Respondent, register
 from surveys.schema import Question
 
@@ -14,6 +15,7 @@ class Consent(QuestionType):
     exported = False
     arithmetic = False
     in_repeat = False
+    required_message = msg.CONSENT
     xlsform = ("acknowledge",)
     xlsform_type = "acknowledge"
     example = "1"

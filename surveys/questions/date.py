@@ -14,6 +14,8 @@ from surveys.schema import Question
 class Date(QuestionType):
     name = "date"
     exported = False
+    editable = True
+    input_type = "date"
     xlsform = ("date",)
     xlsform_type = "date"
     example = "2026-10-01"

@@ -13,6 +13,7 @@ class Integer(Number):
     xlsform = ("integer",)
     xlsform_type = "integer"
     example = 1
+    whole_numbers = True
     bad = msg.NOT_AN_INTEGER
 
     def whole(self, number: float) -> float | None:

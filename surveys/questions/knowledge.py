@@ -20,6 +20,8 @@ def _select(q: Question) -> SelectOne:
 class Knowledge(QuestionType):
     name = "knowledge"
     has_choices = True
+    keyed = True
+    editable = True
 
     def convert(self, q: Question, value: Any) -> Converted:
         return _select(q).convert(q, value)

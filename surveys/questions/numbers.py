@@ -16,6 +16,8 @@ def _plain(x: float) -> str:
 
 
 class Number(QuestionType):
+    numeric = True
+    editable = True
     bad: ClassVar[Message] = msg.NOT_A_NUMBER
 
     def parse(self, value: Any) -> float | None:

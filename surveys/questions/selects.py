@@ -17,6 +17,7 @@ class SelectOne(QuestionType):
     """One code from the question's choices."""
 
     has_choices = True
+    editable = True
     xlsform_type = "select_one"
     appearance: ClassVar[str | None] = None  #: written with the XLSForm row (e.g. likert)
 
@@ -43,6 +44,7 @@ class SelectMany(SelectOne):
     """Any of the question's choices; the value lists the chosen codes in choice order."""
 
     xlsform_type = "select_multiple"
+    many_codes = True
 
     def form_value(self, q: Question, form: Form, name: str) -> Any:
         return form.getlist(name)

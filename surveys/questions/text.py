@@ -16,6 +16,7 @@ class Text(QuestionType):
     name = "text"
     exported = False
     arithmetic = False
+    editable = True
     xlsform = ("text",)
     xlsform_type = "text"
     example = "Cần thêm lớp học kỹ năng số ở nhà văn hóa"
