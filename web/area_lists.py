@@ -18,6 +18,7 @@ from flask import Response
 import surveys
 from surveys import areas, collation
 from surveys.questions import area as area_type
+from surveys.questions import kind
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def area_lists(page: surveys.Page, answers: dict, asked: dict) -> dict[str, Area
     """Each area question of ``page`` by name -> its lists; ``asked`` maps ``<name>.province`` to a code."""
     out = {}
     for q in page.questions:
-        if q.type != "area":
+        if not kind(q.type).ward_code:
             continue
         covered = area_type.provinces(q)
         province = chosen_province(q, answers.get(q.name), asked.get(f"{q.name}.province"))
@@ -72,7 +73,7 @@ def province_changed(page: surveys.Page, form) -> dict[str, int] | None:
     """When the person asked to see another province's communes (the button, or a province that is not
     the posted commune's): ``{"<name>.province": code}`` for the page's link, else ``None``."""
     for q in page.questions:
-        if q.type != "area" or len(area_type.provinces(q)) < 2:
+        if not kind(q.type).ward_code or len(area_type.provinces(q)) < 2:
             continue
         posted = chosen_province(q, None, form.get(f"{q.name}.province"))
         ward = chosen_province(q, form.get(q.name), None)

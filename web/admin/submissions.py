@@ -42,7 +42,6 @@ FILTER_LABELS = {
 SORT_LABELS = {"newest": lazy_gettext("Newest first"), "oldest": lazy_gettext("Oldest first"),
                "id": lazy_gettext("Id, ascending"), "-id": lazy_gettext("Id, descending"),
                "ward": lazy_gettext("Ward code, ascending"), "-ward": lazy_gettext("Ward code, descending")}
-EDITABLE = ("single", "yesno", "likert", "knowledge", "multiple", "integer", "decimal", "text", "date", "area")
 BULK = {"approve": ReviewStatus.approved, "reject": ReviewStatus.rejected}
 
 
@@ -128,7 +127,7 @@ def _shown(instrument: surveys.Instrument, q: surveys.Question, value: Any, lang
     if value is None or value == "" or value == []:
         return "–"
     choices = {c.code: instrument.text(c.label, lang) for c in _choices(q, parent)}
-    if q.type == "area" and isinstance(value, int):
+    if kind(q.type).ward_code and isinstance(value, int):
         return wards.get(value, str(value))
     if isinstance(value, list):
         return "; ".join(choices.get(str(v), str(v)) if not isinstance(v, dict) else
@@ -150,7 +149,7 @@ def answer_rows(instrument: surveys.Instrument, answers: dict[str, Any], lang: s
             label = f"{instrument.text(parent.label, lang)} — {label}"
         rows.append({"name": q.name, "label": label, "code": answers.get(q.name),
                      "shown": _shown(instrument, q, answers.get(q.name), lang, wards, parent),
-                     "editable": (q.type in EDITABLE or parent is not None) and q.type != "calculate"})
+                     "editable": (kind(q.type).editable or parent is not None) and q.type != "calculate"})
     return rows
 
 
@@ -210,6 +209,14 @@ def _editable_question(instrument: surveys.Instrument, rows: list[dict], name: s
     return replace(question, choices=_choices(question, parent)) if parent is not None else question
 
 
+def _posted(question: surveys.Question | None) -> Any:
+    """The new answer on the edit form, as the question's type reads a form: trimmed text, or the codes ticked."""
+    raw = kind(question.type).form_value(question, request.form, "value") if question is not None else None
+    if isinstance(raw, list):
+        return [v.strip() for v in raw if v.strip()]
+    return (raw or "").strip()
+
+
 @bp.route("/submissions/<int:response_id>/edit", methods=["GET", "POST"])
 @role_required(Role.supervisor)
 def edit_submission(response_id: int):
@@ -221,8 +228,7 @@ def edit_submission(response_id: int):
     if request.method == "POST":
         checked_post()
         reason = (request.form.get("reason") or "").strip()
-        raw = request.form.getlist("value") if question is not None and question.type == "multiple" \
-            else (request.form.get("value") or "").strip()
+        raw = _posted(question)
         if question is None:
             errors.append(_("Please choose the question to correct."))
         elif not reason:
@@ -236,6 +242,7 @@ def edit_submission(response_id: int):
                         count=len(changed)) if changed else _("Nothing changed: the answer was already this."))
                 return redirect(url_for("admin.submission", response_id=response_id))
     return render_template("admin/submission_edit.html", question=question, errors=errors,
+                           question_type=kind(question.type) if question is not None else None,
                            current=response.answers.get(name) if name else None, **context), 422 if errors else 200
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import surveys
-from surveys.questions import NOT_EXPORTED
+from surveys.questions import NOT_EXPORTED, kind
 from web.i18n import languages, lazy_gettext
 from web.messages import in_every_language
 from web.population import AGE_BANDS
@@ -83,7 +83,8 @@ def _question_variables(instrument: surveys.Instrument, q: surveys.Question, rel
                         derivations: dict[str, str]) -> list[Variable]:
     """The exported variables of one question: one, or one 0/1 per choice of a multiple choice."""
     label = _text(instrument, q.label)
-    if q.type == "multiple":
+    question_type = kind(q.type)
+    if question_type.many_codes:
         return [Variable(f"{q.name}_{choice.code}", "num",
                          {lang: f"{label[lang]} — {chosen[lang]}" for lang in label},
                          [("0", in_every_language(NOT_CHOSEN)), ("1", in_every_language(CHOSEN))],
@@ -94,12 +95,12 @@ def _question_variables(instrument: surveys.Instrument, q: surveys.Question, rel
         return [Variable(q.name, "num", {lang: f"{label[lang]} — {rows[lang]}" for lang in label},
                          relevant=relevant, question_type=q.type, integer=True)]
     codes = [(c.code, _text(instrument, c.label)) for c in q.choices]
-    numeric = q.type in ("integer", "decimal", "calculate") or (codes and all(
+    numeric = question_type.numeric or (codes and all(
         c.lstrip("-").isdigit() for c, _ in codes))
     return [Variable(q.name, "num" if numeric else "str", label, codes,
                      _numeric_codes([c for c, _ in codes]) if codes else {},
                      relevant, derivations.get(q.name, q.calculation or ""), q.type,
-                     integer=bool(codes) or q.type == "integer")]
+                     integer=bool(codes) or question_type.whole_numbers)]
 
 
 def _roster_keys() -> list[Variable]:

@@ -44,6 +44,7 @@ from analysis.lazy import pandas as pd
 from analysis.lazy import pyarrow as pa
 from analysis.lazy import pyarrow_compute as pc
 from surveys import areas
+from surveys.questions import kind
 from web import jobs
 from web.i18n import local_zone
 from web.research.codebook import Variable
@@ -157,7 +158,7 @@ def _columns(chunk: pd.DataFrame, spec: list[Variable], added: dict[str, pd.Seri
         else:  # not asked in this chunk's responses
             column = pd.Series(np.nan if v.kind == "num" else None, index=chunk.index,
                                dtype="float64" if v.kind == "num" else object)
-        if v.question_type == "multiple":
+        if kind(v.question_type).many_codes:  # a choice not chosen
             column = column.fillna(0)
         out[v.name] = _numbers(column) if v.kind == "num" else _texts(column)
     return pd.DataFrame(out, index=chunk.index)
