@@ -21,7 +21,7 @@ from surveys import areas
 from surveys.errors import Code, InstrumentError, Problem, suggest
 from surveys.limits import Deadline, Limits, check_size, safe_yaml
 from surveys.messages import Message
-from surveys.questions import CHOICE_TYPES, QUESTION_TYPES, kind, personal_types
+from surveys.questions import REGISTRY, kind, personal_types
 from surveys.schema import Choice, Instrument, Page, Question, Text, variables_of
 from surveys.scoring import plan
 from surveys.slugs import SLUG_RE
@@ -320,8 +320,8 @@ class _Builder:
 
     def check_type(self, qtype: Any, where: str, inside: str) -> None:
         """A known question type, and one allowed where it stands (a grid holds likert items)."""
-        if qtype not in QUESTION_TYPES:
-            self.problem(Code.UNKNOWN_TYPE, where, "type", qtype, suggest(str(qtype), set(QUESTION_TYPES)))
+        if not isinstance(qtype, str) or qtype not in REGISTRY:
+            self.problem(Code.UNKNOWN_TYPE, where, "type", qtype, suggest(str(qtype), set(REGISTRY)))
         elif inside == "grid" and qtype != "likert":
             self.problem(Code.BAD_VALUE, where, "type", qtype, _why("grid_items_are_likert"))
         elif inside == "repeat" and not kind(qtype).in_repeat:
@@ -342,7 +342,7 @@ class _Builder:
         builtin = kind(str(qtype)).builtin_choices()
         if builtin:
             return builtin
-        if qtype not in CHOICE_TYPES:
+        if not kind(str(qtype)).has_choices:
             if data.get("choices") is not None:
                 self.problem(Code.BAD_VALUE, where, "choices", qtype, _why("takes_no_choices"))
             return ()

@@ -14,7 +14,7 @@ from surveys import scoring_spec
 from surveys.errors import Code, Problem, suggest
 from surveys.expressions import ExpressionError, Node, parse
 from surveys.messages import Message
-from surveys.questions import CODE_TYPES, NOT_ARITHMETIC, kind
+from surveys.questions import kind
 from surveys.schema import COMPETENCES, Instrument, Question
 
 ARITHMETIC = frozenset({"+", "-", "*", "div", "mod", "neg"})
@@ -115,7 +115,7 @@ class _Checker:
         args = node.args
         if node.kind == "fn" and node.value in ("selected", "count-selected"):
             target = self.target(args[0], owner)
-            if target is not None and target.type not in CODE_TYPES:
+            if target is not None and not kind(target.type).compares_codes:
                 self.mismatch(where, field, "needs_choice_question", function=node.value, name=target.name,
                               type=target.type)
             elif target is not None and node.value == "selected":
@@ -123,12 +123,12 @@ class _Checker:
         elif node.kind == "op" and node.value in ARITHMETIC:
             for arg in args:
                 target = self.target(arg, owner)
-                if target is not None and target.type in NOT_ARITHMETIC:
+                if target is not None and not kind(target.type).arithmetic:
                     self.mismatch(where, field, "not_a_number", name=target.name, type=target.type)
         elif node.kind == "op" and node.value in COMPARISONS:
             for a, b in ((args[0], args[1]), (args[1], args[0])):
                 target = self.target(a, owner)
-                if target is not None and target.type in CODE_TYPES and not kind(target.type).many_codes:
+                if target is not None and kind(target.type).compares_codes and not kind(target.type).many_codes:
                     self.codes(target, b, where, field)
 
     def target(self, node: Node, owner: Question | None) -> Question | None:

@@ -22,11 +22,10 @@ from sqlalchemy import bindparam, func, literal, select, true
 from sqlmodel import Session
 
 import surveys
+from surveys.questions import kind
 from web.client_times import parse_timestamp
 from web.models import Response, WardAssignment
 
-#: question types whose answers form a "grid" a tired or dishonest interviewer may straight-line
-GRID_TYPES = ("likert", "yesno")
 MIN_GRID_ITEMS = 6  #: straight-lining is only judged over at least this many grid answers
 
 
@@ -168,7 +167,7 @@ def _previous_receipts(responses: list[Response]) -> dict[int, dt.datetime]:
 
 def is_straight_lined(response: Response, instrument: surveys.Instrument) -> bool:
     """True when at least :data:`MIN_GRID_ITEMS` grid answers all carry the same code."""
-    codes = [response.answers.get(q.name) for q in instrument.questions if q.type in GRID_TYPES]
+    codes = [response.answers.get(q.name) for q in instrument.questions if kind(q.type).straight_lining]
     codes = [c for c in codes if isinstance(c, str | int)]
     return len(codes) >= MIN_GRID_ITEMS and len(set(codes)) == 1
 

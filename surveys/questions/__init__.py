@@ -38,14 +38,6 @@ from surveys.schema import Instrument, Question
 #: every type name, in the order the modules list them
 QUESTION_TYPES = tuple(REGISTRY)
 INPUT_TYPES = frozenset(n for n, t in REGISTRY.items() if t.takes_answer)
-CHOICE_TYPES = frozenset(n for n, t in REGISTRY.items() if t.has_choices)
-#: types whose value is a choice code (or codes), which ``selected()`` and ``=`` compare
-CODE_TYPES = frozenset(n for n, t in REGISTRY.items() if t.has_choices and t.own_value)
-#: types that arithmetic and ordering refuse at load time (whether a value *is* a number, as the codebook
-#: asks, is the type's ``numeric``: a choice code takes part in arithmetic without being a number)
-NOT_ARITHMETIC = frozenset(n for n, t in REGISTRY.items() if not t.arithmetic)
-#: types left out of the microdata exports
-NOT_EXPORTED = frozenset(n for n, t in REGISTRY.items() if not t.exported)
 #: pyxform's type name -> ours
 XLSFORM_TYPES = {theirs: n for n, t in REGISTRY.items() for theirs in t.xlsform}
 
@@ -74,5 +66,5 @@ def kind(name: str) -> QuestionType:
     return REGISTRY.get(name) or REGISTRY["note"]
 
 
-__all__ = ["CHOICE_TYPES", "CODE_TYPES", "NOT_ARITHMETIC", "INPUT_TYPES", "NOT_EXPORTED", "QUESTION_TYPES", "XLSFORM_TYPES", "Converted", "QuestionType",
-           "Respondent", "kind", "personal_types", "split_personal"]
+__all__ = ["INPUT_TYPES", "QUESTION_TYPES", "REGISTRY", "XLSFORM_TYPES", "Converted", "QuestionType", "Respondent",
+           "kind", "personal_types", "split_personal"]

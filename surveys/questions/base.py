@@ -67,7 +67,7 @@ class QuestionType:
     takes_answer: ClassVar[bool] = True  #: False for notes and calculations
     has_choices: ClassVar[bool] = False  #: the question lists its choices (or a built-in list)
     in_repeat: ClassVar[bool] = True  #: may be a field of a repeat
-    arithmetic: ClassVar[bool] = True  #: its value may take part in arithmetic and order comparisons
+    arithmetic: ClassVar[bool] = True  #: its value may take part in arithmetic and order comparisons (a code too)
     exported: ClassVar[bool] = True  #: a column of the microdata exports (free text, dates, areas are not)
     personal: ClassVar[bool] = False  #: personal data, kept apart from the answers (see :meth:`personal_fields`)
     own_value: ClassVar[bool] = True  #: False where answers live under other names (a grid's items)
@@ -78,10 +78,17 @@ class QuestionType:
     ward_code: ClassVar[bool] = False  #: its value is a ward code, picked province then commune (web.area_lists)
     editable: ClassVar[bool] = False  #: a supervisor may correct the answer on the submission's edit form
     input_type: ClassVar[str] = "text"  #: the HTML input of that edit form when the type has no choices
+    indicator: ClassVar[str] = ""  #: offered on the research page as a "share" (of yes), "categorical" or "score" (web.research.derived)
+    straight_lining: ClassVar[bool] = False  #: a run of these answers may be straight-lined (web.quality)
     required_message: ClassVar[Message] = msg.REQUIRED  #: what a required question left blank says
     xlsform: ClassVar[tuple[str, ...]] = ()  #: pyxform type names imported as this type
     xlsform_type: ClassVar[str] = ""  #: the XLSForm type written on export
     example: ClassVar[Any] = None  #: a valid answer (documentation, tests); choice types take their first code
+
+    @property
+    def compares_codes(self) -> bool:
+        """Its value is a choice code (or codes), which ``selected()`` and ``=`` compare."""
+        return self.has_choices and self.own_value
 
     def form_value(self, q: Question, form: Form, name: str) -> Any:
         """The raw answer in a posted web form, under ``name``."""

@@ -13,6 +13,8 @@ from surveys.schema import Question
 class Likert(SelectOne):
     name = "likert"
     appearance = "likert"
+    indicator = "categorical"
+    straight_lining = True
 
     def demo(self, q: Question, person: Respondent) -> Any:
         codes = [c.code for c in q.choices]

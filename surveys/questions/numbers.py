@@ -18,6 +18,7 @@ def _plain(x: float) -> str:
 class Number(QuestionType):
     numeric = True
     editable = True
+    indicator = "score"
     bad: ClassVar[Message] = msg.NOT_A_NUMBER
 
     def parse(self, value: Any) -> float | None:

@@ -7,4 +7,5 @@ from surveys.questions.selects import SelectOne
 @register
 class Single(SelectOne):
     name = "single"
+    indicator = "categorical"
     xlsform = ("select one",)

@@ -17,6 +17,8 @@ YES_NO = (
 @register
 class YesNo(SelectOne):
     name = "yesno"
+    indicator = "share"
+    straight_lining = True
 
     def builtin_choices(self) -> tuple[Choice, ...]:
         return YES_NO

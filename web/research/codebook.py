@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import surveys
-from surveys.questions import NOT_EXPORTED, kind
+from surveys.questions import kind
 from web.i18n import languages, lazy_gettext
 from web.messages import in_every_language
 from web.population import AGE_BANDS
 from web.research import derived
 
-SKIPPED_TYPES = NOT_EXPORTED
 #: identifying answers left out of the de-identified microdata (age band is kept instead of birth year)
 WITHHELD = ("birth_year",)
 #: design variables holding whole numbers
@@ -117,7 +116,7 @@ def rosters(instrument: surveys.Instrument) -> dict[str, list[Variable]]:
     out = {}
     for q in instrument.variables:
         if q.type == "repeat":
-            fields = [v for item in q.items if item.type not in SKIPPED_TYPES
+            fields = [v for item in q.items if kind(item.type).exported
                       for v in _question_variables(instrument, item, relevance.get(item.name, ""), derivations)]
             out[q.name] = [*_roster_keys(), *fields]
     return out
@@ -150,7 +149,7 @@ def variables(instrument: surveys.Instrument, withheld: tuple[str, ...] = WITHHE
     derivations = _derivations(instrument)
     indicators = surveys.indicator_names(instrument)
     for q in instrument.variables:
-        if q.type not in SKIPPED_TYPES and q.name not in withheld and q.name not in indicators:
+        if kind(q.type).exported and q.name not in withheld and q.name not in indicators:
             out += _question_variables(instrument, q, relevance.get(q.name, ""), derivations)
     for name in indicators:
         how = derivations.get(name) or next((v for k, v in derivations.items() if name.startswith(k + "_")), "")

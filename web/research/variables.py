@@ -14,6 +14,7 @@ from flask_babel import force_locale
 
 import surveys
 from analysis.lazy import pandas as pd
+from surveys.questions import kind as question_kind
 from web.i18n import _, lazy_gettext
 from web.population import AGE_BANDS
 from web.research import derived
@@ -31,10 +32,8 @@ GROUP_NAMES = {
     "income": lazy_gettext("Household income"),
     "round": lazy_gettext("Round (wave)"),
 }
-#: question types offered as indicators, by kind: yes/no -> share of "yes", a choice -> distribution,
-#: a number -> mean; identifying answers (the year of birth) are never offered
-QUESTION_KINDS = {"yesno": derived.SHARE, "single": derived.CATEGORICAL, "likert": derived.CATEGORICAL,
-                  "integer": derived.SCORE, "decimal": derived.SCORE}
+#: identifying answers (the year of birth) are never offered as indicators; which questions are, and how
+#: (yes/no -> share of "yes", a choice -> distribution, a number -> mean), is their type's ``indicator``
 NOT_OFFERED = ("birth_year",)
 
 
@@ -97,8 +96,8 @@ def indicators(instrument: surveys.Instrument, data: Weighted, lang: str) -> lis
     for page in instrument.pages:
         group = _("Questions: %(page)s", page=instrument.text(page.title, lang))
         for q in (v for question in page.questions for v in question.variables):
-            kind = QUESTION_KINDS.get(q.type)
-            if kind is None or q.name in taken or q.name in NOT_OFFERED:
+            kind = question_kind(q.type).indicator
+            if not kind or q.name in taken or q.name in NOT_OFFERED:
                 continue
             has, _is_01 = _facts(data, q.name)
             if has:
