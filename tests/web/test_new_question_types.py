@@ -11,13 +11,19 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
+from jinja2 import ChoiceLoader, DictLoader
 from sqlmodel import select
 
-from surveys.questions import INPUT_TYPES, QUESTION_TYPES
+from surveys import check, score
+from surveys import messages as msg
+from surveys.loader import from_dict
+from surveys.questions import INPUT_TYPES, QUESTION_TYPES, REGISTRY
+from surveys.questions.integer import Integer
 from surveys.xlsform import import_xlsform
 from tests.web.test_lifecycle import review_values
 from web import catalog, db
 from web.models import PersonalDetails, Response, Survey, SurveyVersion
+from web.research import codebook
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = ROOT / "tests/fixtures/xlsforms/khaosat-time_datetime.xlsx"
@@ -225,3 +231,43 @@ def test_texts_with_a_phone_or_email_regex_are_recognised_as_contact_data(app, c
     answers, kept = details(app)
     assert answers == {"age_q": 30, "tax_code": "0101234567", "phone_intl": "84987654321"}
     assert (kept.phone, kept.email) == ("0912345678", "an@example.vn")
+
+
+class Rating(Integer):
+    """A type added by a test alone: whole stars; everything else is the integer type's."""
+
+    name = "rating"
+    xlsform = ()
+
+
+RATED = {"slug": "sao", "title": {"vi": "Sao", "en": "Stars"},
+         "scoring": {"blocks": [{"method": "expression", "output": "stars_x2", "expression": "${stars} * 2"}]},
+         "pages": [{"name": "p", "title": {"vi": "P", "en": "P"}, "questions": [
+             {"name": "stars", "type": "rating", "label": {"vi": "Mấy sao?", "en": "How many stars?"},
+              "required": True, "min": 1, "max": 5},
+             {"name": "why", "type": "text", "label": {"vi": "Vì sao?", "en": "Why?"}, "relevant": "${stars} < 3"}]}]}
+
+
+@pytest.fixture
+def rating(monkeypatch, app):
+    """The rating type in the registry, and its page template (a module and a template: nothing else)."""
+    monkeypatch.setitem(REGISTRY, "rating", Rating())
+    page = '{% include "respond/questions/integer.html" %}<span class="stars">★</span>'
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"respond/questions/rating.html": page}), app.jinja_env.loader])
+
+
+def test_a_new_ordinary_type_needs_only_its_module_and_its_template(client, app, rating):
+    inst = from_dict(RATED)  # loads: a known type, taking part in arithmetic (the relevance, the scoring)
+    assert check(inst, {"stars": "4"}).values == {"stars": 4}
+    assert check(inst, {"stars": "9"}).errors["stars"] == msg.TOO_LARGE(limit="5")
+    assert check(inst, {}).errors["stars"] == msg.REQUIRED
+    assert score(inst, {"stars": 4}) == {"stars_x2": 8.0}
+    with app.app_context():
+        [stars] = [v for v in codebook.variables(inst) if v.name == "stars"]
+        assert (stars.kind, stars.integer, stars.question_type) == ("num", True, "rating")  # a numeric column
+        catalog.publish(db.session(), inst, controller="Test controller", contact="test@example.org")
+    assert client.post("/s/sao?lang=en").status_code == 302
+    page = client.get("/s/sao/p/0").get_data(as_text=True)
+    assert 'name="stars"' in page and '<span class="stars">★</span>' in page
+    assert client.post("/s/sao/p/0", data={"stars": "5"}).status_code == 302
+    assert stored(app) == {"stars": 5}
