@@ -46,6 +46,16 @@ def _page(page: Page) -> dict[str, Any]:
     }
 
 
+def _value_traits(q: Question) -> dict[str, Any]:
+    """What the offline client reads and checks an answer as, from the type's traits, so that its code names no
+    type: ``number`` ("whole", "decimal" or None: read as a number and held to ``minimum``/``maximum``),
+    ``many`` (several codes ticked) and ``ward`` (a ward code: the interview's ward fills it in)."""
+    question_type = kind(q.type)
+    number = "whole" if question_type.whole_numbers else "decimal" if question_type.numeric else None
+    return {"number": number if question_type.takes_answer else None, "many": question_type.many_codes,
+            "ward": question_type.ward_code}
+
+
 def _question(q: Question) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": q.name,
@@ -63,6 +73,7 @@ def _question(q: Question) -> dict[str, Any]:
         "choices": [{"code": c.code, "label": c.label, **({"filters": c.filters} if c.filters else {})}
                     for c in q.choices],
     }
+    out.update(_value_traits(q))
     out.update(kind(q.type).json(q, _question))
     if q.extra.get("choice_filter"):
         src = str(q.extra["choice_filter"])

@@ -30,7 +30,8 @@ class Knowledge(QuestionType):
         return _select(q).form_value(q, form, name)
 
     def json(self, q: Question, question_json: Callable[[Question], dict[str, Any]]) -> dict[str, Any]:
-        return {"multiple": bool(q.extra.get("multiple"))}
+        multiple = bool(q.extra.get("multiple"))
+        return {"multiple": multiple, "many": multiple}
 
     def export(self, q: Question, row: dict[str, Any], writer: Writer) -> None:
         row["correct"] = " ".join(q.correct)

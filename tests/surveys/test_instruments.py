@@ -140,3 +140,15 @@ def test_digital_skills_walk_reaches_above_basic():
     scores = score(ds, values)
     assert scores["dsi_level"] == 5 and scores["at_least_basic"] == 1 and scores["knowledge_score"] == 100
     assert scores["used_online_public_service"] == 1 and scores["vneid_level2_used"] == 0  # the first VNeID answer is "none"
+
+
+@pytest.mark.parametrize("instrument", ALL, ids=lambda i: i.slug)
+def test_offline_json_says_how_answers_are_read_as_the_type_names_did(instrument):
+    """The collection app reads and checks answers by ``number``/``many``/``ward`` (from the types' traits); a survey
+    stored on a phone before those fields came is read by type name (collect.js ``traits``): both must agree."""
+    for page in instrument_to_json(instrument)["pages"]:
+        for q in page["questions"]:
+            by_name = {"number": {"integer": "whole", "decimal": "decimal"}.get(q["type"]),
+                       "many": q["type"] == "multiple" or (q["type"] == "knowledge" and q["multiple"]),
+                       "ward": q["type"] == "area"}
+            assert {key: q[key] for key in by_name} == by_name, q["name"]

@@ -14,7 +14,7 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 from sqlmodel import select
 
-from surveys import check, score
+from surveys import check, instrument_to_json, score
 from surveys import messages as msg
 from surveys.loader import from_dict
 from surveys.questions import INPUT_TYPES, QUESTION_TYPES, REGISTRY
@@ -262,6 +262,8 @@ def test_a_new_ordinary_type_needs_only_its_module_and_its_template(client, app,
     assert check(inst, {"stars": "9"}).errors["stars"] == msg.TOO_LARGE(limit="5")
     assert check(inst, {}).errors["stars"] == msg.REQUIRED
     assert score(inst, {"stars": 4}) == {"stars_x2": 8.0}
+    [offline] = [q for p in instrument_to_json(inst)["pages"] for q in p["questions"] if q["name"] == "stars"]
+    assert (offline["number"], offline["many"], offline["ward"]) == ("whole", False, False)  # the phone checks it
     with app.app_context():
         [stars] = [v for v in codebook.variables(inst) if v.name == "stars"]
         assert (stars.kind, stars.integer, stars.question_type) == ("num", True, "rating")  # a numeric column

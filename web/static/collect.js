@@ -499,7 +499,7 @@
     survey(slug, version).then(function (s) {
       if (!s) { status(T.not_offline); if (from) hhError(H.no_survey); markSurveys(); return; }
       var answers = {};
-      s.pages.forEach(function (p) { p.questions.forEach(function (q) { if (q.type === "area") answers[q.name] = Number(ward); }); });
+      s.pages.forEach(function (p) { p.questions.forEach(function (q) { if (traits(q).ward) answers[q.name] = Number(ward); }); });
       var item = { uuid: uuid(), survey: slug, version: s.version, title: s.title[boot.lang] || s.title[s.default_language],
         ward: Number(ward), area_codes: s.area_codes, lang: boot.lang, answers: answers, page: -1, status: "draft", started_at: new Date().toISOString() };
       if (from) { item.household = from.household; item.title += " · " + from.address; }
@@ -616,7 +616,14 @@
     }
   };
   /* types whose answer is read back as a number */
-  var NUMERIC = { integer: true, decimal: true, area: true };
+  /* how an answer is read and checked, as the survey's JSON says from the question type's traits (number: "whole",
+     "decimal" or null; many: several codes; ward: a ward code); a survey stored on the phone before those fields
+     came has none of them, and its questions are read as they were then, by type name */
+  function traits(q) {
+    if ("many" in q) return q;
+    return { number: q.type === "integer" ? "whole" : q.type === "decimal" ? "decimal" : null,
+      many: q.type === "multiple" || (q.type === "knowledge" && !!q.multiple), ward: q.type === "area" };
+  }
   function input(box, name, q, value) { (WIDGETS[q.type] || WIDGETS.text)(box, name, q, value); }
   function fieldset(q, name) {
     var fs = el("fieldset", { id: "q-" + name, "data-q": name });
@@ -700,13 +707,13 @@
       names.forEach(function (name) {
         var els = form.querySelectorAll("[name='" + name + "']");
         if (!els.length) return;
-        var multi = q.type === "multiple" || (q.type === "knowledge" && q.multiple), v;
+        var t = traits(q), multi = t.many, v;
         if (READERS[q.type]) v = READERS[q.type](form, name);
         else if (multi) v = Array.prototype.filter.call(els, function (e) { return e.checked; }).map(function (e) { return e.value; });
         else if (els[0].type === "radio" || els[0].type === "checkbox") {
           var hit = Array.prototype.filter.call(els, function (e) { return e.checked; })[0];
           v = hit ? hit.value : undefined;
-        } else v = els[0].value === "" ? undefined : (NUMERIC[q.type] ? Number(els[0].value) : els[0].value);
+        } else v = els[0].value === "" ? undefined : (t.number || t.ward ? Number(els[0].value) : els[0].value);
         if (v === undefined || (multi && !v.length)) delete current.answers[name]; else current.answers[name] = v;
       });
     });
@@ -723,9 +730,10 @@
   function errorFor(q, v) {
     var blank = v === undefined || v === "" || (Array.isArray(v) && !v.length);
     if (blank) return q.required ? T.required : null;
-    if (q.type === "integer" || q.type === "decimal") {
+    var number = traits(q).number;
+    if (number) {
       if (typeof v !== "number" || isNaN(v)) return T.number;
-      if (q.type === "integer" && v % 1 !== 0) return T.integer;
+      if (number === "whole" && v % 1 !== 0) return T.integer;
       if (q.minimum !== null && q.minimum !== undefined && v < q.minimum) return fill(T.min, { x: q.minimum });
       if (q.maximum !== null && q.maximum !== undefined && v > q.maximum) return fill(T.max, { x: q.maximum });
     }
