@@ -87,8 +87,12 @@ def _finish(design, dom, est, infl, deff_s2, wsum, n, scale, statistic, level, k
     return Estimate.from_vcov(dom.keys if keys is None else keys, est, v, n, statistic, level, deff)
 
 
-def _weights_in(design: SurveyDesign, dom: Domains, ok: np.ndarray) -> np.ndarray:
-    return np.where(ok & dom.member, design.weights, 0.0)
+def _weighted(design: SurveyDesign, dom: Domains, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What every estimator starts from: the weights of the rows in ``dom`` that are valid (``ok``; 0 elsewhere),
+    each row's domain code, and each domain's sum of weights."""
+    w = np.where(ok & dom.member, design.weights, 0.0)
+    codes = dom.safe_codes()
+    return w, codes, np.bincount(codes, weights=w, minlength=dom.size)
 
 
 def mean(design: SurveyDesign, variable: str, by: By = None, level: float = 0.95) -> Estimate:
@@ -99,9 +103,7 @@ def mean(design: SurveyDesign, variable: str, by: By = None, level: float = 0.95
 
 def mean_of(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains, level: float = 0.95) -> Estimate:
     """:func:`mean` of an array ``y`` (valid where ``ok``) over the domains ``dom``."""
-    w = _weights_in(design, dom, ok)
-    codes = dom.safe_codes()
-    wsum = np.bincount(codes, weights=w, minlength=dom.size)
+    w, codes, wsum = _weighted(design, dom, ok)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.bincount(codes, weights=w * y, minlength=dom.size) / wsum
         resid = y - est[codes]
@@ -116,9 +118,7 @@ def total(design: SurveyDesign, variable: str, by: By = None, level: float = 0.9
     """Weighted total per domain (R's ``svytotal``)."""
     y, ok = numeric(design, variable)
     dom = design.domains(by)
-    w = _weights_in(design, dom, ok)
-    codes = dom.safe_codes()
-    wsum = np.bincount(codes, weights=w, minlength=dom.size)
+    w, codes, wsum = _weighted(design, dom, ok)
     est = np.bincount(codes, weights=w * y, minlength=dom.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         resid = y - (est / wsum)[codes]
@@ -134,9 +134,7 @@ def ratio(design: SurveyDesign, numerator: str, denominator: str, by: By = None,
     x, okx = numeric(design, denominator)
     ok = oky & okx
     dom = design.domains(by)
-    w = _weights_in(design, dom, ok)
-    codes = dom.safe_codes()
-    wsum = np.bincount(codes, weights=w, minlength=dom.size)
+    w, codes, wsum = _weighted(design, dom, ok)
     xsum = np.bincount(codes, weights=w * x, minlength=dom.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.bincount(codes, weights=w * y, minlength=dom.size) / xsum
@@ -164,10 +162,8 @@ def proportion(design: SurveyDesign, variable: str, by: By = None, ci_method: CI
     if not ok.any():
         raise DesignError(f"column {variable!r} has no non-missing values")
     dom = design.domains(by)
-    w = _weights_in(design, dom, ok)
-    codes = dom.safe_codes()
+    w, codes, wsum = _weighted(design, dom, ok)
     n_levels = len(levels)
-    wsum = np.bincount(codes, weights=w, minlength=dom.size)
     ind = np.zeros((design.n, n_levels))
     ind[np.flatnonzero(ok), lcodes[ok]] = 1.0
     hits = np.stack([np.bincount(codes, weights=w * ind[:, j], minlength=dom.size) for j in range(n_levels)], 1)
