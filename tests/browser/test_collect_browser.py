@@ -223,3 +223,48 @@ def test_a_location_is_sent_only_with_consent_and_kept_apart(live_app, browser):
     assert [(d.response_id, d.latitude, d.longitude, d.accuracy_m) for d in kept] == [
         (stored[0].id, 21.0285, 105.8542, 15.0)]
     context.close()
+
+
+DRAFT = """async () => {
+  const db = await new Promise((ok) => { const r = indexedDB.open(""" + DB_NAME + """, 1);
+    r.onsuccess = () => ok(r.result); });
+  const all = await new Promise((ok) => { const q = db.transaction('interviews').objectStore('interviews').getAll();
+    q.onsuccess = () => ok(q.result); });
+  return all.filter((i) => i.status === 'draft').map((i) => i.answers)[0];
+}"""
+
+
+def test_the_phone_reads_and_checks_answers_as_the_question_types_say(live_app, browser):
+    """Numbers, several ticked codes and the ward, as the survey's JSON says from the types' traits: the ward is
+    filled in from the interview's, a year below the question's minimum is refused on the phone, in Vietnamese,
+    before anything is sent, and the draft keeps a number and a list of codes, not text."""
+    inst = instrument(live_app, "digital-skills")
+    context, page = volunteer_page(live_app, browser, "vol-traits")
+    page.select_option("#ward", HOAN_KIEM)
+    page.get_by_role("button", name=inst.text(inst.title, "vi")).click()
+    page.wait_for_selector("#interview:not([hidden])")
+    answer_page(page, inst.pages[0].questions)
+    page.locator("#next").click()
+    expect(page.locator("#ptitle")).to_have_text(inst.text(inst.pages[1].title, "vi"))
+    assert page.input_value("select[name=ward]") == HOAN_KIEM  # filled in from the interview's ward
+    answer_page(page, inst.pages[1].questions)
+    page.fill("input[name=birth_year]", "1890")
+    page.locator("#next").click()
+    expect(page.locator("#e-birth_year")).to_have_text("Giá trị phải từ 1920 trở lên.")
+    expect(page.locator("#ptitle")).to_have_text(inst.text(inst.pages[1].title, "vi"))  # not past this page
+    page.fill("input[name=birth_year]", "1958")
+    access = next(n for n, p in enumerate(inst.pages) if any(q.name == "devices" for q in p.questions))
+    for n in range(2, access + 1):  # on to the page with the devices, answering what comes before it
+        page.locator("#next").click()
+        expect(page.locator("#ptitle")).to_have_text(inst.text(inst.pages[n].title, "vi"))
+        if n < access:
+            answer_page(page, inst.pages[n].questions)
+    page.check("input[name=devices][value=smartphone]")
+    page.check("input[name=devices][value=tablet]")
+    answer_page(page, [q for q in inst.pages[access].questions if q.name != "devices"])
+    page.locator("#next").click()
+    expect(page.locator("#ptitle")).not_to_have_text(inst.text(inst.pages[access].title, "vi"))
+    draft = page.evaluate(DRAFT)
+    assert draft["ward"] == int(HOAN_KIEM) and draft["birth_year"] == 1958
+    assert draft["devices"] == ["smartphone", "tablet"]
+    context.close()
