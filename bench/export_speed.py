@@ -30,19 +30,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
+import psycopg  # noqa: E402
+from sqlalchemy import func, insert  # noqa: E402
+from sqlmodel import select  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
 from web import catalog, create_app, db  # noqa: E402
+from web.catalog import ward_names  # noqa: E402
+from web.demo import synthetic_responses  # noqa: E402
+from web.models import Response  # noqa: E402
+from web.population import build_population, draw_sample  # noqa: E402
+from web.research import codebook, exports  # noqa: E402
+from web.research.query import load_instrument  # noqa: E402
+from web.research.weighting import calibrate, margins_frame, weighted  # noqa: E402
+from web.tables import iter_frames, responses_frame  # noqa: E402
 
 
 def seed(app, n: int) -> None:
-    import numpy as np
-    from sqlalchemy import func, insert
-    from sqlmodel import select
-    from tqdm import tqdm
-
-    from web.demo import synthetic_responses
-    from web.models import Response
-    from web.population import build_population, draw_sample
-
     with app.app_context():
         session = db.session()
         version = catalog.current_version(session, "digital-skills")
@@ -66,9 +71,6 @@ def seed(app, n: int) -> None:
 
 
 def weights_seconds(app) -> tuple[float, float]:
-    from web.research.weighting import calibrate, margins_frame
-    from web.tables import responses_frame
-
     with app.test_request_context():  # what weighted() does when its cache misses
         start, cpu = time.perf_counter(), time.process_time()
         calibrate(responses_frame(db.session(), "digital-skills"), margins_frame(db.session(), 1))
@@ -76,12 +78,6 @@ def weights_seconds(app) -> tuple[float, float]:
 
 
 def run(app, fmt: str, trace: bool) -> tuple[float, float, float, int]:
-    from web.catalog import ward_names
-    from web.research import codebook, exports
-    from web.research.query import load_instrument
-    from web.research.weighting import weighted
-    from web.tables import iter_frames
-
     with app.test_request_context():
         session = db.session()
         data = weighted(session, "digital-skills", 1)  # calibration: once, cached, not timed
@@ -133,8 +129,6 @@ def _peak_rss() -> int:
 def fresh_database(postgres: bool) -> str:
     if not postgres:
         return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
-    import psycopg
-
     server = os.environ.get("BENCH_POSTGRES", "postgres@127.0.0.1:5432")
     with psycopg.connect(f"postgresql://{server}/postgres", autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS khaosat_bench")

@@ -41,6 +41,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import psycopg  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from analysis import SqlDesign  # noqa: E402
@@ -85,8 +86,6 @@ def _chunk(geo: pd.DataFrame, commune_index: np.ndarray, weight: np.ndarray, rng
 
 def load(url: str, rows: int, villages: int = 1, seed: int = 1, table: str = TABLE) -> pd.DataFrame:
     """Create and COPY-load the table; return the geography with sample sizes and weights."""
-    import psycopg  # the bench's own connection for COPY
-
     geo, rng = load_geography(rows, seed)
     per_stratum = geo.groupby("stratum")[["n", "population"]].transform("sum")
     geo["weight"] = per_stratum["population"] / per_stratum["n"].clip(lower=1)

@@ -30,6 +30,8 @@ from werkzeug.serving import make_server
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from web import catalog, create_app, db  # noqa: E402
+from web.auth import hash_password  # noqa: E402
+from web.models import User  # noqa: E402
 
 PEERS = [("Enketo form engine (enketo-core + widgets)", 266 * 1024),
          ("SurveyJS 2.5 runtime (core + UI + CSS)", 415 * 1024),
@@ -79,9 +81,6 @@ def serve(tmp: Path):
         db.upgrade(db.engine())
         catalog.load_areas(db.session())
         catalog.publish_builtin(db.session())
-        from web.auth import hash_password
-        from web.models import User
-
         db.session().add(User(username="bench-volunteer", role="volunteer", password_hash=hash_password("bench-pass-9")))
         db.session().commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)

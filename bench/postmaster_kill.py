@@ -29,8 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import create_engine, text  # noqa: E402
+
 from bench.submissions_load import prepare, start_gunicorn, wait_until_ready  # noqa: E402
 from tests.pg_cluster import Cluster  # noqa: E402
+from web.config import normalise_database_url  # noqa: E402
 
 
 @dataclass
@@ -126,10 +129,6 @@ def burst_with_kill(cluster: Cluster, before: float = 1.5, down: float = 1.0, af
 
 
 def _stored(url: str) -> Counter:
-    from sqlalchemy import create_engine, text
-
-    from web.config import normalise_database_url
-
     engine = create_engine(normalise_database_url(url))
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT uuid, count(*) FROM responses GROUP BY uuid")).all()

@@ -51,10 +51,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
+from bench.submissions_load import prepare as volunteer  # noqa: E402
 from bench.submissions_load import server_pids, start_gunicorn, wait_until_ready  # noqa: E402
 from web import catalog, create_app, db  # noqa: E402
+from web.auth import new_token  # noqa: E402
 from web.config import normalise_database_url  # noqa: E402
+from web.demo import seed_demo  # noqa: E402
+from web.models import User  # noqa: E402
 
 PAGES = {
     "results by ward": "/research/digital-skills?indicator=dsi_index&level=ward",
@@ -98,8 +103,6 @@ def create(rows: int) -> None:
 
 def load(rows: int) -> None:
     """The demo, then copies of its digital-skills responses made by PostgreSQL until there are ``rows``."""
-    from web.demo import seed_demo  # the load only
-
     create(rows)
     began = time.perf_counter()
     app = create_app({"DATABASE_URL": database_url(rows), "SECRET_KEY": "bench"})
@@ -131,12 +134,6 @@ def load(rows: int) -> None:
 
 def prepare(rows: int) -> tuple[str, str, dict, int]:
     """(researcher's API token, volunteer's API token, an interview's answers, the survey's version)."""
-    from sqlmodel import select  # the bench only
-
-    from bench.submissions_load import prepare as volunteer
-    from web.auth import new_token
-    from web.models import User
-
     app = create_app({"DATABASE_URL": database_url(rows), "SECRET_KEY": "bench"})
     with app.app_context():
         session = db.session()

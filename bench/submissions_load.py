@@ -44,6 +44,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+from sqlalchemy import create_engine, func, text  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from surveys import areas  # noqa: E402
+from surveys.areas import CODE_LIST  # noqa: E402
+from surveys.questions import kind  # noqa: E402
+from tests.web.helpers import HOAN_KIEM, a_valid_answer  # noqa: E402
+from web import catalog, create_app, db  # noqa: E402
+from web.auth import hash_password, new_token  # noqa: E402
+from web.config import normalise_database_url  # noqa: E402
+from web.demo import PSUS_PER_WARD, synthetic_responses  # noqa: E402
+from web.models import Response, User, WardAssignment  # noqa: E402
+from web.population import build_population, draw_sample  # noqa: E402
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -53,10 +68,6 @@ def free_port() -> int:
 
 def prepare(url: str, schema: str | None) -> tuple[str, int, dict]:
     """Migrate, publish the surveys, create a volunteer and a token; return token, version, answers."""
-    from web import create_app, db
-    from web.auth import hash_password, new_token
-    from web.models import User
-
     app = create_app({"DATABASE_URL": url, "ENGINE_OPTIONS": _search_path(schema)})
     with app.app_context():
         version, inst = _published(schema)
@@ -76,10 +87,6 @@ def _search_path(schema: str | None) -> dict:
 def _published(schema: str | None):
     """The database migrated, its areas loaded and the built-in surveys published: (digital-skills's
     current version, its instrument). Inside an app context."""
-    from sqlalchemy import text
-
-    from web import catalog, db
-
     if schema:
         with db.engine().begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -93,9 +100,6 @@ def _published(schema: str | None):
 
 def same_answers(inst) -> dict:
     """One valid set of answers to every question (the duplicate worst case sends it every time)."""
-    from surveys.questions import kind
-    from tests.web.helpers import HOAN_KIEM, a_valid_answer
-
     answers = {}
     for q in inst.questions:
         for target in (q.items if q.type == "grid" else (q,)):
@@ -189,10 +193,6 @@ class Workload:
 def prepare_workload(url: str, schema: str | None, volunteers: int = 50, answers: str = "varied") -> Workload:
     """The database made ready (migrated, surveys published, ``volunteers`` bench volunteers with their
     wards and a fresh token each; what they stored before is kept) and what they will send."""
-    from surveys.areas import CODE_LIST
-    from web import create_app, db
-    from web.auth import new_token
-
     app = create_app({"DATABASE_URL": url, "ENGINE_OPTIONS": _search_path(schema)})
     with app.app_context():
         version, inst = _published(schema)
@@ -211,13 +211,6 @@ def prepare_workload(url: str, schema: str | None, volunteers: int = 50, answers
 
 def _volunteers(count: int) -> list[tuple]:
     """The bench's volunteers (created the first time) and their wards: Hà Nội's 126 shared out."""
-    from sqlmodel import select
-
-    from surveys import areas
-    from web import db
-    from web.auth import hash_password
-    from web.models import User, WardAssignment
-
     session = db.session()
     codes = [w.code for w in areas.wards(areas.HANOI)]
     password = None  # they send with tokens; hashed once (argon2 takes a second each)
@@ -251,12 +244,6 @@ def _interviews(version, inst, wards: list[list[int]], each: int = 60, seed: int
 
 
 def _draw_interviews(version, inst, wards: list[list[int]], each: int, seed: int) -> list[list[str]]:
-    import numpy as np
-
-    from surveys import areas
-    from web.demo import PSUS_PER_WARD, synthetic_responses
-    from web.population import build_population, draw_sample
-
     sharing: dict[int, list[int]] = {}
     for i, mine in enumerate(wards):
         for w in mine:
@@ -282,11 +269,6 @@ def _draw_interviews(version, inst, wards: list[list[int]], each: int, seed: int
 def _history(ids: list[int]) -> tuple[dict[int, int], int]:
     """How many interviews each volunteer has stored, and when the first began (Unix seconds; for a new
     database, :data:`HISTORY_DAYS` ago)."""
-    from sqlalchemy import func, select
-
-    from web import db
-    from web.models import Response
-
     session = db.session()
     done = dict(session.execute(select(Response.volunteer_id, func.count()).where(Response.volunteer_id.in_(ids))
                                 .group_by(Response.volunteer_id)).all())
@@ -316,10 +298,6 @@ def start_gunicorn(url: str, schema: str | None, workers: int, threads: int = 1,
 
 
 def count_rows(url: str, schema: str | None) -> int:
-    from sqlalchemy import create_engine, text
-
-    from web.config import normalise_database_url
-
     options = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
     engine = create_engine(normalise_database_url(url), **options)
     with engine.connect() as conn:
@@ -484,10 +462,6 @@ def server_pids(master: int, url: str) -> tuple[list[int], list[int]]:
         workers = []
     if not url.startswith("postgresql"):
         return workers, []
-    from sqlalchemy import create_engine, text
-
-    from web.config import normalise_database_url
-
     engine = create_engine(normalise_database_url(url))
     with engine.connect() as conn:
         backends = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
@@ -559,10 +533,6 @@ def report_wrk(port, workload: Workload, args, url, schema, meter: CpuMeter, wor
 def _carry_on(workload: Workload, url: str, schema: str | None) -> Workload:
     """``workload`` with each volunteer's count of stored interviews read again (after the warm-up), so
     that its next interview is one it has not sent."""
-    from sqlalchemy import create_engine, text
-
-    from web.config import normalise_database_url
-
     engine = create_engine(normalise_database_url(url), **_search_path(schema))
     with engine.connect() as conn:
         done = dict(conn.execute(text("SELECT u.username, count(r.id) FROM users u JOIN responses r "
@@ -575,10 +545,6 @@ def _carry_on(workload: Workload, url: str, schema: str | None) -> Workload:
 
 def cleanup(url, schema, workdir) -> None:
     if schema:
-        from sqlalchemy import create_engine, text
-
-        from web.config import normalise_database_url
-
         with create_engine(normalise_database_url(url)).begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     shutil.rmtree(workdir, ignore_errors=True)

@@ -26,19 +26,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from sqlalchemy import text  # noqa: E402
 from submissions_load import (  # noqa: E402 - bench scripts import their sibling
     cleanup,
     cpu_seconds,
     prepare_workload,
 )
 
+from web import create_app, db  # noqa: E402 - after submissions_load, which puts the repository on sys.path
+
 
 def backend_pid(app) -> int | None:
     """The PostgreSQL backend of the app's one pooled connection (None on SQLite)."""
-    from sqlalchemy import text
-
-    from web import db
-
     with app.app_context():
         if db.engine().dialect.name != "postgresql":
             return None
@@ -57,8 +56,6 @@ def main() -> None:
     parser.add_argument("--dump", metavar="FILE", help="with --cprofile: also write the profile to FILE (pstats)")
     parser.add_argument("--callees", metavar="NAME", help="with --cprofile: print what functions matching NAME call")
     args = parser.parse_args()
-
-    from web import create_app
 
     workdir = Path(tempfile.mkdtemp(prefix="khaosat-profile-"))
     url, schema = (args.postgres, f"bench_{uuid.uuid4().hex[:8]}") if args.postgres else (
@@ -80,8 +77,6 @@ def main() -> None:
             profiler.disable()
     finally:
         with app.app_context():
-            from web import db
-
             db.engine().dispose()
         cleanup(url, schema, workdir)
     report(args, schema, batches)

@@ -21,7 +21,10 @@ import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pyxform.xls2json  # noqa: E402, F401 - loaded before the clocks start, as in a running server
+
 import surveys  # noqa: E402
+import surveys.xlsform  # noqa: E402, F401 - the same
 from surveys.limits import Limits  # noqa: E402
 from tests.surveys.test_upload_limits import LAUGHS  # noqa: E402 - the same hostile file the tests refuse
 
@@ -60,10 +63,6 @@ def refuse(path: Path, label: str, limits: Limits) -> None:
 
 
 def main() -> None:
-    import pyxform.xls2json  # noqa: F401 - imported once, as in a running server
-
-    import surveys.xlsform  # noqa: F401
-
     cached = Path(tempfile.gettempdir()) / "khaosat-bench-300k-choices.xlsx"
     if not cached.exists():
         made = time.perf_counter()

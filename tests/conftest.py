@@ -72,9 +72,16 @@ from werkzeug.routing import Rule
 import tests.one_blas_thread  # noqa: F401  (first: before NumPy is imported)
 import web.models  # noqa: F401  (every table in SQLModel.metadata, for copying the demo's rows)
 from analysis import cell_suppression
+from surveys import areas
 from web import background, catalog, create_app, db
+from web.auth import hash_password, new_token
 from web.config import normalise_database_url
+from web.demo import seed_demo
+from web.models import User
+from web.national_demo import seed_national
+from web.population import build_population
 from web.research import snapshots
+from web.research.margins import replace_margins
 
 # Hypothesis is imported with the suite's rules, in every process: otherwise the process that only runs the
 # xdist workers (or a run of files that do not use it) imports it from its plugin's terminal summary, deep in
@@ -463,11 +470,6 @@ NATIONAL = "national"  #: the template key of the national demo (:func:`_seed_na
 def _seed_national(session) -> None:
     """The national demo (24 a province), next to Hà Nội's ward margins, which a national survey must not
     be raked to (``tests/web/test_national.py``'s ``national`` fixture copies it)."""
-    from surveys import areas
-    from web.national_demo import seed_national
-    from web.population import build_population
-    from web.research.margins import replace_margins
-
     replace_margins(session, areas.HANOI, build_population(areas.HANOI).margins(), "demo", None)
     report = seed_national(session, per_province=24)
     assert "national responses added" in report, report
@@ -490,8 +492,6 @@ class DemoTemplates:
 
     @staticmethod
     def _seed(url: str, options: dict, per_ward: int | str) -> None:
-        from web.demo import seed_demo
-
         app = create_app({**TEST_CONFIG, "DATABASE_URL": url, "ENGINE_OPTIONS": options})
         with app.app_context():
             if per_ward == NATIONAL:
@@ -642,9 +642,6 @@ class Accounts:
         self.app, self.client = app, client
 
     def create(self, role: str, username: str | None = None, password: str = "correct-horse-9") -> str:
-        from web.auth import hash_password
-        from web.models import User
-
         username = username or f"{role}-user"
         with self.app.app_context():
             db.session().add(User(username=username, role=role, password_hash=hash_password(password)))
@@ -656,14 +653,9 @@ class Accounts:
         return self.client.post("/accounts/login", data={"username": username, "password": password})
 
     def token(self, role: str) -> str:
-        from sqlmodel import select
-
-        from web.auth import new_token
-        from web.models import User
-
         username = self.create(role, username=f"{role}-api")
         with self.app.app_context():
-            user = db.session().exec(select(User).where(User.username == username)).one()
+            user = db.session().scalars(select(User).where(User.username == username)).one()
             return new_token(user)
 
 

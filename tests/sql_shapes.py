@@ -24,6 +24,9 @@ import re
 import sys
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 _current = {"test": ""}
 _TYPE = r"(?:::[A-Z]+(?:\(N\))?(?:\[\])?)?"
 _PATTERNS = [
@@ -48,9 +51,6 @@ def pytest_configure(config):
     folder = os.environ.get("SQL_SHAPES_DIR")
     if not folder:
         return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     Path(folder).mkdir(parents=True, exist_ok=True)
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     out = (Path(folder) / f"{worker}.jsonl").open("a", encoding="utf-8")

@@ -19,6 +19,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy
 from rref import dataset
 
 from analysis import DesignError, ReplicateDesign, SqlDesign, SurveyDesign
@@ -41,8 +42,6 @@ def _data() -> pd.DataFrame:
 def designs(request, tmp_path_factory):
     if request.param == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
         unavailable("TEST_DATABASE_URL is not set (PostgreSQL tests)")
-    import sqlalchemy
-
     url = (os.environ["TEST_DATABASE_URL"] if request.param == "postgresql"
            else f"sqlite:///{tmp_path_factory.mktemp('designs')}/designs.db")
     engine = sqlalchemy.create_engine(url)

@@ -5,6 +5,8 @@ asked in, so sharing tables between families changes nothing they show."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,8 +73,6 @@ def test_without_the_memo_the_order_tables_are_asked_in_is_irrelevant(solves):
 def test_another_process_adopts_the_patterns_and_solves_nothing(solves):
     """What a second web worker does (:meth:`TableFamily.patterns` travels as JSON): the same tables, and a table
     it protects itself afterwards is the one the first process makes."""
-    import json
-
     records = _respondents(seed=8)
     first = TableFamily(records, LEVELS, GROUPS, min_count=10)
     made = _patterns(first)

@@ -12,6 +12,7 @@ from analysis.sampling import (
     SamplingError,
     aapor_rates,
     plan_allocation,
+    plan_shortfalls,
     pps_systematic,
     select_adult,
     systematic,
@@ -187,8 +188,6 @@ def test_planned_allocation_meets_its_precision_in_simulation():
 
 
 def test_planner_says_what_it_gave_up_for_the_frame_and_the_budget():
-    from analysis.sampling import plan_shortfalls
-
     wards = WARDS.assign(groups=[3, 40, 200], households=[4000, 300, 6000])
     plan = plan_allocation(wards, half_width=0.05, cluster_size=10, icc=0.05, response_rate=0.7)
     short = plan_shortfalls(plan, wards)

@@ -20,7 +20,7 @@ from scipy import integrate
 
 from analysis import DesignError, fay_herriot, smooth_variances
 from analysis.benchmarking import benchmark
-from analysis.small_area import _Scoring, arcsin_back
+from analysis.small_area import _Scoring, arcsin_back, design_matrix
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "sae_reference"
 RTOL, ATOL_ZERO = 1e-6, 1e-9
@@ -190,7 +190,6 @@ def test_a_precise_direct_estimate_keeps_its_weight() -> None:
 @pytest.mark.parametrize("method", ["REML", "ML", "FH"])
 def test_diagonal_score_formulas_equal_the_dense_ones(method: str) -> None:
     data, covariates = case_data("wards")
-    from analysis.small_area import design_matrix
     X, _ = design_matrix(data, tuple(covariates))
     y, psi = data["y"].to_numpy(), data["var"].to_numpy()
     for A in (0.0, 0.002, 0.05):

@@ -7,6 +7,7 @@ import shutil
 import threading
 
 import pytest
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import unavailable
@@ -30,8 +31,6 @@ def browser():
     path = chromium_path()
     if path is None:
         unavailable("Chromium not found (set CHROMIUM or install Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
         yield browser

@@ -13,7 +13,7 @@ from tests.browser.test_surveys_browser import instrument, serious_violations
 from tests.web.test_api import valid_answers
 from web import db
 from web.auth import hash_password
-from web.models import Response, User
+from web.models import PersonalDetails, Response, User
 
 SLUG = "service-satisfaction"
 PASSWORD = "correct-horse-9"
@@ -205,8 +205,6 @@ def test_logging_out_is_a_button_that_works_on_a_phone_with_javascript_off(live_
 
 
 def test_a_location_is_sent_only_with_consent_and_kept_apart(live_app, browser):
-    from web.models import PersonalDetails
-
     inst = instrument(live_app, SLUG)
     context, page = volunteer_page(live_app, browser, "vol-gps")
     context.grant_permissions(["geolocation"], origin=live_app.config["BASE_URL"])

@@ -4,6 +4,7 @@ the server's rows by uuid."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from surveys.loader import from_dict
 from tests.browser.conftest import CHROMIUM_FLAGS, SHUTDOWN_POLL_SECONDS, chromium_path
 from tests.browser.test_collect_browser import (
     DB_NAME,
@@ -24,8 +26,8 @@ from tests.browser.test_collect_browser import (
 )
 from tests.browser.test_surveys_browser import instrument
 from tests.web.test_api import valid_answers
-from web import db
-from web.auth import hash_password
+from web import catalog, db
+from web.auth import hash_password, new_token
 from web.models import Response, User
 
 SLUG = "service-satisfaction"
@@ -169,8 +171,6 @@ def test_500_refused_409_and_422_each_stay_with_their_reason_and_count(live_app,
     error, refused, clash, invalid = (uuid_n(10 + i) for i in range(4))
     # the clash: this uuid is already stored with other answers
     with live_app.test_client() as client:
-        from web.auth import new_token
-
         with live_app.app_context():
             token = new_token(db.session().exec(select(User).where(User.username == "vol-errors")).one())
         first = queued(live_app, clash, {**answers, "birth_year": 1990})["body"]
@@ -405,11 +405,6 @@ def test_two_volunteers_on_one_phone_never_see_or_send_each_others_work(live_app
 
 
 def test_on_reconnect_the_survey_list_refreshes_and_a_survey_not_on_the_phone_says_why(live_app, browser, phone):
-    import copy
-
-    from surveys.loader import from_dict
-    from web import catalog
-
     context = phone
     page = context.pages[0]
     log_in(live_app, page, "vol-refresh")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from surveys import areas
 from web import db
@@ -71,8 +72,6 @@ def test_a_one_ward_margins_file_shows_what_it_removes_and_saves_only_when_confi
             page.click("section.preview button[type=submit]")  # without ticking the box
             assert refused in page.locator("div.error").inner_text()
     with seeded.app_context(), db.engine().connect() as conn:
-        from sqlalchemy import text
-
         assert conn.execute(text("SELECT COUNT(DISTINCT ward_code) FROM population_margins")).scalar_one() == 126
     at_width(page, 1280)
     page.goto(f"{base}/research/margins?lang=en")

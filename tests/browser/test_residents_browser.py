@@ -18,6 +18,9 @@ from tests.browser.test_surveys_browser import (
     phone_context,
     serious_violations,
 )
+from web import db
+from web.auth import hash_password
+from web.models import User
 
 LANGS = ["vi", "en"]
 READ_ALOUD = {"vi": "Nghe câu hỏi", "en": "Read aloud"}
@@ -189,10 +192,6 @@ def test_larger_text_persists_and_keeps_the_answers(live_app, browser, javascrip
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_admin_privacy_settings_page_at_360_px(live_app, browser, lang):
-    from web import db
-    from web.auth import hash_password
-    from web.models import User
-
     with live_app.app_context():
         db.session().add(User(username="owner", role="admin", password_hash=hash_password("correct-horse-9")))
         db.session().commit()

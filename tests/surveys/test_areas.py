@@ -54,7 +54,7 @@ def test_the_table_equals_the_package_data_where_it_is_installed():
         pytest.skip("vietnam-provinces is not installed (optional cross-check of the shipped table)")
     if version < "2026":
         pytest.fail("install vietnam-provinces>=2026.9 to compare the shipped table with it")
-    from vietnam_provinces import Province, Ward
+    from vietnam_provinces import Province, Ward  # noqa: PLC0415 - optional, not a dependency: imported once known installed
 
     assert {(int(p.code), p.name) for p in Province.iter_all()} == {(p.code, p.name) for p in areas.provinces()}
     assert {(int(w.code), w.name, int(w.province_code)) for w in Ward.iter_all()} == {

@@ -3,6 +3,7 @@
 import pytest
 
 from surveys import builtin_instruments, from_dict, score
+from surveys.questions import split_personal
 from surveys.scoring import _band
 
 DS = next(i for i in builtin_instruments() if i.slug == "digital-skills")
@@ -127,8 +128,6 @@ def test_scoring_lives_in_the_instrument():
 def test_scoring_and_personal_details_write_nothing_to_the_shared_instrument(instrument):
     """An instrument is shared by every request's thread: what scoring and the personal details derive
     from it is worked out when it is built, so scoring a response leaves its attributes as they were."""
-    from surveys.questions import split_personal
-
     before = {k: id(v) for k, v in vars(instrument).items()}
     values = {q.name: (q.choices[0].code if q.choices else "1") for q in instrument.variables}
     score(instrument, values)

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from pyxform.xls2xform import convert
 
 from surveys import InstrumentError, builtin_instruments, check, instrument_to_json, load_instrument
 from surveys.errors import Code
+from surveys.questions.contact import recognised
 from surveys.xlsform import import_xlsform, language_code, read_xlsform
 from surveys.xlsform_export import export_xlsform
 
@@ -61,8 +63,6 @@ REAL_FORMS = {
     ("regex(., '(?<=x)y')", "phone", None),  # refused by the regex engine: not recognised
 ])
 def test_a_phone_or_email_regex_is_recognised(constraint, words, kind):
-    from surveys.questions.contact import recognised
-
     assert recognised(constraint, words) == kind
 
 
@@ -115,8 +115,6 @@ def test_language_codes():
 
 @pytest.mark.parametrize("instrument", builtin_instruments(), ids=lambda i: i.slug)
 def test_export_converts_with_pyxform_and_round_trips(instrument, tmp_path):
-    from pyxform.xls2xform import convert
-
     path = export_xlsform(instrument, tmp_path / f"{instrument.slug}.xlsx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import re
+
+from sqlmodel import select
 
 import surveys
 from surveys.questions import kind
 from web import db
 from web.catalog import current_version, instrument_of
+from web.models import Response, SurveyVersion
+from web.submissions import build
 
 HOAN_KIEM = 70  # Phường Hoàn Kiếm, Hà Nội
 
@@ -75,13 +80,6 @@ def complete(client, app, slug: str = "digital-skills", lang: str = "vi", overri
 def add_self_selected(app, slug: str = "digital-skills", seed: int = 18) -> int:
     """Copies of the survey's responses as a self-selected stream (no PSU, base weight 1), the skilled far more
     likely to answer a QR poster than the rest (9 in 10 against 2 in 10); returns how many were added."""
-    import random
-
-    from sqlmodel import select
-
-    from web.models import Response, SurveyVersion
-    from web.submissions import build
-
     rng = random.Random(seed)
     with app.app_context():
         session = db.session()

@@ -8,7 +8,12 @@ and method is requested anonymously and as each role, by session cookie and by B
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 from werkzeug.routing import AnyConverter
+
+from web import db
+from web.auth import revoke_token
+from web.models import ApiToken
 
 pytestmark = pytest.mark.slow  # every route and method, by session and by token, for every role
 
@@ -199,12 +204,6 @@ def test_every_route_and_method_by_bearer_token(app, accounts, role):
 
 
 def test_a_revoked_or_deactivated_token_is_refused(app, client, accounts):
-    from sqlmodel import select
-
-    from web import db
-    from web.auth import revoke_token
-    from web.models import ApiToken
-
     headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
     assert client.get("/api/v1/results/digital-skills", headers=headers).status_code == 200
     with app.app_context():

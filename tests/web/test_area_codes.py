@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import json
 import re
 import uuid as uuidlib
@@ -17,11 +18,14 @@ import uuid as uuidlib
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from sqlmodel import select
 
 from surveys import areas
 from tests.conftest import PG_URL, unavailable
+from tests.web.test_api import submission
 from web import area_codes, create_app, db
 from web.config import normalise_database_url
+from web.models import Draft, Response, WardAssignment, WardQuota
 
 pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
 
@@ -213,11 +217,6 @@ def test_migrate_areas_merges_onto_a_taken_ward_reports_it_and_restores_it(engin
 # The version stamp on rows stored by the app, and refusing to mix lists ------------------------------------
 
 def test_rows_the_app_stores_carry_the_current_code_list(app, client, accounts):
-    from sqlmodel import select
-
-    from tests.web.test_api import submission
-    from web.models import Response, WardAssignment, WardQuota
-
     headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
     assert client.post("/api/v1/submissions", json=submission(app), headers=headers).status_code == 201
     with app.app_context():
@@ -234,8 +233,6 @@ def test_rows_the_app_stores_carry_the_current_code_list(app, client, accounts):
 
 
 def test_a_submission_from_an_app_with_an_old_ward_list_is_refused(app, client, accounts):
-    from tests.web.test_api import submission
-
     headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
     body = submission(app) | {"area_codes": areas.DRAFT_LIST}
     response = client.post("/api/v1/submissions", json=body, headers=headers)
@@ -249,8 +246,6 @@ def test_a_submission_from_an_app_with_an_old_ward_list_is_refused(app, client, 
 
 
 def test_results_are_refused_while_two_code_lists_are_stored(app, client, accounts, runner, tmp_path):
-    from tests.web.test_api import submission
-
     headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
     for i in range(2):
         body = submission(app, uuid=f"7f0b2c9e-1d7a-4a55-9d1e-1a2b3c4d5e6{i}")
@@ -293,8 +288,6 @@ def test_the_demo_seeds_official_codes(app, runner):
 
 def test_a_poster_link_names_its_code_list_and_an_older_link_prefills_only_wards_whose_code_kept_its_meaning(
         app, client, accounts):
-    from web.models import Draft
-
     accounts.login("supervisor")
     ward = next(w for w in areas.wards(areas.HANOI) if areas.draft_to_official().get(w.code) != w.code)
     page = html_text(client.get(f"/collect/poster/digital-skills?ward={ward.code}"))
@@ -312,14 +305,10 @@ def test_a_poster_link_names_its_code_list_and_an_older_link_prefills_only_wards
 
 
 def html_text(response) -> str:
-    import html
-
     return html.unescape(response.get_data(as_text=True))
 
 
 def test_fieldwork_pages_and_changes_wait_while_an_assignment_holds_an_older_code(app, client, accounts):
-    from web.models import WardAssignment
-
     accounts.login("admin")
     ward = areas.wards(areas.HANOI)[0].code
     with app.app_context():

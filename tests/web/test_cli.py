@@ -1,9 +1,12 @@
 """The khaosat command: users, tokens, importing forms, the demo."""
 
+from pathlib import Path
+
+import openpyxl
 import pytest
 from sqlmodel import func, select
 
-from web import db
+from web import catalog, db
 from web.models import ApiToken, Response, User
 from web.models.surveys import SurveyVersion
 
@@ -44,8 +47,6 @@ def test_create_token_prints_it_once_and_stores_a_hash(runner, app, client):
 
 
 def test_import_form_publishes_and_reports_slug_and_version(runner, app, tmp_path):
-    from pathlib import Path
-
     source = Path("surveys/instruments/digital-skills.yaml").read_text(encoding="utf-8")
     changed = tmp_path / "ds.yaml"
     changed.write_text(source.replace("Khảo sát kỹ năng số của người dân", "Khảo sát kỹ năng số (bản 2)"),
@@ -91,8 +92,6 @@ def test_export_form_round_trips_through_import(runner, app, tmp_path):
     path = tmp_path / "ds.xlsx"
     result = runner.invoke(args=["export-form", "digital-skills", "-o", str(path)])
     assert result.exit_code == 0, result.output
-    import openpyxl
-
     sheets = openpyxl.load_workbook(path, read_only=True).sheetnames
     assert {"survey", "choices", "settings"} <= set(sheets)
     again = runner.invoke(args=["import-form", str(path)])
@@ -102,8 +101,6 @@ def test_export_form_round_trips_through_import(runner, app, tmp_path):
 
 
 def test_import_real_world_xlsform_or_fail_clearly(runner, app):
-    from pathlib import Path
-
     forms = Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms"
     good, bad = forms / "kobo-sample_xlsform.xlsx", forms / "pyxform-bad_calc.xlsx"
     assert runner.invoke(args=["import-form", str(good)]).exit_code == 0
@@ -115,10 +112,6 @@ def test_import_real_world_xlsform_or_fail_clearly(runner, app):
 def test_import_form_takes_the_csv_of_select_one_from_file(runner, app, tmp_path):
     """``--attach wards.csv`` (repeatable) gives the choice list; a missing or bad CSV is refused, as on
     the upload page, with exit status 2 and nothing stored."""
-    from pathlib import Path
-
-    from web import catalog
-
     form = Path("tests/fixtures/xlsforms/khaosat-select_from_file.xlsx")
     wards = Path("tests/fixtures/xlsforms/wards.csv")
     with app.app_context():

@@ -8,7 +8,8 @@ from sqlmodel import select
 from tests.web.helpers import HOAN_KIEM
 from tests.web.test_api import count, submission
 from web import db, lifecycle
-from web.models import ApiToken, Survey, SurveyVersion
+from web.catalog import find_version
+from web.models import ApiToken, Draft, Response, Survey, SurveyVersion
 from web.models.base import utcnow
 from web.models.surveys import VersionState
 
@@ -70,8 +71,6 @@ def test_paradata_is_kept_in_meta(client, app, accounts):
             "duration_s": 960, "channel": "interview", "volunteer": "volunteer-api", "app_version": "abc123"}
     assert client.post("/api/v1/submissions", json=submission(app, meta=meta), headers=headers).status_code == 201
     with app.app_context():
-        from web.models import Response
-
         stored = db.session().exec(select(Response)).one()
     assert stored.meta["duration_s"] == 960 and stored.meta["app_version"] == "abc123"
     assert stored.language == "en" and stored.channel == "interview" and stored.volunteer_id is not None
@@ -100,8 +99,6 @@ def test_a_version_closed_while_offline_still_takes_the_interviews_begun_before(
     assert refused.status_code == 410 and refused.get_json()["code"] == "survey_closed"
     assert set(refused.get_json()["errors"]["survey"]) == {"vi", "en"}
     with app.app_context():
-        from web.models import Response
-
         assert db.session().exec(select(Response)).one().survey_version_id == version_id
     assert count(app) == 1
 
@@ -118,16 +115,12 @@ def test_poster_is_for_supervisors_and_holds_a_qr_code_for_the_ward(client, acco
 def test_a_resident_link_with_a_ward_prefills_it(client, app):
     client.post(f"/s/digital-skills?ward={HOAN_KIEM}")
     with app.app_context():
-        from web.models import Draft
-
         assert db.session().exec(select(Draft)).one().answers["ward"] == HOAN_KIEM
 
 
 def test_the_cached_version_is_not_written_by_the_requests_that_find_it(app, client, accounts):
     """Each submission reads its version's state now into a copy: the version kept in the app's cache, which
     requests in other threads share, keeps what it was stored with."""
-    from web.catalog import find_version
-
     with app.test_request_context():
         session = db.session()
         first = find_version(session, "digital-skills", 1)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import web.research.weighting as weighting
 from web import db
 from web.research.weighting import TRIM_RATIO, WARN_DEFF, WARN_RATIO, margins_frame, weight_warnings, weighted
 
@@ -69,8 +70,6 @@ def test_the_weighting_warnings_name_what_passes_its_threshold():
 
 
 def test_the_weighting_page_warns_in_each_language(app, client, accounts, demo, monkeypatch):
-    import web.research.weighting as weighting
-
     monkeypatch.setattr(weighting, "WARN_RATIO", 5.0)  # thresholds the demo's real weights pass
     monkeypatch.setattr(weighting, "WARN_DEFF", 1.05)
     with app.app_context():

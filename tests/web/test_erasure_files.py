@@ -12,6 +12,7 @@ import sqlalchemy
 from sqlalchemy import text
 from sqlmodel import select
 
+from tests.conftest import PG_URL, Accounts, _prepare, unavailable
 from tests.web.test_api import submission
 from web import create_app, db
 from web.config import normalise_database_url
@@ -82,8 +83,6 @@ def test_an_erased_response_leaves_no_copy_in_the_sqlite_files(app, client, acco
 def pg_app():
     """An app on a PostgreSQL database of its own: VACUUM keeps rows that a transaction open in the
     same database might still see, and other test runs share the ``test`` database."""
-    from tests.conftest import PG_URL, _prepare, unavailable
-
     if not PG_URL:
         unavailable("TEST_DATABASE_URL is not set (PostgreSQL tests)")
     name = f"ks_erasure_{uuid.uuid4().hex[:10]}"
@@ -103,8 +102,6 @@ def pg_app():
 
 
 def test_an_erased_response_leaves_postgresql_pages_after_khaosat_vacuum(pg_app):
-    from tests.conftest import Accounts
-
     client = pg_app.test_client()
     accounts = Accounts(pg_app, client)
     response_id = submit_marked(pg_app, client, accounts)

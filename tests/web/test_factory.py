@@ -1,8 +1,14 @@
 """The app starts from the environment, answers /healthz, and speaks Vietnamese by default."""
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+from web import create_app
+from web.auth import hash_password
 
 
 def html_lang(response) -> str:
@@ -51,8 +57,6 @@ def test_security_headers_on_every_response(client):
 
 
 def test_database_url_from_environment(monkeypatch, tmp_path):
-    from web import create_app
-
     monkeypatch.setenv("DATABASE_URL", "postgres://someone@db.example/khaosat")
     monkeypatch.setenv("SECRET_KEY", "from-env")
     app = create_app()
@@ -61,8 +65,6 @@ def test_database_url_from_environment(monkeypatch, tmp_path):
 
 
 def test_passwords_are_hashed_with_argon2id_at_full_strength_outside_tests(app):
-    from web.auth import hash_password
-
     with app.app_context():
         cheap = hash_password("correct-horse-9")
     app.testing = False
@@ -78,10 +80,6 @@ HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "highspy", "matplotlib", "openpy
 
 
 def test_the_app_starts_without_the_heavy_libraries(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
     code = f"import sys, web; web.create_app(); print(sorted(set(sys.modules) & set({HEAVY!r})))"
     env = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "start", "DATABASE_URL": f"sqlite:///{tmp_path / 'start.sqlite'}"}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 
+import pandas as pd
 import pytest
 from sqlmodel import select
 
 from tests.web.helpers import HOAN_KIEM, instrument
 from tests.web.test_api import submission
 from web import db
-from web.models import AuditEvent, Response, User, WardAssignment, WardQuota
+from web.models import AuditEvent, Response, SurveyVersion, User, WardAssignment, WardQuota
+from web.quality import ARRIVAL_WINDOW, duration_seconds
+from web.research.weighting import weighted
+from web.review import flags_of
 from web.tables import responses_frame
 
 pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
@@ -55,8 +60,6 @@ def field(app, accounts):
         sup = session.exec(select(User).where(User.username == "sup")).one()
         session.add(WardAssignment(user_id=sup.id, ward_code=HOAN_KIEM))
         survey_id = session.get(Response, ids["ok"]).survey_version_id
-        from web.models import SurveyVersion
-
         session.add(WardQuota(survey_id=session.get(SurveyVersion, survey_id).survey_id, ward_code=HOAN_KIEM,
                               target=10))
         session.commit()
@@ -106,12 +109,6 @@ def test_excluded_responses_leave_the_analysis_table(app, field):
 
 
 def test_an_exclusion_reaches_the_weighted_results_and_the_downloads_at_once(app, field, accounts, client):
-    import io
-
-    import pandas as pd
-
-    from web.research.weighting import weighted
-
     ids, supervisor = field
     accounts.login("researcher")
 
@@ -141,8 +138,6 @@ def test_supervisor_cannot_review_other_wards_or_send_nonsense(app, field):
 
 
 def test_an_interview_queued_offline_is_judged_by_the_duration_the_phone_counted():
-    from web.quality import duration_seconds
-
     started = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
     sent_days_later = dict(started_at=started, submitted_at=started + dt.timedelta(days=3))
     assert duration_seconds(Response(**sent_days_later, meta={"duration_s": 45})) == 45.0
@@ -153,9 +148,6 @@ def test_an_interview_queued_offline_is_judged_by_the_duration_the_phone_counted
 def test_a_twin_sent_long_after_with_another_uuid_is_flagged_a_retry_stored_once(app, accounts):
     """A duplicate is found by its content among all the volunteer's interviews (an index, not the last 50
     re-read), and flags both; the same uuid sent again is stored once and flags nothing."""
-    from web.quality import ARRIVAL_WINDOW
-    from web.review import flags_of
-
     token = accounts.token("volunteer")
     client = app.test_client()
     first = submit(client, app, token, birth_year=1990)

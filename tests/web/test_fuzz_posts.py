@@ -25,6 +25,7 @@ from tests.web.test_access import routes
 from tests.web.test_api import submission
 from tests.web.test_hardening import row_counter
 from web import db
+from web.api.bodies import MAX_META_BYTES, Paradata
 from web.models import ApiToken, Response, Survey, SurveyRound, SurveyVersion, User, WardAssignment
 
 pytestmark = pytest.mark.slow  # random and hostile bodies to every POST route
@@ -190,8 +191,6 @@ SUBMISSION_EXAMPLES = 60
 @ON_POSTGRESQL
 def test_random_submissions_with_hostile_parts_never_500_and_store_only_clean_paradata(app, accounts):
     """A valid submission with random parts made hostile: refused whole (nothing stored) or stored clean."""
-    from web.api.bodies import MAX_META_BYTES, Paradata
-
     META_SCHEMA = list(Paradata.model_fields)
 
     client = app.test_client()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +21,9 @@ from tests.conftest import unavailable
 from tests.web.test_access import routes
 from tests.web.test_api import submission
 from web import create_app, db
-from web.models import AuditEvent, User
+from web.auth import hash_password, new_token
+from web.models import AuditEvent, User, UserSession
+from web.models.base import utcnow
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -59,13 +64,6 @@ def row_counter(app) -> Iterator[Callable[[], dict[str, int]]]:
 def log_in_directly(app, client, role: str) -> None:
     """A session for a new user of ``role`` without the login form (which needs a CSRF token): the
     server's login record, and a cookie naming it."""
-    import datetime as dt
-    import hashlib
-
-    from web.auth import hash_password
-    from web.models import UserSession
-    from web.models.base import utcnow
-
     with app.app_context():
         user = User(username=f"direct-{role}", role=role, password_hash=hash_password("correct-horse-9"))
         db.session().add(user)
@@ -200,8 +198,6 @@ def test_login_attempts_are_rate_limited(limited):
 
 def test_submissions_are_rate_limited_per_token(limited):
     app, environ = limited
-    from web.auth import hash_password, new_token
-
     with app.app_context():
         user = User(username="busy", role="volunteer", password_hash=hash_password("correct-horse-9"))
         db.session().add(user)
@@ -225,8 +221,6 @@ def test_guessing_codes_is_rate_limited(limited):
 
 
 def test_logout_is_a_post_with_a_csrf_token(csrf_app):
-    import re
-
     client = csrf_app.test_client()
     log_in_directly(csrf_app, client, "admin")
     assert client.get("/accounts/logout").status_code == 405  # a link or an <img> from anywhere cannot log out

@@ -10,8 +10,10 @@ import pytest
 
 from tests.conftest import ON_POSTGRESQL
 from tests.web.helpers import instrument
-from tests.web.test_api import count, submission
+from tests.web.test_api import count, submission, valid_answers
+from tests.web.test_fuzz_posts import FIELDS, RowWatch, post_endpoints, real_ids
 from tests.web.test_hardening import row_counts
+from web.api.validation import storable
 
 CORPUS = json.loads((Path(__file__).parent.parent / "fixtures" / "hostile" / "submissions.json").read_text())["cases"]
 PLACEHOLDER = "\u0001hostile\u0001"
@@ -31,8 +33,6 @@ def raw_body(app, case: dict) -> bytes:
     slug = case.get("survey", "digital-skills")
     data = submission(app, survey=slug, version=instrument(app, slug).version, uuid="hostile-0001")
     if slug != "digital-skills":
-        from tests.web.test_api import valid_answers
-
         data["answers"] = valid_answers(app, slug)
     if case.get("consent"):
         data["meta"]["gps_consent"] = True
@@ -107,8 +107,6 @@ def form_body(case: dict, names: list[str]) -> tuple[bytes | dict, str]:
 @pytest.mark.slow
 @ON_POSTGRESQL
 def test_hostile_values_in_every_form_never_500_and_refusals_change_nothing(app, accounts):
-    from tests.web.test_fuzz_posts import FIELDS, RowWatch, post_endpoints, real_ids
-
     client = app.test_client()
     ids = real_ids(app, accounts, client)
     accounts.login("admin")
@@ -148,8 +146,6 @@ def test_a_nul_in_a_path_or_query_is_a_400_not_a_500(app, client, accounts, url)
 def test_the_raw_text_scan_finds_what_the_walk_of_every_value_finds(app, raw):
     """A body is walked value by value only when its raw JSON holds something that could be unstorable; the
     answer is the same as walking it always."""
-    from web.api.validation import storable
-
     with app.test_request_context():
         body = json.loads(raw)
         assert storable(body, raw.encode()) == storable(body)

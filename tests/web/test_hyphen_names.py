@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyreadstat
 import pytest
+from openpyxl import Workbook
 
 from surveys import InstrumentError
 from surveys.xlsform import import_xlsform
@@ -38,8 +39,6 @@ def test_names_with_hyphens_import_and_their_expressions_work():
 
 @pytest.mark.parametrize("name", ["1st", "-age", "a.b", "tuổi", "a b", "x" * 65])
 def test_names_xlsform_refuses_are_still_refused(tmp_path, name):
-    from openpyxl import Workbook
-
     book = Workbook()
     book.active.title = "survey"
     book.active.append(["type", "name", "label"])

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from sqlmodel import func, select
 
+from tests.surveys.test_upload_limits import LAUGHS, workbook
 from web import db, tables
 from web.models import AuditEvent, PendingUpload, Response, Survey, SurveyVersion
 
@@ -264,8 +265,6 @@ def test_the_builtin_demo_surveys_start_open(app):
 
 
 def test_an_upload_over_a_cap_gets_a_coded_translated_error_and_stores_nothing(app, client, accounts, tmp_path):
-    from tests.surveys.test_upload_limits import LAUGHS, workbook
-
     accounts.login("admin")
     app.config["KHAOSAT_UPLOAD_MAX_CHOICES"] = 1_000
     before = versions(app)

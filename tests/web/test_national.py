@@ -20,6 +20,7 @@ from tests.web.helpers import complete
 from web import catalog, db
 from web.models import ProvinceMargin, Response, SurveyVersion
 from web.national_demo import SLUG, national_instrument
+from web.research.weighting import province_margins_frame, weighted
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "national"
 HCMC = 79
@@ -169,8 +170,6 @@ def test_the_api_and_the_weights_work_at_province_level(national, client, accoun
     assert client.get(f"/api/v1/results/{SLUG}?level=commune", headers=headers).status_code == 422
     wards = client.get(f"/api/v1/results/{SLUG}?level=ward", headers=headers).get_json()["rows"]
     assert len({areas.province_of(r["ward_code"]) for r in wards}) == 34
-    from web.research.weighting import province_margins_frame, weighted
-
     with national.app_context():
         data = weighted(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
         margins = province_margins_frame(db.session(), data.frame["province_code"].unique().tolist())

@@ -19,7 +19,7 @@ import pytest
 
 from tests.web.test_hardening import REDIS_URL, require_redis
 from tests.web.test_serve import free_port
-from web import create_app
+from web import create_app, proxy
 
 pytestmark = pytest.mark.slow  # gunicorn workers in other processes
 
@@ -127,8 +127,6 @@ def test_a_bad_number_of_proxies_stops_the_start(monkeypatch, tmp_path):
 @pytest.mark.parametrize("hops", [0, 1])
 def test_proto_and_host_come_from_the_proxy_only_when_trusted(app, client, accounts, hops):
     app.config["KHAOSAT_TRUSTED_PROXIES"] = hops
-    from web import proxy
-
     proxy.init_app(app)
     accounts.login("supervisor")
     headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "khaosat.hanoi.vn"}

@@ -1,12 +1,15 @@
 """A researcher sees the weighted table by ward (design-based, with CIs) and downloads it as CSV."""
 
 import io
+import re
 
 import pandas as pd
 import pytest
+from sqlmodel import delete
 
 from analysis import SurveyDesign
 from web import db
+from web.models import PopulationMargin
 from web.research.weighting import calibrate, margins_frame, official_stream
 from web.tables import responses_frame
 
@@ -73,8 +76,6 @@ def test_table_numbers_use_the_locale(client, accounts, demo_data):
     accounts.login("researcher")
     vi = client.get("/research/digital-skills?lang=vi").get_data(as_text=True)
     en = client.get("/research/digital-skills?lang=en").get_data(as_text=True)
-    import re
-
     assert re.search(r'<td class="num">\d+,\d</td>', vi)
     assert re.search(r'<td class="num">\d+\.\d</td>', en)
 
@@ -124,11 +125,6 @@ def test_weighting_page_shows_margins_diagnostics_and_comparison(client, account
 
 def test_margins_without_a_group_that_has_respondents_are_explained_in_each_language(app, client, accounts,
                                                                                       demo_data):
-    from sqlmodel import delete
-
-    from web import db
-    from web.models import PopulationMargin
-
     with app.app_context():  # the census table loses women aged 60 and over, who did respond
         db.session().exec(delete(PopulationMargin).where(PopulationMargin.sex == "2",
                                                          PopulationMargin.age_band == "60+"))

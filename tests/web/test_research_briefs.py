@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from web import db
+from web.auth import hash_password
 from web.models import User, WardAssignment
 from web.research.weighting import weighted
 
@@ -29,8 +30,6 @@ def _two_wards(app) -> tuple[int, int]:
 
 def _official(app, client, ward: int) -> None:
     with app.app_context():
-        from web.auth import hash_password
-
         user = User(username="ward-official", role="ward_official", password_hash=hash_password("correct-horse-9"))
         db.session().add(user)
         db.session().commit()
@@ -93,8 +92,6 @@ def test_the_brief_shows_intervals_and_people_that_match_the_design_in_both_lang
 
 
 def test_an_admin_assigns_a_ward_to_a_ward_official(app, client, demo):
-    from web.auth import hash_password
-
     mine, _ = _two_wards(app)
     with app.app_context():
         db.session().add(User(username="boss", role="admin", password_hash=hash_password("correct-horse-9")))

@@ -9,6 +9,7 @@ import re
 import pandas as pd
 import pytest
 
+from surveys import areas
 from web.research import sentences
 
 WARD = 4  # a ward code that exists only in this test's own name table
@@ -117,8 +118,6 @@ COVERAGES = [
 @pytest.mark.parametrize("lang", ["vi", "en"])
 @pytest.mark.parametrize(("provinces", "expected"), COVERAGES, ids=["one other", "two", "national"])
 def test_sentences_name_the_area_the_survey_covers(app, provinces, expected, lang):
-    from surveys import areas
-
     codes = tuple(p.code for p in areas.provinces()) if provinces == EVERY_PROVINCE else provinces
     indicator = sentences.indicator_phrase(INDICATORS[("score", lang)])
     ward = _say(app, lang, _row(WARD, {}, 30.0, -21.0, 4.0), False, indicator, codes)

@@ -9,8 +9,9 @@ import pytest
 from sqlmodel import select
 
 from analysis.rounds import round_change
+from tests.web.test_api import submission
 from web import db
-from web.models import Response, Survey, SurveyRound
+from web.models import AuditEvent, Response, Survey, SurveyRound
 from web.research.weighting import weighted
 
 
@@ -59,16 +60,12 @@ def _rounds(app) -> dict[int, SurveyRound]:
 
 
 def _events(app, action: str) -> list:
-    from web.models import AuditEvent
-
     with app.app_context():
         return [e.detail for e in db.session().exec(select(AuditEvent).where(AuditEvent.action == action)).all()]
 
 
 @pytest.mark.both_backends
 def test_rounds_are_edited_and_an_empty_one_deleted_but_one_with_responses_is_kept(app, client, accounts):
-    from tests.web.test_api import submission
-
     today = dt.datetime.now(dt.UTC).date()
     headers = {"Authorization": f"Bearer {accounts.token('volunteer')}"}
     assert app.test_client().post("/api/v1/submissions", json=submission(app), headers=headers).status_code == 201

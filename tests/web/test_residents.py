@@ -7,16 +7,19 @@ import datetime as dt
 import random
 import re
 import unicodedata
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from sqlmodel import select
 
 import surveys
 from surveys import areas
-from tests.web.helpers import a_valid_answer, instrument, page_index
+from tests.web.helpers import a_valid_answer, complete, instrument, page_index
 from web import db
-from web.models import Draft, Response
+from web.models import Draft, Response, User
+from web.research.exports import _months
 
 ALPHABET = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
 TONES = dict.fromkeys(map(ord, "\u0300\u0301\u0303\u0309\u0323"))
@@ -117,8 +120,6 @@ def test_going_back_keeps_what_was_typed_too(client, app):
 
 
 def _done(client, app, lang: str):
-    from tests.web.helpers import complete
-
     return complete(client, app, lang=lang, overrides={"ward": str(a_ward())}).get_data(as_text=True)
 
 
@@ -149,10 +150,6 @@ def test_language_link_reads_tieng_viet(client):
 
 
 def test_export_month_is_the_month_on_the_hanoi_clock(app):
-    import pandas as pd
-
-    from web.research.exports import _months
-
     arrived = pd.Series([dt.datetime(2026, 11, 30, 17, 30), dt.datetime(2026, 11, 30, 16, 59), None])
     with app.test_request_context("/"):
         assert list(_months(arrived)) == ["2026-12", "2026-11", None]
@@ -161,8 +158,6 @@ def test_export_month_is_the_month_on_the_hanoi_clock(app):
 def test_admin_times_are_on_the_hanoi_clock_with_a_four_digit_year(app, client, accounts):
     accounts.login("admin")
     with app.app_context():
-        from web.models import User
-
         user = db.session().exec(select(User).where(User.username == "admin-user")).one()
         user.last_login_at = dt.datetime(2026, 11, 26, 0, 50, tzinfo=dt.UTC)
         db.session().add(user)
@@ -172,8 +167,6 @@ def test_admin_times_are_on_the_hanoi_clock_with_a_four_digit_year(app, client, 
 
 
 def test_import_form_waits_for_the_privacy_settings_then_publishes(runner, app, client, tmp_path):
-    from pathlib import Path
-
     source = Path("surveys/instruments/service-satisfaction.yaml").read_text(encoding="utf-8")
     path = tmp_path / "pilot.yaml"
     path.write_text(source.replace("slug: service-satisfaction", "slug: ward-pilot", 1), encoding="utf-8")

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from tests.web.helpers import HOAN_KIEM, complete, instrument
 from web import db
-from web.models import Draft, Response
+from web.models import Draft, Response, SurveyVersion
 
 
 def stored(app) -> list[Response]:
@@ -36,8 +36,6 @@ def test_complete_in_vietnamese_stores_one_response(client, app):
     assert response.answers["birth_year"] == 1958
     assert response.started_at is not None and response.submitted_at >= response.started_at
     with app.app_context():
-        from web.models import SurveyVersion
-
         version = db.session().get(SurveyVersion, response.survey_version_id)
         assert version.version == instrument(app).version
         assert db.session().exec(select(Draft)).all() == []

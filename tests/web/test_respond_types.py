@@ -4,6 +4,7 @@ from sqlmodel import select
 
 from surveys import Page, Question
 from tests.surveys.test_answers import INS
+from tests.web.helpers import complete
 from web import catalog, db
 from web.models import Response
 from web.respond.rules import page_rules
@@ -64,8 +65,6 @@ def test_rules_decide_on_the_server_what_depends_only_on_earlier_pages():
 
 
 def test_the_done_page_gives_a_skills_profile_and_where_to_learn(client, app):
-    from tests.web.helpers import complete
-
     page = complete(client, app, lang="en").get_data(as_text=True)
     assert "What you have done online in the last 3 months" in page and "Staying safe online" in page
     assert "binhdanhocvuso.gov.vn" in page and "Hoàn Kiếm" in page

@@ -8,12 +8,25 @@ import io
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlmodel import func, select
 
 from tests.web.test_api import submission
+from tests.web.test_national import publish
 from web import db, sampling
-from web.models import FrameGroup, FrameHousehold, Response, SampledHousehold, Survey, User, WardAssignment
+from web.models import (
+    FrameGroup,
+    FrameHousehold,
+    Response,
+    SampledHousehold,
+    SampleDraw,
+    Survey,
+    User,
+    WardAssignment,
+    WardCovariate,
+    WardQuota,
+)
 from web.tables import responses_frame
 
 pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
@@ -162,8 +175,6 @@ def test_the_weighting_page_shows_the_non_response_step(admin, app, accounts):
 
 
 def test_the_sample_page_plans_writes_quotas_and_draws(admin, app, accounts):
-    from web.models import SampleDraw, WardQuota
-
     upload(admin, "groups.csv")
     page = admin.get("/research/digital-skills/sample?lang=en&half_width=10&cluster_size=8&icc=0.05&"
                      "response_rate=70&p=50&oversample=1")
@@ -256,8 +267,6 @@ def test_the_planner_warns_when_the_frame_or_the_budget_falls_short(admin, app, 
 def test_a_group_too_small_in_a_ward_gets_no_half_width_but_its_expected_interviews(admin, app, accounts):
     """Ethnic minorities are 0.2% of one ward's adults: the plan expects well under one interview there, and the
     page says "too few" with that number instead of a half-width wider than the 0-100 scale."""
-    from web.models import WardCovariate
-
     upload(admin, "groups.csv")
     with app.app_context():
         session = db.session()
@@ -277,8 +286,6 @@ def test_a_group_too_small_in_a_ward_gets_no_half_width_but_its_expected_intervi
 
 
 def _minorities(app, shares: dict[int, float]) -> None:
-    from web.models import WardCovariate
-
     with app.app_context():
         session = db.session()
         for ward, share in shares.items():
@@ -312,8 +319,6 @@ def test_a_group_half_width_wider_than_the_scale_is_not_shown_as_a_number(admin,
         assert all(re.fullmatch(grouped, cell) for cell in visits), visits
     csv = admin.get(f"/research/digital-skills/sample-plan.csv?{query}")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
-    import pandas as pd
-
     plan = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig").set_index("ward_code")
     assert pd.isna(plan.loc[4, "half_width_minority_points"]) and plan.loc[4, "half_width_minority_status"] == "too_wide"
     assert 50 < plan.loc[4, "interviews_minority"] < 100
@@ -331,9 +336,6 @@ HCMC_FRAME = ("ward_code,ward_name,group_code,group_name,households\n"
 
 
 def test_a_survey_of_two_provinces_plans_the_sample_of_the_province_chosen(admin, app, accounts):
-    from tests.web.test_national import publish
-    from web.models import WardQuota
-
     publish(app, "two-provinces.yaml")
     upload(admin, "groups.csv")  # Hà Nội, the installation's province
     data = {"kind": "groups", "province": "79", "file": (io.BytesIO(HCMC_FRAME.encode()), "hcmc.csv")}

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from tests.web.test_api import submission
 from web import db
+from web.auth import hash_password, new_token
 from web.models import ApiToken, User, UserSession
 from web.models.base import utcnow
 
@@ -24,8 +25,6 @@ PASSWORD = "correct-horse-9"
 
 def _login(app, username: str, role: str = "volunteer"):
     """A fresh client logged in as a new ``role`` user; returns (client, cookie value, app token)."""
-    from web.auth import hash_password
-
     with app.app_context():
         db.session().add(User(username=username, role=role, password_hash=hash_password(PASSWORD)))
         db.session().commit()
@@ -79,8 +78,6 @@ def test_account_changes_end_every_session_and_every_token(app, event):
     laptop.post("/accounts/login", data={"username": "vol-changed", "password": PASSWORD})
     second = laptop.get_cookie("session").value
     with app.app_context():
-        from web.auth import new_token
-
         script = new_token(db.session().get(User, _user_id(app, "vol-changed")))
     admin = _admin(app)
     user_id = _user_id(app, "vol-changed")
@@ -113,8 +110,6 @@ def test_the_app_token_lives_as_long_as_its_login_and_the_login_lasts_the_set_da
 
 def test_a_volunteer_login_survives_a_browser_restart_a_staff_login_does_not(app):
     volunteer = app.test_client()
-    from web.auth import hash_password
-
     with app.app_context():
         db.session().add(User(username="vol-cookie", role="volunteer", password_hash=hash_password(PASSWORD)))
         db.session().add(User(username="res-cookie", role="researcher", password_hash=hash_password(PASSWORD)))
@@ -127,8 +122,6 @@ def test_a_volunteer_login_survives_a_browser_restart_a_staff_login_does_not(app
 
 
 def test_script_tokens_lapse_after_30_days_unless_renewed(app, runner):
-    from web.auth import hash_password
-
     with app.app_context():
         db.session().add(User(username="script-user", role="researcher", password_hash=hash_password(PASSWORD)))
         db.session().commit()

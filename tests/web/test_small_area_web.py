@@ -3,6 +3,8 @@ the API; admins upload ward covariates, checked line by line before anything is 
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from sqlmodel import select
@@ -10,6 +12,7 @@ from sqlmodel import select
 from surveys import areas
 from web import db
 from web.models import Area, WardCovariate
+from web.research.weighting import margins_frame
 
 
 @pytest.fixture
@@ -66,7 +69,6 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
         bench = client.get(f"{url}&estimator=fh&benchmark={kind}", headers=headers).get_json()
         assert bench["benchmarking"] == kind
         with app.app_context():
-            from web.research.weighting import margins_frame
             people = margins_frame(db.session(), app.config["KHAOSAT_PROVINCE"]).groupby("ward_code")["count"].sum()
         weights = np.array([people[r["ward_code"]] for r in bench["rows"]], dtype=float)
         values = np.array([r["estimate_benchmarked"] for r in bench["rows"]])
@@ -117,8 +119,6 @@ def test_model_based_ward_estimates_on_the_page_and_in_the_api(app, client, acco
 
 
 def _csv(lines: list[str]) -> tuple:
-    import io
-
     return io.BytesIO(("\n".join(lines) + "\n").encode("utf-8")), "covariates.csv"
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from web import db
+from web.admin.views import province_wards
 from web.models import User, WardAssignment
 from web.research.weighting import weighted
 
@@ -57,8 +58,6 @@ def test_a_supervisor_sees_the_researchers_figures_for_their_wards_only(app, acc
         shown = _rows(text)
         assert page.status_code == 200 and shown
         with app.app_context():
-            from web.admin.views import province_wards
-
             names = province_wards()
         assert {cell.split(" · ")[0] for cell in shown} == {names[w] for w in mine}
         assert all(shown[cell] == researcher[cell] for cell in shown)  # same estimates, same hidden cells

@@ -1,9 +1,13 @@
 """Every interface string exists in Vietnamese and English; numbers and dates follow the locale."""
 
+import datetime as dt
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from web.i18n import format_date, format_decimal
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = [("web/**.py", "python"), ("surveys/**.py", "python"), ("analysis/**.py", "python"),
@@ -51,12 +55,6 @@ def test_vietnamese_catalog_really_translates():
 
 
 def test_numbers_and_dates_are_formatted_for_the_locale(app):
-    import datetime as dt
-
-    from flask_babel import force_locale
-
-    from web.i18n import format_date, format_decimal
-
     with app.test_request_context():
         with force_locale("vi"):
             assert format_decimal(1234.5) == "1.234,5"
