@@ -53,7 +53,11 @@ def run(storage: str | None, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-if __name__ == "__main__":
+def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     for label, storage in [("limits off", None), ("in memory", "memory://"), ("redis", "redis://127.0.0.1:6379/0")]:
         print(f"{label:<11} {run(storage, n):7.0f} submissions/s ({n}, one thread, SQLite)")
+
+
+if __name__ == "__main__":
+    main()
