@@ -73,9 +73,14 @@ def plan(variables: tuple[Question, ...], scoring: dict[str, Any]) -> tuple[tupl
     return tuple(_items(variables, block) if isinstance(block, dict) else None for block in blocks)
 
 
-def _items(variables: tuple[Question, ...], block: dict) -> tuple[Item, ...]:
+def _ignored(block: dict) -> set[str]:
+    """The codes a block leaves out (``ignore``: a list, or one code)."""
     ignore = block.get("ignore", [])
-    ignored = {str(c) for c in (ignore if isinstance(ignore, list) else [ignore])}
+    return {str(c) for c in (ignore if isinstance(ignore, list) else [ignore])}
+
+
+def _items(variables: tuple[Question, ...], block: dict) -> tuple[Item, ...]:
+    ignored = _ignored(block)
     return tuple(Item(q, area_of(q), tuple(c.code for c in q.choices if c.code not in ignored))
                  for q in _select(variables, block.get("items", [])))
 
@@ -172,7 +177,7 @@ def _percent_correct(block: dict, items: tuple[Item, ...], values: Mapping[str, 
 
 def _top_box(block: dict, items: tuple[Item, ...], values: Mapping[str, Any], _: dict) -> dict:
     top = {str(c) for c in block.get("top", [])}
-    ignore = {str(c) for c in block.get("ignore", [])}
+    ignore = _ignored(block)
     answered = [str(values[item.question.name]) for item in items if item.question.name in values]
     answered = [a for a in answered if a not in ignore]
     return {block["output"]: 100.0 * sum(a in top for a in answered) / len(answered) if answered else None}

@@ -57,10 +57,10 @@ from analysis.lazy import LazyModule
 from web import background, db
 from web.models import Job, JobStatus, User
 from web.models.base import utcnow
+from web.shared_state import redis
 
 # RQ and Redis (~0.1 s of CPU) are loaded only where jobs go to Redis: the thread queue (the default) needs neither
 rq = LazyModule("rq")
-redis = LazyModule("redis")
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3

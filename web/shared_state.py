@@ -22,8 +22,8 @@ from web import db
 from web.models import WeightSnapshot
 from web.models.base import utcnow
 
-# Redis (~0.1 s of CPU to import) is loaded only where REDIS_URL is set, as in web.jobs: an installation
-# without it never pays for it
+# Redis (~0.1 s of CPU to import) is loaded only where REDIS_URL is set (here and in web.jobs, which takes it
+# from here): an installation without it never pays for it
 redis = LazyModule("redis")
 
 EXPIRE_SECONDS = 7 * 24 * 3600  #: an entry nobody renewed for a week is removed

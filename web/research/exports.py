@@ -179,10 +179,10 @@ def float_texts(values: np.ndarray) -> pa.Array:
     Python writes them (``repr``: 0.1, 1e-05); missing values as nulls. Each distinct number (by its bits,
     so 0.0 and -0.0 apart) is written once and its text repeated: a column of codes holds a handful."""
     distinct = pc.dictionary_encode(pa.array(np.ascontiguousarray(values, np.float64).view(np.int64)))
-    return _distinctfloat_texts(distinct.dictionary.to_numpy().view(np.float64)).take(distinct.indices)
+    return _distinct_float_texts(distinct.dictionary.to_numpy().view(np.float64)).take(distinct.indices)
 
 
-def _distinctfloat_texts(values: np.ndarray) -> pa.Array:
+def _distinct_float_texts(values: np.ndarray) -> pa.Array:
     """:func:`float_texts` of each number given."""
     missing = np.isnan(values)
     whole = ~missing & (np.abs(values) < 1e15) & (values == np.trunc(values)) & ~(np.signbit(values) & (values == 0))
