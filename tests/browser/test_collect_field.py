@@ -293,6 +293,9 @@ def test_a_new_release_while_logged_out_then_an_offline_start_opens_the_app(live
     context = phone
     page = context.pages[0]
     log_in(live_app, page, "vol-release")
+    # the app's own requests after the login have answered first: a reply still on its way would set the session
+    # cookie again after it is cleared, and the new release would then install
+    page.wait_for_load_state("networkidle")
     context.clear_cookies()  # the login is gone (the old cookie ended with the browser)
     monkeypatch.setattr("web.collect.views.APP_VERSION", "release-two")
     outcome = page.evaluate(RELEASE_SETTLED)
