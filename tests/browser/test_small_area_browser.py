@@ -47,3 +47,19 @@ def test_small_area_page_from_the_results_page_on_desktop_and_phone(live_app, li
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
         assert serious_violations(page) == []
     context.close()
+
+
+def test_the_covariates_page_fits_a_phone(live_app, live_demo, browser):
+    """The upload's example (a line of CSV wider than a phone) scrolls in its own box; the page does not."""
+    live_demo(8)
+    base = live_app.config["BASE_URL"]
+    context = browser.new_context(locale="vi-VN", viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login?next=/research/covariates")
+    page.fill("input[name=username]", "demo-admin")
+    page.fill("input[name=password]", "khaosat-admin")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/research/covariates")
+    expect(page.locator("h1")).to_have_text("Biến phụ trợ cấp phường/xã")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 361
+    context.close()
