@@ -19,6 +19,11 @@ below, and writes:
 
     python surveys/data/build_areas.py            # downloads the two wheels with pip
     python surveys/data/build_areas.py --wheels /tmp/vp
+    python surveys/data/build_areas.py --check    # rebuild aside and compare with the shipped files
+
+``--check`` is how the shipped files are checked against their source: it needs the wheels (from PyPI, or
+``--wheels``), which a test run does not have, so it is a command and not a test; every test run checks the
+shipped table against its sha256 instead (``surveys.areas``).
 """
 
 from __future__ import annotations
@@ -69,8 +74,8 @@ def read(path: Path, sha256: str | None) -> tuple[list[dict], str, str]:
     return data, date, digest
 
 
-def write_official(provinces: list[dict], header: str) -> None:
-    with (HERE / "areas_gso.csv").open("w", encoding="utf-8", newline="") as f:
+def write_official(provinces: list[dict], header: str, out: Path = HERE) -> None:
+    with (out / "areas_gso.csv").open("w", encoding="utf-8", newline="") as f:
         f.write(f"# {header}\n")
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["level", "code", "name", "division_type", "province_code", "codename"])
@@ -81,11 +86,11 @@ def write_official(provinces: list[dict], header: str) -> None:
                 out.writerow(["ward", w["code"], w["name"], w["division_type"], p["code"], w["codename"]])
 
 
-def write_draft_map(draft: list[dict], official: list[dict], header: str) -> None:
+def write_draft_map(draft: list[dict], official: list[dict], header: str, out: Path = HERE) -> None:
     """Each draft ward -> the official ward of the same province and name (or a reviewed exception)."""
     by_name = {(p["code"], name_key(w["name"])): w for p in official for w in p["wards"]}
     seen: set[int] = set()
-    with (HERE / "draft_codes.csv").open("w", encoding="utf-8", newline="") as f:
+    with (out / "draft_codes.csv").open("w", encoding="utf-8", newline="") as f:
         f.write(f"# {header}\n")
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["province_code", "draft_code", "draft_name", "official_code", "official_name", "matched_by"])
@@ -107,14 +112,21 @@ def write_draft_map(draft: list[dict], official: list[dict], header: str) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheels", type=Path, help="directory holding (or to receive) the two wheels")
+    parser.add_argument("--check", action="store_true", help="build aside and compare with the shipped files")
     args = parser.parse_args()
     directory = args.wheels or Path(tempfile.mkdtemp())
+    out = Path(tempfile.mkdtemp()) if args.check else HERE
     official, official_date, official_sha = read(wheel(OFFICIAL[0], directory), OFFICIAL[1])
     draft, draft_date, draft_sha = read(wheel(DRAFT[0], directory), DRAFT[1])
     write_official(official, f"vietnam-provinces {OFFICIAL[0]} (data {official_date}), "
-                             f"wheel sha256 {official_sha}")
+                             f"wheel sha256 {official_sha}", out)
     write_draft_map(draft, official, f"draft: vietnam-provinces {DRAFT[0]} (data {draft_date}), wheel sha256 "
-                                     f"{draft_sha}; official: {OFFICIAL[0]} (data {official_date})")
+                                     f"{draft_sha}; official: {OFFICIAL[0]} (data {official_date})", out)
+    if args.check:
+        differ = [name for name in ("areas_gso.csv", "draft_codes.csv")
+                  if (out / name).read_bytes() != (HERE / name).read_bytes()]
+        print(f"differ from the wheels: {', '.join(differ)}" if differ else "the shipped files are what the wheels give")
+        sys.exit(1 if differ else 0)
 
 
 if __name__ == "__main__":
