@@ -532,8 +532,14 @@ def report_wrk(port, workload: Workload, args, url, schema, meter: CpuMeter, wor
 
 def _carry_on(workload: Workload, url: str, schema: str | None) -> Workload:
     """``workload`` with each volunteer's count of stored interviews read again (after the warm-up), so
-    that its next interview is one it has not sent."""
+    that its next interview is one it has not sent. On PostgreSQL the tables are analysed first, as
+    autovacuum does within a minute of fieldwork starting: a schema made seconds ago has no statistics,
+    and without them the planner reads every earlier interview of the volunteer on each arrival (a
+    bitmap scan and a sort, 2 ms at 160 interviews each) instead of the newest 50 (0.2 ms)."""
     engine = create_engine(normalise_database_url(url), **_search_path(schema))
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
     with engine.connect() as conn:
         done = dict(conn.execute(text("SELECT u.username, count(r.id) FROM users u JOIN responses r "
                                       "ON r.volunteer_id = u.id GROUP BY u.username")).all())
