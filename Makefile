@@ -33,6 +33,9 @@ $(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK) | $(BIN)/python
 	touch $(STAMP)
 
 # After changing the dependencies in pyproject.toml: resolve them again, with hashes, for requires-python.
+# Resolve with the oldest Python it allows (make lock PYTHON=/usr/bin/python3.11 on Debian 12, Python 3.11.2):
+# a dependency needed only below some 3.11.x (redis needs async-timeout before 3.11.3) is then in the lock,
+# and the lock still installs on newer 3.11s.
 lock:
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet pip-tools
