@@ -384,6 +384,9 @@ def main() -> None:
                         help="the HTTP server in front of the app (granian: pip install granian)")
     parser.add_argument("--driver", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                         help="load generator: wrk (C, light on the CPU; Debian package 'wrk') or Python threads")
+    parser.add_argument("--alongside", metavar="COMMAND",
+                        help="wrk driver: a shell command started as the measured run starts (a large export, say: "
+                             "'python bench/export_stream.py --sizes 1000000 --measure'); its output is printed after")
     args = parser.parse_args()
 
     args.load_before = f"{os.getloadavg()[0]:.1f}"
@@ -512,8 +515,15 @@ def report_wrk(port, workload: Workload, args, url, schema, meter: CpuMeter, wor
     workload.write(workload_file)
     rows_before = count_rows(url, schema)
     meter.start()
+    alongside = subprocess.Popen(args.alongside, shell=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True) if args.alongside else None
     created, repeated, other, seconds, p50, p95, p99 = run_wrk(port, workload_file, workload, args, args.seconds)
     app_cpu, db_cpu = meter.stop()
+    if alongside is not None:
+        running = alongside.poll() is None  # still at work when the measured run ended: it overlapped all of it
+        output = alongside.communicate()[0]
+        print(f"alongside ({'still running when the run ended' if running else 'ended before the run did'}): "
+              f"{args.alongside}\n" + "".join(f"  | {line}\n" for line in output.splitlines()[-8:]), end="")
     rows = count_rows(url, schema) - rows_before
     total = created + repeated + other
     print(describe(args, schema))
@@ -539,7 +549,7 @@ def _carry_on(workload: Workload, url: str, schema: str | None) -> Workload:
     engine = create_engine(normalise_database_url(url), **_search_path(schema))
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+            conn.execute(text("ANALYZE responses, response_flags, ward_assignments, api_tokens, users, survey_versions"))
     with engine.connect() as conn:
         done = dict(conn.execute(text("SELECT u.username, count(r.id) FROM users u JOIN responses r "
                                       "ON r.volunteer_id = u.id GROUP BY u.username")).all())
