@@ -27,6 +27,7 @@ Budget (issue 20.2): >= 50,000 rows/s at 10,000,000 responses, memory flat.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import io
 import json
@@ -54,8 +55,6 @@ from web.research.margins import replace_margins  # noqa: E402
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres@127.0.0.1:5432")
 SLUG = "digital-skills"
-COLUMNS = ("uuid", "survey_version_id", "ward_code", "channel", "language", "answers", "scores", "meta",
-           "content_hash", "stratum", "psu", "base_weight", "submitted_at")
 CHUNK = 100_000
 
 
@@ -63,21 +62,27 @@ def url(rows: int) -> str:
     return f"postgresql+psycopg://{SERVER}/khaosat_export_{rows}"
 
 
-def _template(app) -> list[str]:
-    """The demo's synthetic responses as COPY lines (tab-separated, without the uuid)."""
+def _copy_text(value) -> str:
+    """A value as COPY's text format writes it."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, dt.datetime):
+        value = value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _template(app) -> tuple[list[str], list[str]]:
+    """The demo's synthetic responses (the rows the demo stores: every column but the id) as COPY lines
+    (tab-separated, without the uuid), and their columns after the uuid."""
     with app.app_context():
         version = catalog.current_version(db.session(), SLUG)
         instrument = catalog.instrument_of(version)
         sample = draw_sample(build_population(), np.random.default_rng(1), contacts_per_psu=4)
         made = list(synthetic_responses(version, instrument, sample, random.Random(1)))
-    lines = []
-    for r in made:
-        values = [r.survey_version_id, r.ward_code, r.channel, r.language, json.dumps(r.answers, ensure_ascii=False),
-                  json.dumps(r.scores, ensure_ascii=False), json.dumps(r.meta, ensure_ascii=False), r.content_hash,
-                  r.stratum, r.psu, r.base_weight, r.submitted_at.isoformat()]
-        lines.append("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", "\\t")
-                               .replace("\n", "\\n") for v in values))
-    return lines
+    columns = [c for c in made[0] if c != "uuid"]
+    return ["\t".join(_copy_text(r[c]) for c in columns) for r in made], columns
 
 
 def load(rows: int) -> None:
@@ -90,7 +95,7 @@ def load(rows: int) -> None:
         catalog.load_areas(db.session())
         catalog.publish_builtin(db.session())
         _margins_and_admin(db.session())
-    lines = _template(app)
+    lines, columns = _template(app)
     began = time.perf_counter()
     with psycopg.connect(f"postgresql://{SERVER}/khaosat_export_{rows}") as conn, conn.cursor() as cur:
         for first in tqdm(range(0, rows, CHUNK), desc=f"responses ({rows:,}, COPY)", unit="chunk", file=sys.stderr,
@@ -98,7 +103,7 @@ def load(rows: int) -> None:
             buffer = io.StringIO()
             for i in range(first, min(rows, first + CHUNK)):
                 buffer.write(f"bench-{i}\t{lines[i % len(lines)]}\n")
-            with cur.copy(f"COPY responses ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY responses (uuid, {', '.join(columns)}) FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
         conn.commit()
         conn.autocommit = True
