@@ -25,7 +25,8 @@ from analysis.lazy import pandas as pd
 if TYPE_CHECKING:
     from analysis.design import SurveyDesign
 
-__all__ = ["base_weights", "weight_diagnostics", "trim_weights", "weighting_pipeline"]
+__all__ = ["base_weights", "weight_diagnostics", "trim_weights", "trimmed_weights", "median_weight",
+           "weighting_pipeline"]
 
 
 def base_weights(data: pd.DataFrame, stratum: str | None = None, population: Mapping | None = None) -> np.ndarray:
@@ -62,7 +63,18 @@ def trim_weights(design: SurveyDesign, upper: float | None = None, lower: float 
     Repeats until no weight is outside the bounds (``strict=TRUE``) or ``max_iter``. The sum of
     weights is kept; calibration residuals of the design are kept, as R does.
     """
-    w = design.weights.copy()
+    return design.reweighted(trimmed_weights(design.weights, upper, lower, max_iter), _NoStep())
+
+
+def trimmed_weights(weights: np.ndarray, upper: float | None = None, lower: float | None = None,
+                    max_iter: int = 10, counts: np.ndarray | None = None) -> np.ndarray:
+    """The weights of :func:`trim_weights`. ``counts``: each weight stands for that many rows of that weight
+    (the cells of a cross-table), with the result the rows would get.
+
+    :raise DesignError: when ``lower`` is above ``upper``
+    """
+    w = np.array(weights, dtype=float)
+    n = np.ones(len(w)) if counts is None else np.asarray(counts, dtype=float)
     hi = np.inf if upper is None else upper
     lo = 0.0 if lower is None else lower
     if lo > hi:
@@ -72,11 +84,23 @@ def trim_weights(design: SurveyDesign, upper: float | None = None, lower: float 
         outside = (w > hi) | (w < lo)
         if not outside.any():
             break
-        excess = np.sum(w - new)
+        excess = np.sum(n * (w - new))
         inside = ~outside & (w > 0)
-        new[inside] += excess * new[inside] / new[inside].sum()
+        new[inside] += excess * new[inside] / np.sum(n[inside] * new[inside])
         w = new
-    return design.reweighted(w, _NoStep())
+    return w
+
+
+def median_weight(weights: np.ndarray, counts: np.ndarray | None = None) -> float:
+    """``np.median`` of the weights; ``counts``: of the rows they stand for (each weight ``counts`` times),
+    without making those rows."""
+    w = np.asarray(weights, dtype=float)
+    if counts is None:
+        return float(np.median(w))
+    order = np.argsort(w, kind="stable")
+    ends = np.cumsum(np.asarray(counts, dtype=np.int64)[order])
+    middle = w[order][np.searchsorted(ends, [(ends[-1] - 1) // 2, ends[-1] // 2], side="right")]
+    return float((middle[0] + middle[1]) / 2)
 
 
 class _NoStep:

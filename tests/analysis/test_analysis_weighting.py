@@ -8,7 +8,14 @@ import pytest
 from rref import RTOL, build_design, dataset, reference
 
 from analysis import CalibrationError, ConvergenceError, DesignError, LonelyPSUError, SurveyDesign
-from analysis.weighting import base_weights, trim_weights, weight_diagnostics, weighting_pipeline
+from analysis.weighting import (
+    base_weights,
+    median_weight,
+    trim_weights,
+    trimmed_weights,
+    weight_diagnostics,
+    weighting_pipeline,
+)
 
 
 @pytest.mark.parametrize("name", list(reference()["weights"]))
@@ -76,6 +83,22 @@ def test_pipeline_diagnostics() -> None:
     np.testing.assert_allclose(d["kish_deff"], 4 * 22 / 64)
     np.testing.assert_allclose(d["effective_n"], 64 / 22)
     assert (d["min"], d["max"], d["max_min_ratio"]) == (1.0, 4.0, 4.0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_median_and_trimming_of_cells_are_those_of_their_rows(seed: int) -> None:
+    """A cross-table's cells, each weight standing for ``counts`` rows: the same median and trimmed weights as the
+    rows themselves (even and odd numbers of rows, ties, bounds on both sides)."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 9))
+    weights = rng.choice([0.5, 1.0, 2.0, 3.0, 10.0, 40.0], size) * rng.uniform(0.5, 2.0, size)
+    counts = rng.integers(1, 6, size)
+    rows = np.repeat(weights, counts)
+    median = median_weight(weights, counts)
+    assert median == np.median(rows) == median_weight(rows)
+    cells = trimmed_weights(weights, upper=1.5 * median, lower=median / 1.5, counts=counts)
+    np.testing.assert_allclose(np.repeat(cells, counts), trimmed_weights(rows, upper=1.5 * median, lower=median / 1.5),
+                               rtol=1e-13)
 
 
 def test_trimming_keeps_the_total_and_the_cap() -> None:

@@ -16,6 +16,10 @@ weights end within (or very near) the bounds. These are the ``weight`` column of
 the largest weight is more than ``WARN_RATIO`` times the smallest or Kish's design effect from
 weighting is above ``WARN_DEFF`` (rules of thumb: a deff above 2 halves the effective sample).
 
+A final weight depends only on the respondent's cell (ward or province, sex, age band, base weight), so the
+raking and trimming are done once per cell of the frame's cross-table (:mod:`web.research.raking`, the code
+that also weights a large survey's cells grouped by the database: :mod:`web.research.weight_cells`).
+
 Results are cached per survey in the app's cache (:mod:`web.cache`) and checked in O(1): see
 :func:`current`.
 """
@@ -27,7 +31,6 @@ import hashlib
 import itertools
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -37,7 +40,7 @@ from flask import copy_current_request_context, current_app, g, has_request_cont
 from sqlalchemy import case, func, text
 from sqlmodel import Session, select
 
-from analysis import CalibrationError, SurveyDesign, trim_weights, weight_diagnostics
+from analysis import SurveyDesign, weight_diagnostics
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from surveys import areas
@@ -46,15 +49,13 @@ from web import background
 from web.area_codes import MixedCodeLists
 from web.cache import AppCache, app_cache, cached
 from web.models import PopulationMargin, ProvinceMargin, Response, Survey, SurveyRound, SurveyVersion, Visit
-from web.research import snapshots
+from web.research import raking, snapshots
+from web.research.raking import TRIM_RATIO, TRIM_ROUNDS  # noqa: F401 - read as weighting.TRIM_RATIO
 from web.sampling import nonresponse_factors
 from web.tables import PROBABILITY, data_stamp, response_count, responses_frame
 
 T = TypeVar("T")
 
-RAKE_MAX_ITER = 50
-TRIM_RATIO = 5.0  #: weights are kept within [median / TRIM_RATIO, median x TRIM_RATIO]
-TRIM_ROUNDS = 10  #: rounds of trimming and raking again
 WARN_RATIO = 30.0  #: warn when the largest weight is more than this many times the smallest
 WARN_DEFF = 2.0  #: warn when Kish's design effect from weighting is above this
 
@@ -256,6 +257,13 @@ def _other_lists(session: Session, slug: str, province: areas.Provinces) -> tupl
     return int(responses), int(margins)
 
 
+def check_code_lists(session: Session, slug: str, province: areas.Provinces) -> None:
+    """:raise MixedCodeLists: when responses or margins hold ward codes of another code list"""
+    mixed = _other_lists(session, slug, province)
+    if any(mixed):
+        raise MixedCodeLists(responses=mixed[0], margins=mixed[1])
+
+
 def build(session: Session, slug: str, province: areas.Provinces,
           on_chunk: Callable[[int], None] | None = None) -> Weighted:
     """Read the responses and margins and make the weighted design (what :func:`weighted` caches);
@@ -265,9 +273,7 @@ def build(session: Session, slug: str, province: areas.Provinces,
     """
     started, as_of = time.perf_counter(), dt.datetime.now(dt.UTC)
     stamp = data_stamp_of(session, slug, province)
-    mixed = _other_lists(session, slug, province)
-    if any(mixed):
-        raise MixedCodeLists(responses=mixed[0], margins=mixed[1])
+    check_code_lists(session, slug, province)
     frame, apart = official_stream(with_former_district(responses_frame(session, slug, on_chunk), province))
     frame = with_rounds(session, slug, with_nonresponse_factors(session, frame))
     made = calibrate(frame, *chosen_margins(session, province))
@@ -605,46 +611,36 @@ def _made(frame: pd.DataFrame, design: SurveyDesign | None, method: str, steps: 
 
 def calibrate(frame: pd.DataFrame, margins: pd.DataFrame, by_province: pd.DataFrame | None = None) -> Weighted:
     """Rake the base weights of ``frame`` to ``margins`` (ward x sex x age-band counts) when possible, else
-    to ``by_province`` (province x sex x age-band counts: see :func:`_province_margins`)."""
+    to ``by_province`` (province x sex x age-band counts), and trim: :func:`web.research.raking.weigh` on the
+    frame's cross-table (:func:`cross_table`), each row then given its cell's weight."""
     frame = frame[frame["ward_code"].notna()].copy() if "ward_code" in frame else frame.copy()
     if frame.empty:
         return _made(frame, None, "base", [])
     frame = _coded(frame).astype({"ward_code": int})
     steps = _base_weights(frame)
-    if frame["psu"].nunique() < 2:  # one sampling unit: weights exist, standard errors cannot
-        return _made(frame, None, "base", steps, Message("calibration.too_few_units"))
-    if margins.empty and (by_province is None or by_province.empty):
-        return _made(frame, _design(frame), "base", steps, Message("calibration.no_margins"))
-    if not {"sex", "age_band"} <= set(frame.columns):
-        return _made(frame, _design(frame), "base", steps, Message("calibration.no_sex_age"))
-    if margins.empty:
-        return _raked_by_province(frame, by_province, steps)
-    sex = frame["sex"].astype(str)
-    usable = frame["ward_code"].isin(margins["ward_code"]) & sex.isin(["1", "2"]) & frame["age_band"].notna()
-    sample = frame[usable].assign(sex_age=sex[usable] + ":" + frame.loc[usable, "age_band"].astype(str))
-    represented = margins[margins["ward_code"].isin(sample["ward_code"].unique())]
-    unrepresented = sorted(set(margins["ward_code"]) - set(represented["ward_code"]))
-    ward_totals = {str(k): v for k, v in represented.groupby("ward_code")["count"].sum().items()}
-    sex_age = represented.assign(key=represented["sex"] + ":" + represented["age_band"]).groupby("key")["count"].sum()
-    try:
-        missing = sorted(set(sex_age.index) - set(sample["sex_age"]))
-        if missing:
-            raise CalibrationError(f"no respondents in sex x age cells {missing}", "calibration.empty_cells",
-                                   cells=", ".join(missing))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            raked = _design(sample).rake({"ward_code": ward_totals, "sex_age": sex_age.to_dict()},
-                                         max_iter=RAKE_MAX_ITER)
-    except CalibrationError as exc:
-        problem = Message(exc.code or "calibration.failed", exc.params)
-        return _made(frame, _design(frame), "base", steps, problem, unrepresented)
-    steps.append(_diagnostics("raked", _whole(frame, usable, raked, sample)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        raked = _trimmed(raked, sample, {"ward_code": ward_totals, "sex_age": sex_age.to_dict()})
-    frame["weight"] = _whole(frame, usable, raked, sample)
-    steps.append(_diagnostics("trimmed", frame["weight"].to_numpy()))
-    return _made(frame, _design(frame), "raked", steps, None, unrepresented)
+    problem = raking.unweightable(frame["psu"].nunique(), margins, by_province, frame.columns)
+    if problem is not None:  # with one sampling unit weights exist, standard errors cannot: no design
+        return _made(frame, None if problem == raking.TOO_FEW_UNITS else _design(frame), "base", steps, problem)
+    cells, cell = cross_table(frame)
+    made = raking.weigh(cells, margins, by_province)
+    if made.problem is not None:
+        return _made(frame, _design(frame), "base", steps, made.problem, list(made.unrepresented))
+    if made.level == "ward":
+        steps.append(_diagnostics("raked", made.raked[cell]))
+    frame["weight"] = made.final[cell]
+    steps.append(_diagnostics("trimmed" if made.level == "ward" else "raked", frame["weight"].to_numpy()))
+    return replace(_made(frame, _design(frame), "raked", steps, None, list(made.unrepresented)),
+                   margins_level=made.level)
+
+
+def cross_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The weighting cells of ``frame``'s rows (:data:`web.research.raking.COLUMNS`: ward, province, sex, age
+    band, base weight, and ``n`` the rows of each), and the cell of each row."""
+    keys = [c for c in raking.COLUMNS[:-1] if c in frame.columns]
+    cell = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    first = np.unique(cell, return_index=True)[1]
+    cells = frame[keys].iloc[first].reset_index(drop=True).assign(n=np.bincount(cell))
+    return cells, cell
 
 
 def calibrate_to_whole_area(frame: pd.DataFrame, by_province: pd.DataFrame) -> Weighted:
@@ -657,65 +653,6 @@ def calibrate_to_whole_area(frame: pd.DataFrame, by_province: pd.DataFrame) -> W
         return made
     out = made.frame.assign(province_code=frame["province_code"].reindex(made.frame.index))
     return replace(made, frame=out, design=_design(out), facts=_facts(out), margins_level="area")
-
-
-def _province_margins(sample: pd.DataFrame, by_province: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Province x sex and province x age-band totals of the provinces with respondents, as raking margins.
-
-    Raking to these two margins within each province, rather than post-stratifying to the full province x
-    sex x age cells, because with 60 respondents a province many of its 8 cells hold one or two people."""
-    cells = by_province[by_province["province_code"].isin(sample["province_code"].unique())]
-    code = cells["province_code"].astype(int).astype(str)
-    return {"province_sex": cells.groupby(code + ":" + cells["sex"])["count"].sum().to_dict(),
-            "province_age": cells.groupby(code + ":" + cells["age_band"])["count"].sum().to_dict()}
-
-
-def _raked_by_province(frame: pd.DataFrame, by_province: pd.DataFrame, steps: list) -> Weighted:
-    """``frame``'s weights raked within each province to its sex and age-band totals."""
-    sex = frame["sex"].astype(str)
-    usable = frame["province_code"].isin(by_province["province_code"]) & sex.isin(["1", "2"]) \
-        & frame["age_band"].notna()
-    province = frame.loc[usable, "province_code"].astype(int).astype(str)
-    sample = frame[usable].assign(province_sex=province + ":" + sex[usable],
-                                  province_age=province + ":" + frame.loc[usable, "age_band"].astype(str))
-    margins = _province_margins(sample, by_province)
-    try:
-        missing = sorted(set(margins["province_sex"]) - set(sample["province_sex"])
-                         | set(margins["province_age"]) - set(sample["province_age"]))
-        if missing:
-            raise CalibrationError(f"no respondents in cells {missing}", "calibration.empty_cells",
-                                   cells=", ".join(missing))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            raked = _trimmed(_design(sample).rake(margins, max_iter=RAKE_MAX_ITER), sample, margins)
-    except CalibrationError as exc:
-        return _made(frame, _design(frame), "base", steps, Message(exc.code or "calibration.failed", exc.params))
-    frame["weight"] = _whole(frame, usable, raked, sample)
-    steps.append(_diagnostics("raked", frame["weight"].to_numpy()))
-    return replace(_made(frame, _design(frame), "raked", steps), margins_level="province")
-
-
-def _whole(frame: pd.DataFrame, usable: pd.Series, raked: SurveyDesign, sample: pd.DataFrame) -> np.ndarray:
-    """Final weights for every row: the raked ones, and the base weight times the overall factor elsewhere."""
-    weights = frame["base_weight"].to_numpy() * (raked.weights.sum() / sample["weight"].sum())
-    weights[usable.to_numpy()] = raked.weights
-    return weights
-
-
-def _trimmed(raked: SurveyDesign, sample: pd.DataFrame, margins: dict) -> SurveyDesign:
-    """Trim to [median / TRIM_RATIO, median x TRIM_RATIO] and rake again, until raking leaves the weights
-    within the bounds (1% slack) or ``TRIM_ROUNDS`` rounds; the last step is a raking, so the margins hold."""
-    for _ in range(TRIM_ROUNDS):
-        median = float(np.median(raked.weights))
-        low, high = median / TRIM_RATIO, median * TRIM_RATIO
-        if raked.weights.min() >= low / 1.01 and raked.weights.max() <= high * 1.01:
-            break
-        trimmed = trim_weights(raked, upper=high, lower=low).weights
-        try:
-            raked = _design(sample.assign(weight=trimmed)).rake(margins, max_iter=RAKE_MAX_ITER)
-        except CalibrationError:  # raking cannot hold the margins from the trimmed weights: keep those
-            return _design(sample.assign(weight=trimmed))
-    return raked
 
 
 def weight_warnings(diagnostics: pd.DataFrame) -> dict[str, float]:
