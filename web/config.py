@@ -96,6 +96,9 @@ def _job_settings() -> dict:
         "KHAOSAT_JOB_THRESHOLD": int(os.environ.get("KHAOSAT_JOB_THRESHOLD", "20000")),
         #: a survey of more responses than this is weighted again in the background (web/research/weighting_jobs.py)
         "KHAOSAT_WEIGHTING_JOB_THRESHOLD": int(os.environ.get("KHAOSAT_WEIGHTING_JOB_THRESHOLD", "50000")),
+        #: a survey of more responses than this has its weighting cells (each exported row's weight) made by one
+        #: GROUP BY in the database, its weighting run making only those (web/research/weight_cells.py)
+        "KHAOSAT_CELLS_IN_DATABASE_THRESHOLD": int(os.environ.get("KHAOSAT_CELLS_IN_DATABASE_THRESHOLD", "2000000")),
         #: a person's request waits this long for a large survey's table or ranking computed the first time in a
         #: process (in a thread) before it answers "being prepared" (web/research/weighting.py)
         "KHAOSAT_ASIDE_WAIT_SECONDS": float(os.environ.get("KHAOSAT_ASIDE_WAIT_SECONDS", "0.3")),

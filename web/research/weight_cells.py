@@ -13,20 +13,39 @@ joined by response id: the file says what the served figures say.
 The cells are saved beside the design's snapshot (:mod:`web.research.snapshots`, key ``<survey>:cells``)
 whenever a worker makes a design, so that any worker streams a file of any size with the last complete
 weights (:func:`served`) without reading the responses twice.
+
+A survey of more than ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses (its design in memory would take ~3.7 GiB
+a million) gets its cells without a design: the database groups its responses into the cross-table
+(:mod:`web.research.cross_table`) and :func:`web.research.raking.weigh`, the code the design is weighted by,
+rakes and trims it (:func:`of_cross_table`), the same cells to rounding; its weighting run makes only these
+(:func:`refresh`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlmodel import Session
 
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from surveys import areas
-from web.research import snapshots
-from web.research.weighting import ON_BUILT, Stamp, Weighted, code, current, data_stamp_of, snapshot_key
+from web.research import cross_table, raking, snapshots
+from web.research.weighting import (
+    ON_BUILT,
+    Stamp,
+    Weighted,
+    check_code_lists,
+    chosen_margins,
+    code,
+    current,
+    data_stamp_of,
+    snapshot_key,
+)
+from web.tables import response_count
 
 KEY = ["stream", "ward_code", "sex", "age_band", "base_weight"]
 
@@ -117,12 +136,15 @@ def _cells(data: Weighted) -> Cells:
 
 def save(session: Session, slug: str, provinces: areas.Provinces, data: Weighted) -> None:
     """Keep the design's cells for every worker (called whenever a worker makes a design)."""
-    made = of_design(data)
+    _saved(session, slug, provinces, of_design(data), data.stamp or Stamp(0, 0, ()), data.as_of)
+
+
+def _saved(session: Session, slug: str, provinces: areas.Provinces, made: Cells, stamp: Stamp,
+           as_of: dt.datetime | None) -> None:
     single = pd.DataFrame({"response_id": list(made.single), "weight": list(made.single.values())},
                           columns=["response_id", "weight"]).astype({"response_id": "int64", "weight": "float64"})
-    stamp = data.stamp or Stamp(0, 0, ())
     meta = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)],
-            "as_of": data.as_of.isoformat() if data.as_of else None}
+            "as_of": as_of.isoformat() if as_of else None}
     snapshots.save(session, _key(slug, provinces), meta, made.table, single)
 
 
@@ -151,8 +173,61 @@ def _stored(session: Session, slug: str, provinces: areas.Provinces, now: Stamp)
 
 def served(session: Session, slug: str, provinces: areas.Provinces) -> Cells:
     """The cells of the weights the research pages serve now: saved ones when current (or older only by new
-    responses), else those of the served design (made in memory when no worker has made it yet)."""
+    responses); else, for a survey of more than ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses, made from the
+    database's cross-table and saved (:func:`refresh`); else those of the served design (made in memory when no
+    worker has made it yet)."""
     stored = _stored(session, slug, provinces, data_stamp_of(session, slug, provinces))
     if stored is not None:
         return stored
+    if in_database(response_count(session, slug)):
+        return refresh(session, slug, provinces)
     return of_design(current(session, slug, provinces)[0])
+
+
+def in_database(responses: int) -> bool:
+    """Whether the cells of a survey of ``responses`` are made in the database (:func:`of_cross_table`), not from
+    a design in memory."""
+    return responses > current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
+
+
+def refresh(session: Session, slug: str, provinces: areas.Provinces) -> Cells:
+    """Make the cells from the database's cross-table and keep them for every worker (a large survey's weighting
+    run: :mod:`web.research.weighting_jobs`).
+
+    :raise MixedCodeLists: when responses or margins hold ward codes of another code list
+    """
+    as_of, stamp = dt.datetime.now(dt.UTC), data_stamp_of(session, slug, provinces)
+    made = of_cross_table(session, slug, provinces, stamp)
+    _saved(session, slug, provinces, made, stamp, as_of)
+    return made
+
+
+def of_cross_table(session: Session, slug: str, provinces: areas.Provinces, stamp: Stamp) -> Cells:
+    """The cells of the responses up to ``stamp`` made without reading them: the survey's cross-table grouped by
+    the database (:mod:`web.research.cross_table`) weighted by :func:`web.research.raking.weigh`, the code the
+    design in memory is weighted by (:func:`web.research.weighting.calibrate`), so the cells are those of
+    :func:`of_design` (to rounding). Memory holds the distinct cells, whatever the number of responses.
+
+    :raise MixedCodeLists: when responses or margins hold ward codes of another code list
+    """
+    check_code_lists(session, slug, provinces)
+    table = cross_table.read(session, slug, stamp.newest)
+    cells = table.cells.assign(weight=_weights(table, *chosen_margins(session, provinces)))
+    alone = cells["response_id"].to_numpy(dtype="int64") >= 0
+    single = dict(zip(cells.loc[alone, "response_id"].astype("int64").tolist(),
+                      cells.loc[alone, "weight"].astype("float64").tolist(), strict=True))
+    kept = cells[~alone]
+    found = pd.DataFrame({"stream": kept["stream"].astype(object), "ward_code": kept["ward_code"].astype("int64"),
+                          "sex": kept["sex"].fillna("").astype(object), "age_band": kept["age_band"].fillna("")
+                          .astype(object), "base_weight": kept["base_weight"].astype("float64"),
+                          "weight": kept["weight"].astype("float64")}).reset_index(drop=True)
+    return Cells(found, single, stamp.newest)
+
+
+def _weights(table: cross_table.CrossTable, margins: pd.DataFrame, by_province: pd.DataFrame) -> np.ndarray:
+    """Each cell's final weight; the base weight when the weights are not raked (as the design then keeps it)."""
+    base = table.cells["base_weight"].to_numpy(dtype="float64")
+    if table.cells.empty or raking.unweightable(table.units, margins, by_province, table.columns) is not None:
+        return base
+    made = raking.weigh(table.cells, margins, by_province)
+    return base if made.problem is not None else made.final

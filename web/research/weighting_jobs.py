@@ -24,7 +24,7 @@ from web.auth import requesting_user
 from web.i18n import language, lazy_gettext
 from web.messages import in_every_language
 from web.models import Job, JobStatus
-from web.research import bp, downloads, weighting
+from web.research import bp, downloads, weight_cells, weighting
 from web.tables import response_count
 
 KIND = "weighting"
@@ -41,10 +41,16 @@ RETRY = {"loading": RETRY_SECONDS, "computing": 2}  #: seconds before asking aga
 
 @jobs.task(KIND)
 def weighting_task(params: dict, progress: jobs.Progress) -> None:
-    """Read the responses (reporting each chunk), rake, trim, and save the design for every worker."""
+    """Read the responses (reporting each chunk), rake, trim, and save the design for every worker; a survey
+    whose cells are made in the database (:func:`web.research.weight_cells.in_database`) gets only those."""
     session = db.session()
-    progress.start(response_count(session, params["slug"]))
-    weighting.refresh(session, params["slug"], tuple(params["provinces"]), on_chunk=progress.advance)
+    total = response_count(session, params["slug"])
+    progress.start(total)
+    if weight_cells.in_database(total):
+        weight_cells.refresh(session, params["slug"], tuple(params["provinces"]))
+        progress.advance(total)
+    else:
+        weighting.refresh(session, params["slug"], tuple(params["provinces"]), on_chunk=progress.advance)
     # then the full CSV's rows of the responses that arrived or changed since, so that a download only joins them
     downloads.keep_rows(params["slug"])
 

@@ -1,0 +1,138 @@
+"""The weighting cells of a survey made by the database (one GROUP BY, :mod:`web.research.cross_table`), without
+its responses in memory, are those of the weighted design made in memory, on SQLite and PostgreSQL: raked to ward
+margins, to province margins (the national demo), with trimming that binds, with interviews whose weight is
+adjusted for non-response (each a cell of its own), and with base weights only (no margins); and every row's weight
+in the full CSV of a survey over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` is the design's."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from tests.web.test_national import national  # noqa: F401 - the national demo fixture
+from web import catalog, db, national_demo
+from web.models import PopulationMargin, Response, SampledHousehold
+from web.research import snapshots, weight_cells, weighting
+from web.research.weight_cells import KEY, Cells
+
+pytestmark = pytest.mark.both_backends  # the GROUP BY reads JSON and dates in each dialect's own way
+
+SLUG = "digital-skills"
+
+
+def _both(app, slug: str = SLUG) -> tuple[weighting.Weighted, Cells, Cells]:
+    """The design made in memory, its cells, and the cells made by the database."""
+    with app.test_request_context():
+        session = db.session()
+        provinces = catalog.survey_provinces(session, slug)
+        data = weighting.build(session, slug, provinces)
+        made = weight_cells.of_cross_table(session, slug, provinces, weighting.data_stamp_of(session, slug, provinces))
+    return data, weight_cells.of_design(data), made
+
+
+def _same(design: Cells, made: Cells) -> None:
+    joined = design.table.merge(made.table, on=KEY, how="outer", indicator=True)
+    assert (joined["_merge"] == "both").all() and len(joined) == len(design.table) == len(made.table)
+    assert joined["weight_y"].to_numpy() == pytest.approx(joined["weight_x"].to_numpy(), rel=1e-9)
+    assert sorted(made.single) == sorted(design.single)
+    assert [made.single[i] for i in sorted(made.single)] == pytest.approx(
+        [design.single[i] for i in sorted(design.single)], rel=1e-9)
+    assert made.newest == design.newest
+
+
+def _every_weight(data: weighting.Weighted, cells: Cells) -> None:
+    """Each response of the design gets its own final weight from the cells."""
+    frame = data.frame.assign(weight=data.frame["base_weight"])  # the responses of their own are found by id
+    assert cells.weights(frame).to_numpy() == pytest.approx(data.frame["weight"].to_numpy(), rel=1e-9)
+
+
+def test_cells_raked_to_ward_margins_are_the_designs(app, load_demo):
+    load_demo(16)
+    data, design, made = _both(app)
+    assert data.method == "raked" and data.margins_level == "ward" and len(data.frame) > 1500
+    assert 100 < len(made.table) < len(data.frame) and not made.single
+    _same(design, made)
+    _every_weight(data, made)
+
+
+def test_cells_are_the_designs_when_trimming_binds(app, load_demo):
+    """Every 7th response weighs 60 times its ward's others: the raked weights pass 5 x the median, are trimmed
+    and raked again (the median and the trimming of the cells count each cell's respondents)."""
+    load_demo(8)
+    with app.app_context():
+        session = db.session()
+        session.exec(update(Response).where(Response.id % 7 == 0).values(base_weight=Response.base_weight * 60))
+        session.commit()
+    data, design, made = _both(app)
+    steps = data.diagnostics.set_index("step")
+    median = float(pd.Series(data.frame["weight"]).median())
+    assert steps.loc["raked", "max"] > weighting.TRIM_RATIO * median * 1.5 > steps.loc["trimmed", "max"]
+    _same(design, made)
+
+
+def test_cells_raked_to_province_margins_are_the_designs(national):  # noqa: F811
+    data, design, made = _both(national, national_demo.SLUG)
+    assert data.method == "raked" and data.margins_level == "province"
+    _same(design, made)
+    _every_weight(data, made)
+
+
+def test_interviews_adjusted_for_non_response_are_cells_of_their_own(app, load_demo):
+    """The demo's drawn households linked to interviews of their wards: their weights are raised for the households
+    of their class that gave none, so each is listed by its response id, with the design's weight."""
+    load_demo(8)
+    with app.app_context():
+        session = db.session()
+        households = session.exec(select(SampledHousehold).order_by(SampledHousehold.id)).all()
+        for household in households[::3]:
+            response = session.exec(select(Response).where(Response.ward_code == household.ward_code,
+                                                           Response.psu.is_not(None)).offset(household.id % 5)).first()
+            if response is not None and not session.exec(select(SampledHousehold).where(
+                    SampledHousehold.response_uuid == response.uuid)).first():
+                household.response_uuid, household.final_code = response.uuid, "1.1"
+                session.add(household)
+                session.flush()
+        session.commit()
+    data, design, made = _both(app)
+    assert len(design.single) == (data.frame["nonresponse_factor"] != 1).sum() >= 2
+    _same(design, made)
+    _every_weight(data, made)
+
+
+def test_without_margins_the_cells_keep_the_base_weights(app, load_demo):
+    load_demo(8)
+    with app.app_context():
+        session = db.session()
+        for margin in session.exec(select(PopulationMargin)).all():
+            session.delete(margin)
+        session.commit()
+    data, design, made = _both(app)
+    assert data.method == "base" and data.problem.code == "calibration.no_margins"
+    _same(design, made)
+
+
+def test_a_large_surveys_file_has_the_designs_weights_from_cells_made_in_the_database(app, load_demo, client,
+                                                                                          accounts):
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100)
+    accounts.login("admin")
+    answer = client.get(f"/research/{SLUG}/export-full.csv?lang=vi")
+    assert answer.status_code == 200
+    frame = pd.read_csv(io.BytesIO(answer.data), encoding="utf-8-sig")
+    with app.test_request_context():
+        session = db.session()
+        provinces = catalog.survey_provinces(session, SLUG)
+        saved = snapshots.meta(session, f"{weighting.snapshot_key(SLUG, provinces)}:cells")
+        assert saved is not None and saved["stamp"][1] == weighting.data_stamp_of(session, SLUG, provinces).newest
+        assert snapshots.meta(session, weighting.snapshot_key(SLUG, provinces)) is None  # no design was made
+        data = weighting.build(session, SLUG, provinces)
+    served = data.frame.set_index("response_id")["weight"]
+    official = frame["stream"] == "probability"
+    weights = frame[official].set_index("id")["weight"]
+    assert sorted(weights.index) == sorted(served.index)
+    assert weights.loc[served.index].to_numpy() == pytest.approx(served.to_numpy(), rel=1e-9)
+    assert frame.loc[~official, "weight"].isna().all()
