@@ -2,18 +2,24 @@
 
 Usage::
 
-    python bench/export_stream.py --sizes 200000,1000000            # load (COPY) and measure
+    python bench/export_stream.py --sizes 200000,1000000            # load (COPY), weigh and measure
     python bench/export_stream.py --sizes 200000,1000000 --measure  # measure only, on the loaded databases
     python bench/export_stream.py --sizes 200000 --measure --forget --paths present,kept,kept
         # the present path, a first download (rows made and kept), a download from the kept rows
+    python bench/export_stream.py --sizes 10000000 --keep --paths kept
+        # load, weigh, make the kept rows as the background run does, then a download from them
+    python bench/export_stream.py --sizes 1000000 --measure --weigh --weighting memory --paths ""
+        # the weighting run alone, with the design in memory (or --weighting database: the cross-table)
 
 One database per size (``khaosat_export_<N>`` on $BENCH_POSTGRES, default postgres@127.0.0.1:5432), so
-that the two sizes are measured the same way. Loading: migrate, publish the built-in surveys, the demo's
+that the sizes are measured the same way. Loading: migrate, publish the built-in surveys, the demo's
 population margins (Hà Nội, ward x sex x age band), then COPY N digital-skills responses (the demo's synthetic
-answers, about 1,000 distinct ones, each row with its own uuid; ~150 columns in the export) into the real
-``responses`` table, VACUUM ANALYZE, and make the served weights once (the weighting run the research pages
-do: read the responses, rake to the margins, trim, save the design's snapshot and its weighting cells); the
-seconds and peak memory of that run are printed too.
+rows, about 1,000 distinct ones, each row with its own uuid; ~150 columns in the export) into the real
+``responses`` table and VACUUM ANALYZE. Then the served weights are made once, as a weighting run does
+(``--weighting``, default the product's rule): above ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` (2,000,000) the
+weighting cells grouped by the database and saved (``weight_cells.refresh``), else the design made in memory
+(read the responses, rake to the margins, trim, save the design's snapshot and its cells); the seconds, CPU
+(this process's and PostgreSQL's) and peak memory of that run are printed.
 
 Measuring: the full microdata CSV (``web.research.downloads.release`` at tier "full", as the admin's download
 and the background job write it: rows through a server-side cursor, each row's weight joined from the saved
@@ -35,6 +41,8 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +58,9 @@ from web import catalog, create_app, db  # noqa: E402
 from web.demo import synthetic_responses  # noqa: E402
 from web.models import User  # noqa: E402
 from web.population import build_population, draw_sample  # noqa: E402
-from web.research import downloads, exports, releases, weighting  # noqa: E402
+from web.research import downloads, exports, releases, weight_cells, weighting  # noqa: E402
 from web.research.margins import replace_margins  # noqa: E402
+from web.tables import response_count  # noqa: E402
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres@127.0.0.1:5432")
 SLUG = "digital-skills"
@@ -86,6 +95,7 @@ def _template(app) -> tuple[list[str], list[str]]:
 
 
 def load(rows: int) -> None:
+    """A fresh database of ``rows`` responses (the served weights not made yet: :func:`weights`)."""
     with psycopg.connect(f"postgresql://{SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS khaosat_export_{rows}")
         conn.execute(f"CREATE DATABASE khaosat_export_{rows}")
@@ -109,7 +119,6 @@ def load(rows: int) -> None:
         conn.autocommit = True
         cur.execute("VACUUM ANALYZE responses")
     print(f"loaded {rows:,} responses in {time.perf_counter() - began:.1f} s", flush=True)
-    weights(app)
 
 
 def _margins_and_admin(session) -> None:
@@ -118,14 +127,55 @@ def _margins_and_admin(session) -> None:
     session.commit()
 
 
-def weights(app) -> None:
-    """The weighting run: the served design made once (and its cells saved), timed."""
+#: how the served weights are made: the product's rule (the database's cross-table above
+#: KHAOSAT_CELLS_IN_DATABASE_THRESHOLD), always the database's, always the design in memory
+WEIGHTING = {"product": None, "database": 0, "memory": 10**15}
+
+
+def _app(rows: int, weighting_mode: str = "product"):
+    config = {"DATABASE_URL": url(rows), "SECRET_KEY": "bench"}
+    if WEIGHTING[weighting_mode] is not None:
+        config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"] = WEIGHTING[weighting_mode]
+    return create_app(config)
+
+
+def weights(rows: int, weighting_mode: str = "product") -> None:
+    """The weighting run, timed: what a large survey's background run does (``weighting_jobs.weighting_task``):
+    the weighting cells made by the database's cross-table and saved (above the threshold), else the served
+    design made in memory (its snapshot and cells saved)."""
+    app = _app(rows, weighting_mode)
     with app.test_request_context():
-        start, cpu, resident = time.perf_counter(), time.process_time(), _reset_peak()
-        made, _ = weighting.current(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
-        print(f"weighting run: {time.perf_counter() - start:.1f} s, {time.process_time() - cpu:.1f} s CPU, "
-              f"method {made.method}, peak RSS {_status('VmHWM') / 2**20:.0f} MiB "
-              f"(+{(_status('VmHWM') - resident) / 2**20:.0f})", flush=True)
+        session = db.session()
+        provinces = catalog.survey_provinces(session, SLUG)
+        with _timed(rows, f"weighting run, {rows:,}") as said:
+            if weight_cells.in_database(response_count(session, SLUG)):
+                made = weight_cells.refresh(session, SLUG, provinces)
+                said.append(f"cells made in the database: {len(made.table):,} cells, {len(made.single)} alone")
+            else:
+                made = weighting.current(session, SLUG, provinces)[0]
+                said.append(f"design made in memory: method {made.method}, "
+                            f"{len(weight_cells.of_design(made).table):,} cells")
+
+
+def keep(rows: int) -> None:
+    """The full CSV's rows made and kept for every response, as the background run after a weighting run does
+    (``downloads.keep_rows``), timed."""
+    with _app(rows).test_request_context("/?lang=vi"), _timed(rows, f"kept rows made, {rows:,}") as said:
+        said.append(f"{downloads.keep_rows(SLUG):,} rows")
+
+
+@contextmanager
+def _timed(rows: int, label: str) -> Iterator[list[str]]:
+    """Print the wall and CPU seconds (this process's, PostgreSQL's) and the peak memory of the block, with what
+    it appends to the list it is given."""
+    start, cpu, resident, pg = time.perf_counter(), time.process_time(), _reset_peak(), _backends(rows)
+    said: list[str] = []
+    yield said
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    pg = sum(now - pg.get(pid, 0.0) for pid, now in _backends(rows).items())
+    print(f"{label}: {seconds:.1f} s, {cpu:.1f} s CPU (python), {pg:.1f} s CPU (postgres), {', '.join(said)}, "
+          f"peak RSS {_status('VmHWM') / 2**20:.0f} MiB (+{(_status('VmHWM') - resident) / 2**20:.0f}), "
+          f"load {_load()}", flush=True)
 
 
 def _status(name: str) -> int:
@@ -169,7 +219,7 @@ def _blocks(made, path: str):
 def measure(rows: int, path: str = "kept") -> None:
     """One export, every byte hashed. ``path``: "kept" (the rows kept per response, made and kept first where
     missing: what the download does), "present" (every response's answers decoded and formatted)."""
-    app = create_app({"DATABASE_URL": url(rows), "SECRET_KEY": "bench"})
+    app = _app(rows)
     with app.test_request_context("/?lang=vi"):
         g.requesting_user = db.session().exec(select(User).where(User.username == "bench-admin")).one()
         db.read_session().connection()
@@ -206,18 +256,25 @@ def main() -> None:
     parser.add_argument("--paths", default="kept",
                         help="comma-separated, in order: kept (the rows kept per response), present (decoded)")
     parser.add_argument("--forget", action="store_true", help="empty response_csv first (a first download)")
+    parser.add_argument("--weighting", choices=list(WEIGHTING), default="product",
+                        help="how the served weights are made after a load (or with --weigh)")
+    parser.add_argument("--weigh", action="store_true", help="make the served weights again before measuring")
+    parser.add_argument("--keep", action="store_true",
+                        help="make and keep every row of the full CSV first, as the background run does")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    if not args.measure:
-        for rows in sizes:
-            load(rows)
     for rows in sizes:
+        if not args.measure:
+            load(rows)
+        if args.weigh or not args.measure:
+            weights(rows, args.weighting)
         if args.forget:
             with psycopg.connect(f"postgresql://{SERVER}/khaosat_export_{rows}", autocommit=True) as conn:
                 conn.execute("TRUNCATE response_csv")
-        for path in args.paths.split(","):
+        if args.keep:
+            keep(rows)
+        for path in filter(None, args.paths.split(",")):
             measure(rows, path)
-
 
 if __name__ == "__main__":
     main()
