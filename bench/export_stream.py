@@ -152,7 +152,7 @@ def weights(rows: int, weighting_mode: str = "product") -> None:
                 made = weight_cells.refresh(session, SLUG, provinces)
                 said.append(f"cells made in the database: {len(made.table):,} cells, {len(made.single)} alone")
             else:
-                made = weighting.current(session, SLUG, provinces)[0]
+                made = weighting.refresh(session, SLUG, provinces)
                 said.append(f"design made in memory: method {made.method}, "
                             f"{len(weight_cells.of_design(made).table):,} cells")
 
