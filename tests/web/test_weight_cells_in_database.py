@@ -10,14 +10,16 @@ import io
 
 import pandas as pd
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from tests.web.test_national import national  # noqa: F401 - the national demo fixture
-from web import catalog, db, national_demo
-from web.models import PopulationMargin, Response, SampledHousehold
+from tests.web.test_weighting_jobs import _wait
+from web import catalog, db, jobs, national_demo
+from web.models import PopulationMargin, Response, ResponseCsv, SampledHousehold, User
 from web.research import snapshots, weight_cells, weighting
 from web.research.weight_cells import KEY, Cells
+from web.tables import response_count
 
 pytestmark = pytest.mark.both_backends  # the GROUP BY reads JSON and dates in each dialect's own way
 
@@ -136,3 +138,22 @@ def test_a_large_surveys_file_has_the_designs_weights_from_cells_made_in_the_dat
     assert sorted(weights.index) == sorted(served.index)
     assert weights.loc[served.index].to_numpy() == pytest.approx(served.to_numpy(), rel=1e-9)
     assert frame.loc[~official, "weight"].isna().all()
+
+
+def test_a_large_surveys_weighting_run_makes_only_the_cells_and_the_kept_rows(app, load_demo, tmp_path):
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    with app.test_request_context():
+        session = db.session()
+        provinces = catalog.survey_provinces(session, SLUG)
+        admin = session.exec(select(User).where(User.role == "admin")).first()
+        jobs.submit("weighting", {"slug": SLUG, "provinces": list(provinces), "lang": "vi"}, admin, "weighting")
+    job = _wait(app)
+    with app.test_request_context():
+        session = db.session()
+        total = response_count(session, SLUG)
+        saved = snapshots.meta(session, f"{weighting.snapshot_key(SLUG, provinces)}:cells")
+        assert job.status == "done" and job.total_rows == job.done_rows == total
+        assert saved["stamp"][1] == weighting.data_stamp_of(session, SLUG, provinces).newest
+        assert snapshots.meta(session, weighting.snapshot_key(SLUG, provinces)) is None  # no design in memory
+        assert session.exec(select(func.count()).select_from(ResponseCsv)).one() == total
