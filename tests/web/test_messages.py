@@ -18,7 +18,8 @@ from web.research.weighting import calibrate
 ROOT = Path(__file__).resolve().parents[2]
 def _codes_in_source() -> set[str]:
     found = set()
-    for path in [*ROOT.glob("surveys/*.py"), *ROOT.glob("analysis/*.py"), ROOT / "web/research/weighting.py"]:
+    for path in [*ROOT.glob("surveys/*.py"), *ROOT.glob("analysis/*.py"), ROOT / "web/research/weighting.py",
+                 ROOT / "web/research/raking.py"]:
         text = path.read_text(encoding="utf-8")
         prefix = {"loader.py": "instrument.why.", "scoring_spec.py": "scoring."}.get(path.name, "")
         found |= {prefix + name for name in re.findall(r'_why\(\s*"(\w+)"', text)} if prefix else set()
