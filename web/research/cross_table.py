@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Text, cast, exists, func, literal
+from sqlalchemy import Text, case, cast, exists, func, literal
 from sqlmodel import Session, select
 
 from analysis.lazy import numpy as np
@@ -72,9 +72,16 @@ def read(session: Session, slug: str, newest: int) -> CrossTable:
 
 def _document_value(session: Session, key: str):
     """The JSON text of ``key`` in a response's ``scores``, else in its ``answers`` (NULL when in neither)."""
-    path = f'$."{key}"' if session.get_bind().dialect.name == "sqlite" else key
-    return func.coalesce(cast(Response.scores.op("->")(literal(path)), Text),
-                         cast(Response.answers.op("->")(literal(path)), Text))
+    if session.get_bind().dialect.name != "sqlite":
+        return func.coalesce(cast(Response.scores.op("->")(literal(key)), Text),
+                             cast(Response.answers.op("->")(literal(key)), Text))
+    path = f'$."{key}"'  # JSON1's functions (SQLite's "->" needs 3.38, Ubuntu 22.04 has 3.37)
+
+    def value(document):
+        return case((func.json_type(document, path).is_(None), None),
+                    else_=func.json_quote(func.json_extract(document, path)))
+
+    return func.coalesce(value(Response.scores), value(Response.answers))
 
 
 def _year(session: Session):
