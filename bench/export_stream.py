@@ -148,7 +148,7 @@ def weights(rows: int, weighting_mode: str = "product") -> None:
         session = db.session()
         provinces = catalog.survey_provinces(session, SLUG)
         with _timed(rows, f"weighting run, {rows:,}") as said:
-            if weight_cells.in_database(response_count(session, SLUG)):
+            if weighting.too_large(response_count(session, SLUG)):
                 made = weight_cells.refresh(session, SLUG, provinces)
                 said.append(f"cells made in the database: {len(made.table):,} cells, {len(made.single)} alone")
             else:

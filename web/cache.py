@@ -33,7 +33,7 @@ from analysis import cell_suppression
 T = TypeVar("T")
 
 #: how many entries of each kind are kept
-SIZES = {"version": 1024, "instrument": 128, "weighted": 8, "derived": 512, "chart": 256}
+SIZES = {"version": 1024, "instrument": 128, "weighted": 8, "derived": 512, "chart": 256, "too_large": 64}
 
 
 class AppCache:

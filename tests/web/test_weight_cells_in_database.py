@@ -16,7 +16,7 @@ from sqlmodel import select
 from tests.web.test_national import national  # noqa: F401 - the national demo fixture
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db, jobs, national_demo
-from web.models import PopulationMargin, Response, ResponseCsv, SampledHousehold, User
+from web.models import Job, PopulationMargin, Response, ResponseCsv, SampledHousehold, User
 from web.research import snapshots, weight_cells, weighting
 from web.research.weight_cells import KEY, Cells
 from web.tables import response_count
@@ -157,3 +157,31 @@ def test_a_large_surveys_weighting_run_makes_only_the_cells_and_the_kept_rows(ap
         assert saved["stamp"][1] == weighting.data_stamp_of(session, SLUG, provinces).newest
         assert snapshots.meta(session, weighting.snapshot_key(SLUG, provinces)) is None  # no design in memory
         assert session.exec(select(func.count()).select_from(ResponseCsv)).one() == total
+
+
+def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(app, load_demo, client, accounts,
+                                                                                tmp_path):
+    """Over the threshold a results page, a chart and the API answer 409 and why, in the reader's language, and no
+    weighting run is queued for them (before, every visit queued a run that made only the cells, and the page said
+    "being prepared" for ever); the full data file is still downloaded, with its weights."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    for _ in range(2):
+        en = client.get(f"/research/{SLUG}/weighting?lang=en")
+        assert en.status_code == 409
+        assert "more than 100 responses" in en.get_data(as_text=True)
+        assert "can still be downloaded" in en.get_data(as_text=True)
+    vi = client.get(f"/research/{SLUG}?lang=vi")
+    chart = client.get(f"/research/{SLUG}/chart.svg?indicator=dsi&lang=en")
+    assert chart.status_code == 409
+    assert vi.status_code == 409 and "Khảo sát này có hơn 100 phiếu trả lời" in vi.get_data(as_text=True)
+    api = client.get(f"/api/v1/results/{SLUG}?indicator=dsi&lang=en")
+    assert api.status_code == 409 and "more than 100 responses" in str(api.get_json())
+    with app.app_context():
+        assert db.session().exec(select(func.count()).select_from(Job)).one() == 0
+    accounts.login("admin")
+    answer = client.get(f"/research/{SLUG}/export-full.csv?lang=vi")
+    assert answer.status_code == 200
+    assert pd.read_csv(io.BytesIO(answer.data), encoding="utf-8-sig")["weight"].notna().any()

@@ -27,7 +27,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlmodel import Session
 
 from analysis.lazy import numpy as np
@@ -44,6 +43,7 @@ from web.research.weighting import (
     current,
     data_stamp_of,
     snapshot_key,
+    too_large,
 )
 from web.tables import response_count
 
@@ -179,15 +179,9 @@ def served(session: Session, slug: str, provinces: areas.Provinces) -> Cells:
     stored = _stored(session, slug, provinces, data_stamp_of(session, slug, provinces))
     if stored is not None:
         return stored
-    if in_database(response_count(session, slug)):
+    if too_large(response_count(session, slug)):
         return refresh(session, slug, provinces)
     return of_design(current(session, slug, provinces)[0])
-
-
-def in_database(responses: int) -> bool:
-    """Whether the cells of a survey of ``responses`` are made in the database (:func:`of_cross_table`), not from
-    a design in memory."""
-    return responses > current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
 
 
 def refresh(session: Session, slug: str, provinces: areas.Provinces) -> Cells:

@@ -137,6 +137,38 @@ class Preparing:
     total_rows: int = 0
 
 
+class TooLarge(Exception):
+    """A survey of more responses than its weighted design is made in memory for (:attr:`limit`,
+    ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD``): its pages are not computed, and no weighting run is queued for them
+    (the run of such a survey makes only the weighting cells of its data file)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} responses, the most weighed in memory")
+        self.limit = limit
+
+
+def too_large(responses: int) -> bool:
+    """Whether a survey of ``responses`` is over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD``: its design (about 4 GiB a
+    million responses) is not made in memory, only its weighting cells, in the database."""
+    return responses > current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
+
+
+def refuse_too_large(session: Session, slug: str, province: areas.Provinces) -> None:
+    """Raise :class:`TooLarge` for a survey over the limit of :func:`too_large`, before a weighting run is queued
+    for its pages. Its responses are counted (0.3 s at 1,000,000); a survey found too large is remembered until
+    its count of changes other than new responses moves (new responses only make it larger)."""
+    cache = app_cache()
+    key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
+    version = data_stamp_of(session, slug, province).data_version
+    limit = current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
+    if cache is not None and cache.get("too_large", key) == version:
+        raise TooLarge(limit)
+    if too_large(response_count(session, slug)):
+        if cache is not None:
+            cache.put("too_large", key, version)
+        raise TooLarge(limit)
+
+
 class BeingPrepared(Exception):
     """A large survey's figures are being prepared in the background (:attr:`run`: the weighting run making its
     first weights, or a :class:`Preparing`: the saved weights being loaded, a table being computed)."""

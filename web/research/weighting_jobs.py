@@ -21,7 +21,7 @@ from sqlmodel import Session
 from surveys import areas
 from web import db, errors, jobs
 from web.auth import requesting_user
-from web.i18n import language, lazy_gettext
+from web.i18n import _, format_decimal, language, lazy_gettext
 from web.messages import in_every_language
 from web.models import Job, JobStatus
 from web.research import bp, downloads, weight_cells, weighting
@@ -42,11 +42,11 @@ RETRY = {"loading": RETRY_SECONDS, "computing": 2}  #: seconds before asking aga
 @jobs.task(KIND)
 def weighting_task(params: dict, progress: jobs.Progress) -> None:
     """Read the responses (reporting each chunk), rake, trim, and save the design for every worker; a survey
-    whose cells are made in the database (:func:`web.research.weight_cells.in_database`) gets only those."""
+    whose cells are made in the database (:func:`web.research.weighting.too_large`) gets only those."""
     session = db.session()
     total = response_count(session, params["slug"])
     progress.start(total)
-    if weight_cells.in_database(total):
+    if weighting.too_large(total):
         weight_cells.refresh(session, params["slug"], tuple(params["provinces"]))
         progress.advance(total)
     else:
@@ -71,6 +71,7 @@ def _in_background(session: Session, slug: str, provinces: areas.Provinces, late
     if user is None:
         return False
     if not _will_be_made(slug, provinces, stamp):
+        weighting.refuse_too_large(session, slug, provinces)
         _submit(slug, provinces, user, stamp)
     return True
 
@@ -108,6 +109,7 @@ def _first_in_background(session: Session, slug: str, provinces: areas.Provinces
         return None
     if last is not None and last.status == JobStatus.failed:
         return None
+    weighting.refuse_too_large(session, slug, provinces)
     return _submit(slug, provinces, user, weighting.data_stamp_of(session, slug, provinces))
 
 
@@ -137,6 +139,19 @@ def being_prepared(error: weighting.BeingPrepared):
     reply.headers["Retry-After"] = str(seconds)
     reply.headers["Cache-Control"] = "no-store"
     return reply
+
+
+@bp.app_errorhandler(weighting.TooLarge)
+def too_large(error: weighting.TooLarge):
+    """A survey too large for its design in memory: 409 and why, for a page, a chart and the API alike."""
+    message = _("This survey has more than %(limit)s responses, more than this server weighs in memory for results "
+                "pages (about 4 GiB of memory for every million responses), so its results, charts and rankings are "
+                "not shown here. Its full data file, with each response's weight, can still be downloaded. An "
+                "administrator can raise KHAOSAT_CELLS_IN_DATABASE_THRESHOLD on a server with more memory.",
+                limit=format_decimal(error.limit))
+    if errors.wants_json():
+        return errors.refuse(409, message)
+    return render_template("error.html", code=409, message=message), 409
 
 
 weighting.in_background = _in_background
