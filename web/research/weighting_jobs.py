@@ -151,7 +151,8 @@ def too_large(error: weighting.TooLarge):
                 limit=format_decimal(error.limit))
     if errors.wants_json():
         return errors.refuse(409, message)
-    return render_template("error.html", code=409, message=message), 409
+    title = _("Too many responses for results pages on this server")
+    return render_template("error.html", code=409, title=title, message=message), 409
 
 
 weighting.in_background = _in_background
