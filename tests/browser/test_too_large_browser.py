@@ -12,7 +12,8 @@ pytestmark = pytest.mark.browser
 
 HEADING = {"vi": "Quá nhiều phiếu trả lời để máy chủ này hiển thị trang kết quả",
            "en": "Too many responses for results pages on this server"}
-SAYS = {"vi": "Vẫn có thể tải tệp dữ liệu đầy đủ", "en": "can still be downloaded"}
+SAYS = {"vi": "Quản trị viên vẫn có thể tải tệp dữ liệu đầy đủ",
+        "en": "An administrator can still download its full data file"}
 
 
 @pytest.mark.parametrize(("width", "lang"), [(360, "vi"), (1280, "en")])

@@ -146,8 +146,8 @@ def too_large(error: weighting.TooLarge):
     """A survey too large for its design in memory: 409 and why, for a page, a chart and the API alike."""
     message = _("This survey has more than %(limit)s responses, more than this server weighs in memory for results "
                 "pages (about 4 GiB of memory for every million responses), so its results, charts and rankings are "
-                "not shown here. Its full data file, with each response's weight, can still be downloaded. An "
-                "administrator can raise KHAOSAT_CELLS_IN_DATABASE_THRESHOLD on a server with more memory.",
+                "not shown here. An administrator can still download its full data file, with each response's "
+                "weight, and can raise KHAOSAT_CELLS_IN_DATABASE_THRESHOLD on a server with more memory.",
                 limit=format_decimal(error.limit))
     if errors.wants_json():
         return errors.refuse(409, message)
