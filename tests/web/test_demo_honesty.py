@@ -10,7 +10,8 @@ import pytest
 
 import web.research.weighting as weighting
 from web import db
-from web.research.weighting import TRIM_RATIO, WARN_DEFF, WARN_RATIO, margins_frame, weight_warnings, weighted
+from web.research.raking import TRIM_RATIO
+from web.research.weighting import WARN_DEFF, WARN_RATIO, margins_frame, weight_warnings, weighted
 
 PAGES = ("/", "/s/digital-skills", "/accounts/login", "/erase")
 

@@ -17,7 +17,7 @@ from tests.web.test_national import national  # noqa: F401 - the national demo f
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db, jobs, national_demo
 from web.models import Job, PopulationMargin, Response, ResponseCsv, SampledHousehold, User
-from web.research import snapshots, weight_cells, weighting
+from web.research import raking, snapshots, weight_cells, weighting
 from web.research.weight_cells import KEY, Cells
 from web.tables import response_count
 
@@ -72,7 +72,7 @@ def test_cells_are_the_designs_when_trimming_binds(app, load_demo):
     data, design, made = _both(app)
     steps = data.diagnostics.set_index("step")
     median = float(pd.Series(data.frame["weight"]).median())
-    assert steps.loc["raked", "max"] > weighting.TRIM_RATIO * median * 1.5 > steps.loc["trimmed", "max"]
+    assert steps.loc["raked", "max"] > raking.TRIM_RATIO * median * 1.5 > steps.loc["trimmed", "max"]
     _same(design, made)
 
 

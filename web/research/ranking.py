@@ -19,6 +19,7 @@ from web.models import Role, Survey
 from web.privacy import suppress
 from web.privacy.suppression import hidden_cells
 from web.research import bp, exports, query, results, sentences, streams, variables, weighting, weighting_jobs
+from web.research.raking import TRIM_RATIO
 from web.research.views import XLSX, export_attachment
 from web.research.weighting import chosen_margins, weight_warnings
 from web.sampling import nonresponse_report
@@ -287,7 +288,7 @@ def weighting_page(slug: str):
                            summary=summary, unrepresented=[names.get(c, str(c)) for c in q.data.unrepresented_wards],
                            problem=render(q.data.problem) if summary or q.data.design is None else "",
                            group_names=variables.GROUP_NAMES, warnings=weight_warnings(q.data.diagnostics),
-                           trim_ratio=weighting.TRIM_RATIO, warn_ratio=weighting.WARN_RATIO,
+                           trim_ratio=TRIM_RATIO, warn_ratio=weighting.WARN_RATIO,
                            warn_deff=weighting.WARN_DEFF, run=weighting_jobs.running(slug, q.provinces))
 
 

@@ -14,7 +14,7 @@ The cells are saved beside the design's snapshot (:mod:`web.research.snapshots`,
 whenever a worker makes a design, so that any worker streams a file of any size with the last complete
 weights (:func:`served`) without reading the responses twice.
 
-A survey of more than ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses (its design in memory would take ~3.7 GiB
+A survey of more than ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses (its design in memory would take about 4 GiB
 a million) gets its cells without a design: the database groups its responses into the cross-table
 (:mod:`web.research.cross_table`) and :func:`web.research.raking.weigh`, the code the design is weighted by,
 rakes and trims it (:func:`of_cross_table`), the same cells to rounding; its weighting run makes only these

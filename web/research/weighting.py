@@ -7,10 +7,10 @@ be represented and are listed). Raking rather than full post-stratification, bec
 dozen respondents per ward many ward x sex x age cells are empty. Rows without a ward, sex or age
 band keep their base weight times the overall calibration factor.
 
-Trimming: the raked weights are then held within [median / 5, 5 x median] (``TRIM_RATIO``): a weight
+Trimming: the raked weights are then held within [median / 5, 5 x median] (:data:`web.research.raking.TRIM_RATIO`): a weight
 outside is set to the bound and the difference is shared over the other weights in proportion to them
 (R ``survey::trimWeights(..., strict = TRUE)``, Potter 1990), then the weights are raked again, and so on
-until raking leaves every weight within the bounds (1% slack) or after ``TRIM_ROUNDS`` rounds, as
+until raking leaves every weight within the bounds (1% slack) or after ``raking.TRIM_ROUNDS`` rounds, as
 ANES's ``anesrake`` caps weights inside raking. The last step is a raking, so the margins hold; the
 weights end within (or very near) the bounds. These are the ``weight`` column of every export. The weighting page warns when
 the largest weight is more than ``WARN_RATIO`` times the smallest or Kish's design effect from
@@ -50,7 +50,6 @@ from web.area_codes import MixedCodeLists
 from web.cache import AppCache, app_cache, cached
 from web.models import PopulationMargin, ProvinceMargin, Response, Survey, SurveyRound, SurveyVersion, Visit
 from web.research import raking, snapshots
-from web.research.raking import TRIM_RATIO, TRIM_ROUNDS  # noqa: F401 - read as weighting.TRIM_RATIO
 from web.sampling import nonresponse_factors
 from web.tables import PROBABILITY, data_stamp, response_count, responses_frame
 
@@ -153,17 +152,17 @@ def too_large(responses: int) -> bool:
     return responses > current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
 
 
-def refuse_too_large(session: Session, slug: str, province: areas.Provinces) -> None:
+def refuse_too_large(session: Session, slug: str, province: areas.Provinces, responses: int | None = None) -> None:
     """Raise :class:`TooLarge` for a survey over the limit of :func:`too_large`, before a weighting run is queued
-    for its pages. Its responses are counted (0.3 s at 1,000,000); a survey found too large is remembered until
-    its count of changes other than new responses moves (new responses only make it larger)."""
+    for its pages. Its ``responses`` are counted unless given (0.3 s at 1,000,000); a survey found too large is
+    remembered until its count of changes other than new responses moves (new responses only make it larger)."""
     cache = app_cache()
     key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
     version = data_stamp_of(session, slug, province).data_version
     limit = current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
     if cache is not None and cache.get("too_large", key) == version:
         raise TooLarge(limit)
-    if too_large(response_count(session, slug)):
+    if too_large(response_count(session, slug) if responses is None else responses):
         if cache is not None:
             cache.put("too_large", key, version)
         raise TooLarge(limit)

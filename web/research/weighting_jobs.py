@@ -105,11 +105,12 @@ def _first_in_background(session: Session, slug: str, provinces: areas.Provinces
     last = jobs.latest(KIND, slug=slug, provinces=list(areas.province_codes(provinces)))
     if last is not None and last.status in (JobStatus.queued, JobStatus.running):
         return last  # asked again while it runs: the responses are not counted again (0.3 s at 1,000,000)
-    if response_count(session, slug) <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
+    responses = response_count(session, slug)
+    if responses <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
         return None
     if last is not None and last.status == JobStatus.failed:
         return None
-    weighting.refuse_too_large(session, slug, provinces)
+    weighting.refuse_too_large(session, slug, provinces, responses)
     return _submit(slug, provinces, user, weighting.data_stamp_of(session, slug, provinces))
 
 
