@@ -148,7 +148,7 @@ def too_large(error: weighting.TooLarge):
     message = _("This survey has more than %(limit)s responses, more than this server weighs in memory for results "
                 "pages (about 4 GiB of memory for every million responses), so its results, charts and rankings are "
                 "not shown here. An administrator can still download its full data file, with each response's "
-                "weight, and can raise KHAOSAT_CELLS_IN_DATABASE_THRESHOLD on a server with more memory.",
+                "weight, and can raise this limit in the server's settings on a server with more memory.",
                 limit=format_decimal(error.limit))
     if errors.wants_json():
         return errors.refuse(409, message)
