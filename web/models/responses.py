@@ -16,9 +16,14 @@ class Response(SQLModel, table=True):
     __tablename__ = "responses"
     #: one version's responses in the order they arrived, without a sort (exports, analysis)
     __table_args__ = (Index("ix_responses_version_order", "survey_version_id", "id"),
-                      #: the submissions table: newest first within a review status, and within a ward
-                      Index("ix_responses_status_submitted", "review_status", "submitted_at", "id"),
-                      Index("ix_responses_ward_submitted", "ward_code", "submitted_at", "id"),
+                      #: the submissions table: newest first within a review status, and within a ward; on
+                      #: PostgreSQL with the columns its other filters test, so a page reads only the index
+                      Index("ix_responses_status_submitted", "review_status", "submitted_at", "id",
+                            postgresql_include=["is_test"]),
+                      Index("ix_responses_ward_submitted", "ward_code", "submitted_at", "id",
+                            postgresql_include=["survey_version_id", "volunteer_id", "channel", "review_status", "is_test"]),
+                      #: a retry is known by its uuid; the table's search by a uuid's start uses it too
+                      Index("ix_responses_uuid", "uuid", unique=True, postgresql_ops={"uuid": "varchar_pattern_ops"}),
                       #: a volunteer's newest responses, and their earlier one with the same content, that a
                       #: new interview is judged against on arrival (web/quality.py)
                       Index("ix_responses_volunteer_order", "volunteer_id", "id"),
@@ -26,9 +31,9 @@ class Response(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     #: the client's id for this response; unique, so a retried submission is stored once
-    uuid: str = Field(max_length=64, unique=True, index=True)
+    uuid: str = Field(max_length=64)
     survey_version_id: int = Field(foreign_key="survey_versions.id")
-    ward_code: int | None = Field(default=None, index=True)  #: GSO code of the ward/commune
+    ward_code: int | None = None  #: GSO code of the ward/commune
     #: the code list ``ward_code`` belongs to (:data:`surveys.areas.CODE_LIST`); rows of two lists never mix
     code_list: str = Field(default=areas.CODE_LIST, max_length=32, sa_column_kwargs={"server_default": areas.CODE_LIST})
     channel: str = Field(max_length=16)  #: "self" (own phone) or "interview" (volunteer)
