@@ -6,30 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import time
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from markupsafe import escape
-from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import select
 
-from tests.conftest import ON_POSTGRESQL
 from tests.web import test_fieldwork
 from tests.web.helpers import HOAN_KIEM, instrument
 from tests.web.test_api import submission
 from tests.web.test_fieldwork import BA_DINH, submit
 from web import db
-from web.admin import listing
-from web.models import AuditEvent, Response, ResponseEdit, ResponseFlag, SurveyVersion, User, WardAssignment
+from web.models import AuditEvent, Response, ResponseEdit, ResponseFlag, User, WardAssignment
 from web.research.weighting import weighted
 from web.tables import responses_frame
 
 pytestmark = pytest.mark.both_backends  # stores and reads back: SQLite and PostgreSQL
 
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 field = test_fieldwork.field  #: a supervisor of Hoàn Kiếm and a volunteer's interviews there and in Ba Đình
 
 
@@ -278,111 +271,3 @@ def test_flags_of_responses_stored_before_flags_were_kept(app, field, runner):
     assert runner.invoke(args=["flag-responses"]).exit_code == 0  # again: nothing doubled
     with app.app_context():
         assert len(db.session().exec(select(ResponseFlag)).all()) == len(stored)
-
-
-#: filters of the table whose pages once read a row for each candidate (0.4-1.5 s at 10,000,000 responses,
-#: bench/submissions_table.py); the values are those of the 40,000 responses the test below makes
-READ_FROM_INDEXES = {
-    "ward + volunteer + interview": dict(ward=1007, channel="interview"),  # and a volunteer
-    "ward + version": dict(ward=1007, version=1),
-    "rejected, sorted by ward": dict(status="rejected", sort="ward"),
-    "flag + on hold": dict(flag="outside_assignment", status="on_hold"),
-}
-
-
-@ON_POSTGRESQL
-def test_filtered_pages_read_responses_only_for_the_rows_shown(app, accounts):
-    """On PostgreSQL a filtered page and its count come from an index alone (no row read per candidate), and a
-    search by a uuid's start and a retry's ``ON CONFLICT (uuid)`` use the one unique index on ``uuid``."""
-    for i in range(20):
-        accounts.create("volunteer", f"vol{i}")
-    with app.app_context():
-        session = db.session()
-        version = session.exec(select(SurveyVersion).order_by(SurveyVersion.id)).first()
-        volunteers = session.exec(select(User.id).where(User.username.startswith("vol")).order_by(User.id)).all()
-        volunteer = volunteers[7]
-        conn = session.connection()
-        conn.exec_driver_sql(  # 40,000 responses over 40 wards, 20 volunteers, four statuses, both channels
-            "INSERT INTO responses (uuid, survey_version_id, ward_code, channel, language, answers, scores, meta, "
-            "content_hash, base_weight, volunteer_id, submitted_at, review_status, is_test) "
-            f"SELECT md5(g::text), {version.id}, 1000 + mod(abs(hashtext(g::text)), 40), "
-            "CASE WHEN mod(g, 3) = 0 THEN 'self' ELSE 'interview' END, 'vi', '{}', '{}', '{}', md5(g::text), 1.0, "
-            f"CASE WHEN mod(g, 3) = 0 THEN NULL ELSE {volunteers[0]} + mod(abs(hashtext(g || 'v')), 20) END, "
-            "now() - g * interval '1 minute', "
-            "(ARRAY['not_reviewed', 'approved', 'on_hold', 'rejected'])[1 + mod(abs(hashtext(g || 's')), 4)], "
-            "mod(g, 997) = 0 FROM generate_series(1, 40000) AS g")
-        conn.exec_driver_sql("INSERT INTO response_flags (response_id, flag, created_at) "
-                             "SELECT id, 'outside_assignment', now() FROM responses WHERE mod(id, 17) = 0")  # 6% flagged
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = on")  # VACUUM marks rows visible once it is on disk
-        session.commit()
-        vacuum(("responses", "response_flags"))  # as autovacuum would: statistics and the visibility map
-        # at 10,000,000 rows PostgreSQL chooses these plans itself; at 40,000 reading a bitmap of rows costs as
-        # little, so it is told not to: what is checked is that the indexes hold all a page needs
-        conn = session.connection()
-        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
-        for name, values in READ_FROM_INDEXES.items():
-            filters = listing.Filters(**values, **({"volunteer": volunteer} if "volunteer" in name else {}))
-            chosen = listing.selection(session, filters, None, ZONE)
-            column, descending = listing.SORTS[filters.sort]
-            order = [column.desc(), Response.id.desc()] if descending else [column.asc(), Response.id.asc()]
-            for query in (chosen.order_by(*order).limit(listing.PAGE_SIZE),
-                          sa_select(func.count()).select_from(chosen.limit(listing.COUNT_CAP + 1).subquery())):
-                plan = explain(session, query)
-                scans = re.findall(r"(Index Only Scan|Index Scan|Seq Scan)(?: Backward)?(?: using (\w+))? on responses",
-                                   plan)
-                assert scans and all(kind == "Index Only Scan" and index in LISTING_INDEXES for kind, index in scans), \
-                    (name, plan)
-                assert heap_fetches(plan) == [0] * len(scans), (name, plan)
-            page = listing.page(session, filters, None, ZONE)
-            expected = conn.exec_driver_sql(
-                "SELECT count(*) FROM responses r WHERE NOT is_test" + {
-                    "ward + volunteer + interview": f" AND ward_code = 1007 AND volunteer_id = {volunteer} "
-                                                    "AND channel = 'interview'",
-                    "ward + version": f" AND ward_code = 1007 AND survey_version_id = {version.id}",
-                    "rejected, sorted by ward": " AND review_status = 'rejected'",
-                    "flag + on hold": " AND review_status = 'on_hold' AND EXISTS (SELECT 1 FROM response_flags f "
-                                      "WHERE f.response_id = r.id AND f.flag = 'outside_assignment')"}[name]).scalar()
-            assert page.total == min(expected, listing.COUNT_CAP) and len(page.rows) == min(expected, 50) > 0, name
-        plan = explain(session, listing.selection(session, listing.Filters(q="c4ca4"), None, ZONE))
-        assert "using ix_responses_uuid on responses" in plan, plan
-        found = listing.page(session, listing.Filters(q="c4ca4"), None, ZONE)  # md5('1') = c4ca4238...
-        assert [r.uuid for r in found.rows] == ["c4ca4238a0b923820dcc509a6f75849b"]
-        names = set(conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'responses' "
-                                         "AND schemaname = current_schema()").scalars())
-        assert {"ix_responses_ward_code", "ix_responses_uuid_prefix"}.isdisjoint(names)
-
-
-LISTING_INDEXES = {"ix_responses_ward_submitted", "ix_responses_status_submitted"}
-
-
-def vacuum(tables: tuple[str, ...], timeout: float = 20) -> None:
-    """VACUUM ANALYZE ``tables`` until each page is marked all-visible: a page whose rows are newer than another
-    test's open transaction (xdist workers share the database) is marked on a later pass."""
-    deadline = time.monotonic() + timeout
-    with db.engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        while True:
-            for table in tables:
-                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
-            visible = conn.exec_driver_sql(
-                "SELECT bool_and(relallvisible >= relpages) FROM pg_class WHERE oid = ANY(%(tables)s::regclass[])",
-                {"tables": list(tables)}).scalar()
-            if visible or time.monotonic() > deadline:
-                return
-            time.sleep(0.2)
-
-
-def heap_fetches(plan: str) -> list[int]:
-    """The rows of ``responses`` each index-only scan of it in ``plan`` still read from the table."""
-    fetched, table = [], None
-    for line in plan.splitlines():
-        if " Scan " in line:
-            table = re.search(r" on (\w+)", line).group(1)
-        elif "Heap Fetches:" in line and table == "responses":
-            fetched.append(int(line.split(":")[1]))
-    return fetched
-
-
-def explain(session, query) -> str:
-    """PostgreSQL's plan of ``query``, run (EXPLAIN ANALYZE: heap fetches counted)."""
-    sql = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-    return "\n".join(row[0] for row in session.connection().exec_driver_sql(f"EXPLAIN (ANALYZE) {sql}"))
