@@ -17,8 +17,9 @@ Every submission writes each index of ``responses``, so two that duplicate other
   the unique index on ``uuid`` is made with that operator class instead, which keeps uniqueness, the
   retry's ``ON CONFLICT (uuid)`` and lookups by the whole uuid, and serves ``LIKE 'abc%'`` too.
 
-The indexes are rebuilt in the migration's transaction (about a minute for each at 10,000,000 responses,
-with writes to ``responses`` waiting).
+The indexes are rebuilt in the migration's transaction, which holds ``responses`` locked until it commits:
+submissions and every page that reads responses wait meanwhile (13-26 s an index at 10,000,000 responses on a
+slow 2-core host, bench/RESULTS.md).
 
 Revision ID: 0025
 Revises: 0024
