@@ -19,7 +19,7 @@ Every submission writes each index of ``responses``, so two that duplicate other
 
 The indexes are rebuilt in the migration's transaction, which holds ``responses`` locked until it commits:
 submissions and every page that reads responses wait meanwhile (13-26 s an index at 10,000,000 responses on a
-slow 2-core host, bench/RESULTS.md).
+slow 2-core host with ``maintenance_work_mem`` at 512 MB, longer at the default 64 MB; bench/RESULTS.md).
 
 Revision ID: 0025
 Revises: 0024
