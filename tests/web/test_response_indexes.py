@@ -102,9 +102,10 @@ def many_responses(session, version_id: int, volunteers: list[int], count: int) 
     session.commit()
 
 
-def vacuum(tables: tuple[str, ...], timeout: float = 20) -> None:
+def vacuum(tables: tuple[str, ...], timeout: float = 120) -> None:
     """VACUUM ANALYZE ``tables`` until each page is marked all-visible: a page whose rows are newer than another
-    test's open transaction (xdist workers share the database) is marked on a later pass."""
+    transaction still open on the server (the other xdist worker's, a demo being seeded) is marked on a later
+    pass, once that transaction ends."""
     deadline = time.monotonic() + timeout
     with db.engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         while True:
