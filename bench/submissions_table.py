@@ -108,10 +108,7 @@ def cases(survey_id: int, ward: int, volunteer: int) -> dict[str, listing.Filter
 
 def indexes(session, filters: listing.Filters, scope) -> list[str]:
     """The indexes in PostgreSQL's plan of the page query."""
-    chosen = listing.selection(session, filters, scope, ZONE)
-    column, descending = listing.SORTS[filters.sort]
-    query = chosen.order_by(column.desc() if descending else column.asc()).limit(listing.PAGE_SIZE) \
-        .offset((filters.page - 1) * listing.PAGE_SIZE)
+    query = listing.statements(session, filters, scope, ZONE).ids
     compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
     plan = "\n".join(r[0] for r in session.connection().exec_driver_sql(f"EXPLAIN {compiled}"))
     return sorted(set(re.findall(r"(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?(?:using|on) (\w+)", plan)))

@@ -7,14 +7,12 @@ import re
 import time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from tests.conftest import ON_POSTGRESQL
 from web import db
 from web.admin import listing
-from web.models import Response, SurveyVersion, User
+from web.models import SurveyVersion, User
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -49,11 +47,8 @@ def test_filtered_pages_read_responses_only_for_the_rows_shown(app, accounts):
         conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
         for name, values in READ_FROM_INDEXES.items():
             filters = listing.Filters(**values, **({"volunteer": volunteer} if "volunteer" in name else {}))
-            chosen = listing.selection(session, filters, None, ZONE)
-            column, descending = listing.SORTS[filters.sort]
-            order = [column.desc(), Response.id.desc()] if descending else [column.asc(), Response.id.asc()]
-            for query in (chosen.order_by(*order).limit(listing.PAGE_SIZE),
-                          sa_select(func.count()).select_from(chosen.limit(listing.COUNT_CAP + 1).subquery())):
+            run = listing.statements(session, filters, None, ZONE)
+            for query in (run.ids, run.count):
                 plan = explain(session, query)
                 scans = re.findall(r"(Index Only Scan|Index Scan|Seq Scan)(?: Backward)?(?: using (\w+))? on responses",
                                    plan)

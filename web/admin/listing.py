@@ -158,12 +158,28 @@ class Page:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-def page(session: Session, filters: Filters, scope: set[int] | None, zone: dt.tzinfo) -> Page:
-    """One page of the table, newest first unless sorted otherwise."""
+@dataclass(frozen=True)
+class Statements:
+    """What a page runs: the ids of its rows in ``order``, and the count of the matches up to COUNT_CAP + 1."""
+
+    ids: Any
+    count: Any
+    order: list
+
+
+def statements(session: Session, filters: Filters, scope: set[int] | None, zone: dt.tzinfo) -> Statements:
+    """The statements of one page of the table (the tests and bench/submissions_table.py read their plans)."""
     chosen = selection(session, filters, scope, zone)
     column, descending = SORTS[filters.sort]
     order = [column.desc(), Response.id.desc()] if descending else [column.asc(), Response.id.asc()]
-    ids = chosen.order_by(*order).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE).subquery()
-    rows = list(session.exec(select(Response).join(ids, ids.c.id == Response.id).order_by(*order)).all())
-    total = session.exec(select(func.count()).select_from(chosen.limit(COUNT_CAP + 1).subquery())).one()
+    return Statements(ids=chosen.order_by(*order).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE),
+                      count=select(func.count()).select_from(chosen.limit(COUNT_CAP + 1).subquery()), order=order)
+
+
+def page(session: Session, filters: Filters, scope: set[int] | None, zone: dt.tzinfo) -> Page:
+    """One page of the table, newest first unless sorted otherwise."""
+    run = statements(session, filters, scope, zone)
+    ids = run.ids.subquery()
+    rows = list(session.exec(select(Response).join(ids, ids.c.id == Response.id).order_by(*run.order)).all())
+    total = session.exec(run.count).one()
     return Page(rows, min(total, COUNT_CAP), total > COUNT_CAP, filters)
