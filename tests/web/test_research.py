@@ -10,6 +10,7 @@ from sqlmodel import delete
 from analysis import SurveyDesign
 from web import db
 from web.models import PopulationMargin
+from web.research import charts
 from web.research.weighting import calibrate, margins_frame, official_stream
 from web.tables import responses_frame
 
@@ -157,3 +158,13 @@ def test_results_api_with_researcher_token(client, accounts, demo_data):
     assert "/research/{slug}/export.{fmt}" in spec["paths"]
     assert client.get("/api/v1/results/digital-skills?indicator=nope", headers=headers).status_code == 422
     assert client.get("/api/v1/results/digital-skills").status_code == 401
+
+
+@pytest.mark.parametrize(("decimal", "name", "unit", "value", "says"), [
+    (".", "Whole country", "", 48.46, "Whole country: 48.5"),  # the page writes 48.5: the legend too, not "48"
+    (",", "Cả nước", "%", 48.46, "Cả nước: 48,5%"),
+    (",", "TP. Hồ Chí Minh", "%", 7.04, "TP. Hồ Chí Minh: 7,0%"),  # the dot of a name is not a decimal mark
+])
+def test_the_chart_legend_writes_the_whole_area_as_the_page_does(decimal, name, unit, value, says):
+    texts = charts.Texts(title="", axis="", benchmark=name, benchmark_unit=unit, decimal=decimal)
+    assert charts.benchmark_label(texts, value) == says

@@ -178,7 +178,7 @@ def bar_chart(table: pd.DataFrame, labels: list[str], *, texts: Texts, benchmark
     ax.invert_yaxis()
     if benchmark is not None:
         ax.axvline(benchmark * scale, color=BENCHMARK, linestyle="--", linewidth=1.5,
-                   label=f"{texts.benchmark}: {tick_number(benchmark * scale, texts.decimal)}{texts.benchmark_unit}")
+                   label=benchmark_label(texts, benchmark * scale))
     if flagged.any():
         ax.barh([y[0]], [0], color=UNRELIABLE, hatch="///", edgecolor=COLOUR, label=f"* {texts.unreliable}")
     if ax.get_legend_handles_labels()[0]:
@@ -234,6 +234,12 @@ def _colours(count: int) -> list[str]:
         return [COLOUR] * count
     idx = np.linspace(0, len(PALETTE) - 1, count).round().astype(int)
     return [PALETTE[i] for i in idx]
+
+
+def benchmark_label(texts: Texts, value: float) -> str:
+    """The legend of the whole area's line: its estimate with one decimal, as the page above the chart writes it
+    ("Whole country: 48.5", "Cả nước: 48,5%"), not rounded as a tick is."""
+    return f"{texts.benchmark}: {f'{value:.1f}'.replace('.', texts.decimal)}{texts.benchmark_unit}"
 
 
 def tick_number(value: float, decimal: str) -> str:
