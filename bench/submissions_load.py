@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, func, text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from bench import host_speed  # noqa: E402
 from surveys import areas  # noqa: E402
 from surveys.areas import CODE_LIST  # noqa: E402
 from surveys.questions import kind  # noqa: E402
@@ -390,6 +391,7 @@ def main() -> None:
     args = parser.parse_args()
 
     args.load_before = f"{os.getloadavg()[0]:.1f}"
+    args.host_speed = host_speed.seconds()  # the figures depend on the host as much as on the code
     workdir = Path(tempfile.mkdtemp(prefix="khaosat-bench-"))
     url, schema = database(args, workdir)
     workload = prepare_workload(url, schema, args.volunteers, args.answers)
@@ -527,7 +529,8 @@ def report_wrk(port, workload: Workload, args, url, schema, meter: CpuMeter, wor
     rows = count_rows(url, schema) - rows_before
     total = created + repeated + other
     print(describe(args, schema))
-    print(f"load average before: {args.load_before}; after: {os.getloadavg()[0]:.1f}")
+    print(f"host speed {args.host_speed:.3f} s (bench/host_speed.py); load average before: {args.load_before}; "
+          f"after: {os.getloadavg()[0]:.1f}")
     print(f"CPU per request: app workers {1000 * app_cpu / max(total, 1):.2f} ms, "
           f"database backends {1000 * db_cpu / max(total, 1):.2f} ms")
     print(f"requests: {total} in {seconds:.1f} s = {total / seconds:.0f}/s (budget >= 600/s); "

@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import host_speed  # noqa: E402
 from submissions_load import (  # noqa: E402 - bench scripts import their sibling
     CpuMeter,
     arguments,
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
+    args.host_speed = host_speed.seconds()
     workdir = Path(tempfile.mkdtemp(prefix="khaosat-bench-"))
     url, schema = database(args, workdir)
     workload = prepare_workload(url, schema, args.volunteers, args.answers)
@@ -172,7 +174,7 @@ def report(args, results, elapsed, connections, rows, load_before, cpu, schema) 
     errors = len(results) - created - statuses.get(200, 0)
     print(f"backend: {'PostgreSQL' if schema else 'SQLite (WAL)'}; gunicorn workers: {args.workers}; open loop at "
           f"{args.rate:.0f}/s for {args.seconds:.0f} s; {args.volunteers} volunteers, answers {args.answers}, "
-          f"{args.retry_share:.0%} retries; load average before {load_before:.1f}, "
+          f"{args.retry_share:.0%} retries; host speed {args.host_speed:.3f} s; load average before {load_before:.1f}, "
           f"after {os.getloadavg()[0]:.1f}")
     print(f"sent {len(results)} in {elapsed:.1f} s = {len(results) / elapsed:.0f}/s over {connections} connections; "
           f"statuses: {dict(sorted(statuses.items()))}; errors: {errors}")
