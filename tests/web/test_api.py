@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import func, select
 
 from surveys.questions import kind
@@ -161,3 +162,26 @@ def test_concurrent_retries_of_one_uuid_store_one_row(app, volunteer):
         thread.join()
     assert sorted(statuses) == [200] * 7 + [201]
     assert count(app) == 1
+
+
+def test_an_interview_costs_the_database_four_statements(client, app, volunteer):
+    """What keeps submissions fast (bench/submissions_load.py): the token with its user and login, the version's
+    state, the insert, the arrival flags' read, then the commit; a fifth statement on this path is a round trip
+    for every interview of every volunteer, so it fails here with the statements listed."""
+    assert client.post("/api/v1/submissions", json=submission(app), headers=volunteer).status_code == 201
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        sent.append(" ".join(statement.split())[:90])
+
+    second = submission(app, uuid="0c6a4f4e-2b9d-4a3e-8f1c-5d6e7f8a9b0c")
+    second["answers"]["birth_year"] = 1990
+    with app.app_context():
+        engine = db.engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.post("/api/v1/submissions", json=second, headers=volunteer).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(sent) == 4, "\n".join(sent)
+    assert count(app) == 2
