@@ -146,6 +146,7 @@ def _sections(html: str) -> list[tuple[str, list[str]]]:
 def test_the_page_groups_cells_by_ward_20_at_a_time_each_once_in_its_language(app, client, accounts, demo):
     accounts.login("researcher")
     seen: list[str] = []
+    smallest: list[int] = []  # how many cells of each page have a q-value under 0.001
     built = app.extensions["khaosat_cache"].built
     for lang, foreign in (("vi", ENGLISH_NAMES), ("en", VIETNAMESE_NAMES)):
         worded, sorted_rows = built["derived", "sentences"], built["derived", "left-behind rows"]
@@ -164,12 +165,15 @@ def test_the_page_groups_cells_by_ward_20_at_a_time_each_once_in_its_language(ap
             assert 0 < len(items) <= 20 and len(items) == 20 or number == pages
             assert not any(name in html for name in foreign), lang
             assert WHOLE_HANOI[lang] in html and "thành phố" not in html.replace("Thành phố Hà Nội", "")
+            assert not re.search(r"q = 0[.,]000;", html)  # a q-value is never written as zero: "q < 0.001"
+            smallest.append(html.count(f"q &lt; 0{'.' if lang == 'en' else ','}001;"))
             if lang == "en":
                 seen += [f"{h}|{s}" for h, body in sections for s in body]
         # the sentences and the sorted rows are made once for all the pages, in each language
         assert (built["derived", "sentences"], built["derived", "left-behind rows"]) == (worded + 1, sorted_rows + 1)
         assert client.get(f"/research/digital-skills/left-behind?all=1&page={pages + 1}").status_code == 404
     assert len(seen) == len(set(seen))  # no cell twice across the pages
+    assert sum(smallest) > 0
     ranking = pd.read_csv(io.BytesIO(client.get(
         "/research/digital-skills/left-behind.csv?indicator=dsi_index&lang=en").data), encoding="utf-8-sig")
     assert len(ranking) >= len(seen)
