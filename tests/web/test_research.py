@@ -121,7 +121,9 @@ def test_weighting_page_shows_margins_diagnostics_and_comparison(client, account
     accounts.login("researcher")
     text = client.get("/research/digital-skills/weighting?indicator=at_least_basic&by=age_band&lang=en").get_data(
         as_text=True)
-    assert "1008 cells" in text and "Effective n" in text and "Unweighted" in text
+    assert "1,008 cells" in text and "Effective n" in text and "Unweighted" in text  # counts grouped, as the people
+    vi = client.get("/research/digital-skills/weighting?lang=vi").get_data(as_text=True)
+    assert "1.008 ô" in vi and "1008" not in vi
 
 
 def test_margins_without_a_group_that_has_respondents_are_explained_in_each_language(app, client, accounts,
