@@ -126,10 +126,11 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MixedCodeLists)
     def mixed_code_lists(error: MixedCodeLists):
         message = i18n._("The stored ward codes belong to two code lists, and a code can name a different ward in "
-                         "each. On another list than %(current)s: responses %(responses)d, population margin cells "
-                         "%(margins)d, ward assignments %(assignments)d, quotas %(quotas)d. Nothing is shown until "
-                         "an administrator runs “khaosat migrate-areas”.", responses=error.responses,
-                         margins=error.margins, assignments=error.assignments, quotas=error.quotas,
+                         "each. On another list than %(current)s: responses %(responses)s, population margin cells "
+                         "%(margins)s, ward assignments %(assignments)s, quotas %(quotas)s. Nothing is shown until "
+                         "an administrator runs “khaosat migrate-areas”.", responses=i18n.format_decimal(error.responses),
+                         margins=i18n.format_decimal(error.margins), assignments=i18n.format_decimal(error.assignments),
+                         quotas=i18n.format_decimal(error.quotas),
                          current=areas.CODE_LIST)
         if errors.wants_json():
             return errors.refuse(409, message)

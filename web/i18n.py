@@ -38,10 +38,10 @@ from flask_babel import (
     format_date,
     format_datetime,
     format_percent,
+    get_domain,
     get_locale,
     lazy_gettext,
     lazy_pgettext,
-    ngettext,
 )
 from flask_babel import format_decimal as babel_format_decimal
 from flask_babel import gettext as _
@@ -57,7 +57,7 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 __all__ = [
     "_", "decimal_symbol", "format_date", "format_datetime", "format_day", "format_decimal", "format_moment", "format_percent",
-    "init_app", "language", "languages", "lazy_gettext", "lazy_pgettext", "local_zone", "ngettext", "pick",
+    "group_symbol", "init_app", "language", "languages", "lazy_gettext", "lazy_pgettext", "local_zone", "ngettext", "pick",
 ]
 
 #: number formats :func:`format_decimal` writes itself: grouped digits and a fixed number of decimals
@@ -159,6 +159,19 @@ def language() -> str:
 def decimal_symbol() -> str:
     """The request language's decimal mark (vi ",", en "."), for charts drawn outside Babel."""
     return get_decimal_symbol(language())
+
+
+def ngettext(singular: str, plural: str, n: int, /, **variables) -> str:
+    """Flask-Babel's ``ngettext``, except that ``num=`` may be given beside the number that picks the plural form (a
+    count written by :func:`format_decimal`: "1,008 cells", "1.008 ô"), as Jinja's ``ngettext`` allows in templates;
+    without it ``%(num)s`` and ``%(num)d`` get ``n`` itself, as in Flask-Babel."""
+    variables.setdefault("num", n)
+    return get_domain().get_translations().ungettext(singular, plural, n) % variables
+
+
+def group_symbol() -> str:
+    """The request language's thousands separator (vi ".", en ","), for charts drawn outside Babel."""
+    return _number_symbols(language())[1]
 
 
 def local_zone() -> ZoneInfo:

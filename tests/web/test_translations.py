@@ -7,7 +7,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
-from web.i18n import format_date, format_decimal
+from web.i18n import format_date, format_decimal, ngettext
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = [("web/**.py", "python"), ("surveys/**.py", "python"), ("analysis/**.py", "python"),
@@ -63,3 +63,17 @@ def test_numbers_and_dates_are_formatted_for_the_locale(app):
         with force_locale("en"):
             assert format_decimal(1234.5) == "1,234.5"
             assert format_date(dt.date(2026, 11, 23), "short") == "11/23/26"
+
+
+def test_counts_in_sentences_are_grouped_as_the_language_groups_them(app):
+    """A count that can pass 999 is written through Babel: a suppressed-cells note, a plural chosen by the number
+    itself (Flask-Babel's ``ngettext`` refused a ``num=`` beside it)."""
+    with app.test_request_context("/?lang=vi"):
+        said = ngettext("%(num)s cell is not shown, to protect small groups.",
+                        "%(num)s cells are not shown, to protect small groups.", 1008, num=format_decimal(1008))
+        assert said == "1.008 ô không được hiển thị, để bảo vệ nhóm nhỏ."
+        assert ngettext("%(num)d answer", "%(num)d answers", 3) == "3 answers"  # without num=: the number itself
+    with app.test_request_context("/?lang=en"):
+        assert ngettext("%(num)s cell is not shown, to protect small groups.",
+                        "%(num)s cells are not shown, to protect small groups.", 1, num=format_decimal(1)) \
+            == "1 cell is not shown, to protect small groups."

@@ -46,8 +46,9 @@ class Texts:
     unreliable: str = ""
     suppressed_note: str | None = None
     empty: str = ""
-    left_out: str = ""  #: "… %(num)d cells not drawn: see the table …", with ``{num}`` filled in here
+    left_out: str = ""  #: "… %(num)s cells not drawn: see the table …", with ``{num}`` filled in here
     decimal: str = "."
+    group: str = ","  #: the language's thousands separator (vi ".", en ",")
     legend_space: float = 0.0  #: share of the figure's height kept free at the bottom for a legend
 
 
@@ -124,7 +125,7 @@ def _finish(fig, ax, texts: Texts, fmt: str, share: bool, left_out: int, gap_y: 
         ax.set_xlim(0, 100)
     if left_out and gap_y is not None:
         ax.axhline(gap_y, color="#888888", linestyle=":", linewidth=1)
-        ax.text(0.5, gap_y, texts.left_out.format(num=left_out), transform=ax.get_yaxis_transform(),
+        ax.text(0.5, gap_y, texts.left_out.format(num=f"{left_out:,}".replace(",", texts.group)), transform=ax.get_yaxis_transform(),
                 ha="center", va="center", fontsize=8, color="#333333", backgroundcolor="white")
     ax.set_xlabel(texts.axis)
     heading = f"{texts.title}\n{texts.subtitle}" if texts.subtitle else texts.title

@@ -284,11 +284,11 @@ def _confirm_problems(confirm: ConfirmMarginsForm, stored, comparison) -> tuple[
         return [_("The margins in use changed after this comparison was made. "
                   "Upload the file again to see what it would change now.")], 409
     if comparison.removed and not confirm.remove_missing.data:
-        return [ngettext("The file leaves out %(num)d ward that has margins now. Tick the box to remove "
+        return [ngettext("The file leaves out %(num)s ward that has margins now. Tick the box to remove "
                          "its margins, or upload a file with every ward.",
-                         "The file leaves out %(num)d wards that have margins now. Tick the box to "
+                         "The file leaves out %(num)s wards that have margins now. Tick the box to "
                          "remove their margins, or upload a file with every ward.",
-                         len(comparison.removed))], 200
+                         len(comparison.removed), num=format_decimal(len(comparison.removed)))], 200
     return [], 200
 
 

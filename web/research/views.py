@@ -9,7 +9,7 @@ from analysis.lazy import pandas as pd
 from web import audit, db, synthetic
 from web.auth import role_required
 from web.catalog import reported_version
-from web.i18n import _, decimal_symbol, format_decimal, language, ngettext
+from web.i18n import _, decimal_symbol, format_decimal, group_symbol, language, ngettext
 from web.models import Role, Survey
 from web.research import bp, charts, exports, query, streams, variables
 from web.research.variables import GROUP_NAMES
@@ -64,9 +64,9 @@ def _chart_alt(q: query.Query, table: pd.DataFrame) -> str:
                  indicator=q.indicator.label)
     low, high = shown.loc[shown["estimate"].idxmin()], shown.loc[shown["estimate"].idxmax()]
     unit = "%" if q.indicator.share else ""
-    return _("Bar chart of “%(indicator)s” in %(cells)d cells with 95%% confidence intervals; lowest: %(low)s "
+    return _("Bar chart of “%(indicator)s” in %(cells)s cells with 95%% confidence intervals; lowest: %(low)s "
              "(%(low_value)s%(unit)s), highest: %(high)s (%(high_value)s%(unit)s). The table below lists every value.",
-             indicator=q.indicator.label, cells=len(shown), low=low["cell"], high=high["cell"], unit=unit,
+             indicator=q.indicator.label, cells=format_decimal(len(shown)), low=low["cell"], high=high["cell"], unit=unit,
              low_value=format_decimal(low["estimate"] * q.scale, format="#,##0.0"),
              high_value=format_decimal(high["estimate"] * q.scale, format="#,##0.0"))
 
@@ -141,8 +141,9 @@ def chart(slug: str, fmt: str):
 def _drawn(q: query.Query, fmt: str, width: float) -> bytes:
     table = query.table(q)
     suppressed = int((table["reliability"] == "suppressed").sum())
-    note = ngettext("%(num)d cell is not shown, to protect small groups.",
-                    "%(num)d cells are not shown, to protect small groups.", suppressed) if suppressed else None
+    note = ngettext("%(num)s cell is not shown, to protect small groups.",
+                    "%(num)s cells are not shown, to protect small groups.", suppressed,
+                    num=format_decimal(suppressed)) if suppressed else None
     share = bool(q.indicator and (q.indicator.share or q.indicator.categorical))
     texts = charts.Texts(
         title=q.indicator.label if q.indicator else "", subtitle=streams.stream_label(streams.official_label(q)),
@@ -150,7 +151,7 @@ def _drawn(q: query.Query, fmt: str, width: float) -> bytes:
         benchmark=query.whole_label(q.provinces), benchmark_unit="%" if share else "",
         unreliable=_("unreliable (few respondents or a wide interval)") if share
         else _("unreliable (n < 30 or CV > 30%%)").replace("%%", "%"),
-        suppressed_note=note, empty=_("No responses yet."), decimal=decimal_symbol(),
+        suppressed_note=note, empty=_("No responses yet."), decimal=decimal_symbol(), group=group_symbol(),
         left_out=_("… %(num)s cells between these are not drawn: the table lists every cell …", num="{num}"))
     cells = list(table["cell"]) if len(table) else []
     if q.indicator is not None and q.indicator.categorical and len(table):
