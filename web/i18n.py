@@ -45,6 +45,8 @@ from flask_babel import (
 )
 from flask_babel import format_decimal as babel_format_decimal
 from flask_babel import gettext as _
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from analysis.lazy import numpy as np
 from surveys import clock
@@ -162,11 +164,23 @@ def decimal_symbol() -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, /, **variables) -> str:
-    """Flask-Babel's ``ngettext``, except that ``num=`` may be given beside the number that picks the plural form (a
-    count written by :func:`format_decimal`: "1,008 cells", "1.008 ô"), as Jinja's ``ngettext`` allows in templates;
-    without it ``%(num)s`` and ``%(num)d`` get ``n`` itself, as in Flask-Babel."""
-    variables.setdefault("num", n)
-    return get_domain().get_translations().ungettext(singular, plural, n) % variables
+    """Flask-Babel's ``ngettext``, with ``%(num)s`` written by :func:`format_decimal` ("1,008 cells", "1.008 ô")
+    rather than as Python writes an int; templates get the same (:func:`_template_ngettext`)."""
+    return _plural(singular, plural, n, variables, escape=False)
+
+
+@pass_context
+def _template_ngettext(context, singular: str, plural: str, n: int, /, **variables) -> str:
+    """Jinja's ``ngettext`` (the i18n extension's "newstyle" one, which Flask-Babel installs), with ``num`` written
+    as :func:`ngettext` writes it and the other values escaped where the template autoescapes."""
+    return _plural(singular, plural, n, variables, escape=context.eval_ctx.autoescape)
+
+
+def _plural(singular: str, plural: str, n, variables: dict, escape: bool) -> str:
+    n = int(n)  # a count from numpy or pandas too (gettext's plural rule wants an int)
+    text = get_domain().get_translations().ungettext(singular, plural, n)
+    variables.setdefault("num", format_decimal(n))
+    return (Markup(text) if escape else text) % variables
 
 
 def group_symbol() -> str:
@@ -219,6 +233,7 @@ def init_app(app: Flask) -> None:
     ZoneInfo(app.config["KHAOSAT_TIMEZONE"])  # an unknown zone stops the app at start, with its name
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["KHAOSAT_TIMEZONE"]
     babel = Babel(app, locale_selector=language)
+    app.jinja_env.globals["ngettext"] = _template_ngettext  # counts grouped, as in Python
     babel.domain_instance = FallbackDomain()
     app.before_request(_use_survey_clock)
     app.after_request(_remember_language)

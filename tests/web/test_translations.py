@@ -66,14 +66,18 @@ def test_numbers_and_dates_are_formatted_for_the_locale(app):
 
 
 def test_counts_in_sentences_are_grouped_as_the_language_groups_them(app):
-    """A count that can pass 999 is written through Babel: a suppressed-cells note, a plural chosen by the number
-    itself (Flask-Babel's ``ngettext`` refused a ``num=`` beside it)."""
+    """The count of a plural sentence is written through Babel ("1.008 ô", "1,008 cells"), in Python and in
+    templates alike, and still picks the plural form."""
     with app.test_request_context("/?lang=vi"):
         said = ngettext("%(num)s cell is not shown, to protect small groups.",
-                        "%(num)s cells are not shown, to protect small groups.", 1008, num=format_decimal(1008))
+                        "%(num)s cells are not shown, to protect small groups.", 1008)
         assert said == "1.008 ô không được hiển thị, để bảo vệ nhóm nhỏ."
-        assert ngettext("%(num)d answer", "%(num)d answers", 3) == "3 answers"  # without num=: the number itself
+        assert ngettext("%(num)s answer", "%(num)s answers", 3) == "3 answers"  # a message not in the catalogs
+        template = app.jinja_env.from_string("{{ ngettext('%(num)s cell is not shown, to protect small groups.', "
+                                             "'%(num)s cells are not shown, to protect small groups.', n) }}")
+        assert template.render(n=1008) == said
     with app.test_request_context("/?lang=en"):
         assert ngettext("%(num)s cell is not shown, to protect small groups.",
-                        "%(num)s cells are not shown, to protect small groups.", 1, num=format_decimal(1)) \
+                        "%(num)s cells are not shown, to protect small groups.", 1) \
             == "1 cell is not shown, to protect small groups."
+        assert ngettext("%(num)s answer", "%(num)s answers", 12345) == "12,345 answers"

@@ -33,7 +33,7 @@ from surveys import areas
 from web import area_lists, audit, db
 from web.auth import requesting_user, role_required
 from web.catalog import installation_provinces
-from web.i18n import _, format_decimal, language, lazy_gettext, ngettext, pick
+from web.i18n import _, language, lazy_gettext, ngettext, pick
 from web.messages import in_every_language
 from web.models import Area, PopulationMargin, Role, WardCovariate
 from web.population import Population
@@ -192,7 +192,7 @@ def _missing_wards(missing: set[int], problems: list[str]) -> None:
     codes = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
     problems.append(ngettext("%(num)s ward of the province is missing (the model needs every ward): %(codes)s.",
                              "%(num)s wards of the province are missing (the model needs every ward): %(codes)s.",
-                             len(missing), num=format_decimal(len(missing)), codes=codes))
+                             len(missing), codes=codes))
 
 
 def _header_problems(header: list[str]) -> list[str]:
@@ -266,7 +266,7 @@ def covariates_upload():
             filename = request.files["file"].filename
             count = replace_covariates(db.session(), province, values, parsed, filename, requesting_user().id)
             audit.record("covariates_upload", target=filename[:200], detail={"covariates": count})
-            flash(ngettext("%(num)s ward covariate saved.", "%(num)s ward covariates saved.", count, num=format_decimal(count)))
+            flash(ngettext("%(num)s ward covariate saved.", "%(num)s ward covariates saved.", count))
             return redirect(url_for("research.covariates_upload", province=province if choice.several else None))
     table, offered = ward_covariates(db.session(), province)
     return render_template("research/covariates.html", form=form, problems=problems, offered=offered, pick=choice,

@@ -288,7 +288,7 @@ def _confirm_problems(confirm: ConfirmMarginsForm, stored, comparison) -> tuple[
                          "its margins, or upload a file with every ward.",
                          "The file leaves out %(num)s wards that have margins now. Tick the box to "
                          "remove their margins, or upload a file with every ward.",
-                         len(comparison.removed), num=format_decimal(len(comparison.removed)))], 200
+                         len(comparison.removed))], 200
     return [], 200
 
 

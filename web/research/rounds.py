@@ -204,7 +204,7 @@ def delete_round(slug: str, round_id: int):
                        "belongs to it, and would drop out of every result by round. Change its dates instead.",
                        "Round %(number)s was not deleted: %(num)s responses submitted between %(first)s and %(last)s "
                        "belong to it, and would drop out of every result by round. Change its dates instead.",
-                       held, num=format_decimal(held), number=found.number, first=format_day(found.starts_on), last=format_day(found.ends_on)),
+                       held, number=found.number, first=format_day(found.starts_on), last=format_day(found.ends_on)),
               "error")
         return redirect(url_for("research.rounds_page", slug=slug))
     audit.record("round_deleted", target=f"survey {slug}", session=session, commit=False,

@@ -142,8 +142,7 @@ def _drawn(q: query.Query, fmt: str, width: float) -> bytes:
     table = query.table(q)
     suppressed = int((table["reliability"] == "suppressed").sum())
     note = ngettext("%(num)s cell is not shown, to protect small groups.",
-                    "%(num)s cells are not shown, to protect small groups.", suppressed,
-                    num=format_decimal(suppressed)) if suppressed else None
+                    "%(num)s cells are not shown, to protect small groups.", suppressed) if suppressed else None
     share = bool(q.indicator and (q.indicator.share or q.indicator.categorical))
     texts = charts.Texts(
         title=q.indicator.label if q.indicator else "", subtitle=streams.stream_label(streams.official_label(q)),
