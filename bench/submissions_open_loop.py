@@ -35,7 +35,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import host_speed  # noqa: E402
 from submissions_load import (  # noqa: E402 - bench scripts import their sibling
     CpuMeter,
     arguments,
@@ -46,6 +45,8 @@ from submissions_load import (  # noqa: E402 - bench scripts import their siblin
     start_gunicorn,
     wait_until_ready,
 )
+
+from bench import host_speed  # noqa: E402 - importable once submissions_load has put the root on the path
 
 TIMEOUT_S = 10.0
 
