@@ -179,7 +179,9 @@ def test_switching_language_mid_survey_keeps_every_answer(live_app, browser):
     page.get_by_role("button", name="Tiếp", exact=True).click()
     first_error = page.locator("fieldset.has-error").first
     assert first_error.locator("p.error").inner_text() == "Vui lòng trả lời câu hỏi này."
-    assert page.evaluate("document.activeElement.closest('fieldset.has-error') !== null")
+    # Chromium applies autofocus at its next rendering step, a moment after the text is there
+    page.wait_for_function("document.activeElement && document.activeElement.closest('fieldset.has-error') !== null",
+                           timeout=5000)
     questions = inst.pages[1].questions
     answer_page(page, questions)
     before = {q.name: page.locator(f"[name={q.name}]").first.input_value() if q.type in ("integer", "area") else
