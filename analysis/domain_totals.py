@@ -31,7 +31,7 @@ AGAINST = ("rest", "overall")
 def ratio_totals(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains):
     """Totals ``[Y, W, Y_1..Y_K, W_1..W_K]`` (overall, then per domain) and their variance matrix."""
     w = np.where(ok, design.weights, 0.0)
-    wd = np.where(dom.member, w, 0.0)
+    wd = dom.only_members(w)
     overall = Influence(np.column_stack([w * y, w]))
     by_domain = Influence(np.column_stack([wd * y, wd]), dom.safe_codes(), dom.size)
     t = np.concatenate([[np.sum(w * y), w.sum()],

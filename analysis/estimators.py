@@ -61,7 +61,7 @@ def numeric(design: SurveyDesign, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def domain_sums(dom: Domains, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` within each domain."""
-    return np.bincount(dom.safe_codes(), weights=np.where(dom.member, values, 0.0), minlength=dom.size)
+    return np.bincount(dom.safe_codes(), weights=dom.only_members(values), minlength=dom.size)
 
 
 def _counts(design: SurveyDesign, dom: Domains, ok: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ def _finish(design, dom, est, infl, deff_s2, wsum, n, scale, statistic, level, k
 def _weighted(design: SurveyDesign, dom: Domains, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What every estimator starts from: the weights of the rows in ``dom`` that are valid (``ok``; 0 elsewhere),
     each row's domain code, and each domain's sum of weights."""
-    w = np.where(ok & dom.member, design.weights, 0.0)
+    w = np.where(ok if dom.complete else ok & dom.member, design.weights, 0.0)
     codes = dom.safe_codes()
     return w, codes, np.bincount(codes, weights=w, minlength=dom.size)
 

@@ -231,7 +231,7 @@ class SqlDesign:
         codes = dom.safe_codes()
 
         def dsum(col: str) -> np.ndarray:
-            return np.bincount(codes, weights=np.where(dom.member, frame[col].to_numpy(), 0.0), minlength=dom.size)
+            return np.bincount(codes, weights=dom.only_members(frame[col].to_numpy()), minlength=dom.size)
 
         sw, n = dsum("sw"), dsum("nv")
         est, z, ratios, ss, scale = _linearised(kind, frame, dsum, codes)
@@ -239,7 +239,7 @@ class SqlDesign:
             s2 = ss / sw * n / (n - 1)
 
         def influence(values: np.ndarray | None) -> Influence | None:
-            return None if values is None else Influence(np.where(dom.member, values, 0.0)[:, None], codes, dom.size)
+            return None if values is None else Influence(dom.only_members(values)[:, None], codes, dom.size)
 
         v = self._variance(stages, frame, influence(z), influence(ratios))
         deff = design_effect(np.diag(v) if v.ndim == 2 else v, s2, sw, n, scale)
@@ -294,7 +294,7 @@ class SqlDesign:
         inset = dom.member & (frame["nw"].to_numpy() > 0)
         df = np.repeat(degf_by(stages, np.ones(len(frame)), dom.codes, dom.size, inset).astype(float), k)
         rows = np.repeat(np.full(dom.size, frame["nr"].sum()) if self.raking is not None else np.bincount(
-            codes, weights=np.where(dom.member, frame["nr"], 0.0), minlength=dom.size), k)
+            codes, weights=dom.only_members(frame["nr"].to_numpy()), minlength=dom.size), k)
         low, high = proportion_ci(method, est, var, level, df, n, rows)
         keys = dom.keys.loc[dom.keys.index.repeat(k)].reset_index(drop=True)
         keys[variable] = np.tile(np.asarray(levels), dom.size)
