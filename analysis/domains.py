@@ -70,7 +70,7 @@ def factorised(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low = int(array.min())
         codes, present = dense(array - low)
         return codes, present + low
-    if isinstance(values, pd.Series) and dtype is not None and dtype.kind == "O":
+    if isinstance(values, pd.Series) and isinstance(dtype, np.dtype) and dtype.kind == "O":
         values = values.to_numpy()  # pandas factorises a Series of Python objects ~20% slower than its array
     codes, uniques = pd.factorize(values if isinstance(values, pd.Series) else np.asarray(values), sort=True,
                                   use_na_sentinel=True)
