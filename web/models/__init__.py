@@ -10,7 +10,7 @@ from web.models.privacy import PersonalDetails
 from web.models.responses import Draft, Response, ResponseCsv
 from web.models.review import ResponseEdit, ResponseFlag, ReviewStatus
 from web.models.sampling import FrameGroup, FrameHousehold, SampledHousehold, SampleDraw, SurveyRound, Visit
-from web.models.snapshots import WeightSnapshot
+from web.models.snapshots import WeightCell, WeightSnapshot
 from web.models.surveys import PendingUpload, Survey, SurveyVersion
 from web.models.users import ApiToken, Role, User, UserSession
 
@@ -19,5 +19,5 @@ __all__ = [
     "PopulationMargin", "ProvinceMargin", "Response", "ResponseCsv", "ResponseEdit", "ResponseFlag", "ReviewStatus", "Role", "SampleDraw",
     "SampledHousehold", "Survey", "SurveyRound", "SurveyVersion",
     "User", "UserSession", "Visit", "WardAssignment", "WardCovariate", "WardQuota",
-    "WeightSnapshot",
+    "WeightCell", "WeightSnapshot",
 ]
