@@ -7,8 +7,9 @@ fixed grain (strata x PSUs x fpc x the domains' ids x the margin variables) for 
 indicators: one row per group of that grain instead of one per respondent (39,852 rows for 10,000,000
 responses of 3,321 communes when communes are the PSUs, since a commune's and its province's ids are then
 functions of the PSU). :meth:`analysis.sql.SqlDesign.with_rollup` makes a design whose raking and
-estimates read it whenever it covers them (any domain among its columns, any indicator it holds; ratios,
-proportions and other variables still read the rows).
+estimates read it whenever it covers them (any domain among its columns, any indicator it holds, and the
+proportions of an indicator whose every value is 0 or 1: the sums of its level 1 are its own, those of level 0
+the rest; ratios, other proportions and other variables still read the rows).
 
 Sums of sums are the same sums: an estimate from the roll-up equals the one from the rows up to the order
 of the floating-point additions (tests/analysis/test_analysis_rollup.py checks 1e-10). The roll-up is a
@@ -32,6 +33,8 @@ __all__ = ["Rollup", "COMMON", "PER_INDICATOR", "build", "open_rollup"]
 COMMON = ("nr", "nw", "swall")  #: rows, rows of non-zero weight, sum of weights (every row)
 #: per indicator: sum of weights, respondents (non-zero weight), sum of w y, of w y^2, of y (valid rows)
 PER_INDICATOR = ("sw", "nv", "swy", "swyy", "sy")
+#: per indicator besides: the valid rows whose value is neither 0 nor 1 (none: the roll-up serves its proportions)
+NOT_BINARY = "nother"
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,14 @@ class Rollup:
     rows: int  #: rows of the source summed (sum of ``nr``)
     groups: int  #: rows of the roll-up
     built_at: dt.datetime  #: UTC, when the source was read
+    binary: tuple[str, ...] = ()  #: the indicators whose every value is 0 or 1 (their proportions are served too)
 
-    def covers(self, keys: Sequence[str], indicator: str | None = None) -> bool:
-        """Whether an estimate grouped by ``keys`` (of ``indicator``) can be read from this roll-up."""
-        return set(keys) <= set(self.keys) and (indicator is None or indicator in self.indicators)
+    def covers(self, keys: Sequence[str], indicator: str | None = None, proportion: bool = False) -> bool:
+        """Whether an estimate grouped by ``keys`` (of ``indicator``; its ``proportion``s) can be read from this
+        roll-up: a proportion only of an indicator whose values are all 0 or 1 (its two levels' sums are the
+        indicator's)."""
+        return set(keys) <= set(self.keys) and (indicator is None or indicator in self.indicators) and (
+            not proportion or indicator in self.binary)
 
     @staticmethod
     def column(indicator: str, stat: str) -> str:
@@ -67,7 +74,8 @@ def select_sql(source: str, keys: Sequence[str], indicators: Sequence[str], weig
                  "nv": f"CAST(COUNT(*) FILTER (WHERE {valid} AND {weight} <> 0) AS INTEGER)",
                  "swy": f"SUM({weight} * ({y})) FILTER (WHERE {valid})",
                  "swyy": f"SUM({weight} * ({y} * {y})) FILTER (WHERE {valid})",
-                 "sy": f"SUM({y}) FILTER (WHERE {valid} AND {weight} <> 0)"}
+                 "sy": f"SUM({y}) FILTER (WHERE {valid} AND {weight} <> 0)",
+                 NOT_BINARY: f"CAST(COUNT(*) FILTER (WHERE {valid} AND {y} <> 0 AND {y} <> 1) AS INTEGER)"}
         cols += [f"COALESCE({expr}, 0) AS {q(Rollup.column(name, stat))}" for stat, expr in stats.items()]
     key_sql = ", ".join(q(k) for k in keys)
     return f"SELECT {key_sql}, {', '.join(cols)} FROM {source} GROUP BY {key_sql}"
@@ -85,8 +93,12 @@ def build(engine, table: str, select: str, keys: Sequence[str], indicators: Sequ
     with engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {q(new)}"))
         conn.execute(text(f"CREATE TABLE {q(new)} AS {select}"))
-        rows, groups = conn.execute(text(f"SELECT COALESCE(SUM(nr), 0), COUNT(*) FROM {q(new)}")).one()
-        rollup = Rollup(table, tuple(keys), tuple(indicators), int(rows), int(groups), built_at)
+        others = [f"COALESCE(SUM({q(Rollup.column(name, NOT_BINARY))}), 0)" for name in indicators]
+        counted = conn.execute(text(f"SELECT COALESCE(SUM(nr), 0), COUNT(*){''.join(', ' + o for o in others)} "
+                                    f"FROM {q(new)}")).one()
+        rows, groups = counted[0], counted[1]
+        binary = tuple(name for name, other in zip(indicators, counted[2:], strict=True) if int(other) == 0)
+        rollup = Rollup(table, tuple(keys), tuple(indicators), int(rows), int(groups), built_at, binary)
         for name in (table, about):
             conn.execute(text(f"DROP TABLE IF EXISTS {q(name)}"))
         conn.execute(text(f"ALTER TABLE {q(new)} RENAME TO {q(table)}"))
@@ -105,9 +117,9 @@ def open_rollup(engine, table: str, q: Callable[[str], str]) -> Rollup:
     with engine.connect() as conn:
         found = json.loads(conn.execute(text(f"SELECT description FROM {q(table + '__about')}")).scalar_one())
     return Rollup(table, tuple(found["keys"]), tuple(found["indicators"]), found["rows"], found["groups"],
-                  dt.datetime.fromisoformat(found["built_at"]))
+                  dt.datetime.fromisoformat(found["built_at"]), tuple(found.get("binary", ())))
 
 
 def _describe(rollup: Rollup) -> dict:
     return {"keys": list(rollup.keys), "indicators": list(rollup.indicators), "rows": rollup.rows,
-            "groups": rollup.groups, "built_at": rollup.built_at.isoformat()}
+            "groups": rollup.groups, "built_at": rollup.built_at.isoformat(), "binary": list(rollup.binary)}

@@ -176,6 +176,19 @@ class SqlDesign:
         return self._grouped(self._q(self.rollup.table), self._keys(group), cols, ["swy", "swyy"],
                              ["sy"] if plain else [])
 
+    def _levels_from_rollup(self, variable: str, group: list[str]) -> pd.DataFrame:
+        """As :meth:`_aggregate` grouped by ``group`` and the levels of a 0/1 ``variable``, from the roll-up: each
+        group's sums split into those of level 1 (its sums of ``w y`` and of ``y``) and of level 0 (the rest). The
+        group's rows and their weights (``nr``, ``swall``) go with level 1 only, so that they are counted once;
+        its rows of non-zero weight (``nw``: which units a domain has) with both, as the rows' groups have them."""
+        cols = [f"SUM({c}) AS {c}" for c in ("nw", "nr", "swall")]
+        cols += [f"SUM({self._q(Rollup.column(variable, s))}) AS {s}" for s in ("sw", "nv", "swy", "sy")]
+        frame = self._grouped(self._q(self.rollup.table), self._keys(group), cols, ["swy"], ["sy"])
+        one = frame.assign(**{variable: 1, "sw": frame["swy"], "nv": frame["sy"]})
+        zero = frame.assign(**{variable: 0, "sw": frame["sw"] - frame["swy"], "nv": frame["nv"] - frame["sy"],
+                               "nr": 0.0, "swall": 0.0})
+        return pd.concat([zero, one], ignore_index=True).drop(columns=["swy", "sy"])
+
     def _grouped(self, source: str, keys: list[str], cols: list[str], weighted: list[str],
                  plain: list[str]) -> pd.DataFrame:
         """``cols`` of ``source`` grouped by ``keys`` as numbers, the weighted sums times their cell's factor."""
@@ -268,7 +281,11 @@ class SqlDesign:
                    level: float = 0.95) -> pd.DataFrame:
         """Share of each level per domain, as :meth:`SurveyDesign.proportion` (every ``ci_method``), from SQL."""
         method = coerce(CIMethod, ci_method, "ci_method")
-        frame = self._aggregate({}, f"{self._q(variable)} IS NOT NULL", [*as_list(by), variable])
+        group = as_list(by)
+        if self.rollup is not None and self.rollup.covers(self._keys(group), variable, proportion=True):
+            frame = self._levels_from_rollup(variable, group)
+        else:
+            frame = self._aggregate({}, f"{self._q(variable)} IS NOT NULL", [*group, variable])
         stages = self._stages(frame)
         dom = domains(frame, by)
         lcodes, levels = pd.factorize(frame[variable], sort=True, use_na_sentinel=True)

@@ -130,3 +130,39 @@ def test_what_the_rollup_does_not_hold_is_read_from_the_rows(engine) -> None:
     _same(served.mean("y", by="urban"), direct.mean("y", by="urban"), ["urban"], SAME)
     with pytest.raises(DesignError, match="before raking"):
         _plain(engine).rake(_margins()).with_rollup(served.rollup)
+
+
+@pytest.mark.parametrize("raked", [True, False])
+@pytest.mark.parametrize("by", [None, "province", "commune", ["province", "sex"]])
+def test_proportions_of_a_0_1_indicator_are_served_from_the_rollup(engine, by, raked) -> None:
+    """The sums of a 0/1 indicator's level 1 are its own and those of level 0 the rest: its proportions (every
+    interval method) are the rows' and memory's; they are the roll-up's snapshot (rows added later are not in them),
+    and a variable with other values than 0 and 1 is not served its proportions from the roll-up."""
+    served, direct = _served(engine, raked), _plain(engine)
+    memory = SurveyDesign(_sample(), **DESIGN)
+    if raked:
+        direct, memory = direct.rake(_margins()), memory.rake(_margins())
+    assert served.rollup.binary == ("used",)
+    keys = [*([by] if isinstance(by, str) else list(by or [])), "used"]
+    for method in ("logit", "beta", "wald"):
+        got = served.proportion("used", by=by, ci_method=method)
+        _same_shares(got, direct.proportion("used", by=by, ci_method=method), keys, SAME)
+        _same_shares(got, memory.proportion("used", by=by, ci_method=method), keys, RTOL)
+    before = served.proportion("used", by=by)
+    _sample().head(300).assign(used=1).to_sql(engine.sample, engine, index=False, if_exists="append")
+    _same(served.proportion("used", by=by), before, keys, 0.0)  # the snapshot until the next build
+    after = _plain(engine)
+    after = after.rake(_margins()) if raked else after
+    assert not np.allclose(after.proportion("used", by=by)["estimate"], before["estimate"])
+
+
+def _same_shares(got: pd.DataFrame, want: pd.DataFrame, keys: list[str], rtol: float) -> None:
+    """As :func:`_same`, with the design's degrees of freedom; a domain with none (all its respondents in one
+    PSU) has no interval of its own, and its variance is 0 give or take rounding (which decides whether the
+    boundary rule or a NaN stands in), so its interval is not compared."""
+    got, want = got.sort_values(keys).reset_index(drop=True), want.sort_values(keys).reset_index(drop=True)
+    np.testing.assert_array_equal(got["df"], want["df"])
+    some = want["df"].to_numpy() > 0
+    _same(got[some], want[some], keys, rtol)
+    np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=rtol)
+    np.testing.assert_allclose(got["se"], want["se"], rtol=rtol, atol=1e-12)
