@@ -290,21 +290,28 @@ class TableFamily:
     area columns in ``area_levels`` from the coarsest to the finest (e.g. ``["former_district",
     "ward_code"]``; each finer unit lies in exactly one coarser unit) and the group columns. Only their
     counts are kept; with ``shared`` (the default) the family uses the tables already protected by any
-    family over the same counts and parameters, and leaves its own for the next.
+    family over the same counts and parameters, and leaves its own for the next. ``counts``: how many
+    respondents each record stands for (records already grouped, e.g. by a database), else one each.
     """
 
     def __init__(self, records: pd.DataFrame, area_levels: Sequence[str], groups: Sequence[str], *,
                  min_count: int, protection: float = 0.1, area_attributes: Sequence[str] = (),
-                 shared: bool = True) -> None:
+                 shared: bool = True, counts: np.ndarray | None = None) -> None:
         self.area_levels = list(area_levels)
         self.groups = list(groups)
         self.min_count = min_count
         self.protection = protection
-        self.total = float(len(records))
+        self.total = float(len(records) if counts is None else np.sum(counts))
         columns = list(dict.fromkeys([*self.area_levels, *self.groups]))
         keys = pd.DataFrame({c: records[c].map(code_text) for c in columns}, index=records.index, columns=columns)
         #: the count of every finest cell (each area level and group, missing values included)
-        self.cube = keys.groupby(columns, sort=False).size() if columns else pd.Series(dtype=np.int64)
+        if not columns:
+            self.cube = pd.Series(dtype=np.int64)
+        elif counts is None:
+            self.cube = keys.groupby(columns, sort=False).size()
+        else:
+            grouped = keys.assign(_count=np.asarray(counts, dtype=np.int64)).groupby(columns, sort=False)["_count"].sum()
+            self.cube = grouped[grouped > 0].rename(None)
         keys = self.cube.index.to_frame(index=False) if columns else keys
         self.parent: dict[str, dict] = {}
         for coarse, fine in itertools.pairwise(self.area_levels):

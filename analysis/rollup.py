@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Rollup", "COMMON", "PER_INDICATOR", "build", "open_rollup"]
 
@@ -48,6 +48,7 @@ class Rollup:
     groups: int  #: rows of the roll-up
     built_at: dt.datetime  #: UTC, when the source was read
     binary: tuple[str, ...] = ()  #: the indicators whose every value is 0 or 1 (their proportions are served too)
+    note: dict = field(default_factory=dict, compare=False)  #: what the builder keeps with it (what it was built from)
 
     def covers(self, keys: Sequence[str], indicator: str | None = None, proportion: bool = False) -> bool:
         """Whether an estimate grouped by ``keys`` (of ``indicator``; its ``proportion``s) can be read from this
@@ -82,7 +83,7 @@ def select_sql(source: str, keys: Sequence[str], indicators: Sequence[str], weig
 
 
 def build(engine, table: str, select: str, keys: Sequence[str], indicators: Sequence[str],
-          q: Callable[[str], str]) -> Rollup:
+          q: Callable[[str], str], note: dict | None = None) -> Rollup:
     """Make ``table`` from ``select`` (:func:`select_sql`) in one transaction: the new table is written
     beside the old one, which is then dropped and replaced, with its description (``<table>__about``: the
     :class:`Rollup` another process reads with :func:`open_rollup`), so readers see one snapshot or the other."""
@@ -98,7 +99,7 @@ def build(engine, table: str, select: str, keys: Sequence[str], indicators: Sequ
                                     f"FROM {q(new)}")).one()
         rows, groups = counted[0], counted[1]
         binary = tuple(name for name, other in zip(indicators, counted[2:], strict=True) if int(other) == 0)
-        rollup = Rollup(table, tuple(keys), tuple(indicators), int(rows), int(groups), built_at, binary)
+        rollup = Rollup(table, tuple(keys), tuple(indicators), int(rows), int(groups), built_at, binary, note or {})
         for name in (table, about):
             conn.execute(text(f"DROP TABLE IF EXISTS {q(name)}"))
         conn.execute(text(f"ALTER TABLE {q(new)} RENAME TO {q(table)}"))
@@ -117,9 +118,9 @@ def open_rollup(engine, table: str, q: Callable[[str], str]) -> Rollup:
     with engine.connect() as conn:
         found = json.loads(conn.execute(text(f"SELECT description FROM {q(table + '__about')}")).scalar_one())
     return Rollup(table, tuple(found["keys"]), tuple(found["indicators"]), found["rows"], found["groups"],
-                  dt.datetime.fromisoformat(found["built_at"]), tuple(found.get("binary", ())))
+                  dt.datetime.fromisoformat(found["built_at"]), tuple(found.get("binary", ())), found.get("note", {}))
 
 
 def _describe(rollup: Rollup) -> dict:
     return {"keys": list(rollup.keys), "indicators": list(rollup.indicators), "rows": rollup.rows,
-            "groups": rollup.groups, "built_at": rollup.built_at.isoformat(), "binary": list(rollup.binary)}
+            "groups": rollup.groups, "built_at": rollup.built_at.isoformat(), "binary": list(rollup.binary), "note": rollup.note}

@@ -101,13 +101,14 @@ class SqlDesign:
         return raked
 
     def build_rollup(self, table: str, indicators: Sequence[str], by: Sequence[str] = (),
-                     cells: Sequence[str] = ()) -> Rollup:
+                     cells: Sequence[str] = (), note: dict | None = None) -> Rollup:
         """Write the roll-up ``table`` (a table name of the default schema; :mod:`analysis.rollup`): the sums of ``indicators`` per stratum x PSU
         (x fpc) x ``by`` (the domains to serve) x ``cells`` (the margin variables to rake to; a raked design's
-        own), by one scan of the rows; it replaces an older ``table`` in one transaction."""
+        own), by one scan of the rows; it replaces an older ``table`` in one transaction. ``note``: kept with it
+        (:attr:`Rollup.note`), for the caller to say what it was built from."""
         keys = self._keys([*by, *cells])
         select = select_sql(self._source(), keys, list(indicators), self._weight(), self._q)
-        return build(self.engine, table, select, keys, list(indicators), self._q)
+        return build(self.engine, table, select, keys, list(indicators), self._q, note)
 
     def with_rollup(self, rollup: Rollup | str) -> SqlDesign:
         """This design reading ``rollup`` (or the roll-up last built as the table of that name, by any

@@ -403,6 +403,10 @@ def _reset_script(options: dict) -> str:
             " AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL"), {"t": APP_TABLES}).all()
     engine.dispose()
     statements = ["SET LOCAL session_replication_role = replica"]  # no foreign-key order to follow
+    # the roll-ups of surveys estimated by the database (web.research.in_database) are tables of their own
+    statements.append("DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = "
+                      "current_schema() AND tablename LIKE 'khaosat\\_rollup\\_%%' LOOP EXECUTE format('DROP TABLE %%I', t); "
+                      "END LOOP; END $$")
     statements += [f'DELETE FROM "{t}"' for t in APP_TABLES]
     statements += [f'INSERT INTO "{t}" SELECT * FROM "{pristine}"."{t}"' for t in kept]
     statements += [f"SELECT setval('{seq}', COALESCE((SELECT MAX(\"{col}\") FROM \"{table}\"), 0) + 1, false)"

@@ -5,13 +5,10 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
-from sqlmodel import select
 
+from tests.web.test_weighting_jobs import _wait
 from web import catalog, db
-from web.models import SampledHousehold, Response
 from web.research import downloads, in_database, weight_cells, weighting
 
 pytestmark = pytest.mark.both_backends  # the join reads JSON in each dialect's own way
@@ -20,7 +17,8 @@ SLUG = "digital-skills"
 
 
 def _made(app):
-    """The design made in memory, and the design the database estimates with (cells published, rows kept)."""
+    """The design made in memory, the design the database estimates with (cells published, rows kept), and its
+    rows."""
     with app.test_request_context():
         session = db.session()
         provinces = catalog.survey_provinces(session, SLUG)
@@ -32,32 +30,30 @@ def _made(app):
         session.commit()
         downloads.keep_rows(SLUG)
         assert in_database.stale_rows(session, SLUG, stamp.newest) == 0
-        names = ["at_least_basic", "dsi_index", "internet_user"]
-        served = in_database.design(session, SLUG, key, stamp.newest, names)
+        served = in_database.design(session, SLUG, key, stamp.newest, ["at_least_basic", "dsi_index"])
         rows = in_database.frame(session, served.relation)
     return data, served, rows
 
 
-def test_the_database_gives_every_response_of_the_design_its_weight(app, load_demo):
+def test_the_database_gives_every_response_of_the_design_its_weight_and_groups(app, load_demo):
     load_demo(8)
     data, _, rows = _made(app)
     assert data.method == "raked" and len(rows) == len(data.frame) > 900
-    memory = data.frame.set_index(["stratum", "psu", "ward_code"]).sort_index()
-    mine = rows.assign(ward_code=rows["ward_code"].astype("int64")).set_index(
-        ["stratum", "psu", "ward_code"]).sort_index()
+    memory = data.frame.set_index("response_id").sort_index()
+    mine = rows.set_index("response_id").sort_index()
+    assert mine.index.tolist() == memory.index.tolist()
     assert mine["weight"].to_numpy() == pytest.approx(memory["weight"].to_numpy(), rel=1e-9)
-    assert sorted(mine["weight"].round(6)) == sorted(memory["weight"].round(6))
-    for name in ("sex", "age_band"):
-        assert mine[name].fillna("").tolist() == memory[name].fillna("").astype(str).tolist() or \
-            sorted(mine[name].fillna("")) == sorted(memory[name].fillna("").astype(str))
-    assert (mine["province_code"].astype("int64") == memory["province_code"].astype("int64")).all()
+    for name in ("stratum", "psu", "sex", "age_band"):
+        assert mine[name].tolist() == memory[name].astype(object).where(memory[name].notna(), None).tolist(), name
+    assert mine["ward_code"].astype("int64").tolist() == memory["ward_code"].astype("int64").tolist()
+    assert mine["province_code"].astype("int64").tolist() == memory["province_code"].astype("int64").tolist()
+    assert mine["dsi_index"].to_numpy() == pytest.approx(memory["dsi_index"].to_numpy(dtype=float), nan_ok=True)
 
 
 @pytest.mark.parametrize("by", [["ward_code"], ["province_code"], ["sex", "age_band"], []])
 def test_a_share_and_a_score_are_the_designs_in_memory(app, load_demo, by):
     load_demo(8)
     data, served, _ = _made(app)
-    frame = data.design.data
     for name, kind in (("at_least_basic", "share"), ("dsi_index", "score")):
         if kind == "share":
             memory = data.design.proportion(name, by=by or None, ci_method="logit")
@@ -74,4 +70,30 @@ def test_a_share_and_a_score_are_the_designs_in_memory(app, load_demo, by):
         for column in ("estimate", "se", "ci_low", "ci_high", "n"):
             assert mine[column].to_numpy(dtype=float) == pytest.approx(memory[column].to_numpy(dtype=float),
                                                                        rel=1e-9, abs=1e-12, nan_ok=True), column
-    assert frame is not None
+
+
+def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_demo, client, accounts, tmp_path):
+    """Over the threshold the results page queues the weighting run and says the figures are being prepared; once
+    it has run, the page shows the table from the database's roll-up, in the reader's language, with the numbers of
+    the design in memory, and the other pages still say why they are not offered."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    first = client.get(f"/research/{SLUG}?lang=en")
+    assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
+    _wait(app)
+    page = client.get(f"/research/{SLUG}?indicator=at_least_basic&level=ward&lang=en")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200, text
+    assert "computed by the database" in text and "Figures as of" in text
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+    memory = data.design.proportion("at_least_basic", by="ward_code", ci_method="logit")
+    memory = memory[memory["at_least_basic"] == 1]
+    shown = memory.sort_values("n", ascending=False).iloc[0]
+    assert f"{shown['estimate'] * 100:.1f}" in text
+    vi = client.get(f"/research/{SLUG}?indicator=dsi_index&by=sex&lang=vi")
+    assert vi.status_code == 200 and "cơ sở dữ liệu" in vi.get_data(as_text=True)
+    assert client.get(f"/research/{SLUG}/weighting?lang=en").status_code == 409
+    assert client.get(f"/research/{SLUG}?indicator=dsi_level&lang=en").status_code == 404  # categorical: not here

@@ -38,14 +38,16 @@ def min_cell_count() -> int:
     return int(current_app.config["MIN_CELL_COUNT"])
 
 
-def table_family(records: pd.DataFrame, groups: Sequence[str], min_count: int | None = None) -> TableFamily:
-    """The linked tables over ``records`` (the respondents counted for one indicator), with the tables
-    another worker protected over the same counts (:func:`_adopt_shared`)."""
+def table_family(records: pd.DataFrame, groups: Sequence[str], min_count: int | None = None,
+                 counts: np.ndarray | None = None) -> TableFamily:
+    """The linked tables over ``records`` (the respondents counted for one indicator; ``counts``: how many each
+    record stands for, when they are grouped), with the tables another worker protected over the same counts
+    (:func:`_adopt_shared`)."""
     levels = [c for c in AREA_LEVELS if c in records.columns and records[c].notna().any()]
     family = TableFamily(records, levels, [g for g in groups if g in records.columns],
                          min_count=min_cell_count() if min_count is None else min_count,
                          protection=float(current_app.config.get("TABLE_PROTECTION", 0.1)),
-                         area_attributes=AREA_ATTRIBUTES if "ward_code" in levels else ())
+                         area_attributes=AREA_ATTRIBUTES if "ward_code" in levels else (), counts=counts)
     if family.protected == 0:
         _adopt_shared(family)
     return family

@@ -14,20 +14,42 @@ estimates are those of the design in memory (tests/web/test_estimates_in_databas
 
 A response whose kept row is stale (changed since it was rendered: its cell key may have changed too) has no
 weight here until the next weighting run renders it again; :func:`stale_rows` counts them.
+
+The pages read a roll-up (:mod:`analysis.rollup`), not the rows: the survey's weighting run (:func:`refresh`)
+sums every share and score indicator per stratum x PSU x ward x sex x age band in one scan, and
+:func:`served` attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a
+few hundred thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
+older only by new responses (then labelled with its time, a new run queued); an exclusion or new margins make it
+stale until the next run. :func:`table` gives the results table of the pages in memory, with the same rules
+(:func:`web.research.results.finished`: reliability, small cells suppressed with the cells that would give them
+away, over the counts of the roll-up).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Float, String, and_, case, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import Float, String, and_, case, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+import surveys
+from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
+from analysis.rollup import Rollup, open_rollup
 from analysis.sql import SqlDesign
 from surveys import areas
+from web.cache import cached
 from web.models import Response, ResponseCsv, WeightCell
+from web.privacy.suppression import table_family
+from web.research import derived, results
+from web.research.variables import Indicator
 from web.research.weight_cells import Cells
+from web.research.weighting import Stamp, data_stamp_of, snapshot_key
 from web.tables import kept_responses, survey_versions
 
 #: the domains a design estimated by the database offers, besides the whole area
@@ -79,7 +101,7 @@ def relation(session: Session, slug: str, key: str, newest: int, indicators: Seq
     cell, alone = WeightCell.__table__.alias("cell"), WeightCell.__table__.alias("alone")
     engine = session.get_bind()
     weight = func.coalesce(alone.c.weight, cell.c.weight)
-    columns = [func.coalesce(r.c.stratum, cast(r.c.ward_code, String)).label("stratum"),
+    columns = [r.c.id.label("response_id"), func.coalesce(r.c.stratum, cast(r.c.ward_code, String)).label("stratum"),
                func.coalesce(r.c.psu, literal("r", String) + cast(r.c.id, String)).label("psu"),
                r.c.ward_code.label("ward_code"),
                func.coalesce(alone.c.province_code, cell.c.province_code).label("province_code"),
@@ -120,7 +142,154 @@ def design(session: Session, slug: str, key: str, newest: int, indicators: Seque
 def frame(session: Session, sql: str) -> pd.DataFrame:
     """The rows of :func:`relation` (for tests and small surveys: a survey estimated by the database is never read
     whole)."""
-    from sqlalchemy import text
-
     result = session.execute(text(sql))
     return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+
+
+ROLLUP_PREFIX = "khaosat_rollup_"
+
+
+def rollup_table(key: str) -> str:
+    """The name of the roll-up table of the survey whose snapshot key is ``key``."""
+    return ROLLUP_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def indicator_names(instrument: surveys.Instrument) -> list[str]:
+    """The derived indicators a roll-up sums: the shares and scores (a categorical one is not a sum)."""
+    return [name for name in surveys.indicator_names(instrument)
+            if derived.describe(instrument, name, "en").kind in (None, derived.SHARE, derived.SCORE)]
+
+
+def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cells, stamp: Stamp,
+            as_of: dt.datetime, instrument: surveys.Instrument) -> Rollup:
+    """Publish ``cells`` (made from the data of ``stamp``, read at ``as_of``) and build the survey's roll-up from
+    them: the work of a large survey's weighting run after its cells and kept rows."""
+    key = snapshot_key(slug, provinces)
+    publish(session, key, cells)
+    session.commit()
+    names = indicator_names(instrument)
+    t = cells.table
+    raked = bool(len(t)) and not np.allclose(t["weight"].to_numpy(dtype="float64"),
+                                             t["base_weight"].to_numpy(dtype="float64"), rtol=1e-12, atol=0.0)
+    note = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)], "as_of": as_of.isoformat(),
+            "slug": slug, "method": "raked" if raked else "base"}
+    return design(session, slug, key, stamp.newest, names).build_rollup(rollup_table(key), names, by=DOMAINS,
+                                                                         note=note)
+
+
+@dataclass(frozen=True, eq=False)
+class Served:
+    """A large survey's figures as the database serves them."""
+
+    design: SqlDesign  #: the served design, reading the roll-up
+    rollup: Rollup
+    stamp: Stamp  #: the data it was made from
+    as_of: dt.datetime  #: when those data were read (UTC)
+    pending: bool  #: newer responses have arrived since (a run will add them)
+
+    @property
+    def method(self) -> str:
+        """How the weights were made: "raked" (calibrated to the population) or "base" (design weights only)."""
+        return self.rollup.note.get("method", "base")
+
+    @property
+    def token(self) -> tuple:
+        return (self.rollup.table, self.rollup.built_at.isoformat())
+
+    @property
+    def responses(self) -> int:
+        return self.rollup.rows
+
+    def sums(self, columns: Sequence[str], by: Sequence[str]) -> pd.DataFrame:
+        """``SUM`` of the roll-up's ``columns`` grouped by ``by`` (once per roll-up)."""
+        def read() -> pd.DataFrame:
+            q = self.design.engine.dialect.identifier_preparer.quote
+            keys = ", ".join(q(k) for k in by)
+            sums = ", ".join(f"SUM({q(c)}) AS {q(c)}" for c in columns)
+            sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM {q(self.rollup.table)}"
+            with self.design.engine.connect() as conn:
+                result = conn.execute(text(sql + (f" GROUP BY {keys}" if keys else "")))
+                out = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+            return out.astype({c: "float64" for c in columns})
+        return cached("derived", ("rollup_sums", *self.token, tuple(columns), tuple(by)), read)
+
+
+def served(session: Session, slug: str, provinces: areas.Provinces) -> Served | None:
+    """The survey's roll-up when it was made from its data as they are now, or older only by new responses; None
+    when there is none (no run has made it) or it is stale (an exclusion, a correction, new margins since)."""
+    key, engine = snapshot_key(slug, provinces), session.get_bind()
+    try:
+        rollup = open_rollup(engine, rollup_table(key), engine.dialect.identifier_preparer.quote)
+    except SQLAlchemyError:
+        return None
+    note = rollup.note
+    if "stamp" not in note:
+        return None
+    theirs, now = Stamp(note["stamp"][0], note["stamp"][1], tuple(note["stamp"][2])), data_stamp_of(session, slug,
+                                                                                                      provinces)
+    if theirs != now and not theirs.only_newer(now):
+        return None
+    made = design(session, slug, key, theirs.newest, rollup.indicators).with_rollup(rollup)
+    return Served(made, rollup, theirs, dt.datetime.fromisoformat(note["as_of"]), theirs != now)
+
+
+def offered(served: Served, instrument: surveys.Instrument, lang: str) -> list[Indicator]:
+    """The indicators a large survey's pages offer: those of the roll-up with data, a share only when its every
+    value is 0 or 1."""
+    counts = served.sums([Rollup.column(n, "nv") for n in served.rollup.indicators], [])
+    found = []
+    for name in served.rollup.indicators:
+        if not len(counts) or not counts[Rollup.column(name, "nv")].iloc[0] > 0:
+            continue
+        info = derived.describe(instrument, name, lang)
+        binary = name in served.rollup.binary
+        kind = info.kind or (derived.SHARE if binary else derived.SCORE)
+        if kind == derived.SHARE and not binary:
+            continue
+        found.append(Indicator(name, info.label, kind, "", info.levels))
+    headline = [i for i in found if i.name in derived.HEADLINE]
+    return headline + [i for i in found if i.name not in derived.HEADLINE]
+
+
+def groups(served: Served) -> list[str]:
+    """The groups of the roll-up with data (sex, age band)."""
+    present = served.sums(["nr"], ["sex", "age_band"])
+    return [g for g in ("sex", "age_band") if present[g].notna().any()]
+
+
+def table(served: Served, indicator: Indicator, by: list[str], family_groups: Sequence[str]) -> pd.DataFrame:
+    """The results table of ``indicator`` by the columns ``by`` (an area level and groups), as
+    :func:`web.research.results.estimate` gives it from a design in memory."""
+    by = [b for b in by if b]
+
+    def compute() -> pd.DataFrame:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if indicator.kind == derived.SCORE:
+                out = served.design.mean(indicator.name, by=by or None)
+                out["people"] = out["people_low"] = out["people_high"] = np.nan
+            else:
+                out = served.design.proportion(indicator.name, by=by or None, ci_method=results.CI_METHOD)
+                out = results.with_people(out, indicator, _population(served, indicator.name, by, out))
+        return results.finished(out, indicator, by, family=_family(served, indicator.name, family_groups))
+
+    return cached("derived", ("rollup_table", *served.token, indicator.name, tuple(by), tuple(family_groups)),
+                  compute).copy()
+
+
+def _population(served: Served, name: str, by: list[str], rows: pd.DataFrame) -> np.ndarray:
+    """The estimated population of each row's domain: the weights of its respondents with an answer."""
+    sums = served.sums([Rollup.column(name, "sw")], by)
+    if not by:
+        return np.full(len(rows), float(sums.iloc[0, 0]))
+    keyed = rows[by].merge(sums, on=by, how="left")
+    return keyed[Rollup.column(name, "sw")].to_numpy(dtype="float64")
+
+
+def _family(served: Served, name: str, family_groups: Sequence[str]):
+    """The protected tables of the indicator over the roll-up's counts of its respondents."""
+    columns = ["province_code", "ward_code", *[g for g in family_groups if g in ("sex", "age_band")]]
+    counts = served.sums([Rollup.column(name, "nv")], columns)
+    records = counts[counts[Rollup.column(name, "nv")] > 0]
+    return table_family(records[columns], list(family_groups),
+                        counts=records[Rollup.column(name, "nv")].to_numpy(dtype="int64"))

@@ -84,7 +84,12 @@ def _shares(design: SurveyDesign, indicator: Indicator, by: list[str]) -> pd.Dat
     """One row per domain (and category): the share with its logit interval and its number of people."""
     table = design.proportion(indicator.name, by=by or None, ci_method=CI_METHOD)
     population = _population(design, indicator.name, by)
-    population = np.repeat(population, len(table) // len(population))  # domain-major, a row per level
+    return with_people(table, indicator, np.repeat(population, len(table) // len(population)))  # domain-major
+
+
+def with_people(table: pd.DataFrame, indicator: Indicator, population: np.ndarray) -> pd.DataFrame:
+    """The rows of a table of proportions (one per domain and level) a share or categorical indicator shows, with
+    the number of people each stands for (``population``: the estimated population of each row's domain)."""
     if indicator.share:
         table, population = _yes_rows(table, indicator.name, population)
     else:
@@ -130,6 +135,13 @@ def estimate(design: SurveyDesign, indicator: Indicator, by: list[str], min_cell
             table["people"] = table["people_low"] = table["people_high"] = np.nan
         else:
             table = _shares(design, indicator, by)
+    return finished(table, indicator, by, min_cell, family)
+
+
+def finished(table: pd.DataFrame, indicator: Indicator, by: list[str], min_cell: int | None = None,
+             family: TableFamily | None = None) -> pd.DataFrame:
+    """A table of estimates (``design.mean``'s, or :func:`with_people`'s) with the rules applied: reliability
+    flagged, small cells suppressed with those ``family``'s protection hides."""
     if by:
         table = table.dropna(subset=by)
     table = table[table["n"] > 0].copy()

@@ -11,7 +11,7 @@ from web.auth import role_required
 from web.catalog import reported_version
 from web.i18n import _, decimal_symbol, format_decimal, group_symbol, language, ngettext
 from web.models import Role, Survey
-from web.research import bp, charts, exports, query, streams, variables
+from web.research import bp, charts, database_results, exports, query, streams, variables, weighting
 from web.research.variables import GROUP_NAMES
 
 TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability", "people", "people_low",
@@ -29,7 +29,10 @@ def index():
 @bp.route("/<slug>")
 @role_required(Role.researcher)
 def survey_results(slug: str):
-    q = query.read_or_404(slug, request.args)
+    try:
+        q = query.read_or_404(slug, request.args)
+    except weighting.TooLarge:
+        return _results_from_the_database(slug)
     table = query.table(q)
     districts = None
     if q.level == "former_district":
@@ -44,6 +47,16 @@ def survey_results(slug: str):
                            menu=variables.menu(q.offered), chart_alt=_chart_alt(q, table),
                            cells_shown=table.loc[table["reliability"] != "suppressed", "cell"].nunique()
                            if len(table) else 0, max_bars=charts.MAX_BARS, extremes=charts.EXTREMES)
+
+
+def _results_from_the_database(slug: str):
+    """The results page of a survey too large for its design in memory (:mod:`web.research.database_results`)."""
+    figures = database_results.served(slug)
+    q = database_results.read_or_404(slug, request.args, figures)
+    table = database_results.table(q, figures)
+    return render_template("research/results_in_database.html", q=q, level_names=query.level_names(q), table=table,
+                           figures=figures, benchmark=database_results.overall(q, figures), group_names=GROUP_NAMES,
+                           instrument=q.instrument, max_bars=charts.MAX_BARS)
 
 
 def _download_table(q: query.Query) -> pd.DataFrame:

@@ -184,13 +184,15 @@ def served(session: Session, slug: str, provinces: areas.Provinces) -> Cells:
     return of_design(current(session, slug, provinces)[0])
 
 
-def refresh(session: Session, slug: str, provinces: areas.Provinces) -> Cells:
+def refresh(session: Session, slug: str, provinces: areas.Provinces, as_of: dt.datetime | None = None,
+            stamp: Stamp | None = None) -> Cells:
     """Make the cells from the database's cross-table and keep them for every worker (a large survey's weighting
-    run: :mod:`web.research.weighting_jobs`).
+    run: :mod:`web.research.weighting_jobs`); ``stamp``: the data as they were read at ``as_of`` (now by default).
 
     :raise MixedCodeLists: when responses or margins hold ward codes of another code list
     """
-    as_of, stamp = dt.datetime.now(dt.UTC), data_stamp_of(session, slug, provinces)
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    stamp = stamp or data_stamp_of(session, slug, provinces)
     made = of_cross_table(session, slug, provinces, stamp)
     _saved(session, slug, provinces, made, stamp, as_of)
     return made

@@ -15,16 +15,19 @@ itself every ``RETRY_SECONDS``) and the API with 202 and ``Retry-After`` (see :f
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, has_request_context, jsonify, render_template, request
 from sqlmodel import Session
 
 from surveys import areas
 from web import db, errors, jobs
 from web.auth import requesting_user
+from web.catalog import instrument_of, reported_version
 from web.i18n import _, format_decimal, language, lazy_gettext
 from web.messages import in_every_language
 from web.models import Job, JobStatus
-from web.research import bp, downloads, weight_cells, weighting
+from web.research import bp, downloads, in_database, weight_cells, weighting
 from web.tables import response_count
 
 KIND = "weighting"
@@ -44,21 +47,39 @@ def weighting_task(params: dict, progress: jobs.Progress) -> None:
     """Read the responses (reporting each chunk), rake, trim, and save the design for every worker; a survey
     whose cells are made in the database (:func:`web.research.weighting.too_large`) gets only those."""
     session = db.session()
-    total = response_count(session, params["slug"])
+    slug, provinces = params["slug"], tuple(params["provinces"])
+    total = response_count(session, slug)
     progress.start(total)
-    if weighting.too_large(total):
-        weight_cells.refresh(session, params["slug"], tuple(params["provinces"]))
+    large = weighting.too_large(total)
+    if large:
+        as_of, stamp = dt.datetime.now(dt.UTC), weighting.data_stamp_of(session, slug, provinces)
+        cells = weight_cells.refresh(session, slug, provinces, as_of, stamp)
         progress.advance(total)
     else:
-        weighting.refresh(session, params["slug"], tuple(params["provinces"]), on_chunk=progress.advance)
+        weighting.refresh(session, slug, provinces, on_chunk=progress.advance)
     # then the full CSV's rows of the responses that arrived or changed since, so that a download only joins them
-    downloads.keep_rows(params["slug"])
+    downloads.keep_rows(slug)
+    if large:  # and the sums its pages read, by the database, from those rows' cell keys
+        in_database.refresh(session, slug, provinces, cells, stamp, as_of,
+                            instrument_of(reported_version(session, slug)))
 
 
 def running(slug: str, provinces: areas.Provinces) -> Job | None:
     """The survey's weighting run waiting or under way, if any."""
     job = jobs.latest(KIND, slug=slug, provinces=list(areas.province_codes(provinces)))
     return job if job is not None and job.status in (JobStatus.queued, JobStatus.running) else None
+
+
+def run_in_database(session: Session, slug: str, provinces: areas.Provinces) -> Job | None:
+    """The weighting run that makes a survey's figures in the database (:mod:`web.research.in_database`): the one
+    queued or under way, else one queued now for the data as they are; None outside a signed-in request."""
+    run = running(slug, provinces)
+    if run is not None:
+        return run
+    user = requesting_user() if has_request_context() else None
+    if user is None:
+        return None
+    return _submit(slug, provinces, user, weighting.data_stamp_of(session, slug, provinces))
 
 
 def _in_background(session: Session, slug: str, provinces: areas.Provinces, latest: weighting.Weighted,
@@ -146,9 +167,10 @@ def being_prepared(error: weighting.BeingPrepared):
 def too_large(error: weighting.TooLarge):
     """A survey too large for its design in memory: 409 and why, for a page, a chart and the API alike."""
     message = _("This survey has more than %(limit)s responses, more than this server weighs in memory for results "
-                "pages (about 4 GiB of memory for every million responses), so its results, charts and rankings are "
-                "not shown here. An administrator can still download its full data file, with each response's "
-                "weight, and can raise this limit in the server's settings on a server with more memory.",
+                "pages (about 4 GiB of memory for every million responses), so this page is not shown for it; its "
+                "results page shows its share and score indicators by area, sex and age band, computed by the "
+                "database. An administrator can still download its full data file, with each response's weight, and "
+                "can raise this limit in the server's settings on a server with more memory.",
                 limit=format_decimal(error.limit))
     if errors.wants_json():
         return errors.refuse(409, message)

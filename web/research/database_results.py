@@ -1,0 +1,88 @@
+"""The results of a survey too large for its design in memory: its results page and API answer from the database.
+
+Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses the weighted design is not made in memory
+(:class:`web.research.weighting.TooLarge`); the results page and ``/api/v1/results/<slug>`` then read the survey's
+roll-up in the database (:mod:`web.research.in_database`): every share and score indicator, by the whole area,
+province or ward, by sex and age band, with the same intervals, reliability flags and suppression as a survey weighed
+in memory. The first view queues the weighting run that makes the roll-up and says it is being prepared; a roll-up
+older only by new responses is served labelled with its time while a new run adds them. Charts, rankings, categorical
+indicators, other groups and the other research pages are not offered at this size (they answer 409 and say so).
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app
+
+from analysis.lazy import pandas as pd
+from web import db
+from web.catalog import survey_provinces
+from web.i18n import language
+from web.research import in_database, query, results, weighting, weighting_jobs
+
+LEVELS = ("national", "province", "ward")  #: the levels a roll-up holds (its wards and provinces)
+
+
+def served(slug: str) -> in_database.Served:
+    """The survey's figures in the database; queues the run that makes them (or adds new responses to them).
+
+    :raise BeingPrepared: while its first figures are being made
+    :raise TooLarge: outside a signed-in request, with no figures to serve
+    """
+    session = db.session()
+    provinces = survey_provinces(session, slug)
+    found = in_database.served(session, slug, provinces)
+    if found is None or found.pending:
+        run = weighting_jobs.run_in_database(session, slug, provinces)
+        session.commit()
+        if found is None:
+            if run is None:
+                raise weighting.TooLarge(current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"])
+            raise weighting.BeingPrepared(run)
+    return found
+
+
+def read(slug: str, args, figures: in_database.Served, *, api: bool = False) -> query.Query:
+    """The question in ``args`` about a survey served by the database, as :func:`web.research.query.read` reads
+    it; raises :class:`web.research.query.BadQuery` for what this survey does not offer at its size."""
+    instrument = query.load_instrument(slug)
+    provinces = survey_provinces(db.read_session(), slug)
+    offered = in_database.offered(figures, instrument, language())
+    groups = in_database.groups(figures)
+    asked = args.get("indicator") or (offered[0].name if offered else "")
+    indicator = next((i for i in offered if i.name == asked), None)
+    if asked and indicator is None:
+        raise query.BadQuery("indicator")
+    levels = tuple(lv for lv in query.offered_levels(provinces) if lv in LEVELS)
+    level, by, by2 = args.get("level", levels[0]), args.get("by", ""), args.get("by2", "")
+    if api and by == "ward":
+        level, by = "ward", ""
+    if level not in levels:
+        raise query.BadQuery("level")
+    if any(group and group not in groups for group in (by, by2)):
+        raise query.BadQuery("by")
+    by2 = "" if by2 == by else by2
+    return query.Query(slug, instrument, None, indicator, level, by, by2, offered, groups, levels, provinces, "",
+                       figures.pending)
+
+
+def read_or_404(slug: str, args, figures: in_database.Served) -> query.Query:
+    try:
+        return read(slug, args, figures)
+    except query.BadQuery:
+        abort(404)
+
+
+def table(q: query.Query, figures: in_database.Served) -> pd.DataFrame:
+    """The labelled results table, as :func:`web.research.query.table` gives it."""
+    if q.indicator is None:
+        return query.label(q, pd.DataFrame(columns=[*q.columns, *results.COLUMNS]))
+    out = in_database.table(figures, q.indicator, q.columns, q.groups)
+    return query.label(q, query.in_province_order(out))
+
+
+def overall(q: query.Query, figures: in_database.Served) -> float | None:
+    """The whole area's estimate (the benchmark the page states)."""
+    if q.indicator is None:
+        return None
+    whole = in_database.table(figures, q.indicator, [], q.groups)
+    return None if whole.empty else float(whole["estimate"].iloc[0])
