@@ -283,6 +283,16 @@ def _protected(cube: pd.Series, parameters: tuple) -> _Protected:
         return found
 
 
+def _cube(keys: pd.DataFrame, columns: list[str], counts: np.ndarray | None) -> pd.Series:
+    """The count of each combination of ``columns`` in ``keys`` (each row counting ``counts`` of it, else 1)."""
+    if not columns:
+        return pd.Series(dtype=np.int64)
+    if counts is None:
+        return keys.groupby(columns, sort=False).size()
+    grouped = keys.assign(_count=np.asarray(counts, dtype=np.int64)).groupby(columns, sort=False)["_count"].sum()
+    return grouped[grouped > 0].rename(None)
+
+
 class TableFamily:
     """The linked tables of one indicator: protect any of them consistently with all the others.
 
@@ -305,13 +315,7 @@ class TableFamily:
         columns = list(dict.fromkeys([*self.area_levels, *self.groups]))
         keys = pd.DataFrame({c: records[c].map(code_text) for c in columns}, index=records.index, columns=columns)
         #: the count of every finest cell (each area level and group, missing values included)
-        if not columns:
-            self.cube = pd.Series(dtype=np.int64)
-        elif counts is None:
-            self.cube = keys.groupby(columns, sort=False).size()
-        else:
-            grouped = keys.assign(_count=np.asarray(counts, dtype=np.int64)).groupby(columns, sort=False)["_count"].sum()
-            self.cube = grouped[grouped > 0].rename(None)
+        self.cube = _cube(keys, columns, counts)
         keys = self.cube.index.to_frame(index=False) if columns else keys
         self.parent: dict[str, dict] = {}
         for coarse, fine in itertools.pairwise(self.area_levels):
