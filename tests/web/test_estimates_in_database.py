@@ -97,3 +97,30 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     assert vi.status_code == 200 and "cơ sở dữ liệu" in vi.get_data(as_text=True)
     assert client.get(f"/research/{SLUG}/weighting?lang=en").status_code == 409
     assert client.get(f"/research/{SLUG}?indicator=dsi_level&lang=en").status_code == 404  # categorical: not here
+
+
+def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, client, accounts, tmp_path):
+    """``/api/v1/results`` of a survey over the threshold: 202 while its figures are prepared, then the rows of the
+    design in memory, said to be computed by the database; what it does not offer at its size is a 422 or a 409."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic").status_code == 202
+    _wait(app)
+    answer = client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&by=ward")
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["computed"] == "database" and body["level"] == "ward"
+    assert body["weights"] == "raked" and body["stream"] == "probability" and body["as_of"]
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+    memory = data.design.proportion("at_least_basic", by="ward_code", ci_method="logit")
+    memory = memory[memory["at_least_basic"] == 1].set_index("ward_code")
+    shown = [row for row in body["rows"] if row["reliability"] != "suppressed"]
+    assert len(shown) > 10
+    for row in shown:
+        assert row["estimate"] == pytest.approx(memory.loc[row["ward_code"], "estimate"], rel=1e-9)
+        assert row["ci_low"] == pytest.approx(memory.loc[row["ward_code"], "ci_low"], rel=1e-9)
+        assert row["ci_low"] <= row["estimate"] <= row["ci_high"] and row["ward"]
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=nope").status_code == 422
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&estimator=fh").status_code == 409

@@ -21,7 +21,16 @@ from web.limits import limiter, setting, token_or_address
 from web.messages import as_sentences
 from web.models import Response, Role, SurveyVersion
 from web.privacy import location_from_meta
-from web.research import query, results, small_area, streams, variables
+from web.research import (
+    database_results,
+    in_database,
+    query,
+    results,
+    small_area,
+    streams,
+    variables,
+    weighting,
+)
 from web.research.weighting import weighted
 from web.review import arrival_flags
 from web.submissions import insert, paradata
@@ -203,6 +212,8 @@ def get_results(slug: str):
         abort(404)
     try:
         q = query.read(slug, request.args, api=True)
+    except weighting.TooLarge:
+        return _results_from_the_database(slug)
     except query.BadQuery as exc:
         return refuse(422, NOT_OFFERED, field=str(exc), indicators=[i.name for i in q_offered(slug)],
                       groups=_groups(slug))
@@ -226,6 +237,32 @@ def get_results(slug: str):
                     by=[c for c in (q.by, q.by2) if c], weights=q.data.method, benchmark=query.benchmark(q),
                     as_of=q.data.as_of.isoformat() if q.data.as_of else None, updating=q.pending,
                     rows=table.to_dict(orient="records"))
+
+
+def _results_from_the_database(slug: str):
+    """The results of a survey over the in-memory limit, from the database (:mod:`web.research.database_results`):
+    direct estimates of its share and score indicators only (``estimator=fh`` and ``streams=both`` answer 409)."""
+    if request.args.get("estimator", "direct") != "direct" or request.args.get("streams", "official") != "official":
+        raise weighting.TooLarge(current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"])
+    figures = database_results.served(slug)
+    try:
+        q = database_results.read(slug, request.args, figures, api=True)
+    except query.BadQuery as exc:
+        return refuse(422, NOT_OFFERED, field=str(exc), indicators=[i.name for i in _offered_in_database(slug, figures)],
+                      groups=in_database.groups(figures))
+    if q.indicator is None:
+        return _results(survey=slug, indicator=None, rows=[])
+    table = database_results.table(q, figures)
+    table = table.astype(object).where(table.notna(), None)
+    return _results(survey=slug, indicator=q.indicator.name, kind=q.indicator.kind, stream=figures.stream,
+                    ci_method=None if q.indicator.kind == "score" else results.CI_METHOD, level=q.level,
+                    by=[c for c in (q.by, q.by2) if c], weights=figures.method,
+                    benchmark=database_results.overall(q, figures), as_of=figures.as_of.isoformat(),
+                    updating=figures.pending, computed="database", rows=table.to_dict(orient="records"))
+
+
+def _offered_in_database(slug: str, figures) -> list:
+    return in_database.offered(figures, instrument_of(reported_version(db.session(), slug)), language())
 
 
 def _streams(q) -> dict:

@@ -50,7 +50,7 @@ from web.research import derived, results
 from web.research.variables import Indicator
 from web.research.weight_cells import Cells
 from web.research.weighting import Stamp, data_stamp_of, snapshot_key
-from web.tables import kept_responses, survey_versions
+from web.tables import NONPROBABILITY, PROBABILITY, kept_responses, survey_versions
 
 #: the domains a design estimated by the database offers, besides the whole area
 DOMAINS = ("ward_code", "province_code", "sex", "age_band")
@@ -172,7 +172,8 @@ def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cell
     raked = bool(len(t)) and not np.allclose(t["weight"].to_numpy(dtype="float64"),
                                              t["base_weight"].to_numpy(dtype="float64"), rtol=1e-12, atol=0.0)
     note = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)], "as_of": as_of.isoformat(),
-            "slug": slug, "method": "raked" if raked else "base"}
+            "slug": slug, "method": "raked" if raked else "base",
+            "stream": PROBABILITY if (t["stream"] == PROBABILITY).any() or not len(t) else NONPROBABILITY}
     return design(session, slug, key, stamp.newest, names).build_rollup(rollup_table(key), names, by=DOMAINS,
                                                                          note=note)
 
@@ -186,6 +187,11 @@ class Served:
     stamp: Stamp  #: the data it was made from
     as_of: dt.datetime  #: when those data were read (UTC)
     pending: bool  #: newer responses have arrived since (a run will add them)
+
+    @property
+    def stream(self) -> str:
+        """The stream the figures come from: the probability sample once there is one, else the self-selected."""
+        return self.rollup.note.get("stream", PROBABILITY)
 
     @property
     def method(self) -> str:
