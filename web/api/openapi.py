@@ -182,6 +182,11 @@ def _results_path() -> dict[str, Any]:
                    "description": "Where `rows` come from: the probability sample (official) once there is one, "
                                   "else the self-selected responses (not representative)"},
         "streams": _streams_schema(),
+        "as_of": _nullable("string"), "updating": {"type": "boolean"},
+        "computed": {"type": "string", "enum": ["database"],
+                     "description": "Present for a survey over the server's in-memory limit: its figures come from "
+                                    "a roll-up in the database (share and score indicators, by area, sex and age "
+                                    "band; `estimator=fh` and `streams=both` answer 409 at that size)"},
         "synthetic": {"type": "boolean", "description": "True when the data are the synthetic demo"},
         "notice": {"type": "string", "description": "With synthetic: the notice to show beside the numbers"}}}
     return {"/api/v1/results/{slug}": {"get": {
@@ -189,7 +194,8 @@ def _results_path() -> dict[str, Any]:
         "security": BEARER, "parameters": _results_parameters(),
         "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": table}}},
                       "202": _preparing(), "401": _error("No or bad token"), "403": _error("Not a researcher"),
-                      "404": _error("No such survey"), "422": _error("A parameter this survey does not offer")}}}}
+                      "404": _error("No such survey"), "409": _error("Not offered for a survey of this size"),
+                      "422": _error("A parameter this survey does not offer")}}}}
 
 
 def _preparing() -> dict[str, Any]:
