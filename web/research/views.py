@@ -56,7 +56,7 @@ def _results_from_the_database(slug: str):
     table = database_results.table(q, figures)
     return render_template("research/results_in_database.html", q=q, level_names=query.level_names(q), table=table,
                            figures=figures, benchmark=database_results.overall(q, figures), group_names=GROUP_NAMES,
-                           instrument=q.instrument, max_bars=charts.MAX_BARS)
+                           instrument=q.instrument, max_bars=len(table))  # no chart here: the table is open
 
 
 def _download_table(q: query.Query) -> pd.DataFrame:
