@@ -190,6 +190,7 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
     assert results.status_code == 200 and "chuẩn bị" in results.get_data(as_text=True)
     with app.app_context():
         assert db.session().exec(select(func.count()).select_from(Job)).one() == 1  # the one run makes both
+    assert _wait(app).status == "done"
     accounts.login("admin")
     answer = client.get(f"/research/{SLUG}/export-full.csv?lang=vi")
     assert answer.status_code == 200
