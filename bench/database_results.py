@@ -92,12 +92,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="keep the figures an earlier run made (pages only)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if not exists(args.rows):
         load(args.rows)
     token, *_ = prepare(args.rows)
-    forget(args.rows)
+    if not args.keep:
+        forget(args.rows)
     os.environ["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"] = str(args.rows // 2)
     print(f"{args.rows:,} responses, served by the database (threshold {args.rows // 2:,}); host speed "
           f"{host_speed.seconds():.3f} s; load average {os.getloadavg()[0]:.1f}", flush=True)

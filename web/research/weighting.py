@@ -152,16 +152,20 @@ def too_large(responses: int) -> bool:
     return responses > current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
 
 
-def refuse_too_large(session: Session, slug: str, province: areas.Provinces, responses: int | None = None) -> None:
+def refuse_too_large(session: Session, slug: str, province: areas.Provinces, responses: int | None = None,
+                     count: bool = True) -> None:
     """Raise :class:`TooLarge` for a survey over the limit of :func:`too_large`, before a weighting run is queued
-    for its pages. Its ``responses`` are counted unless given (0.3 s at 1,000,000); a survey found too large is
-    remembered until its count of changes other than new responses moves (new responses only make it larger)."""
+    for its pages. Its ``responses`` are counted unless given (0.3 s at 1,000,000) or ``count`` is False (then only a
+    survey remembered as too large raises); a survey found too large is remembered until its count of changes other
+    than new responses moves (new responses only make it larger)."""
     cache = app_cache()
     key = (session.get_bind().url.render_as_string(), slug, areas.province_codes(province))
     version = data_stamp_of(session, slug, province).data_version
     limit = current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"]
     if cache is not None and cache.get("too_large", key) == version:
         raise TooLarge(limit)
+    if responses is None and not count:
+        return
     if too_large(response_count(session, slug) if responses is None else responses):
         if cache is not None:
             cache.put("too_large", key, version)

@@ -123,15 +123,16 @@ def _first_in_background(session: Session, slug: str, provinces: areas.Provinces
     user = requesting_user()
     if user is None:
         return None
+    weighting.refuse_too_large(session, slug, provinces, count=False)  # known too large: its figures are the database's
     last = jobs.latest(KIND, slug=slug, provinces=list(areas.province_codes(provinces)))
     if last is not None and last.status in (JobStatus.queued, JobStatus.running):
         return last  # asked again while it runs: the responses are not counted again (0.3 s at 1,000,000)
     responses = response_count(session, slug)
+    weighting.refuse_too_large(session, slug, provinces, responses)  # never weighed in a request, even after a failure
     if responses <= current_app.config["KHAOSAT_WEIGHTING_JOB_THRESHOLD"]:
         return None
     if last is not None and last.status == JobStatus.failed:
         return None
-    weighting.refuse_too_large(session, slug, provinces, responses)
     return _submit(slug, provinces, user, weighting.data_stamp_of(session, slug, provinces))
 
 
