@@ -4,8 +4,10 @@
     python bench/database_results.py 1000000            # load (if needed) and measure
     python bench/database_results.py 1000000 --repeat 20
 
-The database is ``bench/research_pages.py``'s (``khaosat_pages_<N>``: the demo, then copies of its digital-skills
-responses made by PostgreSQL), loaded by it when missing. The server runs with
+The database, ``khaosat_dbpages_<N>``, is loaded as ``bench/research_pages.py`` loads its own (the demo, then copies
+of its digital-skills responses made by PostgreSQL), then each copy's PSU is split in ``--split`` (default 20: the
+demo's 96 PSUs become about 1,900, each copy its own, as a national sample of 3,321 communes has thousands), so the
+roll-up has the rows a survey of that size would give it. The server runs with
 ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` at half the size, so the survey is served by the database
 (``web/research/in_database.py``), with its last figures, kept rows and roll-up dropped first. Printed:
 
@@ -32,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench import host_speed  # noqa: E402
+from bench import host_speed, research_pages  # noqa: E402
 from bench.research_pages import (  # noqa: E402
     Client,
     CpuMeter,
@@ -54,6 +56,17 @@ PAGES = {
     "ward x sex": "/research/digital-skills?indicator=internet_user&level=ward&by=sex",
     "API by ward": "/api/v1/results/digital-skills?indicator=dsi_index&by=ward",
 }
+
+
+def split_units(rows: int, parts: int) -> None:
+    """Give each copy of a demo response one of ``parts`` PSUs of its own PSU (the demo's responses keep theirs)."""
+    engine = create_engine(normalise_database_url(database_url(rows)))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE responses SET psu = psu || '-' || (id % :parts) "
+                          "WHERE uuid LIKE 'bench-%' AND psu IS NOT NULL"), {"parts": parts})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE responses"))
+    engine.dispose()
 
 
 def forget(rows: int) -> None:
@@ -93,10 +106,13 @@ def main() -> None:
     parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the figures an earlier run made (pages only)")
+    parser.add_argument("--split", type=int, default=20, help="PSUs each demo PSU becomes in the copies")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    research_pages.DATABASE = "khaosat_dbpages_{rows}"
     if not exists(args.rows):
         load(args.rows)
+        split_units(args.rows, args.split)
     token, *_ = prepare(args.rows)
     if not args.keep:
         forget(args.rows)

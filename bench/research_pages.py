@@ -71,6 +71,7 @@ PAGES = {
     "chart (SVG)": "/research/digital-skills/chart.svg?indicator=dsi_index&level=ward&by=sex",
 }
 WORKERS = 2
+DATABASE = "khaosat_pages_{rows}"  #: each size's database (another bench may name its own)
 COPY_COLUMNS = ("survey_version_id", "ward_code", "code_list", "channel", "language", "answers", "scores", "meta",
                 "content_hash", "stratum", "psu", "base_weight", "volunteer_id", "started_at", "submitted_at",
                 "is_excluded", "review_status", "revision", "is_test")
@@ -81,14 +82,14 @@ def server_url() -> str:
 
 
 def database_url(rows: int) -> str:
-    return f"postgresql+psycopg://{server_url()}/khaosat_pages_{rows}"
+    return f"postgresql+psycopg://{server_url()}/{DATABASE.format(rows=rows)}"
 
 
 def exists(rows: int) -> bool:
     admin = create_engine(f"postgresql+psycopg://{server_url()}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                             {"n": f"khaosat_pages_{rows}"}).first() is not None
+                             {"n": DATABASE.format(rows=rows)}).first() is not None
     admin.dispose()
     return found
 
@@ -96,8 +97,8 @@ def exists(rows: int) -> bool:
 def create(rows: int) -> None:
     admin = create_engine(f"postgresql+psycopg://{server_url()}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS khaosat_pages_{rows} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE khaosat_pages_{rows}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE.format(rows=rows)} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {DATABASE.format(rows=rows)}"))
     admin.dispose()
 
 
@@ -128,7 +129,7 @@ def load(rows: int) -> None:
         made = db.session().execute(text("SELECT count(*) FROM responses WHERE survey_version_id = :v"),
                                     {"v": version}).scalar_one()
         db.engine().dispose()
-    print(f"loaded {made:,} digital-skills responses into khaosat_pages_{rows} in "
+    print(f"loaded {made:,} digital-skills responses into {DATABASE.format(rows=rows)} in "
           f"{time.perf_counter() - began:.0f} s", flush=True)
 
 
