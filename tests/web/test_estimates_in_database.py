@@ -6,9 +6,11 @@ PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db
+from web.models import Response
 from web.research import downloads, in_database, weight_cells, weighting
 
 pytestmark = pytest.mark.both_backends  # the join reads JSON in each dialect's own way
@@ -87,6 +89,7 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     text = page.get_data(as_text=True)
     assert page.status_code == 200, text
     assert "computed by the database" in text and "Figures as of" in text
+    assert '<p class="stream probability"><strong>Probability sample</strong>' in text  # which stream, as in memory
     with app.test_request_context():
         data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
     memory = data.design.proportion("at_least_basic", by="ward_code", ci_method="logit")
@@ -124,3 +127,22 @@ def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, cli
         assert row["ci_low"] <= row["estimate"] <= row["ci_high"] and row["ward"]
     assert client.get(f"/api/v1/results/{SLUG}?indicator=nope").status_code == 422
     assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&estimator=fh").status_code == 409
+
+
+def test_a_large_self_selected_survey_says_so(app, load_demo, client, accounts, tmp_path):
+    """Responses with no PSU (QR posters, links) are all a survey has: its figures from the database say they come
+    from self-selected responses, not a probability sample, as the page in memory does."""
+    load_demo(8)
+    with app.app_context():
+        session = db.session()
+        session.exec(update(Response).values(psu=None))
+        session.commit()
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    client.get(f"/research/{SLUG}?lang=en")
+    _wait(app)
+    text = client.get(f"/research/{SLUG}?indicator=at_least_basic&lang=en").get_data(as_text=True)
+    assert '<p class="stream nonprobability"><strong>Self-selected (QR/link), not representative</strong>' in text
+    body = client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic").get_json()
+    assert body["stream"] == "nonprobability" and body["rows"]
