@@ -5,8 +5,9 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db
@@ -33,7 +34,7 @@ def _made(app):
         downloads.keep_rows(SLUG)
         assert in_database.stale_rows(session, SLUG, stamp.newest) == 0
         served = in_database.design(session, SLUG, key, stamp.newest, ["at_least_basic", "dsi_index"])
-        rows = in_database.frame(session, served.relation)
+        rows = pd.read_sql_query(text(served.relation), session.connection())
     return data, served, rows
 
 
@@ -100,6 +101,8 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     assert vi.status_code == 200 and "cơ sở dữ liệu" in vi.get_data(as_text=True)
     assert client.get(f"/research/{SLUG}/weighting?lang=en").status_code == 409
     assert client.get(f"/research/{SLUG}?indicator=dsi_level&lang=en").status_code == 404  # categorical: not here
+    for bad in ("level=former_district", "by=education", "by=nope", "level=%3Cscript%3E", "indicator=%27%3B--"):
+        assert client.get(f"/research/{SLUG}?{bad}&lang=en").status_code == 404, bad  # not offered at this size
 
 
 def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, client, accounts, tmp_path):

@@ -46,23 +46,9 @@ def read(slug: str, args, figures: in_database.Served, *, api: bool = False) -> 
     it; raises :class:`web.research.query.BadQuery` for what this survey does not offer at its size."""
     instrument = query.load_instrument(slug)
     provinces = survey_provinces(db.read_session(), slug)
-    offered = in_database.offered(figures, instrument, language())
-    groups = in_database.groups(figures)
-    asked = args.get("indicator") or (offered[0].name if offered else "")
-    indicator = next((i for i in offered if i.name == asked), None)
-    if asked and indicator is None:
-        raise query.BadQuery("indicator")
     levels = tuple(lv for lv in query.offered_levels(provinces) if lv in LEVELS)
-    level, by, by2 = args.get("level", levels[0]), args.get("by", ""), args.get("by2", "")
-    if api and by == "ward":
-        level, by = "ward", ""
-    if level not in levels:
-        raise query.BadQuery("level")
-    if any(group and group not in groups for group in (by, by2)):
-        raise query.BadQuery("by")
-    by2 = "" if by2 == by else by2
-    return query.Query(slug, instrument, None, indicator, level, by, by2, offered, groups, levels, provinces, "",
-                       figures.pending)
+    return query.asked(slug, instrument, None, args, in_database.offered(figures, instrument, language()),
+                       in_database.groups(figures), levels, provinces, api=api, pending=figures.pending)
 
 
 def read_or_404(slug: str, args, figures: in_database.Served) -> query.Query:

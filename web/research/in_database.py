@@ -147,13 +147,6 @@ def design(session: Session, slug: str, key: str, newest: int, indicators: Seque
                      strata="stratum", psu="psu", lonely_psu="adjust")
 
 
-def frame(session: Session, sql: str) -> pd.DataFrame:
-    """The rows of :func:`relation` (for tests and small surveys: a survey estimated by the database is never read
-    whole)."""
-    result = session.execute(text(sql))
-    return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
-
-
 ROLLUP_PREFIX = "khaosat_rollup_"
 
 

@@ -95,13 +95,22 @@ def read(slug: str, args, *, api: bool = False, data: Weighted | None = None) ->
     offered = list(data.derived(("indicators", instrument.slug, instrument.version, lang),  # 30 ms a request
                                 lambda: variables.indicators(instrument, data, lang)))
     groups = variables.groups(data.frame, data.facts) if not data.frame.empty else []
+    return asked(slug, instrument, data, args, offered, groups, offered_levels(provinces), provinces, api=api,
+                 pending=pending)
+
+
+def asked(slug: str, instrument: surveys.Instrument, data: Weighted | None, args, offered: list[variables.Indicator],
+          groups: list[str], levels: tuple[str, ...], provinces: areas.Provinces, *, api: bool = False,
+          pending: bool = False) -> Query:
+    """The query in ``args`` among what is ``offered`` (indicators, groups, levels); raises :class:`BadQuery` for
+    anything else. Shared by the pages of a design in memory and those the database serves
+    (:mod:`web.research.database_results`)."""
     wanted = args.get("find", "").strip()[:100]
     searched = variables.find(offered, wanted) if wanted else None
-    asked = searched.name if searched else args.get("indicator") or (offered[0].name if offered else "")
-    indicator = next((i for i in offered if i.name == asked), None)
-    if asked and indicator is None:
+    name = searched.name if searched else args.get("indicator") or (offered[0].name if offered else "")
+    indicator = next((i for i in offered if i.name == name), None)
+    if name and indicator is None:
         raise BadQuery("indicator")
-    levels = offered_levels(provinces)
     level, by, by2 = args.get("level", levels[0]), args.get("by", ""), args.get("by2", "")
     if api and by == "ward":
         level, by = "ward", ""
