@@ -97,7 +97,7 @@ def _share_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, level: float, df: np
 
 
 def _cells(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, cell_type: str, cols: list[str],
-           target: float | None, share: bool, level: float) -> pd.DataFrame:
+           target: float | None, share: bool, level: float, counts: np.ndarray) -> pd.DataFrame:
     """One partition's cells: estimate with its interval, n, population, df, cv, gap and gap_se."""
     dom = domains(design.data, cols)
     t, v = ratio_totals(design, y, ok, dom)
@@ -106,7 +106,7 @@ def _cells(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, cell_type: str, 
         gap, gap_var = mean_differences(t, v, dom.size, "overall")
     else:
         gap, gap_var = est - target, var
-    n = np.bincount(dom.safe_codes(), weights=(dom.member & ok & (design.weights != 0)).astype(float),
+    n = np.bincount(dom.safe_codes(), weights=(dom.member & ok & (design.weights != 0)) * counts,
                     minlength=dom.size).astype(np.int64)
     df = design.degf_by(dom.codes, dom.size, dom.member & ok).astype(float)
     se = np.sqrt(var)
@@ -122,7 +122,7 @@ def _cells(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, cell_type: str, 
 def left_behind(design: SurveyDesign, indicator: str, areas: str | None = None, groups: Sequence[str] = (),
                 max_way: int = 2, benchmark: str | float = "overall", min_n: int = MIN_N, max_cv: float = MAX_CV,
                 material_points: float = 10.0, alpha: float = 0.05, level: float = 0.95,
-                scale: float = 100.0) -> pd.DataFrame:
+                scale: float = 100.0, respondents: str | None = None, share: bool | None = None) -> pd.DataFrame:
     """Cells furthest behind the benchmark, with gaps, q-values and the people they stand for.
 
     Parameters
@@ -135,6 +135,11 @@ def left_behind(design: SurveyDesign, indicator: str, areas: str | None = None, 
         Compare with the overall mean (gap linearised jointly) or a fixed target (on the 0-1 scale).
     min_n, max_cv : NCHS rule: suppress when n < ``min_n``; flag unreliable when cv > ``max_cv``.
     material_points : smallest gap (in points of ``scale``) worth flagging.
+    respondents : str, optional
+        A column of how many respondents each row stands for (a roll-up's groups:
+        :func:`analysis.rollup.as_design`); by default each row is one.
+    share : bool, optional
+        Whether the indicator is 0/1 (logit intervals); by default, whether its every value is 0 or 1.
 
     Returns
     -------
@@ -146,10 +151,11 @@ def left_behind(design: SurveyDesign, indicator: str, areas: str | None = None, 
     y, ok = numeric(design, indicator)
     w = np.where(ok, design.weights, 0.0)
     overall = float(np.sum(w * y) / np.sum(w))
-    share = bool(np.isin(y[ok], (0.0, 1.0)).all())
+    share = bool(np.isin(y[ok], (0.0, 1.0)).all()) if share is None else share
+    counts = np.ones(len(y)) if respondents is None else design.column(respondents).to_numpy(dtype=float)
     target = None if benchmark == "overall" else float(benchmark)
     keys = ([areas] if areas else []) + list(groups)
-    frames = [_cells(design, y, ok, kind, cols, target, share, level)
+    frames = [_cells(design, y, ok, kind, cols, target, share, level, counts)
               for kind, cols in _partitions(areas, list(groups), max_way)]
     out = pd.concat(frames, ignore_index=True)
     out = out[[c for c in out.columns if c not in INTERVAL_COLUMNS] + INTERVAL_COLUMNS]

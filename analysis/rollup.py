@@ -17,6 +17,11 @@ snapshot: rows added after :func:`build` are not in it until the next build, whi
 refresh does ("figures as of 07:52", :attr:`Rollup.built_at`). :func:`build` makes the new table beside the
 old one and swaps them in one transaction, so a reader sees one complete snapshot or the other.
 
+:func:`as_design` makes a design in memory of a roll-up's groups for one indicator, for what needs the whole
+linearisation rather than a few sums (the left-behind ranking's gaps to the overall mean, linearised jointly): a
+group stands for its respondents with its sum of weights as its weight and its weighted mean as its value, so every
+PSU's sums of w and w y in every domain, all a linearised mean and its variance read, are the respondents'.
+
 Why hand-written: it is a ``CREATE TABLE ... AS SELECT ... GROUP BY`` and a rename; no library keeps the
 linearisation's sufficient statistics of a survey design.
 """
@@ -28,7 +33,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Rollup", "COMMON", "PER_INDICATOR", "build", "open_rollup"]
+__all__ = ["Rollup", "COMMON", "PER_INDICATOR", "build", "open_rollup", "as_design", "RESPONDENTS"]
 
 COMMON = ("nr", "nw", "swall")  #: rows, rows of non-zero weight, sum of weights (every row)
 #: per indicator: sum of weights, respondents (non-zero weight), sum of w y, of w y^2, of y (valid rows)
@@ -124,3 +129,34 @@ def open_rollup(engine, table: str, q: Callable[[str], str]) -> Rollup:
 def _describe(rollup: Rollup) -> dict:
     return {"keys": list(rollup.keys), "indicators": list(rollup.indicators), "rows": rollup.rows,
             "groups": rollup.groups, "built_at": rollup.built_at.isoformat(), "binary": list(rollup.binary), "note": rollup.note}
+
+
+RESPONDENTS = "_respondents"  #: :func:`as_design`'s column of the respondents each of its rows stands for
+
+
+def as_design(groups, indicator: str, strata: str, psu: str, lonely_psu: str = "adjust"):
+    """A :class:`analysis.design.SurveyDesign` whose rows are the roll-up ``groups`` (a frame of the roll-up's rows:
+    its keys, ``nr``, ``swall`` and ``indicator``'s :data:`PER_INDICATOR` columns), standing for their respondents
+    for ``indicator``: a group's part with a value (weight: its sum of weights; ``indicator``: its weighted mean;
+    :data:`RESPONDENTS`: how many) and, where some of its rows have none, their part (the rest of its weights, no
+    value, none counted), so that a PSU whose respondents have no value still counts as one, as in the design of
+    the rows. Means, their gaps and their variances are those of the design of the rows (to the order of the
+    additions); counts are read from :data:`RESPONDENTS` (``left_behind(..., respondents=RESPONDENTS)``). The
+    weights are taken as fixed, as a design in memory with calibrated weights it was built from treats them."""
+    from analysis.design import SurveyDesign
+    from analysis.lazy import numpy as np
+    from analysis.lazy import pandas as pd
+
+    sw, nv = Rollup.column(indicator, "sw"), Rollup.column(indicator, "nv")
+    sums = groups[[sw, nv, Rollup.column(indicator, "swy")]].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(sums[:, 0] != 0, sums[:, 2] / sums[:, 0], np.nan)
+    keys = [c for c in groups.columns if c not in COMMON and "__" not in c]
+    valid = groups[keys].assign(**{"_weight": sums[:, 0], indicator: mean, RESPONDENTS: sums[:, 1]})
+    valid = valid[(sums[:, 1] > 0) | (sums[:, 0] != 0)]
+    rest = groups["nr"].to_numpy(dtype="float64") > sums[:, 1]
+    missing = groups.loc[rest, keys].assign(**{
+        "_weight": np.maximum(groups.loc[rest, "swall"].to_numpy(dtype="float64") - sums[rest, 0], 0.0),
+        indicator: np.nan, RESPONDENTS: 0.0})
+    rows = pd.concat([valid, missing], ignore_index=True)
+    return SurveyDesign(rows, weights="_weight", strata=strata, psu=psu, lonely_psu=lonely_psu)

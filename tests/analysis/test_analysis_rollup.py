@@ -14,6 +14,8 @@ import sqlalchemy
 from rref import REFERENCE_DIR, RTOL
 
 from analysis import DesignError, SurveyDesign
+from analysis.left_behind import left_behind
+from analysis.rollup import RESPONDENTS, as_design
 from tests.conftest import unavailable, unique
 
 HERE = REFERENCE_DIR / "raking_sql"
@@ -166,3 +168,38 @@ def _same_shares(got: pd.DataFrame, want: pd.DataFrame, keys: list[str], rtol: f
     _same(got[some], want[some], keys, rtol)
     np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=rtol)
     np.testing.assert_allclose(got["se"], want["se"], rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize("indicator", ["y", "used"])
+def test_the_left_behind_ranking_from_the_rollups_groups_is_the_rows(engine, indicator) -> None:
+    """A design of the roll-up's groups (``as_design``) standing for their respondents gives the left-behind
+    ranking of the rows: every cell's estimate, SE, interval, n, degrees of freedom, gap to the overall mean with
+    its SE (linearised jointly), p- and q-value; rows whose indicator is missing still count their PSU."""
+    sample = _sample()
+    gone = sample["commune"].iloc[0]  # a PSU none of whose respondents has a value: it still counts in its stratum
+    sample.loc[sample["commune"] == gone, indicator] = np.nan
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'UPDATE "{engine.sample}" SET "{indicator}" = NULL WHERE commune = :c'),
+                     {"c": gone.item() if hasattr(gone, "item") else gone})
+    plain = _plain(engine)
+    rollup = plain.build_rollup(engine.rollup, ["y", "used"], by=["province", "sex", "age_band"])
+    with engine.connect() as conn:
+        groups = pd.read_sql_query(sqlalchemy.text(f'SELECT * FROM "{rollup.table}"'), conn)
+    assert len(groups) < len(sample) / 2  # the ranking reads far fewer rows than there are respondents
+    share = indicator == "used"
+    options = dict(areas="province", groups=["sex", "age_band"], max_way=2, scale=100.0 if share else 1.0,
+                   material_points=10.0 if share else 5.0)
+    memory = SurveyDesign(sample, **DESIGN, lonely_psu="adjust")
+    want = left_behind(memory, indicator, **options)
+    got = left_behind(as_design(groups, indicator, "stratum", "commune"), indicator, respondents=RESPONDENTS,
+                      share=share, **options)
+    keys = ["cell_type", "province", "sex", "age_band"]
+    want, got = (t.assign(**{k: t[k].astype(str) for k in keys}).sort_values(keys).reset_index(drop=True)
+                 for t in (want, got))
+    assert len(got) == len(want) > 20 and got[keys].equals(want[keys])
+    for column in ("n", "df", "reliability", "left_behind"):
+        assert got[column].tolist() == want[column].tolist(), column
+    for column in ("estimate", "se", "ci_low", "ci_high", "population", "gap", "gap_se", "p_value", "q_value"):
+        np.testing.assert_allclose(got[column], want[column], rtol=1e-9, atol=1e-12, err_msg=column)
+    assert got.attrs["overall"] == pytest.approx(want.attrs["overall"], rel=1e-12)
+    assert got.attrs["share"] is want.attrs["share"] is share

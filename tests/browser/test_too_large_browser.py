@@ -1,7 +1,8 @@
 """A survey over KHAOSAT_CELLS_IN_DATABASE_THRESHOLD in a real browser: its results page says its figures are being
-prepared, reloads itself, then shows the table the database computed, labelled with its time, in the reader's
-language, without pushing a phone's page sideways; a page not offered at that size says why under a short heading,
-with no setting's name in it. With ``KHAOSAT_SCREENSHOTS=DIR`` the pages are saved there as PNG files."""
+prepared, reloads itself, then shows the table the database computed and its chart (the phone's narrow one on a
+phone), labelled with its time, in the reader's language, without pushing a phone's page sideways; its left-behind
+ranking words the cells furthest behind; a page not offered at that size says why under a short heading, with no
+setting's name in it. With ``KHAOSAT_SCREENSHOTS=DIR`` the pages are saved there as PNG files."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ SAYS = {"vi": "Quản trị viên vẫn có thể tải tệp dữ liệu đầy
         "en": "An administrator can still download its full data file"}
 FROM_DATABASE = {"vi": "do cơ sở dữ liệu tính", "en": "computed by the database"}
 AS_OF = {"vi": "Số liệu tính đến", "en": "Figures as of"}
+BEHIND = {"vi": "thấp hơn", "en": "below"}  #: a left-behind cell's sentence compares it with the whole city
 
 
 @pytest.mark.parametrize(("width", "lang"), [(360, "vi"), (1280, "en")])
@@ -44,9 +46,21 @@ def test_a_survey_too_large_for_memory_gets_its_results_from_the_database(live_a
         cells = [rows.nth(i).locator("td").nth(k).inner_text() for k in (1, 2)]
         estimate, (low, high) = _number(cells[0]), (_number(v) for v in cells[1].split("–"))
         assert 0 < low < estimate < high < 100
+    chart = page.locator("figure.chart img")
+    chart.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 400", arg=chart.element_handle(), timeout=20_000)
+    drawn = chart.evaluate("img => [img.currentSrc, img.naturalWidth, img.getBoundingClientRect().right]")
+    assert ("size=narrow" in drawn[0]) == (width < 640) and drawn[2] <= width  # the phone's chart, inside the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"results-in-database-{width}-{lang}.png"), full_page=True)
+    page.goto(f"{base}/research/digital-skills/left-behind?indicator=dsi_index&lang={lang}")
+    assert AS_OF[lang] in page.locator("p.as-of").inner_text()
+    worded = page.locator("ol.ranking li.left-behind p.sentence")
+    assert worded.count() >= 1 and BEHIND[lang] in worded.first.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"left-behind-in-database-{width}-{lang}.png"), full_page=True)
     answer = page.goto(f"{base}/research/digital-skills/weighting?lang={lang}")
     assert answer.status == 409
     assert page.locator("h1").inner_text() == HEADING[lang]

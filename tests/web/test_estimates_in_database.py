@@ -5,14 +5,20 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import io
+import warnings
+
 import pandas as pd
 import pytest
 from sqlalchemy import text, update
+from sqlmodel import select
 
+from analysis.left_behind import left_behind
 from tests.web.test_weighting_jobs import _wait
+from tests.web.xlsx_files import read_xlsx
 from web import catalog, db
-from web.models import Response
-from web.research import downloads, in_database, weight_cells, weighting
+from web.models import AuditEvent, Response
+from web.research import downloads, in_database, query, results, variables, weight_cells, weighting
 
 pytestmark = pytest.mark.both_backends  # the join reads JSON in each dialect's own way
 
@@ -105,6 +111,46 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
         assert client.get(f"/research/{SLUG}?{bad}&lang=en").status_code == 404, bad  # not offered at this size
 
 
+def test_the_chart_and_table_files_of_a_large_survey_come_from_the_database(app, load_demo, client, accounts,
+                                                                           tmp_path):
+    """The chart (SVG, PNG) and the table's CSV and XLSX of a survey over the threshold hold the rows its page and API
+    show, the stream they come from on every row, and an audit record of each file."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    asked = "indicator=at_least_basic&level=ward"
+    assert "being prepared" in client.get(f"/research/{SLUG}/table.csv?{asked}&lang=en").get_data(as_text=True)
+    _wait(app)
+    rows = client.get(f"/api/v1/results/{SLUG}?{asked}").get_json()["rows"]
+    csv = pd.read_csv(io.BytesIO(client.get(f"/research/{SLUG}/table.csv?{asked}&lang=vi").data),
+                      encoding="utf-8-sig")
+    xlsx = read_xlsx(client.get(f"/research/{SLUG}/table.xlsx?{asked}&lang=en").data, sheet_name=None)
+    xlsx = next(iter(xlsx.values()))
+    for table in (csv, xlsx):
+        assert len(table) == len(rows) > 100
+        assert set(table["stream"]) == {"probability"}
+        assert table["estimate"].to_numpy(dtype=float) == pytest.approx(
+            [row["estimate"] if row["estimate"] is not None else float("nan") for row in rows], nan_ok=True)
+    assert set(csv["stream_label"]) == {"Mẫu xác suất"} and csv["ward"].str.startswith("Phường ").any()
+    shown = csv[csv["reliability"] != "suppressed"]
+    assert len(shown) > 10 and csv.loc[csv["reliability"] == "suppressed", "estimate"].isna().all()
+    assert (shown["ci_low"] <= shown["estimate"]).all() and (shown["estimate"] <= shown["ci_high"]).all()
+    svg = client.get(f"/research/{SLUG}/chart.svg?indicator=at_least_basic&by=age_band&lang=en")
+    text = svg.get_data(as_text=True)
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert "Probability sample" in text and "60 and over" in text  # subtitle and a bar's label
+    png = client.get(f"/research/{SLUG}/chart.png?indicator=dsi_index&level=province&lang=vi&size=narrow")
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    page = client.get(f"/research/{SLUG}?{asked}&lang=en").get_data(as_text=True)
+    assert "/chart.png?" in page and "/table.xlsx?" in page and "Charts, rankings" not in page
+    assert client.get(f"/research/{SLUG}/chart.svg?indicator=dsi_level&lang=en").status_code == 404  # categorical
+    assert client.get(f"/research/{SLUG}/table.csv?level=former_district&lang=en").status_code == 404
+    with app.app_context():
+        exported = db.session().exec(select(AuditEvent.target).where(AuditEvent.action == "export")).all()
+    assert any(name.endswith(".csv") for name in exported) and any(name.endswith(".xlsx") for name in exported)
+
+
 def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, client, accounts, tmp_path):
     """``/api/v1/results`` of a survey over the threshold: 202 while its figures are prepared, then the rows of the
     design in memory, said to be computed by the database; what it does not offer at its size is a 422 or a 409."""
@@ -130,6 +176,59 @@ def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, cli
         assert row["ci_low"] <= row["estimate"] <= row["ci_high"] and row["ward"]
     assert client.get(f"/api/v1/results/{SLUG}?indicator=nope").status_code == 422
     assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&estimator=fh").status_code == 409
+
+
+def test_who_is_left_behind_in_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
+    """The left-behind ranking of a survey over the threshold (wards, sex, age band and their crossings), computed
+    from the roll-up's groups, is the ranking of the design in memory over the same groups, for a share and a score:
+    every cell's estimate, gap to the whole city, its SE, q-value, n and flag; its page says so in both languages."""
+    load_demo(32)  # most wards have 30 respondents: their cells are tested, not withheld
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    assert "being prepared" in client.get(f"/research/{SLUG}/left-behind?lang=en").get_data(as_text=True)
+    _wait(app)
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+        offered = variables.indicators(query.load_instrument(SLUG), data, "en")
+    for name in ("at_least_basic", "dsi_index"):
+        indicator = next(i for i in offered if i.name == name)
+        got = pd.read_csv(io.BytesIO(client.get(f"/research/{SLUG}/left-behind.csv?indicator={name}&lang=en").data),
+                          encoding="utf-8-sig")
+        _same_ranking(got, _ranking_in_memory(data, indicator))
+        en = client.get(f"/research/{SLUG}/left-behind?indicator={name}&all=1&lang=en").get_data(as_text=True)
+        flagged = int(got["left_behind"].sum())
+        assert "Figures as of" in en and "small-area" not in en and "crosses those groups only" in en
+        assert f"{flagged} cells are left behind" in en or flagged == 1
+    vi = client.get(f"/research/{SLUG}/left-behind?indicator=dsi_index&group=sex&lang=vi").get_data(as_text=True)
+    assert "Số liệu tính đến" in vi and "chỉ số kỹ năng số của phụ nữ từ 60 tuổi trở lên là" in vi
+    assert client.get(f"/research/{SLUG}/left-behind?level=former_district&lang=en").status_code == 404
+    assert client.get(f"/research/{SLUG}/left-behind?group=education&lang=en").status_code == 404
+
+
+def _ranking_in_memory(data, indicator) -> pd.DataFrame:
+    """The left-behind ranking of the design in memory over the groups a roll-up holds."""
+    with warnings.catch_warnings():  # a cell of one PSU has no variance (as on the page)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return left_behind(results.prepared(data.design, indicator), indicator.name, areas="ward_code",
+                           groups=["sex", "age_band"], max_way=2, scale=100.0 if indicator.share else 1.0,
+                           material_points=10.0 if indicator.share else 5.0)
+
+
+def _same_ranking(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    keys = ["cell_type", "ward_code", "sex", "age_band"]
+    for table in (got, want):
+        table[keys] = table[keys].map(lambda v: "" if pd.isna(v) else str(weighting.code(v)))
+    both = got.merge(want, on=keys, suffixes=("", "_memory"))
+    assert len(both) == len(got) == len(want) > 500 and set(got["stream"]) == {"probability"}
+    shown = both[both["reliability"] != "suppressed"]
+    assert (shown["cell_type"] == "area").sum() > 50 and shown["left_behind"].any()
+    assert shown["left_behind"].tolist() == shown["left_behind_memory"].tolist()
+    assert shown["n"].tolist() == shown["n_memory"].tolist()
+    for column in ("estimate", "gap", "gap_se", "ci_low", "ci_high", "q_value"):
+        assert shown[column].to_numpy(dtype=float) == pytest.approx(shown[f"{column}_memory"].to_numpy(dtype=float),
+                                                                    rel=1e-8, abs=1e-12), column
+    assert (shown["ci_low"] <= shown["estimate"]).all() and (shown["estimate"] <= shown["ci_high"]).all()
 
 
 def test_a_large_self_selected_survey_says_so(app, load_demo, client, accounts, tmp_path):

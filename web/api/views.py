@@ -252,12 +252,12 @@ def _results_from_the_database(slug: str):
                       groups=in_database.groups(figures))
     if q.indicator is None:
         return _results(survey=slug, indicator=None, rows=[])
-    table = database_results.table(q, figures)
+    table = query.table(q)
     table = table.astype(object).where(table.notna(), None)
     return _results(survey=slug, indicator=q.indicator.name, kind=q.indicator.kind, stream=figures.stream,
                     ci_method=None if q.indicator.kind == "score" else results.CI_METHOD, level=q.level,
                     by=[c for c in (q.by, q.by2) if c], weights=figures.method,
-                    benchmark=database_results.overall(q, figures), as_of=figures.as_of.isoformat(),
+                    benchmark=query.benchmark(q), as_of=figures.as_of.isoformat(),
                     updating=figures.pending, computed="database", rows=table.to_dict(orient="records"))
 
 

@@ -5,7 +5,8 @@ Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses the weighted design is no
 roll-up in the database (:mod:`web.research.in_database`): every share and score indicator, by the whole area,
 province or ward, by sex and age band, with the same intervals, reliability flags and suppression as a survey weighed
 in memory. The first view queues the weighting run that makes the roll-up and says it is being prepared; a roll-up
-older only by new responses is served labelled with its time while a new run adds them. Charts, rankings, categorical
+older only by new responses is served labelled with its time while a new run adds them. Its chart and the table's
+CSV and XLSX are drawn from the same table (:func:`read_or_404` reads their question). Rankings, categorical
 indicators, other groups and the other research pages are not offered at this size (they answer 409 and say so).
 """
 
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 from flask import abort, current_app
 
-from analysis.lazy import pandas as pd
 from web import db
 from web.catalog import survey_provinces
 from web.i18n import language
-from web.research import in_database, query, results, weighting, weighting_jobs
+from web.research import in_database, query, weighting, weighting_jobs
 
 LEVELS = ("national", "province", "ward")  #: the levels a roll-up holds (its wards and provinces)
 
@@ -48,27 +48,18 @@ def read(slug: str, args, figures: in_database.Served, *, api: bool = False) -> 
     provinces = survey_provinces(db.read_session(), slug)
     levels = tuple(lv for lv in query.offered_levels(provinces) if lv in LEVELS)
     return query.asked(slug, instrument, None, args, in_database.offered(figures, instrument, language()),
-                       in_database.groups(figures), levels, provinces, api=api, pending=figures.pending)
+                       in_database.groups(figures), levels, provinces, api=api, pending=figures.pending,
+                       figures=figures)
 
 
-def read_or_404(slug: str, args, figures: in_database.Served) -> query.Query:
+def read_or_404(slug: str, args) -> query.Query:
+    """The question in ``args`` (:func:`web.research.query.read_or_404`) about the survey's design in memory or, over
+    the in-memory limit, about its figures in the database (``figures`` set); a 404 for what is not offered."""
     try:
-        return read(slug, args, figures)
-    except query.BadQuery:
-        abort(404)
-
-
-def table(q: query.Query, figures: in_database.Served) -> pd.DataFrame:
-    """The labelled results table, as :func:`web.research.query.table` gives it."""
-    if q.indicator is None:
-        return query.label(q, pd.DataFrame(columns=[*q.columns, *results.COLUMNS]))
-    out = in_database.table(figures, q.indicator, q.columns, q.groups)
-    return query.label(q, query.in_province_order(out))
-
-
-def overall(q: query.Query, figures: in_database.Served) -> float | None:
-    """The whole area's estimate (the benchmark the page states)."""
-    if q.indicator is None:
-        return None
-    whole = in_database.table(figures, q.indicator, [], q.groups)
-    return None if whole.empty else float(whole["estimate"].iloc[0])
+        return query.read_or_404(slug, args)
+    except weighting.TooLarge:
+        figures = served(slug)
+        try:
+            return read(slug, args, figures)
+        except query.BadQuery:
+            abort(404)

@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import abort, current_app, request
 
@@ -24,12 +25,14 @@ from analysis.lazy import pandas as pd
 from surveys import areas, collation
 from web import db
 from web.auth import requesting_user
+from web.cache import cached
 from web.catalog import instrument_of, reported_version, survey_provinces, ward_names
 from web.i18n import _, language
 from web.privacy.suppression import table_family
-from web.research import results, variables, weighting
+from web.research import in_database, results, variables, weighting
 from web.research.weighting import Weighted, current
 
+T = TypeVar("T")
 LEVELS = ("national", "province", "ward", "former_district")
 LEVEL_COLUMNS = {"national": None, "province": "province_code", "ward": "ward_code",
                  "former_district": "former_district"}
@@ -54,6 +57,8 @@ class Query:
     provinces: tuple[int, ...] = ()  #: the provinces the survey covers
     not_found: str = ""  #: a search (``?find=``) that matched no indicator
     pending: bool = False  #: newer responses are being added to ``data`` in the background
+    #: a survey over the in-memory limit (``data`` None): its roll-up in the database (:mod:`web.research.in_database`)
+    figures: in_database.Served | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -101,7 +106,7 @@ def read(slug: str, args, *, api: bool = False, data: Weighted | None = None) ->
 
 def asked(slug: str, instrument: surveys.Instrument, data: Weighted | None, args, offered: list[variables.Indicator],
           groups: list[str], levels: tuple[str, ...], provinces: areas.Provinces, *, api: bool = False,
-          pending: bool = False) -> Query:
+          pending: bool = False, figures: in_database.Served | None = None) -> Query:
     """The query in ``args`` among what is ``offered`` (indicators, groups, levels); raises :class:`BadQuery` for
     anything else. Shared by the pages of a design in memory and those the database serves
     (:mod:`web.research.database_results`)."""
@@ -124,7 +129,7 @@ def asked(slug: str, instrument: surveys.Instrument, data: Weighted | None, args
     if by2 == by:
         by2 = ""
     return Query(slug, instrument, data, indicator, level, by, by2, offered, groups, levels, provinces,
-                 wanted if wanted and searched is None else "", pending)
+                 wanted if wanted and searched is None else "", pending, figures)
 
 
 def offered_levels(provinces: areas.Provinces) -> tuple[str, ...]:
@@ -207,19 +212,33 @@ weighting.BEFORE_SERVED.append(warm)
 
 
 def table(query: Query) -> pd.DataFrame:
-    """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language."""
+    """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language: from the
+    design in memory, or from the roll-up of a survey over the in-memory limit."""
+    if query.figures is not None:
+        if query.indicator is None:
+            return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
+        return label(query, in_province_order(in_database.table(query.figures, query.indicator, query.columns,
+                                                                query.groups)))
     viewed(query, table)
     if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
     key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])
-    out = query.data.derived(key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
-                                                          family=cell_family(query)), aside=True).copy()
+    out = derived(query, key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
+                                                      family=cell_family(query))).copy()
     if query.indicator.categorical:
         order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
         out["category_label"] = out["category"].map(query.indicator.level_label)
         out = out.assign(_order=out["category"].map(order).fillna(len(order))).sort_values(
             [*query.columns, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
     return label(query, in_province_order(out))
+
+
+def derived(query: Query, key: tuple, build: Callable[[], T], aside: bool = True) -> T:
+    """``build()``, made once for the figures the query reads: its design in memory (``aside``: in a thread on a
+    large one, :meth:`web.research.weighting.Weighted.derived`), or its roll-up in the database."""
+    if query.figures is not None:
+        return cached("derived", (*query.figures.token, *key), build)
+    return query.data.derived(key, build, aside=aside)
 
 
 def in_province_order(out: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +253,10 @@ def in_province_order(out: pd.DataFrame) -> pd.DataFrame:
 def cell_family(query: Query):
     """The protected tables of the query's indicator (built once per weighted design). Indicators that
     count the same respondents share one family, so their tables hide the same cells: otherwise a cell
-    hidden in one indicator's table could be read off another's."""
+    hidden in one indicator's table could be read off another's. Over the in-memory limit, the family over the
+    roll-up's counts (:func:`web.research.in_database.family`)."""
+    if query.figures is not None:
+        return in_database.family(query.figures, query.indicator.name, query.groups)
     records = results.counted(query.data.design, query.indicator.name)
     key = ("cells", hashlib.sha256(np.sort(records.index.to_numpy()).tobytes()).hexdigest(), tuple(query.groups))
     return query.data.derived(key, lambda: table_family(records, query.groups))
@@ -312,6 +334,10 @@ def _named(values: pd.Series, name) -> pd.Series:
 
 
 def benchmark(query: Query) -> float | None:
+    """The whole area's estimate of the query's indicator (None before there is one)."""
+    if query.figures is not None and query.indicator is not None:
+        whole = in_database.table(query.figures, query.indicator, [], query.groups)
+        return None if whole.empty else float(whole["estimate"].iloc[0])
     if query.indicator is None or query.data.design is None:
         return None
     return query.data.derived(("overall", query.indicator),

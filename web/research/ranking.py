@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from analysis import left_behind
 from analysis.lazy import pandas as pd
+from analysis.rollup import RESPONDENTS
 from surveys import areas, collation
 from web import db, synthetic
 from web.auth import role_required
@@ -18,7 +19,19 @@ from web.messages import render
 from web.models import Role, Survey
 from web.privacy import suppress
 from web.privacy.suppression import hidden_cells
-from web.research import bp, exports, query, results, sentences, streams, variables, weighting, weighting_jobs
+from web.research import (
+    bp,
+    database_results,
+    exports,
+    in_database,
+    query,
+    results,
+    sentences,
+    streams,
+    variables,
+    weighting,
+    weighting_jobs,
+)
 from web.research.raking import TRIM_RATIO
 from web.research.views import XLSX, export_attachment
 from web.research.weighting import chosen_margins, weight_warnings
@@ -59,12 +72,15 @@ def _key(q: query.Query) -> tuple:
 
 def _cached_ranking(q: query.Query) -> pd.DataFrame | None:
     """The labelled ranking as cached for this design (not to be changed), None where there is none."""
-    if q.indicator is None or q.data.design is None or q.indicator.categorical:  # a distribution has no ranking
+    if q.indicator is None or q.indicator.categorical:  # a distribution has no ranking
+        return None
+    if q.figures is None and q.data.design is None:
         return None
     key = _key(q)
-    query.viewed(q, _prepared)
-    report = q.data.derived(key, lambda: _ranked(q, key[2]), aside=True)  # aside: 3 s at 100,000 responses
-    return q.data.derived((*key, language()), lambda: _labelled(q, report), aside=True)  # paging reads it again
+    if q.figures is None:
+        query.viewed(q, _prepared)
+    report = query.derived(q, key, lambda: _ranked(q, key[2]))  # aside: 3 s at 100,000 responses
+    return query.derived(q, (*key, language()), lambda: _labelled(q, report))  # paging reads it again
 
 
 def _labelled(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
@@ -74,11 +90,18 @@ def _labelled(q: query.Query, report: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ranked(q: query.Query, column: str) -> pd.DataFrame:
+    """The ranking of the design in memory or, over the in-memory limit, of the roll-up's groups standing for their
+    respondents (the same figures: :func:`web.research.in_database.groups_design`)."""
+    if q.figures is None:
+        design, counted = results.prepared(q.data.design, q.indicator), {}
+    else:
+        design = in_database.groups_design(q.figures, q.indicator.name)
+        counted = {"respondents": RESPONDENTS, "share": q.indicator.share}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        report = left_behind(results.prepared(q.data.design, q.indicator), q.indicator.name, areas=column,
-                             groups=_groups(q), max_way=2, scale=q.scale if q.indicator.share else 1.0,
-                             material_points=10.0 if q.indicator.share else 5.0)
+        report = left_behind(design, q.indicator.name, areas=column, groups=_groups(q), max_way=2,
+                             scale=q.scale if q.indicator.share else 1.0,
+                             material_points=10.0 if q.indicator.share else 5.0, **counted)
     return suppress(report, hidden=hidden_cells(query.cell_family(q), report, [column, *_groups(q)]))
 
 
@@ -109,7 +132,7 @@ def with_sentences(q: query.Query, report: pd.DataFrame, names: dict | None = No
 
 def _sentences(q: query.Query, whole: pd.DataFrame, names: dict | None = None) -> pd.Series:
     """The sentence of every row of the ranking ``whole``, in the request's language, made once per design."""
-    return q.data.derived(("sentences", *_key(q)[1:], language()), lambda: _worded(q, whole, names))
+    return query.derived(q, ("sentences", *_key(q)[1:], language()), lambda: _worded(q, whole, names), aside=False)
 
 
 def _prepared(q: query.Query) -> None:
@@ -167,7 +190,7 @@ def _shown(q: query.Query, report: pd.DataFrame, column: str, asked: tuple[str, 
     area, group, only_behind = asked
     if area or report.empty:
         return build()
-    return q.data.derived(("left-behind rows", *_key(q)[1:], language(), group, only_behind), build)
+    return query.derived(q, ("left-behind rows", *_key(q)[1:], language(), group, only_behind), build, aside=False)
 
 
 def _sections(rows: pd.DataFrame, column: str, names: dict) -> list[tuple]:
@@ -203,7 +226,7 @@ query.DERIVED_BY["research.left_behind_page"] = _prepared
 @bp.route("/<slug>/left-behind")
 @role_required(Role.researcher)
 def left_behind_page(slug: str):
-    q = query.read_or_404(slug, _ranking_args())
+    q = database_results.read_or_404(slug, _ranking_args())
     if request.args.get("estimator") == "fh" and q.level != "former_district":  # wards ranked by the model
         return redirect(url_for("research.small_area_page", slug=slug, indicator=q.indicator.name if q.indicator else None))
     q.offered = [i for i in q.offered if not i.categorical]  # a distribution has no ranking
@@ -218,7 +241,9 @@ def left_behind_page(slug: str):
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = _page_number(pages)
     sections = _sections(shown.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], column, names)
-    codes = q.data.derived(("present", column), lambda: tuple(q.data.frame[column].dropna().unique().tolist()))
+    codes = query.derived(q, ("present", column), lambda: tuple(
+        q.data.frame[column].dropna().unique().tolist() if q.figures is None else in_database.present(q.figures, column)),
+        aside=False)
     present = sorted({int(c) if column in ("ward_code", "province_code") else c for c in codes},  # not every row:
                      key=lambda c: collation.sort_key(names.get(c, str(c))))  # 0.76 s at 1,000,000 responses
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -238,9 +263,9 @@ def left_behind_page(slug: str):
 @role_required(Role.researcher)
 def left_behind_download(slug: str, fmt: str):
     """The whole ranking (every cell, labelled, with its sentence in the request's language)."""
-    q = query.read_or_404(slug, _ranking_args())
+    q = database_results.read_or_404(slug, _ranking_args())
     report = with_sentences(q, ranking(q)).drop(columns=["cell"], errors="ignore") if q.indicator else pd.DataFrame()
-    report = streams.labelled(report, q)
+    report = streams.labelled(report, streams.official_label(q))
     by_district = "-former-district" if q.level == "former_district" else ""
     name = f"{slug}-{q.indicator.name if q.indicator else 'none'}-left-behind{by_district}.{fmt}"
     asked = {**({"indicator": q.indicator.name} if q.indicator else {}), **_ranking_args()}

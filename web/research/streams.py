@@ -26,6 +26,8 @@ from web.tables import NONPROBABILITY, PROBABILITY
 def official_label(q: query.Query) -> str:
     """The stream the official estimates (the results table) come from: the probability sample once
     there is one, else the self-selected responses, which are all there is."""
+    if q.figures is not None:
+        return q.figures.stream
     frame = q.data.frame
     if "stream" in frame and len(frame) and (frame["stream"] == PROBABILITY).all():
         return PROBABILITY
@@ -39,11 +41,10 @@ def stream_label(stream: str) -> str:
     return _("Self-selected (QR/link), not representative")
 
 
-def labelled(table: pd.DataFrame, q: query.Query) -> pd.DataFrame:
+def labelled(table: pd.DataFrame, stream: str) -> pd.DataFrame:
     """A downloaded table with two last columns saying on every row where its figures come from:
-    ``stream`` (``probability`` or ``nonprobability``) and ``stream_label`` (in the request's language),
-    so the label survives sorting, filtering and copying rows into another sheet."""
-    stream = official_label(q)
+    ``stream`` (``probability`` or ``nonprobability``, as :func:`official_label` tells it) and ``stream_label`` (in
+    the request's language), so the label survives sorting, filtering and copying rows into another sheet."""
     return table.assign(stream=stream, stream_label=stream_label(stream))
 
 

@@ -11,7 +11,7 @@ from web.auth import role_required
 from web.catalog import reported_version
 from web.i18n import _, decimal_symbol, format_decimal, group_symbol, language, ngettext
 from web.models import Role, Survey
-from web.research import bp, charts, database_results, exports, query, streams, variables, weighting
+from web.research import bp, charts, database_results, exports, query, streams, variables
 from web.research.variables import GROUP_NAMES
 
 TABLE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "cv", "reliability", "people", "people_low",
@@ -29,11 +29,10 @@ def index():
 @bp.route("/<slug>")
 @role_required(Role.researcher)
 def survey_results(slug: str):
-    try:
-        q = query.read_or_404(slug, request.args)
-    except weighting.TooLarge:
-        return _results_from_the_database(slug)
+    q = database_results.read_or_404(slug, request.args)
     table = query.table(q)
+    if q.figures is not None:
+        return _results_from_the_database(q, table)
     districts = None
     if q.level == "former_district":
         districts = query.former_district_note(q.provinces)
@@ -44,27 +43,29 @@ def survey_results(slug: str):
                            official=streams.official_label(q),
                            other=streams.self_selected(q) if both else None,
                            group_names=GROUP_NAMES, instrument=q.instrument, districts=districts,
-                           menu=variables.menu(q.offered), chart_alt=_chart_alt(q, table),
-                           cells_shown=table.loc[table["reliability"] != "suppressed", "cell"].nunique()
-                           if len(table) else 0, max_bars=charts.MAX_BARS, extremes=charts.EXTREMES)
+                           menu=variables.menu(q.offered), **_chart_figure(q, table))
 
 
-def _results_from_the_database(slug: str):
+def _results_from_the_database(q: query.Query, table: pd.DataFrame):
     """The results page of a survey too large for its design in memory (:mod:`web.research.database_results`)."""
-    figures = database_results.served(slug)
-    q = database_results.read_or_404(slug, request.args, figures)
-    table = database_results.table(q, figures)
     return render_template("research/results_in_database.html", q=q, level_names=query.level_names(q), table=table,
-                           figures=figures, benchmark=database_results.overall(q, figures), group_names=GROUP_NAMES,
-                           instrument=q.instrument, max_bars=len(table))  # no chart here: the table is open
+                           figures=q.figures, benchmark=query.benchmark(q), group_names=GROUP_NAMES,
+                           instrument=q.instrument, **_chart_figure(q, table))
+
+
+def _chart_figure(q: query.Query, table: pd.DataFrame) -> dict:
+    """What the page says of its chart: its alternative text, how many cells it could draw and how many it draws."""
+    return dict(chart_alt=_chart_alt(q, table), max_bars=charts.MAX_BARS, extremes=charts.EXTREMES,
+                cells_shown=table.loc[table["reliability"] != "suppressed", "cell"].nunique() if len(table) else 0)
 
 
 def _download_table(q: query.Query) -> pd.DataFrame:
-    """The results table as downloaded: key columns, their labels, then the figures (shares as 0–1)."""
+    """The results table as downloaded: key columns, their labels, then the figures (shares as 0–1), then the
+    stream they come from."""
     table = query.table(q)
     keys = [c for c in table.columns if c in ("ward", "province") or c.endswith("_label")]
     category = ["category"] if "category" in table.columns else []
-    return table[[*q.columns, *category, *keys, *TABLE_COLUMNS]]
+    return streams.labelled(table[[*q.columns, *category, *keys, *TABLE_COLUMNS]], streams.official_label(q))
 
 
 def _chart_alt(q: query.Query, table: pd.DataFrame) -> str:
@@ -113,8 +114,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @bp.route("/<slug>/table.<any(csv, xlsx):fmt>")
 @role_required(Role.researcher)
 def table_download(slug: str, fmt: str):
-    q = query.read_or_404(slug, request.args)
-    table = streams.labelled(_download_table(q), q)
+    q = database_results.read_or_404(slug, request.args)
+    table = _download_table(q)
     if fmt == "csv":
         return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "table", "csv"),
                                  **q.args)
@@ -128,9 +129,8 @@ def table_download(slug: str, fmt: str):
 def export_ward_table(slug: str):
     """The table by ward (kept for links made before the level and group choices)."""
     args = {**request.args.to_dict(), "level": "ward"}
-    q = query.read_or_404(slug, args)
-    table = query.table(q)
-    table = streams.labelled(table[["ward_code", "ward", *TABLE_COLUMNS]], q)
+    q = database_results.read_or_404(slug, args)
+    table = streams.labelled(query.table(q)[["ward_code", "ward", *TABLE_COLUMNS]], streams.official_label(q))
     return export_attachment(exports.table_csv(table), "text/csv; charset=utf-8", _filename(q, "by-ward", "csv"),
                              **q.args)
 
@@ -138,12 +138,12 @@ def export_ward_table(slug: str):
 @bp.route("/<slug>/chart.<any(png, svg):fmt>")
 @role_required(Role.researcher)
 def chart(slug: str, fmt: str):
-    q = query.read_or_404(slug, request.args)
+    q = database_results.read_or_404(slug, request.args)
     width = charts.NARROW_IN if request.args.get("size") == "narrow" else charts.WIDTH_IN
     key = ("chart", fmt, width, language(), tuple(sorted(q.args.items())))
-    # drawn once per design, query and language; on a large survey, in a thread of this worker when it has not drawn
-    # it yet (a worker other than the page's has not made its table either): "being drawn" meanwhile
-    body = q.data.derived(key, lambda: _drawn(q, fmt, width), aside=True)
+    # drawn once per design (or roll-up), query and language; on a large survey in memory, in a thread of this worker
+    # when it has not drawn it yet (a worker other than the page's has not made its table either): "being drawn"
+    body = query.derived(q, key, lambda: _drawn(q, fmt, width))
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
     response = Response(body, mimetype=mimetype)
     if request.args.get("download"):
