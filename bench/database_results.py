@@ -1,5 +1,5 @@
-"""The results page and API of a survey over the in-memory limit, computed by the database, over HTTP against gunicorn
-(2 workers) on PostgreSQL.
+"""The research pages of a survey over the in-memory limit computed by the database (results page and API, chart, table
+file, left-behind ranking and its file), over HTTP against gunicorn (2 workers) on PostgreSQL.
 
     python bench/database_results.py 1000000            # load (if needed) and measure
     python bench/database_results.py 1000000 --repeat 20
@@ -55,6 +55,11 @@ PAGES = {
     "share, sex x age band": "/research/digital-skills?indicator=at_least_basic&by=sex&by2=age_band",
     "ward x sex": "/research/digital-skills?indicator=internet_user&level=ward&by=sex",
     "API by ward": "/api/v1/results/digital-skills?indicator=dsi_index&by=ward",
+    "chart by ward (PNG)": "/research/digital-skills/chart.png?indicator=internet_user&level=ward",
+    "table by ward (CSV)": "/research/digital-skills/table.csv?indicator=internet_user&level=ward",
+    "left behind (score)": "/research/digital-skills/left-behind?indicator=dsi_index",
+    "left behind (share)": "/research/digital-skills/left-behind?indicator=at_least_basic&all=1&page=3",
+    "left behind (CSV)": "/research/digital-skills/left-behind.csv?indicator=at_least_basic",
 }
 
 

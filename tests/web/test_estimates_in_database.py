@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import text, update
@@ -39,7 +40,8 @@ def _made(app):
         session.commit()
         downloads.keep_rows(SLUG)
         assert in_database.stale_rows(session, SLUG, stamp.newest) == 0
-        served = in_database.design(session, SLUG, key, stamp.newest, ["at_least_basic", "dsi_index"])
+        levels = [in_database.level_column("dsi_level", code) for code in "012345"]
+        served = in_database.design(session, SLUG, key, stamp.newest, ["at_least_basic", "dsi_index", *levels])
         rows = pd.read_sql_query(text(served.relation), session.connection())
     return data, served, rows
 
@@ -57,6 +59,11 @@ def test_the_database_gives_every_response_of_the_design_its_weight_and_groups(a
     assert mine["ward_code"].astype("int64").tolist() == memory["ward_code"].astype("int64").tolist()
     assert mine["province_code"].astype("int64").tolist() == memory["province_code"].astype("int64").tolist()
     assert mine["dsi_index"].to_numpy() == pytest.approx(memory["dsi_index"].to_numpy(dtype=float), nan_ok=True)
+    level = memory["dsi_level"].map(weighting.code)  # a categorical indicator: each level a 0/1 column
+    assert level.notna().sum() > 700 and set(level.dropna()) <= set("012345")
+    for code in "012345":
+        want = np.where(level.isna(), np.nan, (level == code).astype(float))
+        assert mine[f"dsi_level={code}"].to_numpy(dtype=float) == pytest.approx(want, nan_ok=True), code
 
 
 @pytest.mark.parametrize("by", [["ward_code"], ["province_code"], ["sex", "age_band"], []])
@@ -106,9 +113,50 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     vi = client.get(f"/research/{SLUG}?indicator=dsi_index&by=sex&lang=vi")
     assert vi.status_code == 200 and "cơ sở dữ liệu" in vi.get_data(as_text=True)
     assert client.get(f"/research/{SLUG}/weighting?lang=en").status_code == 409
-    assert client.get(f"/research/{SLUG}?indicator=dsi_level&lang=en").status_code == 404  # categorical: not here
     for bad in ("level=former_district", "by=education", "by=nope", "level=%3Cscript%3E", "indicator=%27%3B--"):
         assert client.get(f"/research/{SLUG}?{bad}&lang=en").status_code == 404, bad  # not offered at this size
+
+
+def test_a_categorical_indicator_of_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
+    """A categorical indicator (the DSI level) over the threshold: the share of each level with its interval, n and
+    people, from each level's 0/1 column in the roll-up, are the design in memory's, overall, by sex and by ward,
+    levels in their order; its page, chart and API show it."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    client.get(f"/research/{SLUG}?lang=en")
+    _wait(app)
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+        indicator = next(i for i in variables.indicators(query.load_instrument(SLUG), data, "en")
+                         if i.name == "dsi_level")
+    assert indicator.categorical
+    for asked, by in (("", []), ("&by=sex", ["sex"]), ("&level=ward", ["ward_code"])):
+        got = client.get(f"/api/v1/results/{SLUG}?indicator=dsi_level{asked}").get_json()
+        assert "rows" in got, got
+        rows = pd.DataFrame(got["rows"])
+        with app.test_request_context():
+            want = results.estimate(data.design, indicator, by)
+        keys = [*by, "category"]
+        for table in (rows, want):
+            table[keys] = table[keys].map(lambda v: str(weighting.code(v)))
+        both = rows.merge(want, on=keys, suffixes=("", "_memory"))
+        assert len(both) == len(rows) == len(want) >= 6
+        if not by:
+            assert rows["category"].tolist() == [code for code, _label in indicator.levels
+                                                 if code in set(rows["category"])]  # the levels' order
+            assert rows["estimate"].sum() == pytest.approx(1.0)
+        shown = both[(both["reliability"] != "suppressed") & (both["reliability_memory"] != "suppressed")]
+        assert len(shown) >= 6 and (shown["n"] == shown["n_memory"]).all()
+        for column in ("estimate", "se", "ci_low", "ci_high", "people"):
+            assert shown[column].to_numpy(dtype=float) == pytest.approx(
+                shown[f"{column}_memory"].to_numpy(dtype=float), rel=1e-9, abs=1e-12), column
+        assert (shown["ci_low"] <= shown["estimate"]).all() and (shown["estimate"] <= shown["ci_high"]).all()
+    page = client.get(f"/research/{SLUG}?indicator=dsi_level&by=sex&lang=vi").get_data(as_text=True)
+    assert "Nữ" in page and indicator.level_label(indicator.levels[-1][0]) not in ("", None)
+    svg = client.get(f"/research/{SLUG}/chart.svg?indicator=dsi_level&by=sex&lang=en")
+    assert svg.status_code == 200 and "Probability sample" in svg.get_data(as_text=True)
 
 
 def test_the_chart_and_table_files_of_a_large_survey_come_from_the_database(app, load_demo, client, accounts,
@@ -144,7 +192,6 @@ def test_the_chart_and_table_files_of_a_large_survey_come_from_the_database(app,
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     page = client.get(f"/research/{SLUG}?{asked}&lang=en").get_data(as_text=True)
     assert "/chart.png?" in page and "/table.xlsx?" in page and "Charts, rankings" not in page
-    assert client.get(f"/research/{SLUG}/chart.svg?indicator=dsi_level&lang=en").status_code == 404  # categorical
     assert client.get(f"/research/{SLUG}/table.csv?level=former_district&lang=en").status_code == 404
     with app.app_context():
         exported = db.session().exec(select(AuditEvent.target).where(AuditEvent.action == "export")).all()

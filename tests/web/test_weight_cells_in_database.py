@@ -174,7 +174,7 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
         en = client.get(f"/research/{SLUG}/weighting?lang=en")
         assert en.status_code == 409
         assert "more than 100 responses" in en.get_data(as_text=True)
-        assert "its results and who-is-left-behind pages show its share and score indicators" in en.get_data(as_text=True)
+        assert "its results and who-is-left-behind pages show its indicators by area, sex and age band" in en.get_data(as_text=True)
         assert "An administrator can still download its full data file" in en.get_data(as_text=True)
         assert "KHAOSAT_" not in en.get_data(as_text=True)  # the README names the setting; the page does not
     vi = client.get(f"/research/{SLUG}/small-area?lang=vi")

@@ -2,12 +2,13 @@
 
 Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses the weighted design is not made in memory
 (:class:`web.research.weighting.TooLarge`); the results page and ``/api/v1/results/<slug>`` then read the survey's
-roll-up in the database (:mod:`web.research.in_database`): every share and score indicator, by the whole area,
-province or ward, by sex and age band, with the same intervals, reliability flags and suppression as a survey weighed
-in memory. The first view queues the weighting run that makes the roll-up and says it is being prepared; a roll-up
-older only by new responses is served labelled with its time while a new run adds them. Its chart and the table's
-CSV and XLSX are drawn from the same table (:func:`read_or_404` reads their question). Rankings, categorical
-indicators, other groups and the other research pages are not offered at this size (they answer 409 and say so).
+roll-up in the database (:mod:`web.research.in_database`): every share, score and categorical indicator (a level's
+share from its 0/1 column), by the whole area, province or ward, by sex and age band, with the same intervals,
+reliability flags and suppression as a survey weighed in memory. The first view queues the weighting run that makes
+the roll-up and says it is being prepared; a roll-up older only by new responses is served labelled with its time
+while a new run adds them. Its chart and the table's CSV and XLSX are drawn from the same table, and its left-behind
+ranking from the same roll-up (:mod:`web.research.ranking`); :func:`read_or_404` reads the question of each. Other
+groups, former districts and the other research pages are not offered at this size (they answer 409 and say so).
 """
 
 from __future__ import annotations

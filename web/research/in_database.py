@@ -16,7 +16,8 @@ A response whose kept row is stale (changed since it was rendered: its cell key 
 weight here until the next weighting run renders it again; :func:`stale_rows` counts them.
 
 The pages read a roll-up (:mod:`analysis.rollup`), not the rows: the survey's weighting run (:func:`refresh`)
-sums every share and score indicator per stratum x PSU x ward x sex x age band in one scan, and
+sums every share and score indicator, and each level of a categorical one as a 0/1 indicator of its own
+(:func:`level_column`), per stratum x PSU x ward x sex x age band in one scan, and
 :func:`served` attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a
 few hundred thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
 older only by new responses (then labelled with its time, a new run queued); an exclusion or new margins make it
@@ -97,6 +98,34 @@ def _number(dialect: str, document, name: str):
                 (kind == "true", 1.0), (kind == "false", 0.0), else_=None)
 
 
+def _level(dialect: str, document, name: str, code: str):
+    """1 where the categorical indicator ``name`` is ``code`` (its code text, or the number it reads as: "2" is 2 and
+    2.0, as :func:`web.research.weighting.code` reads it), 0 where it is another value, NULL where it has none."""
+    number = _number(dialect, document, name)
+    if dialect == "postgresql":
+        text = document.op("->>")(literal(name))
+        valid = func.jsonb_typeof(document.op("->")(literal(name))).in_(("number", "string"))
+    else:
+        path = f'$."{name}"'
+        text = cast(func.json_extract(document, path), String)
+        valid = func.json_type(document, path).in_(("integer", "real", "text"))
+    same = text == code
+    try:
+        same = or_(same, number == float(code))
+    except ValueError:
+        pass
+    return case((same, 1.0), (valid, 0.0), else_=None)
+
+
+def _column(dialect: str, document, name: str):
+    """The roll-up's indicator ``name`` read from a response's derived values: a level of a categorical indicator
+    (:func:`level_column`) as 0/1, any other as a number."""
+    if LEVEL in name:
+        indicator, code = name.split(LEVEL, 1)
+        return _level(dialect, document, indicator, code)
+    return _number(dialect, document, name)
+
+
 def relation(session: Session, slug: str, key: str, newest: int, indicators: Sequence[str]) -> str:
     """The ``SELECT`` (text, values inlined) of the served design's rows of ``slug``: responses up to id ``newest``
     given their weight by the cells :func:`publish` wrote under ``key``, with ``indicators`` read from their
@@ -116,7 +145,7 @@ def relation(session: Session, slug: str, key: str, newest: int, indicators: Seq
     if engine.dialect.name == "postgresql" and indicators:
         parsed = select(cast(r.c.scores, JSONB).label("doc")).correlate(r).offset(0).lateral("parsed")  # once a row
         joined, document = joined.join(parsed, true()), parsed.c.doc
-    columns += [_number(engine.dialect.name, document, name).label(name) for name in indicators]
+    columns += [_column(engine.dialect.name, document, name).label(name) for name in indicators]
     joined = (joined
               .outerjoin(alone, and_(alone.c.key == key, alone.c.response_id == r.c.id))
               .outerjoin(cell, and_(cell.c.key == key, cell.c.response_id == -1, cell.c.stream == kept.c.stream,
@@ -156,10 +185,27 @@ def rollup_table(key: str) -> str:
     return ROLLUP_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+LEVEL = "="  #: between a categorical indicator's name and a level's code in the roll-up's name of that level
+MAX_NAME = 54  #: the longest roll-up indicator name: PostgreSQL cuts identifiers at 63 bytes ("__nother" follows)
+
+
+def level_column(name: str, code: str) -> str:
+    """The roll-up's 0/1 indicator of the level ``code`` of the categorical indicator ``name``."""
+    return f"{name}{LEVEL}{code}"
+
+
 def indicator_names(instrument: surveys.Instrument) -> list[str]:
-    """The derived indicators a roll-up sums: the shares and scores (a categorical one is not a sum)."""
-    return [name for name in surveys.indicator_names(instrument)
-            if derived.describe(instrument, name, "en").kind in (None, derived.SHARE, derived.SCORE)]
+    """The indicators a roll-up sums: the shares and scores, and each level of a categorical indicator as a 0/1
+    indicator of its own (:func:`level_column`: the share of a level is that indicator's proportion)."""
+    names = []
+    for name in surveys.indicator_names(instrument):
+        info = derived.describe(instrument, name, "en")
+        if info.kind in (None, derived.SHARE, derived.SCORE):
+            names.append(name)
+        elif info.kind == derived.CATEGORICAL and info.levels:
+            levels = [level_column(name, code) for code, _label in info.levels]
+            names += levels if max(len(c.encode()) for c in levels) <= MAX_NAME else []
+    return names
 
 
 def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cells, stamp: Stamp,
@@ -246,8 +292,8 @@ def offered(served: Served, instrument: surveys.Instrument, lang: str) -> list[I
     value is 0 or 1."""
     counts = served.sums([Rollup.column(n, "nv") for n in served.rollup.indicators], [])
     found = []
-    for name in served.rollup.indicators:
-        if not len(counts) or not counts[Rollup.column(name, "nv")].iloc[0] > 0:
+    for name in dict.fromkeys(n.split(LEVEL, 1)[0] for n in served.rollup.indicators):
+        if not len(counts) or not counts[Rollup.column(counted_column(served, name), "nv")].iloc[0] > 0:
             continue
         info = derived.describe(instrument, name, lang)
         binary = name in served.rollup.binary
@@ -257,6 +303,14 @@ def offered(served: Served, instrument: surveys.Instrument, lang: str) -> list[I
         found.append(Indicator(name, info.label, kind, "", info.levels))
     headline = [i for i in found if i.name in derived.HEADLINE]
     return headline + [i for i in found if i.name not in derived.HEADLINE]
+
+
+def counted_column(served: Served, name: str) -> str:
+    """The roll-up indicator whose respondents are the indicator ``name``'s: itself, or for a categorical indicator
+    its first level held (every level counts the respondents with a value)."""
+    if name in served.rollup.indicators:
+        return name
+    return next(n for n in served.rollup.indicators if n.split(LEVEL, 1)[0] == name)
 
 
 def groups(served: Served) -> list[str]:
@@ -276,6 +330,8 @@ def table(served: Served, indicator: Indicator, by: list[str], family_groups: Se
             if indicator.kind == derived.SCORE:
                 out = served.design.mean(indicator.name, by=by or None)
                 out["people"] = out["people_low"] = out["people_high"] = np.nan
+            elif indicator.categorical:
+                out = _levels(served, indicator, by)
             else:
                 out = served.design.proportion(indicator.name, by=by or None, ci_method=results.CI_METHOD)
                 out = results.with_people(out, indicator, _population(served, indicator.name, by, out))
@@ -283,6 +339,28 @@ def table(served: Served, indicator: Indicator, by: list[str], family_groups: Se
 
     return cached("derived", ("rollup_table", *served.token, indicator.name, tuple(by), tuple(family_groups)),
                   compute).copy()
+
+
+def _levels(served: Served, indicator: Indicator, by: list[str]) -> pd.DataFrame:
+    """The share of each level of a categorical indicator by ``by`` (the rows the design in memory's proportion gives,
+    domain by domain, its levels in order): each the proportion of the level's 0/1 indicator, whose respondents are
+    the indicator's; the levels nobody has are left out, as the design in memory does not see them."""
+    held = [(code, level_column(indicator.name, code)) for code, _label in indicator.levels
+            if level_column(indicator.name, code) in served.rollup.indicators]
+    totals = served.sums([Rollup.column(column, "swy") for _code, column in held], [])
+    parts = []
+    for order, (code, column) in enumerate(held):
+        if not totals[Rollup.column(column, "swy")].iloc[0] > 0:
+            continue
+        share = served.design.proportion(column, by=by or None, ci_method=results.CI_METHOD)
+        share = share[pd.to_numeric(share[column]) == 1].drop(columns=[column])
+        share.attrs = {}  # the estimator's variance matrix: not for pages
+        parts.append(share.assign(**{indicator.name: code, "_order": order}))
+    if not parts:  # values outside the levels only
+        return pd.DataFrame(columns=[*by, "category", *results.COLUMNS])
+    out = pd.concat(parts, ignore_index=True).sort_values([*by, "_order"], kind="stable").drop(columns="_order")
+    out = out.reset_index(drop=True)
+    return results.with_people(out, indicator, _population(served, counted_column(served, indicator.name), by, out))
 
 
 def _population(served: Served, name: str, by: list[str], rows: pd.DataFrame) -> np.ndarray:
@@ -298,10 +376,10 @@ def family(served: Served, name: str, family_groups: Sequence[str]):
     """The protected tables of the indicator over the roll-up's counts of its respondents (made once per roll-up)."""
     def build():
         columns = ["province_code", "ward_code", *[g for g in family_groups if g in ("sex", "age_band")]]
-        counts = served.sums([Rollup.column(name, "nv")], columns)
-        records = counts[counts[Rollup.column(name, "nv")] > 0]
-        return table_family(records[columns], list(family_groups),
-                            counts=records[Rollup.column(name, "nv")].to_numpy(dtype="int64"))
+        counted = Rollup.column(counted_column(served, name), "nv")
+        counts = served.sums([counted], columns)
+        records = counts[counts[counted] > 0]
+        return table_family(records[columns], list(family_groups), counts=records[counted].to_numpy(dtype="int64"))
 
     return cached("derived", ("rollup_family", *served.token, name, tuple(family_groups)), build)
 

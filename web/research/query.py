@@ -214,17 +214,16 @@ weighting.BEFORE_SERVED.append(warm)
 def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language: from the
     design in memory, or from the roll-up of a survey over the in-memory limit."""
-    if query.figures is not None:
-        if query.indicator is None:
-            return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-        return label(query, in_province_order(in_database.table(query.figures, query.indicator, query.columns,
-                                                                query.groups)))
-    viewed(query, table)
-    if query.indicator is None or query.data.design is None:  # nothing to estimate yet: an empty, labelled table
+    if query.figures is None:
+        viewed(query, table)
+    if query.indicator is None or (query.figures is None and query.data.design is None):  # nothing to estimate yet
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
-    key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])
-    out = derived(query, key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
-                                                      family=cell_family(query))).copy()
+    if query.figures is not None:
+        out = in_database.table(query.figures, query.indicator, query.columns, query.groups)
+    else:
+        key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])
+        out = derived(query, key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
+                                                          family=cell_family(query))).copy()
     if query.indicator.categorical:
         order = {code: i for i, (code, _label) in enumerate(query.indicator.levels)}
         out["category_label"] = out["category"].map(query.indicator.level_label)
