@@ -55,6 +55,7 @@ PAGES = {
     "share, sex x age band": "/research/digital-skills?indicator=at_least_basic&by=sex&by2=age_band",
     "ward x sex": "/research/digital-skills?indicator=internet_user&level=ward&by=sex",
     "API by ward": "/api/v1/results/digital-skills?indicator=dsi_index&by=ward",
+    "DSI levels by ward": "/research/digital-skills?indicator=dsi_level&level=ward",
     "chart by ward (PNG)": "/research/digital-skills/chart.png?indicator=internet_user&level=ward",
     "table by ward (CSV)": "/research/digital-skills/table.csv?indicator=internet_user&level=ward",
     "left behind (score)": "/research/digital-skills/left-behind?indicator=dsi_index",
