@@ -36,7 +36,7 @@ def _made(app):
         stamp = weighting.data_stamp_of(session, SLUG, provinces)
         cells = weight_cells.of_cross_table(session, SLUG, provinces, stamp)
         key = weighting.snapshot_key(SLUG, provinces)
-        in_database.publish(session, key, cells)
+        in_database.publish(session, key, cells, provinces)
         session.commit()
         downloads.keep_rows(SLUG)
         assert in_database.stale_rows(session, SLUG, stamp.newest) == 0
@@ -66,7 +66,7 @@ def test_the_database_gives_every_response_of_the_design_its_weight_and_groups(a
         assert mine[f"dsi_level={code}"].to_numpy(dtype=float) == pytest.approx(want, nan_ok=True), code
 
 
-@pytest.mark.parametrize("by", [["ward_code"], ["province_code"], ["sex", "age_band"], []])
+@pytest.mark.parametrize("by", [["ward_code"], ["province_code"], ["former_district"], ["sex", "age_band"], []])
 def test_a_share_and_a_score_are_the_designs_in_memory(app, load_demo, by):
     load_demo(8)
     data, served, _ = _made(app)
@@ -113,7 +113,13 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     vi = client.get(f"/research/{SLUG}?indicator=dsi_index&by=sex&lang=vi")
     assert vi.status_code == 200 and "cơ sở dữ liệu" in vi.get_data(as_text=True)
     assert client.get(f"/research/{SLUG}/weighting?lang=en").status_code == 409
-    for bad in ("level=former_district", "by=education", "by=nope", "level=%3Cscript%3E", "indicator=%27%3B--"):
+    districts = client.get(f"/research/{SLUG}?indicator=at_least_basic&level=former_district&lang=vi")
+    text = districts.get_data(as_text=True)
+    assert districts.status_code == 200 and "Quận Ba Đình" in text and "Huyện Sóc Sơn" in text
+    memory = data.design.proportion("at_least_basic", by="former_district", ci_method="logit")
+    shown = memory[memory["at_least_basic"] == 1].sort_values("n", ascending=False).iloc[0]
+    assert f"{shown['estimate'] * 100:.1f}".replace(".", ",") in text
+    for bad in ("by=education", "by=nope", "level=%3Cscript%3E", "indicator=%27%3B--"):
         assert client.get(f"/research/{SLUG}?{bad}&lang=en").status_code == 404, bad  # not offered at this size
 
 
@@ -192,7 +198,7 @@ def test_the_chart_and_table_files_of_a_large_survey_come_from_the_database(app,
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     page = client.get(f"/research/{SLUG}?{asked}&lang=en").get_data(as_text=True)
     assert "/chart.png?" in page and "/table.xlsx?" in page and "Charts, rankings" not in page
-    assert client.get(f"/research/{SLUG}/table.csv?level=former_district&lang=en").status_code == 404
+    assert client.get(f"/research/{SLUG}/table.csv?by=education&lang=en").status_code == 404
     with app.app_context():
         exported = db.session().exec(select(AuditEvent.target).where(AuditEvent.action == "export")).all()
     assert any(name.endswith(".csv") for name in exported) and any(name.endswith(".xlsx") for name in exported)
@@ -249,7 +255,8 @@ def test_who_is_left_behind_in_a_large_survey_is_the_design_in_memorys(app, load
         assert f"{flagged} cells are left behind" in en or flagged == 1
     vi = client.get(f"/research/{SLUG}/left-behind?indicator=dsi_index&group=sex&lang=vi").get_data(as_text=True)
     assert "Số liệu tính đến" in vi and "chỉ số kỹ năng số của phụ nữ từ 60 tuổi trở lên là" in vi
-    assert client.get(f"/research/{SLUG}/left-behind?level=former_district&lang=en").status_code == 404
+    by_district = client.get(f"/research/{SLUG}/left-behind?indicator=dsi_index&level=former_district&lang=en")
+    assert by_district.status_code == 200 and "Quận Hoàn Kiếm" in by_district.get_data(as_text=True)
     assert client.get(f"/research/{SLUG}/left-behind?group=education&lang=en").status_code == 404
 
 

@@ -40,4 +40,6 @@ class WeightCell(SQLModel, table=True):
     age_band: str = Field(default="", max_length=64)
     base_weight: float | None = None
     province_code: int | None = None  #: the province of the ward
+    #: the ward's former district (:func:`web.research.weighting.former_district_codes`), where there is a table
+    former_district: str | None = Field(default=None, max_length=80)
     weight: float

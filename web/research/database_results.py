@@ -4,11 +4,12 @@ Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses the weighted design is no
 (:class:`web.research.weighting.TooLarge`); the results page and ``/api/v1/results/<slug>`` then read the survey's
 roll-up in the database (:mod:`web.research.in_database`): every share, score and categorical indicator (a level's
 share from its 0/1 column), by the whole area, province or ward, by sex and age band, with the same intervals,
-reliability flags and suppression as a survey weighed in memory. The first view queues the weighting run that makes
+reliability flags and suppression as a survey weighed in memory; by former district too where the province has
+its conversion table. The first view queues the weighting run that makes
 the roll-up and says it is being prepared; a roll-up older only by new responses is served labelled with its time
 while a new run adds them. Its chart and the table's CSV and XLSX are drawn from the same table, and its left-behind
 ranking from the same roll-up (:mod:`web.research.ranking`); :func:`read_or_404` reads the question of each. Other
-groups, former districts and the other research pages are not offered at this size (they answer 409 and say so).
+groups and the other research pages are not offered at this size (they answer 409 and say so).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from web.catalog import survey_provinces
 from web.i18n import language
 from web.research import in_database, query, weighting, weighting_jobs
 
-LEVELS = ("national", "province", "ward")  #: the levels a roll-up holds (its wards and provinces)
+LEVELS = ("national", "province", "ward", "former_district")  #: the levels a roll-up holds
 
 
 def served(slug: str) -> in_database.Served:

@@ -49,34 +49,40 @@ from surveys import areas
 from web.cache import cached
 from web.models import Response, ResponseCsv, WeightCell
 from web.privacy.suppression import table_family
-from web.research import derived, results
+from web.research import derived, results, weighting
 from web.research.variables import Indicator
 from web.research.weight_cells import Cells
 from web.research.weighting import Stamp, data_stamp_of, snapshot_key
 from web.tables import NONPROBABILITY, PROBABILITY, kept_responses, survey_versions
 
 #: the domains a design estimated by the database offers, besides the whole area
-DOMAINS = ("ward_code", "province_code", "sex", "age_band")
+DOMAINS = ("ward_code", "province_code", "former_district", "sex", "age_band")
 
 
-def publish(session: Session, key: str, cells: Cells) -> int:
-    """Write the served ``cells`` of the survey whose snapshot key is ``key`` into ``weight_cells``, replacing
-    what was there, in the session's transaction (the caller commits); how many rows were written."""
+def publish(session: Session, key: str, cells: Cells, provinces: areas.Provinces) -> int:
+    """Write the served ``cells`` of the survey whose snapshot key is ``key`` (covering ``provinces``) into
+    ``weight_cells``, replacing what was there, in the session's transaction (the caller commits); how many rows were
+    written. Each row carries its ward's province and former district, for the roll-up to be grouped by them."""
     table = WeightCell.__table__
     session.execute(delete(table).where(table.c.key == key))
     t = cells.table
     wards = t["ward_code"].astype("int64").tolist()
+    districts = weighting.former_district_codes(wards, provinces) or [None] * len(wards)
     rows = [dict(key=key, response_id=-1, stream=stream, ward_code=ward, sex=sex, age_band=band,
-                 base_weight=float(base), province_code=areas.province_of(ward), weight=float(weight))
-            for stream, ward, sex, band, base, weight in zip(t["stream"].tolist(), wards, t["sex"].tolist(),
-                                                              t["age_band"].tolist(), t["base_weight"].tolist(),
-                                                              t["weight"].tolist(), strict=True)]
+                 base_weight=float(base), province_code=areas.province_of(ward), former_district=district,
+                 weight=float(weight))
+            for stream, ward, sex, band, base, weight, district in zip(
+                t["stream"].tolist(), wards, t["sex"].tolist(), t["age_band"].tolist(), t["base_weight"].tolist(),
+                t["weight"].tolist(), districts, strict=True)]
     if cells.single:
         ward_of = dict(session.execute(select(Response.id, Response.ward_code)
                                        .where(Response.id.in_(list(cells.single)))).all())
-        rows += [dict(key=key, response_id=int(rid), stream="", ward_code=-1, sex="", age_band="", base_weight=None,
-                      province_code=areas.province_of(ward_of[rid]) if ward_of.get(rid) is not None else None,
-                      weight=float(weight)) for rid, weight in cells.single.items() if weight == weight]
+        alone = [(int(rid), ward_of.get(rid), float(weight)) for rid, weight in cells.single.items() if weight == weight]
+        districts = weighting.former_district_codes([w for _, w, _ in alone], provinces) or [None] * len(alone)
+        rows += [dict(key=key, response_id=rid, stream="", ward_code=-1, sex="", age_band="", base_weight=None,
+                      province_code=areas.province_of(ward) if ward is not None else None,
+                      former_district=district, weight=weight)
+                 for (rid, ward, weight), district in zip(alone, districts, strict=True)]
     for start in range(0, len(rows), 5000):
         session.execute(insert(table), rows[start:start + 5000])
     return len(rows)
@@ -138,6 +144,7 @@ def relation(session: Session, slug: str, key: str, newest: int, indicators: Seq
                func.coalesce(r.c.psu, literal("r", String) + cast(r.c.id, String)).label("psu"),
                r.c.ward_code.label("ward_code"),
                func.coalesce(alone.c.province_code, cell.c.province_code).label("province_code"),
+               func.coalesce(alone.c.former_district, cell.c.former_district).label("former_district"),
                func.nullif(kept.c.sex, "").label("sex"), func.nullif(kept.c.age_band, "").label("age_band"),
                weight.label("weight")]
     joined = r.join(kept, kept.c.response_id == r.c.id)
@@ -213,7 +220,7 @@ def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cell
     """Publish ``cells`` (made from the data of ``stamp``, read at ``as_of``) and build the survey's roll-up from
     them: the work of a large survey's weighting run after its cells and kept rows."""
     key = snapshot_key(slug, provinces)
-    publish(session, key, cells)
+    publish(session, key, cells, provinces)
     session.commit()
     names = indicator_names(instrument)
     t = cells.table
@@ -375,7 +382,8 @@ def _population(served: Served, name: str, by: list[str], rows: pd.DataFrame) ->
 def family(served: Served, name: str, family_groups: Sequence[str]):
     """The protected tables of the indicator over the roll-up's counts of its respondents (made once per roll-up)."""
     def build():
-        columns = ["province_code", "ward_code", *[g for g in family_groups if g in ("sex", "age_band")]]
+        areas_held = [c for c in ("province_code", "former_district", "ward_code") if c in served.rollup.keys]
+        columns = [*areas_held, *[g for g in family_groups if g in ("sex", "age_band")]]
         counted = Rollup.column(counted_column(served, name), "nv")
         counts = served.sums([counted], columns)
         records = counts[counts[counted] > 0]

@@ -31,11 +31,9 @@ def index():
 def survey_results(slug: str):
     q = database_results.read_or_404(slug, request.args)
     table = query.table(q)
+    districts = query.former_district_note(q.provinces) if q.level == "former_district" else None
     if q.figures is not None:
-        return _results_from_the_database(q, table)
-    districts = None
-    if q.level == "former_district":
-        districts = query.former_district_note(q.provinces)
+        return _results_from_the_database(q, table, districts)
     both = request.args.get("streams") == "both"
     return render_template("research/results.html", q=q, level_names=query.level_names(q), table=table,
                            benchmark=query.benchmark(q),
@@ -46,11 +44,11 @@ def survey_results(slug: str):
                            menu=variables.menu(q.offered), **_chart_figure(q, table))
 
 
-def _results_from_the_database(q: query.Query, table: pd.DataFrame):
+def _results_from_the_database(q: query.Query, table: pd.DataFrame, districts: dict | None):
     """The results page of a survey too large for its design in memory (:mod:`web.research.database_results`)."""
     return render_template("research/results_in_database.html", q=q, level_names=query.level_names(q), table=table,
                            figures=q.figures, benchmark=query.benchmark(q), group_names=GROUP_NAMES,
-                           instrument=q.instrument, **_chart_figure(q, table))
+                           instrument=q.instrument, districts=districts, **_chart_figure(q, table))
 
 
 def _chart_figure(q: query.Query, table: pd.DataFrame) -> dict:

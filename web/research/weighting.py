@@ -573,15 +573,28 @@ def with_former_district(frame: pd.DataFrame, province: areas.Provinces) -> pd.D
         return frame
     frame = frame.copy()
     frame["province_code"] = [None if pd.isna(c) else areas.province_of(int(c)) for c in frame["ward_code"]]
+    codes = former_district_codes(frame["ward_code"].tolist(), province)
+    if codes is not None:
+        frame["former_district"] = codes
+    return frame
+
+
+def former_district_codes(wards: list, province: areas.Provinces) -> list[str | None] | None:
+    """The former district of each ward code of ``wards`` (None stays None), as :func:`with_former_district` gives
+    it; None when the provinces have no conversion table."""
     districts = areas.former_districts_in(province)
     if not districts:
-        return frame
+        return None
     several = len(areas.province_codes(province)) > 1
-    codes = [None if pd.isna(c) else districts[int(c)].code if int(c) in districts else areas.UNKNOWN
-             for c in frame["ward_code"]]
-    frame["former_district"] = [f"{c}:{p}" if several and c in (areas.SEVERAL, areas.UNKNOWN) else c
-                                for c, p in zip(codes, frame["province_code"], strict=True)]
-    return frame
+    out = []
+    for ward in wards:
+        if ward is None or pd.isna(ward):
+            out.append(None)
+            continue
+        code = districts[int(ward)].code if int(ward) in districts else areas.UNKNOWN
+        out.append(f"{code}:{areas.province_of(int(ward))}" if several and code in (areas.SEVERAL, areas.UNKNOWN)
+                   else code)
+    return out
 
 
 def _design(frame: pd.DataFrame) -> SurveyDesign:
