@@ -162,6 +162,9 @@ def relation(session: Session, slug: str, key: str, newest: int, indicators: Seq
     query = select(*columns).select_from(joined).where(
         or_(*(kept_responses(v) for v in versions)) if versions else literal(False), r.c.id <= newest,
         r.c.ward_code.is_not(None), kept.c.stamp.is_not(None), weight.is_not(None))
+    if engine.dialect.name == "postgresql":  # OFFSET 0: a query of these rows (the roll-up's GROUP BY) reads each
+        query = query.offset(0)  # column once a row; flattened into it, every sum naming an indicator computes it
+        # again (12 times an indicator: 262 s instead of 29 s for the roll-up of 1,000,000 responses)
     return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
