@@ -135,10 +135,17 @@ def _column(dialect: str, document, name: str):
 def relation(session: Session, slug: str, key: str, newest: int, indicators: Sequence[str]) -> str:
     """The ``SELECT`` (text, values inlined) of the served design's rows of ``slug``: responses up to id ``newest``
     given their weight by the cells :func:`publish` wrote under ``key``, with ``indicators`` read from their
-    derived values."""
+    derived values. Made once for the same survey versions, data and indicators (compiling it took 0.2 s of a
+    request's CPU for 66 indicators)."""
+    engine = session.get_bind()
+    versions = tuple(version_id for version_id, _ in survey_versions(session, slug))
+    return cached("derived", ("relation", engine.dialect.name, slug, key, newest, tuple(indicators), versions),
+                  lambda: _relation(engine, key, newest, indicators, versions))
+
+
+def _relation(engine, key: str, newest: int, indicators: Sequence[str], versions: Sequence[int]) -> str:
     r, kept = Response.__table__, ResponseCsv.__table__
     cell, alone = WeightCell.__table__.alias("cell"), WeightCell.__table__.alias("alone")
-    engine = session.get_bind()
     weight = func.coalesce(alone.c.weight, cell.c.weight)
     columns = [r.c.id.label("response_id"), func.coalesce(r.c.stratum, cast(r.c.ward_code, String)).label("stratum"),
                func.coalesce(r.c.psu, literal("r", String) + cast(r.c.id, String)).label("psu"),
@@ -158,7 +165,6 @@ def relation(session: Session, slug: str, key: str, newest: int, indicators: Seq
               .outerjoin(cell, and_(cell.c.key == key, cell.c.response_id == -1, cell.c.stream == kept.c.stream,
                                     cell.c.ward_code == r.c.ward_code, cell.c.sex == kept.c.sex,
                                     cell.c.age_band == kept.c.age_band, cell.c.base_weight == r.c.base_weight)))
-    versions = [version_id for version_id, _ in survey_versions(session, slug)]
     query = select(*columns).select_from(joined).where(
         or_(*(kept_responses(v) for v in versions)) if versions else literal(False), r.c.id <= newest,
         r.c.ward_code.is_not(None), kept.c.stamp.is_not(None), weight.is_not(None))
