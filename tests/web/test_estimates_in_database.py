@@ -161,6 +161,8 @@ def test_a_categorical_indicator_of_a_large_survey_is_the_design_in_memorys(app,
         assert (shown["ci_low"] <= shown["estimate"]).all() and (shown["estimate"] <= shown["ci_high"]).all()
     page = client.get(f"/research/{SLUG}?indicator=dsi_level&by=sex&lang=vi").get_data(as_text=True)
     assert "Nữ" in page and indicator.level_label(indicator.levels[-1][0]) not in ("", None)
+    assert "Thành phố Hà Nội: <strong>" not in page  # no one figure for the whole city: a share per level
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=dsi_level").get_json()["benchmark"] is None
     svg = client.get(f"/research/{SLUG}/chart.svg?indicator=dsi_level&by=sex&lang=en")
     assert svg.status_code == 200 and "Probability sample" in svg.get_data(as_text=True)
 

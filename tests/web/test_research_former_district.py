@@ -123,6 +123,8 @@ def test_left_behind_ranking_by_former_district(client, app, accounts, demo_data
     report = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig", dtype={"former_district": str})
     districts = report[(report["cell_type"] == "area") & (report["reliability"] != "suppressed")]
     assert len(districts) >= 10
+    named = districts["sentence"].dropna()  # each district by its name, not its code ("Ở 281, ...")
+    assert len(named) >= 10 and named.str.match(r"^(Ở|In) (Quận|Huyện|Thị xã) ").all(), named.head(3).tolist()
     with app.test_request_context():
         session = db.session()
         frame = official_stream(with_former_district(responses_frame(session, "digital-skills"), areas.HANOI))[0]

@@ -333,11 +333,12 @@ def _named(values: pd.Series, name) -> pd.Series:
 
 
 def benchmark(query: Query) -> float | None:
-    """The whole area's estimate of the query's indicator (None before there is one)."""
-    if query.figures is not None and query.indicator is not None:
+    """The whole area's estimate of the query's indicator (None before there is one, and for a categorical
+    indicator, which has one share per category: :func:`web.research.results.overall`)."""
+    if query.figures is not None and query.indicator is not None and not query.indicator.categorical:
         whole = in_database.table(query.figures, query.indicator, [], query.groups)
         return None if whole.empty else float(whole["estimate"].iloc[0])
-    if query.indicator is None or query.data.design is None:
+    if query.figures is not None or query.indicator is None or query.data.design is None:
         return None
     return query.data.derived(("overall", query.indicator),
                               lambda: results.overall(query.data.design, query.indicator), aside=True)

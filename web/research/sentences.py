@@ -148,7 +148,8 @@ def sentence(row: pd.Series, area_column: str, groups: list[str], area_names: di
     }
     words = {"indicator": indicator, **numbers, **whole}
     if where != "group":
-        words["area"] = area_names.get(_area_key(area), str(area))
+        words["area"] = area_names.get(area, area_names.get(_area_key(area), str(area)))  # "281" (a former
+        # district's code, a text) as it is; a ward's code read as 12.0 or "12" as its number
     if cell:
         words["group"] = group_phrase(cell, {g: group_labels.get(g, {}).get(v, v) for g, v in cell.items()})
     shape = (where, "share" if share else "score", "below" if row["gap"] < 0 else "above")
