@@ -167,7 +167,10 @@ _views_lock = threading.Lock()
 
 def viewed(query: Query, derive: Callable[[Query], object]) -> None:
     """Remember that a page computed ``derive(query)`` (a table, a ranking) from the served design, in the
-    request's language: :func:`warm` computes it again from the next design before that one is served."""
+    request's language: :func:`warm` computes it again from the next design before that one is served. A query of a
+    roll-up in the database (``figures``) is not remembered: its next roll-up is not warmed."""
+    if query.figures is not None:
+        return
     _remember(query.slug, query.provinces, (derive, tuple(sorted(query.args.items())), language()))
 
 
@@ -214,8 +217,7 @@ weighting.BEFORE_SERVED.append(warm)
 def table(query: Query) -> pd.DataFrame:
     """The estimates, with a ``label`` column per key column and a ``cell`` label, in the user's language: from the
     design in memory, or from the roll-up of a survey over the in-memory limit."""
-    if query.figures is None:
-        viewed(query, table)
+    viewed(query, table)
     if query.indicator is None or (query.figures is None and query.data.design is None):  # nothing to estimate yet
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
     if query.figures is not None:

@@ -77,8 +77,7 @@ def _cached_ranking(q: query.Query) -> pd.DataFrame | None:
     if q.figures is None and q.data.design is None:
         return None
     key = _key(q)
-    if q.figures is None:
-        query.viewed(q, _prepared)
+    query.viewed(q, _prepared)
     report = query.derived(q, key, lambda: _ranked(q, key[2]))  # aside: 3 s at 100,000 responses
     return query.derived(q, (*key, language()), lambda: _labelled(q, report))  # paging reads it again
 
