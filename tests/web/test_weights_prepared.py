@@ -290,6 +290,7 @@ def test_saved_weights_that_cannot_be_read_are_made_again(large, client, account
     assert all(p.status_code == 200 and "Figures being prepared" in p.get_data(as_text=True) for p in pages)
     shown = _shown(client, f"{WEIGHTING}?lang=en")  # a run made them again, and saved them
     assert _count(shown) == count
+    _wait(large)  # the figures are served before the run has saved them and says it is done
     with large.app_context():
         runs = db.session().exec(select(Job).where(Job.kind == "weighting")).all()
     assert len(runs) == 2 and all(r.status == "done" for r in runs)
