@@ -1,7 +1,8 @@
 """A survey over KHAOSAT_CELLS_IN_DATABASE_THRESHOLD in a real browser: its results page says its figures are being
 prepared, reloads itself, then shows the table the database computed and its chart (the phone's narrow one on a
 phone), labelled with its time, in the reader's language, without pushing a phone's page sideways; its left-behind
-ranking words the cells furthest behind; a page not offered at that size says why under a short heading, with no
+ranking words the cells furthest behind; its model-based ward estimates are linked from the table by ward and show
+every ward and their chart; a page not offered at that size says why under a short heading, with no
 setting's name in it. With ``KHAOSAT_SCREENSHOTS=DIR`` the pages are saved there as PNG files."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ BEHIND = {"vi": "thấp hơn", "en": "below"}  #: a left-behind cell's sentence 
 @pytest.mark.parametrize(("width", "lang"), [(360, "vi"), (1280, "en")])
 def test_a_survey_too_large_for_memory_gets_its_results_from_the_database(live_app, live_demo, browser, tmp_path,
                                                                           width, lang):
-    live_demo(4)
+    live_demo(8)  # enough wards with respondents for the small-area model
     live_app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
                            KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
     base = live_app.config["BASE_URL"]
@@ -61,6 +62,18 @@ def test_a_survey_too_large_for_memory_gets_its_results_from_the_database(live_a
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"left-behind-in-database-{width}-{lang}.png"), full_page=True)
+    page.goto(f"{base}/research/digital-skills?indicator=at_least_basic&level=ward&lang={lang}")
+    page.click("a[href*='/small-area?indicator=at_least_basic']")
+    page.wait_for_url("**/small-area?*")
+    assert AS_OF[lang] in page.locator("p.as-of").inner_text()
+    assert page.locator("table.small-area tbody tr").count() == 126  # every ward of Hà Nội, with or without sample
+    natural_width = page.locator("figure.chart img").evaluate(
+        "img => img.complete ? img.naturalWidth : new Promise(done => {"
+        " img.addEventListener('load', () => done(img.naturalWidth));"
+        " img.addEventListener('error', () => done(0)); })")
+    assert natural_width > 400 and page.evaluate("document.documentElement.scrollWidth") <= width
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"small-area-in-database-{width}-{lang}.png"), full_page=True)
     answer = page.goto(f"{base}/research/digital-skills/weighting?lang={lang}")
     assert answer.status == 409
     assert page.locator("h1").inner_text() == HEADING[lang]

@@ -19,7 +19,16 @@ from tests.web.test_weighting_jobs import _wait
 from tests.web.xlsx_files import read_xlsx
 from web import catalog, db
 from web.models import AuditEvent, Response
-from web.research import downloads, in_database, query, results, variables, weight_cells, weighting
+from web.research import (
+    downloads,
+    in_database,
+    query,
+    results,
+    small_area,
+    variables,
+    weight_cells,
+    weighting,
+)
 
 pytestmark = pytest.mark.both_backends  # the join reads JSON in each dialect's own way
 
@@ -230,7 +239,52 @@ def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, cli
         assert row["ci_low"] == pytest.approx(memory.loc[row["ward_code"], "ci_low"], rel=1e-9)
         assert row["ci_low"] <= row["estimate"] <= row["ci_high"] and row["ward"]
     assert client.get(f"/api/v1/results/{SLUG}?indicator=nope").status_code == 422
-    assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&estimator=fh").status_code == 409
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&estimator=nope").status_code == 422
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic&streams=both").status_code == 409
+
+
+def test_the_small_area_estimates_of_a_large_survey_are_the_design_in_memorys(app, load_demo, client, accounts,
+                                                                               tmp_path):
+    """The model-based (Fay-Herriot) ward estimates of a survey over the threshold are made from the roll-up's direct
+    ward estimates: every ward's model estimate, RMSE, interval, shrinkage and direct estimate, and the model's
+    variance, are those made from the design in memory (API ``estimator=fh``), for a share and a score; its page and
+    chart show them, in each language, and the results page links to them."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    first = client.get(f"/research/{SLUG}/small-area?indicator=at_least_basic&lang=en")
+    assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
+    _wait(app)
+    fh = {name: client.get(f"/api/v1/results/{SLUG}?indicator={name}&estimator=fh").get_json()
+          for name in ("at_least_basic", "dsi_index")}
+    en = client.get(f"/research/{SLUG}/small-area?indicator=at_least_basic&lang=en").get_data(as_text=True)
+    vi = client.get(f"/research/{SLUG}/small-area?indicator=dsi_index&lang=vi").get_data(as_text=True)
+    chart = client.get(f"/research/{SLUG}/small-area/chart.png?indicator=at_least_basic")
+    results_page = client.get(f"/research/{SLUG}?indicator=at_least_basic&level=ward&lang=en").get_data(as_text=True)
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+        memory = {name: small_area.api_rows(query.read(SLUG, {"indicator": name, "level": "ward"}, api=True,
+                                                       data=data)) for name in fh}
+    for name, body in fh.items():
+        made = memory[name]
+        assert body["computed"] == "database" and body["estimator"] == "fh" and "computed" not in made
+        assert body["problem"] is None and body["covariates"] == made["covariates"] and body["covariates"]
+        assert body["refvar"] == pytest.approx(made["refvar"], rel=1e-7)
+        assert body["benchmark"] == pytest.approx(made["benchmark"], rel=1e-9)
+        got, want = pd.DataFrame(body["rows"]), pd.DataFrame(made["rows"])
+        assert len(got) == len(want) > 100 and got["ward_code"].tolist() == want["ward_code"].tolist()
+        assert got["status"].tolist() == want["status"].tolist() and (got["status"] == "model").sum() > 20
+        assert got["versus_city"].tolist() == want["versus_city"].tolist()
+        for column in ("estimate", "se", "ci_low", "ci_high", "gamma", "direct", "direct_se", "direct_ci_low",
+                       "direct_ci_high", "n"):
+            assert got[column].to_numpy(dtype=float) == pytest.approx(want[column].to_numpy(dtype=float), rel=1e-6,
+                                                                      abs=1e-9, nan_ok=True), (name, column)
+        assert (got["ci_low"] <= got["estimate"]).all() and (got["estimate"] <= got["ci_high"]).all()
+    assert "Figures as of" in en and "Phường Hoàn Kiếm" in en and "Model-based" in en
+    assert "Số liệu tính đến" in vi and "Phường Hoàn Kiếm" in vi
+    assert chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
+    assert "Model-based (small-area) estimates for every ward" in results_page
 
 
 def test_who_is_left_behind_in_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
@@ -253,7 +307,7 @@ def test_who_is_left_behind_in_a_large_survey_is_the_design_in_memorys(app, load
         _same_ranking(got, _ranking_in_memory(data, indicator))
         en = client.get(f"/research/{SLUG}/left-behind?indicator={name}&all=1&lang=en").get_data(as_text=True)
         flagged = int(got["left_behind"].sum())
-        assert "Figures as of" in en and "small-area" not in en and "crosses those groups only" in en
+        assert "Figures as of" in en and "small-area" in en and "crosses those groups only" in en
         assert f"{flagged} cells are left behind" in en or flagged == 1
     vi = client.get(f"/research/{SLUG}/left-behind?indicator=dsi_index&group=sex&lang=vi").get_data(as_text=True)
     assert "Số liệu tính đến" in vi and "chỉ số kỹ năng số của phụ nữ từ 60 tuổi trở lên là" in vi

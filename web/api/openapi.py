@@ -186,7 +186,7 @@ def _results_path() -> dict[str, Any]:
         "computed": {"type": "string", "enum": ["database"],
                      "description": "Present for a survey over the server's in-memory limit: its figures come from "
                                     "a roll-up in the database (share and score indicators, by area, sex and age "
-                                    "band; `estimator=fh` and `streams=both` answer 409 at that size)"},
+                                    "band, and the model-based ward estimates of `estimator=fh`; `streams=both` answers 409 at that size)"},
         "synthetic": {"type": "boolean", "description": "True when the data are the synthetic demo"},
         "notice": {"type": "string", "description": "With synthetic: the notice to show beside the numbers"}}}
     return {"/api/v1/results/{slug}": {"get": {

@@ -241,24 +241,33 @@ def get_results(slug: str):
 
 def _results_from_the_database(slug: str):
     """The results of a survey over the in-memory limit, from the database (:mod:`web.research.database_results`):
-    direct estimates of its share and score indicators only (``estimator=fh`` and ``streams=both`` answer 409)."""
-    if request.args.get("estimator", "direct") != "direct" or request.args.get("streams", "official") != "official":
+    direct estimates, or with ``estimator=fh`` the model-based ward estimates made from them (``streams=both``
+    answers 409: the roll-up holds the official stream only)."""
+    estimator = request.args.get("estimator", "direct")
+    if estimator not in ("direct", "fh"):
+        return refuse(422, BAD_ESTIMATOR, field="estimator")
+    if request.args.get("streams", "official") != "official":
         raise weighting.TooLarge(current_app.config["KHAOSAT_CELLS_IN_DATABASE_THRESHOLD"])
     figures = database_results.served(slug)
+    args = request.args if estimator == "direct" else {**request.args.to_dict(), "level": "ward", "by": "", "by2": ""}
     try:
-        q = database_results.read(slug, request.args, figures, api=True)
+        q = database_results.read(slug, args, figures, api=True)
     except query.BadQuery as exc:
         return refuse(422, NOT_OFFERED, field=str(exc), indicators=[i.name for i in _offered_in_database(slug, figures)],
                       groups=in_database.groups(figures))
     if q.indicator is None:
         return _results(survey=slug, indicator=None, rows=[])
+    made = {"weights": figures.method, "as_of": figures.as_of.isoformat(), "updating": figures.pending,
+            "computed": "database"}
+    if estimator == "fh":
+        return _results(survey=slug, indicator=q.indicator.name, **made,
+                        **small_area.api_rows(q, request.args.get("benchmark", ""), request.args.get("province")))
     table = query.table(q)
     table = table.astype(object).where(table.notna(), None)
     return _results(survey=slug, indicator=q.indicator.name, kind=q.indicator.kind, stream=figures.stream,
                     ci_method=None if q.indicator.kind == "score" else results.CI_METHOD, level=q.level,
-                    by=[c for c in (q.by, q.by2) if c], weights=figures.method,
-                    benchmark=query.benchmark(q), as_of=figures.as_of.isoformat(),
-                    updating=figures.pending, computed="database", rows=table.to_dict(orient="records"))
+                    by=[c for c in (q.by, q.by2) if c], benchmark=query.benchmark(q), **made,
+                    rows=table.to_dict(orient="records"))
 
 
 def _offered_in_database(slug: str, figures) -> list:

@@ -21,7 +21,7 @@ sums every share and score indicator, and each level of a categorical one as a 0
 :func:`served` attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a
 few hundred thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
 older only by new responses (then labelled with its time, a new run queued); an exclusion or new margins make it
-stale until the next run. :func:`table` gives the results table of the pages in memory, with the same rules
+stale until the next run. :func:`estimate` gives the results table of the pages in memory, with the same rules
 (:func:`web.research.results.finished`: reliability, small cells suppressed with the cells that would give them
 away, over the counts of the roll-up).
 """
@@ -335,26 +335,37 @@ def groups(served: Served) -> list[str]:
     return [g for g in ("sex", "age_band") if present[g].notna().any()]
 
 
-def table(served: Served, indicator: Indicator, by: list[str], family_groups: Sequence[str]) -> pd.DataFrame:
-    """The results table of ``indicator`` by the columns ``by`` (an area level and groups), as
-    :func:`web.research.results.estimate` gives it from a design in memory."""
+def estimate(served: Served, indicator: Indicator, by: list[str], min_cell: int | None = None,
+             family_groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per domain of ``by`` (and level of a categorical indicator), as :func:`web.research.results.estimate`
+    gives it from a design in memory: reliability flagged, cells with fewer than ``min_cell`` respondents (default:
+    ``MIN_CELL_COUNT``) suppressed and, with ``family_groups``, those the protected tables hide besides them."""
     by = [b for b in by if b]
 
+    def compute() -> pd.DataFrame:
+        protect = family(served, indicator.name, family_groups) if family_groups is not None else None
+        return results.finished(_estimates(served, indicator, by), indicator, by, min_cell, family=protect)
+
+    groups = None if family_groups is None else tuple(family_groups)
+    return cached("derived", ("rollup_table", *served.token, indicator.name, tuple(by), min_cell, groups),
+                  compute).copy()
+
+
+def _estimates(served: Served, indicator: Indicator, by: list[str]) -> pd.DataFrame:
+    """The estimates of ``indicator`` by ``by`` before the rules (reliability, suppression), once per roll-up."""
     def compute() -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             if indicator.kind == derived.SCORE:
                 out = served.design.mean(indicator.name, by=by or None)
                 out["people"] = out["people_low"] = out["people_high"] = np.nan
-            elif indicator.categorical:
-                out = _levels(served, indicator, by)
-            else:
-                out = served.design.proportion(indicator.name, by=by or None, ci_method=results.CI_METHOD)
-                out = results.with_people(out, indicator, _population(served, indicator.name, by, out))
-        return results.finished(out, indicator, by, family=family(served, indicator.name, family_groups))
+                return out
+            if indicator.categorical:
+                return _levels(served, indicator, by)
+            out = served.design.proportion(indicator.name, by=by or None, ci_method=results.CI_METHOD)
+            return results.with_people(out, indicator, _population(served, indicator.name, by, out))
 
-    return cached("derived", ("rollup_table", *served.token, indicator.name, tuple(by), tuple(family_groups)),
-                  compute).copy()
+    return cached("derived", ("rollup_estimates", *served.token, indicator.name, tuple(by)), compute)
 
 
 def _levels(served: Served, indicator: Indicator, by: list[str]) -> pd.DataFrame:

@@ -221,7 +221,7 @@ def table(query: Query) -> pd.DataFrame:
     if query.indicator is None or (query.figures is None and query.data.design is None):  # nothing to estimate yet
         return label(query, pd.DataFrame(columns=[*query.columns, *results.COLUMNS]))
     if query.figures is not None:
-        out = in_database.table(query.figures, query.indicator, query.columns, query.groups)
+        out = in_database.estimate(query.figures, query.indicator, query.columns, family_groups=query.groups)
     else:
         key = ("estimate", query.indicator, tuple(query.columns), current_app.config["MIN_CELL_COUNT"])
         out = derived(query, key, lambda: results.estimate(query.data.design, query.indicator, query.columns,
@@ -232,6 +232,20 @@ def table(query: Query) -> pd.DataFrame:
         out = out.assign(_order=out["category"].map(order).fillna(len(order))).sort_values(
             [*query.columns, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
     return label(query, in_province_order(out))
+
+
+def estimate(query: Query, by: list[str], min_cell: int | None = None) -> pd.DataFrame:
+    """The query's indicator by ``by`` with the small-cell rule of ``min_cell`` only (not the protected tables: a
+    model's inputs, which its page shows by its own rules), from the design in memory or from the roll-up."""
+    if query.figures is not None:
+        return in_database.estimate(query.figures, query.indicator, by, min_cell)
+    return results.estimate(query.data.design, query.indicator, by, min_cell)
+
+
+def design(query: Query):
+    """The design the query's estimates come from: in memory, or the database's (:class:`analysis.sql.SqlDesign`)
+    over the roll-up of a survey over the in-memory limit; None before there is one."""
+    return query.figures.design if query.figures is not None else query.data.design
 
 
 def derived(query: Query, key: tuple, build: Callable[[], T], aside: bool = True) -> T:
@@ -338,7 +352,7 @@ def benchmark(query: Query) -> float | None:
     """The whole area's estimate of the query's indicator (None before there is one, and for a categorical
     indicator, which has one share per category: :func:`web.research.results.overall`)."""
     if query.figures is not None and query.indicator is not None and not query.indicator.categorical:
-        whole = in_database.table(query.figures, query.indicator, [], query.groups)
+        whole = in_database.estimate(query.figures, query.indicator, [], family_groups=query.groups)
         return None if whole.empty else float(whole["estimate"].iloc[0])
     if query.figures is not None or query.indicator is None or query.data.design is None:
         return None

@@ -1,6 +1,7 @@
 """Model-based (small-area) ward estimates next to the direct ones: page, chart and API rows.
 
-For the chosen indicator, the direct design-based estimate of every ward (``results.estimate``) is
+For the chosen indicator, the direct design-based estimate of every ward (``query.estimate``: from the design in
+memory, or from the database's roll-up for a survey over the in-memory limit) is
 combined with ward covariates (:mod:`web.research.covariates`) in a Fay–Herriot model
 (:func:`analysis.fay_herriot`, REML):
 
@@ -36,7 +37,7 @@ from web.auth import role_required
 from web.i18n import _, decimal_symbol, language
 from web.models import Role, WardCovariate
 from web.privacy.suppression import hidden_cells
-from web.research import bp, charts, query, results
+from web.research import bp, charts, database_results, query
 from web.research.covariates import Covariate, ward_covariates
 
 MIN_WARDS = 10  # fewer wards with enough respondents than this: no model
@@ -77,19 +78,19 @@ def compute(q: query.Query, province: int | None = None) -> SmallArea:
                               .where(WardCovariate.province_code == province)).one()
     key = ("small_area", q.indicator.name if q.indicator else "", province, tuple(stamp),
            current_app.config["MIN_CELL_COUNT"])
-    return q.data.derived(key, lambda: _compute(q, province))
+    return query.derived(q, key, lambda: _compute(q, province), aside=False)
 
 
 def _compute(q: query.Query, province: int) -> SmallArea:
     covariates, offered = ward_covariates(db.session(), province)
     share = bool(q.indicator and q.indicator.share)
-    if q.indicator is None or q.data.design is None:
+    if q.indicator is None or query.design(q) is None:
         return SmallArea(covariates.assign(n=0, status="no_sample"), problem="no_data", share=share)
-    direct = results.estimate(q.data.design, q.indicator, ["ward_code"], min_cell=1)
+    direct = query.estimate(q, ["ward_code"], min_cell=1)
     direct["ward_code"] = pd.to_numeric(direct["ward_code"]).astype(int)
     direct = direct.rename(columns={"ci_low": "ci_low_direct", "ci_high": "ci_high_direct"})
     if share:
-        direct = _logit_intervals(q.data.design, q.indicator.name, direct)
+        direct = _logit_intervals(query.design(q), q.indicator.name, direct)
     data = covariates.merge(direct[["ward_code", "estimate", "se", "ci_low_direct", "ci_high_direct", "n", "cv"]],
                             on="ward_code", how="left")
     data["n"] = data["n"].fillna(0).astype(int)
@@ -123,12 +124,13 @@ def _compute(q: query.Query, province: int) -> SmallArea:
 
 
 def _province_direct(q: query.Query, province: int) -> float | None:
-    """The direct estimate of the whole province (the survey's whole area when it covers only this one)."""
-    if len(q.provinces) < 2:
-        return results.overall(q.data.design, q.indicator)
+    """The direct estimate of the whole province (the survey's whole area when it covers only this one); None for
+    a categorical indicator, which has one share per category."""
     if q.indicator.categorical:
         return None
-    table = results.estimate(q.data.design, q.indicator, ["province_code"], 0)
+    if len(q.provinces) < 2:
+        return float(query.estimate(q, [], 0)["estimate"].iloc[0])
+    table = query.estimate(q, ["province_code"], 0)
     row = table[pd.to_numeric(table["province_code"], errors="coerce") == province]
     return float(row["estimate"].iloc[0]) if len(row) else None
 
@@ -137,7 +139,7 @@ def _logit_intervals(design, indicator: str, direct: pd.DataFrame) -> pd.DataFra
     """The direct intervals of a 0/1 share as ``svyciprop(method="logit")``: inside [0, 1], unlike Wald's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        table = design.proportion(indicator, by="ward_code", ci_method="logit")
+        table = design.proportion(indicator, by=["ward_code"], ci_method="logit")
     yes = table[pd.to_numeric(table[indicator], errors="coerce") == 1]
     bounds = yes.assign(ward_code=pd.to_numeric(yes["ward_code"]).astype(int)).set_index("ward_code")
     direct = direct.copy()
@@ -218,7 +220,7 @@ def api_rows(q: query.Query, kind: str = "", asked: str | None = None) -> dict:
 @bp.route("/<slug>/small-area")
 @role_required(Role.researcher)
 def small_area_page(slug: str):
-    q = query.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
+    q = database_results.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
     province = chosen_province(q, request.args.get("province"))
     result = compute(q, province)
     names = query.label(q, result.table[["ward_code"]].copy())["ward"] if not result.table.empty else []
@@ -245,7 +247,7 @@ def small_area_page(slug: str):
 @bp.route("/<slug>/small-area/chart.png")
 @role_required(Role.researcher)
 def small_area_chart(slug: str):
-    q = query.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
+    q = database_results.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
     result = compute(q, chosen_province(q, request.args.get("province")))
     if result.fit is None:
         return Response(status=404)
