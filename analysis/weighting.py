@@ -45,15 +45,19 @@ def base_weights(data: pd.DataFrame, stratum: str | None = None, population: Map
     return keys.map(pop).to_numpy(float) / keys.map(counts.rename(index=str)).to_numpy(float)
 
 
-def weight_diagnostics(weights: np.ndarray) -> dict[str, float]:
-    """Kish's deff from weighting ``n sum(w^2) / (sum w)^2``, effective n, and the weight range."""
+def weight_diagnostics(weights: np.ndarray, counts: np.ndarray | None = None) -> dict[str, float]:
+    """Kish's deff from weighting ``n sum(w^2) / (sum w)^2``, effective n, and the weight range. ``counts``: each
+    weight stands for that many rows of that weight (the cells of a cross-table), with the figures of those rows."""
     w = np.asarray(weights, dtype=float)
-    w = w[w > 0]
-    n = len(w)
-    deff = n * np.sum(w**2) / np.sum(w) ** 2
-    return {"n": float(n), "sum_weights": float(w.sum()), "kish_deff": float(deff), "effective_n": float(n / deff),
+    c = np.ones(len(w)) if counts is None else np.asarray(counts, dtype=float)
+    kept = (w > 0) & (c > 0)
+    w, c = w[kept], c[kept]
+    n, total = c.sum(), np.sum(c * w)
+    deff = n * np.sum(c * w**2) / total**2
+    mean = total / n
+    return {"n": float(n), "sum_weights": float(total), "kish_deff": float(deff), "effective_n": float(n / deff),
             "min": float(w.min()), "max": float(w.max()), "max_min_ratio": float(w.max() / w.min()),
-            "cv": float(w.std() / w.mean())}
+            "cv": float(np.sqrt(np.sum(c * (w - mean) ** 2) / n) / mean)}
 
 
 def trim_weights(design: SurveyDesign, upper: float | None = None, lower: float | None = None,

@@ -83,6 +83,8 @@ def test_pipeline_diagnostics() -> None:
     np.testing.assert_allclose(d["kish_deff"], 4 * 22 / 64)
     np.testing.assert_allclose(d["effective_n"], 64 / 22)
     assert (d["min"], d["max"], d["max_min_ratio"]) == (1.0, 4.0, 4.0)
+    cells = weight_diagnostics(np.array([1.0, 2.0, 4.0, 9.0]), counts=np.array([2, 1, 1, 0]))  # the same rows
+    assert cells == pytest.approx(d, rel=1e-14)
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -2,7 +2,7 @@
 prepared, reloads itself, then shows the table the database computed and its chart (the phone's narrow one on a
 phone), labelled with its time, in the reader's language, without pushing a phone's page sideways; its left-behind
 ranking words the cells furthest behind; its model-based ward estimates are linked from the table by ward and show
-every ward and their chart; a page not offered at that size says why under a short heading, with no
+every ward and their chart; its weighting page shows the steps of its weights; a page not offered at that size says why under a short heading, with no
 setting's name in it. With ``KHAOSAT_SCREENSHOTS=DIR`` the pages are saved there as PNG files."""
 
 from __future__ import annotations
@@ -74,7 +74,14 @@ def test_a_survey_too_large_for_memory_gets_its_results_from_the_database(live_a
     assert natural_width > 400 and page.evaluate("document.documentElement.scrollWidth") <= width
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"small-area-in-database-{width}-{lang}.png"), full_page=True)
-    answer = page.goto(f"{base}/research/digital-skills/weighting?lang={lang}")
+    page.goto(f"{base}/research/digital-skills/weighting?indicator=at_least_basic&by=sex&lang={lang}")
+    assert AS_OF[lang] in page.locator("p.as-of").inner_text()
+    tables = page.locator("table:has(th:text-is('n'))")  # the steps of the weights, then weighted vs unweighted
+    assert tables.nth(0).locator("tbody tr").count() == 3 and tables.nth(1).locator("tbody tr").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"weighting-in-database-{width}-{lang}.png"), full_page=True)
+    answer = page.goto(f"{base}/research/digital-skills/disclosure?lang={lang}")
     assert answer.status == 409
     assert page.locator("h1").inner_text() == HEADING[lang]
     assert SAYS[lang] in page.locator("p.error-message").inner_text()

@@ -6,6 +6,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -121,7 +122,7 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     assert f"{shown['estimate'] * 100:.1f}" in text
     vi = client.get(f"/research/{SLUG}?indicator=dsi_index&by=sex&lang=vi")
     assert vi.status_code == 200 and "cơ sở dữ liệu" in vi.get_data(as_text=True)
-    assert client.get(f"/research/{SLUG}/weighting?lang=en").status_code == 409
+    assert client.get(f"/research/{SLUG}/disclosure?lang=en").status_code == 409
     districts = client.get(f"/research/{SLUG}?indicator=at_least_basic&level=former_district&lang=vi")
     text = districts.get_data(as_text=True)
     assert districts.status_code == 200 and "Quận Ba Đình" in text and "Huyện Sóc Sơn" in text
@@ -285,6 +286,55 @@ def test_the_small_area_estimates_of_a_large_survey_are_the_design_in_memorys(ap
     assert "Số liệu tính đến" in vi and "Phường Hoàn Kiếm" in vi
     assert chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
     assert "Model-based (small-area) estimates for every ward" in results_page
+
+
+def test_the_weighting_page_of_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
+    """The weighting page of a survey over the threshold: the diagnostics of each step (n, effective n, design effect,
+    smallest and largest weight), made from the database's cross-table, and the weighted estimate beside the
+    unweighted one by sex, from the roll-up, are those of the design in memory; in each language."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    first = client.get(f"/research/{SLUG}/weighting?lang=en")
+    assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
+    _wait(app)
+    en = client.get(f"/research/{SLUG}/weighting?indicator=at_least_basic&by=sex&lang=en")
+    vi = client.get(f"/research/{SLUG}/weighting?indicator=dsi_index&lang=vi").get_data(as_text=True)
+    assert en.status_code == 200
+    page = en.get_data(as_text=True)
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+        offered = variables.indicators(query.load_instrument(SLUG), data, "en")
+        indicator = next(i for i in offered if i.name == "at_least_basic")
+        with app.test_request_context(query_string={"lang": "en"}):
+            q = query.read(SLUG, {"indicator": "at_least_basic", "by": "sex"}, data=data)
+            memory = results.unweighted_vs_weighted(data.frame, data.design, indicator, "sex",
+                                                    family=query.cell_family(q))
+    diagnostics = data.diagnostics
+    assert diagnostics["step"].tolist() == ["base", "raked", "trimmed"]
+    rows = _rows(page, "Effective n")
+    assert [r[0] for r in rows] == ["Design weights", "Calibrated", "Raked and trimmed"]
+    for row, step in zip(rows, diagnostics.itertuples(), strict=True):
+        assert row[1:] == [f"{step.n:,.0f}", f"{step.effective_n:,.0f}", f"{step.kish_deff:,.2f}", f"{step.min:,.1f}",
+                           f"{step.max:,.1f}", f"{step.max_min_ratio:,.1f}"], step.step
+    compared = _rows(page, "Unweighted")
+    assert len(compared) == len(memory) == 2
+    for row, want in zip(compared, memory.sort_values("sex").itertuples(), strict=True):
+        assert row[1] == f"{want.estimate * 100:.1f}" and row[3] == f"{want.unweighted * 100:.1f}"
+        assert row[4] == f"{want.difference * 100:+.1f}" and row[5] == f"{want.n:,}"
+    assert "Figures as of" in page and "These weights were made at" not in page
+    assert "Số liệu tính đến" in vi and "Hệ số thiết kế do gia quyền" in vi
+
+
+def _rows(page: str, header: str) -> list[list[str]]:
+    """The cells of each body row of the page's table whose head names ``header``, as text."""
+    for table in re.findall(r"<table>(.*?)</table>", page, flags=re.S):
+        head, _, body = table.partition("</thead>")
+        if header in head:
+            return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+                    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)]
+    raise AssertionError(f"no table with {header}")
 
 
 def test_who_is_left_behind_in_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):

@@ -161,24 +161,25 @@ def test_a_large_surveys_weighting_run_makes_only_the_cells_and_the_kept_rows(ap
 
 def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(app, load_demo, client, accounts,
                                                                                 tmp_path):
-    """Over the threshold the pages whose figures the database does not compute (the weighting page, and the API's
-    two streams side by side) answer 409 and why, in the reader's language, and queue no weighting run (before, every
-    visit queued a run that made only the cells, and the page said "being prepared" for ever); the results and
-    small-area pages and the API, whose figures the database computes (tests/web/test_estimates_in_database.py),
-    queue the one run; the full data file is still downloaded, with its weights."""
+    """Over the threshold the pages whose figures the database does not compute (the disclosure risk of the
+    protected files, and the API's two streams side by side) answer 409 and why, in the reader's language, and queue
+    no weighting run (before, every visit queued a run that made only the cells, and the page said "being prepared"
+    for ever); the results, small-area and weighting pages and the API, whose figures the database computes
+    (tests/web/test_estimates_in_database.py), queue the one run; the full data file is still downloaded, with its
+    weights."""
     load_demo(8)
     app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
                       KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
     accounts.login("researcher")
     for _ in range(2):
-        en = client.get(f"/research/{SLUG}/weighting?lang=en")
+        en = client.get(f"/research/{SLUG}/disclosure?lang=en")
         assert en.status_code == 409
         assert "more than 100 responses" in en.get_data(as_text=True)
-        assert "its results, who-is-left-behind and small-area pages show its indicators by area, sex and age band" \
-            in en.get_data(as_text=True)
+        assert "its results, who-is-left-behind, small-area and weighting pages show its indicators by area, sex and " \
+            "age band" in en.get_data(as_text=True)
         assert "An administrator can still download its full data file" in en.get_data(as_text=True)
         assert "KHAOSAT_" not in en.get_data(as_text=True)  # the README names the setting; the page does not
-    vi = client.get(f"/research/{SLUG}/weighting?lang=vi")
+    vi = client.get(f"/research/{SLUG}/disclosure?lang=vi")
     assert vi.status_code == 409 and "Khảo sát này có hơn 100 phiếu trả lời" in vi.get_data(as_text=True)
     api = client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index&streams=both&lang=en")
     assert api.status_code == 409 and "more than 100 responses" in str(api.get_json())
@@ -186,7 +187,7 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
         assert db.session().exec(select(func.count()).select_from(Job)).one() == 0
     assert client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index").status_code == 202
     assert client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index&estimator=fh").status_code == 202
-    for page in ("", "/small-area"):
+    for page in ("", "/small-area", "/weighting"):
         results = client.get(f"/research/{SLUG}{page}?lang=vi")
         assert results.status_code == 200 and "chuẩn bị" in results.get_data(as_text=True)
     with app.app_context():

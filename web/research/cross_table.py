@@ -48,7 +48,8 @@ class CrossTable:
     """The weighting cells of a survey's weighted responses."""
 
     #: stream, ward_code, province_code, sex, age_band (code text, None when missing), base_weight (adjusted for
-    #: non-response), n, response_id (-1, or the one response of a cell of its own)
+    #: non-response), stored_weight (the design weight stored, before that adjustment), n, response_id (-1, or the
+    #: one response of a cell of its own)
     cells: pd.DataFrame
     units: int  #: how many distinct PSUs the cells hold, counted up to 2
     columns: frozenset[str]  #: which of "sex" and "age_band" any response has (the table's columns)
@@ -114,6 +115,7 @@ def _adjusted(session: Session, grouped: pd.DataFrame, probability: bool) -> pd.
     stream is weighted, as :func:`web.research.weighting.with_nonresponse_factors`); those adjusted keep their
     ``response_id``, the others are cells like any."""
     grouped = grouped.astype({"base_weight": "float64", "n": "int64", "response_id": "int64"})
+    grouped["stored_weight"] = grouped["base_weight"]
     ids = grouped.loc[grouped["response_id"] >= 0, "response_id"].tolist()
     if not probability or not ids:
         return grouped.assign(response_id=-1)
@@ -147,8 +149,9 @@ def _coded(grouped: pd.DataFrame, derive: bool) -> pd.DataFrame:
 
 
 def _cells(grouped: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell (and per response of a cell of its own), its respondents counted."""
-    keys = ["stream", "ward_code", "province_code", "sex", "age_band", "base_weight", "response_id"]
+    """One row per cell (and per response of a cell of its own), its respondents counted (the stored weight is the
+    base weight but in a response's cell of its own)."""
+    keys = ["stream", "ward_code", "province_code", "sex", "age_band", "base_weight", "stored_weight", "response_id"]
     if grouped.empty:
         return pd.DataFrame(columns=[*keys, "n"])
     return grouped.groupby(keys, dropna=False, sort=False, as_index=False)["n"].sum()

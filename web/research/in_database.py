@@ -236,7 +236,7 @@ def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cell
     raked = bool(len(t)) and not np.allclose(t["weight"].to_numpy(dtype="float64"),
                                              t["base_weight"].to_numpy(dtype="float64"), rtol=1e-12, atol=0.0)
     note = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)], "as_of": as_of.isoformat(),
-            "slug": slug, "method": "raked" if raked else "base",
+            "slug": slug, "method": "raked" if raked else "base", "weights": cells.report,
             "stream": PROBABILITY if (t["stream"] == PROBABILITY).any() or not len(t) else NONPROBABILITY}
     return design(session, slug, key, stamp.newest, names).build_rollup(rollup_table(key), names, by=DOMAINS,
                                                                          note=note)
@@ -261,6 +261,12 @@ class Served:
     def method(self) -> str:
         """How the weights were made: "raked" (calibrated to the population) or "base" (design weights only)."""
         return self.rollup.note.get("method", "base")
+
+    @property
+    def weights(self) -> dict:
+        """How the weights were made (:attr:`web.research.weight_cells.Cells.report`): their diagnostics, problem and
+        wards not represented, for the weighting page."""
+        return self.rollup.note.get("weights", {})
 
     @property
     def token(self) -> tuple:
@@ -349,6 +355,19 @@ def estimate(served: Served, indicator: Indicator, by: list[str], min_cell: int 
     groups = None if family_groups is None else tuple(family_groups)
     return cached("derived", ("rollup_table", *served.token, indicator.name, tuple(by), min_cell, groups),
                   compute).copy()
+
+
+def unweighted_vs_weighted(served: Served, indicator: Indicator, by: str | None,
+                           family_groups: Sequence[str]) -> pd.DataFrame:
+    """The weighted estimate next to the unweighted mean of its respondents, by ``by`` or overall (the weighting
+    page's table, :func:`web.research.results.unweighted_vs_weighted` of a design in memory): the plain mean is the
+    roll-up's sum of values over its count of respondents."""
+    weighted = estimate(served, indicator, [by] if by else [], family_groups=family_groups)
+    total, count = Rollup.column(indicator.name, "sy"), Rollup.column(indicator.name, "nv")
+    sums = served.sums([total, count], [by] if by else [])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plain = (sums[total] / sums[count]).to_numpy(dtype="float64")
+    return results.beside(weighted, pd.Series(plain, index=sums[by]) if by else float(plain[0]), by)
 
 
 def _estimates(served: Served, indicator: Indicator, by: list[str]) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
+from dataclasses import dataclass
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlmodel import select
@@ -11,6 +13,7 @@ from analysis import left_behind
 from analysis.lazy import pandas as pd
 from analysis.rollup import RESPONDENTS
 from surveys import areas, collation
+from surveys.messages import Message
 from web import db, synthetic
 from web.auth import role_required
 from web.catalog import ward_names
@@ -32,7 +35,7 @@ from web.research import (
     weighting,
     weighting_jobs,
 )
-from web.research.raking import TRIM_RATIO
+from web.research.raking import TOO_FEW_UNITS, TRIM_RATIO
 from web.research.views import XLSX, export_attachment
 from web.research.weighting import chosen_margins, weight_warnings
 from web.sampling import nonresponse_report
@@ -275,9 +278,12 @@ def left_behind_download(slug: str, fmt: str):
 
 def compared(q: query.Query) -> pd.DataFrame | None:
     """The weighted estimate next to the unweighted one, by the query's group (the weighting page's table): computed
-    once per design (aside on a large one: 1 s at 1,000,000 responses) and again before new weights are served."""
-    if q.indicator is None or q.data.design is None or q.indicator.categorical:
+    once per design (aside on a large one: 1 s at 1,000,000 responses) and again before new weights are served; over
+    the in-memory limit, from the roll-up."""
+    if q.indicator is None or q.indicator.categorical or query.design(q) is None:
         return None
+    if q.figures is not None:
+        return in_database.unweighted_vs_weighted(q.figures, q.indicator, q.by or None, q.groups)
     query.viewed(q, compared)
     key = ("weighting", q.indicator, q.by, current_app.config["MIN_CELL_COUNT"])
     return q.data.derived(key, lambda: results.unweighted_vs_weighted(
@@ -287,10 +293,37 @@ def compared(q: query.Query) -> pd.DataFrame | None:
 query.DERIVED_BY["research.weighting_page"] = compared
 
 
+@dataclass(frozen=True)
+class Made:
+    """How the served weights were made, as the weighting page shows it: from the design in memory, or from the
+    report its weighting run kept with the roll-up of a survey over the in-memory limit."""
+
+    as_of: dt.datetime | None  #: when the data they were made from were read (UTC)
+    responses: int  #: how many responses they weigh
+    diagnostics: pd.DataFrame  #: one row per step (:attr:`web.research.weighting.Weighted.diagnostics`)
+    problem: Message | None  #: why they are not calibrated
+    unrepresented: tuple[int, ...]  #: wards with margins but no respondents
+    design: bool  #: whether there is a design (none with one sampling unit: no standard errors)
+
+
+def made(q: query.Query) -> Made:
+    """How the weights the query reads were made."""
+    if q.figures is None:
+        data = q.data
+        return Made(data.as_of, len(data.frame), data.diagnostics, data.problem, tuple(data.unrepresented_wards),
+                    data.design is not None)
+    report = q.figures.weights
+    found = report.get("problem")
+    problem = Message(found["code"], found["params"]) if found else None
+    return Made(q.figures.as_of, q.figures.responses, pd.DataFrame(report.get("diagnostics", [])), problem,
+                tuple(report.get("unrepresented", ())), problem != TOO_FEW_UNITS)
+
+
 @bp.route("/<slug>/weighting")
 @role_required(Role.researcher)
 def weighting_page(slug: str):
-    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
+    q = database_results.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
+    weights = made(q)
     wards, by_province = chosen_margins(db.session(), q.provinces)
     margins = by_province if not by_province.empty else wards
     comparison = compared(q)
@@ -308,10 +341,10 @@ def weighting_page(slug: str):
                    "by_sex_age": margins.groupby(["sex", "age_band"])["count"].sum().reset_index()}
     names = ward_names(db.session(), q.provinces)
     return render_template("research/weighting.html", q=q, instrument=q.instrument, comparison=comparison,
-                           nonresponse=_nonresponse(slug), ward_names=names,
-                           summary=summary, unrepresented=[names.get(c, str(c)) for c in q.data.unrepresented_wards],
-                           problem=render(q.data.problem) if summary or q.data.design is None else "",
-                           group_names=variables.GROUP_NAMES, warnings=weight_warnings(q.data.diagnostics),
+                           nonresponse=_nonresponse(slug), ward_names=names, made=weights,
+                           summary=summary, unrepresented=[names.get(c, str(c)) for c in weights.unrepresented],
+                           problem=render(weights.problem) if summary or not weights.design else "",
+                           group_names=variables.GROUP_NAMES, warnings=weight_warnings(weights.diagnostics),
                            trim_ratio=TRIM_RATIO, warn_ratio=weighting.WARN_RATIO,
                            warn_deff=weighting.WARN_DEFF, run=weighting_jobs.running(slug, q.provinces))
 

@@ -179,11 +179,17 @@ def unweighted_vs_weighted(frame: pd.DataFrame, design: SurveyDesign, indicator:
         return None
     weighted = estimate(design, indicator, [by] if by else [], min_cell, family)
     values = pd.to_numeric(frame[indicator.name], errors="coerce")
+    return beside(weighted, values.groupby(frame[by]).mean() if by else float(values.mean()), by)
+
+
+def beside(weighted: pd.DataFrame, plain: pd.Series | float, by: str | None) -> pd.DataFrame:
+    """The weighted estimates (:func:`estimate`'s table) with the unweighted mean of each row's domain beside them
+    (``plain``: by the values of ``by``, or the one whole-sample mean) and the difference; not shown where the
+    weighted one is suppressed."""
     if by:
-        plain = values.groupby(frame[by]).mean().rename("unweighted")
-        weighted = weighted.merge(plain, left_on=by, right_index=True, how="left")
+        weighted = weighted.merge(plain.rename("unweighted"), left_on=by, right_index=True, how="left")
     else:
-        weighted["unweighted"] = values.mean()
+        weighted["unweighted"] = plain
     weighted.loc[weighted["reliability"] == "suppressed", "unweighted"] = np.nan
     weighted["difference"] = weighted["estimate"] - weighted["unweighted"]
     return weighted

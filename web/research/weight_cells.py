@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from analysis import weight_diagnostics
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from surveys import areas
+from surveys.messages import Message
 from web.research import cross_table, raking, snapshots
 from web.research.weighting import (
     ON_BUILT,
@@ -58,6 +60,10 @@ class Cells:
     table: pd.DataFrame  #: the columns of :data:`KEY` and ``weight``
     single: dict[int, float] = field(default_factory=dict)  #: response id -> weight
     newest: int = 0
+    #: how they were made, for the weighting page (:func:`of_cross_table`'s, as JSON): ``diagnostics`` (one dict per
+    #: step, as :attr:`web.research.weighting.Weighted.diagnostics`), ``method``, ``level``, ``problem`` (a message's
+    #: code and params, or None) and ``unrepresented`` (wards with margins but no respondents)
+    report: dict = field(default_factory=dict)
 
     def weights(self, chunk: pd.DataFrame) -> pd.Series:
         """The final weight of each row of a chunk of :func:`web.tables.iter_frames` (NaN: not weighted)."""
@@ -208,7 +214,8 @@ def of_cross_table(session: Session, slug: str, provinces: areas.Provinces, stam
     """
     check_code_lists(session, slug, provinces)
     table = cross_table.read(session, slug, stamp.newest)
-    cells = table.cells.assign(weight=_weights(table, *chosen_margins(session, provinces)))
+    weights, report = _weighed(table, *chosen_margins(session, provinces))
+    cells = table.cells.assign(weight=weights)
     alone = cells["response_id"].to_numpy(dtype="int64") >= 0
     single = dict(zip(cells.loc[alone, "response_id"].astype("int64").tolist(),
                       cells.loc[alone, "weight"].astype("float64").tolist(), strict=True))
@@ -217,13 +224,36 @@ def of_cross_table(session: Session, slug: str, provinces: areas.Provinces, stam
                           "sex": kept["sex"].fillna("").astype(object), "age_band": kept["age_band"].fillna("")
                           .astype(object), "base_weight": kept["base_weight"].astype("float64"),
                           "weight": kept["weight"].astype("float64")}).reset_index(drop=True)
-    return Cells(found, single, stamp.newest)
+    return Cells(found, single, stamp.newest, report)
 
 
-def _weights(table: cross_table.CrossTable, margins: pd.DataFrame, by_province: pd.DataFrame) -> np.ndarray:
-    """Each cell's final weight; the base weight when the weights are not raked (as the design then keeps it)."""
-    base = table.cells["base_weight"].to_numpy(dtype="float64")
-    if table.cells.empty or raking.unweightable(table.units, margins, by_province, table.columns) is not None:
-        return base
-    made = raking.weigh(table.cells, margins, by_province)
-    return base if made.problem is not None else made.final
+def _weighed(table: cross_table.CrossTable, margins: pd.DataFrame,
+             by_province: pd.DataFrame) -> tuple[np.ndarray, dict]:
+    """Each cell's final weight (the base weight when the weights are not raked, as the design then keeps it), and
+    the report of how (:attr:`Cells.report`): the steps of :func:`web.research.weighting.calibrate`, each
+    diagnosed over the cells' respondents (a cell's weight counted once per respondent)."""
+    cells = table.cells
+    base, counts = cells["base_weight"].to_numpy(dtype="float64"), cells["n"].to_numpy(dtype="float64")
+    if cells.empty:
+        return base, _report([], "base")
+    steps = [{"step": "base", **weight_diagnostics(cells["stored_weight"].to_numpy(dtype="float64"), counts)}]
+    if (cells["response_id"] >= 0).any():  # some interviews' weights are adjusted for their class's non-response
+        steps.append({"step": "nonresponse", **weight_diagnostics(base, counts)})
+    problem = raking.unweightable(table.units, margins, by_province, table.columns)
+    if problem is not None:
+        return base, _report(steps, "base", problem)
+    made = raking.weigh(cells, margins, by_province)
+    if made.problem is not None:
+        return base, _report(steps, "base", made.problem, made.unrepresented)
+    if made.level == "ward":
+        steps.append({"step": "raked", **weight_diagnostics(made.raked, counts)})
+    steps.append({"step": "trimmed" if made.level == "ward" else "raked", **weight_diagnostics(made.final, counts)})
+    return made.final, _report(steps, "raked", None, made.unrepresented, made.level)
+
+
+def _report(steps: list[dict], method: str, problem: Message | None = None, unrepresented: tuple[int, ...] = (),
+            level: str = "ward") -> dict:
+    return {"diagnostics": steps, "method": method, "level": level, "unrepresented": [int(w) for w in unrepresented],
+            "problem": None if problem is None else {"code": problem.code,
+                                                     "params": {k: v if isinstance(v, int | float | str) else str(v)
+                                                                for k, v in problem.params.items()}}}
