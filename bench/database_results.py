@@ -1,5 +1,5 @@
 """The research pages of a survey over the in-memory limit computed by the database (results page and API, chart, table
-file, left-behind ranking and its file), over HTTP against gunicorn (2 workers) on PostgreSQL.
+file, left-behind ranking and its file, small-area estimates and their chart, the weighting page), over HTTP against gunicorn (2 workers) on PostgreSQL.
 
     python bench/database_results.py 1000000            # load (if needed) and measure
     python bench/database_results.py 1000000 --repeat 20
@@ -61,6 +61,10 @@ PAGES = {
     "left behind (score)": "/research/digital-skills/left-behind?indicator=dsi_index",
     "left behind (share)": "/research/digital-skills/left-behind?indicator=at_least_basic&all=1&page=3",
     "left behind (CSV)": "/research/digital-skills/left-behind.csv?indicator=at_least_basic",
+    "small area (share)": "/research/digital-skills/small-area?indicator=internet_user",
+    "small-area chart (PNG)": "/research/digital-skills/small-area/chart.png?indicator=internet_user",
+    "API estimator=fh": "/api/v1/results/digital-skills?indicator=dsi_index&estimator=fh",
+    "weighting, by sex": "/research/digital-skills/weighting?indicator=internet_user&by=sex",
 }
 
 
