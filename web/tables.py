@@ -102,7 +102,8 @@ def data_stamp(session: Session, slug: str) -> tuple[int, int] | None:
 
 
 @cache
-def _division_types() -> dict[int, str]:
+def division_types() -> dict[int, str]:
+    """Each ward's division type (phường, xã or đặc khu), by its code."""
     return {w.code: w.division_type for p in areas.provinces() for w in areas.wards(p.code)}
 
 
@@ -240,7 +241,7 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     if "birth_year" in frame.columns:
         year = pd.to_datetime(frame["submitted_at"], utc=True).dt.year
         frame["age_band"] = age_band(year - pd.to_numeric(frame["birth_year"], errors="coerce")).to_numpy()
-    division = pd.to_numeric(frame["ward_code"], errors="coerce").map(_division_types())
+    division = pd.to_numeric(frame["ward_code"], errors="coerce").map(division_types())
     frame["area_type"] = pd.Series(np.where(division == "phường", "urban", "rural"), index=frame.index,
                                    dtype=object).where(frame["ward_code"].notna(), None).infer_objects()
     return frame

@@ -203,3 +203,32 @@ def test_the_left_behind_ranking_from_the_rollups_groups_is_the_rows(engine, ind
         np.testing.assert_allclose(got[column], want[column], rtol=1e-9, atol=1e-12, err_msg=column)
     assert got.attrs["overall"] == pytest.approx(want.attrs["overall"], rel=1e-12)
     assert got.attrs["share"] is want.attrs["share"] is share
+
+
+def test_several_rollups_from_one_select_are_each_its_own(engine) -> None:
+    """Roll-ups of groupings not crossed with each other, made at once (one scan on PostgreSQL: GROUPING SETS;
+    a UNION ALL elsewhere), each equal to the roll-up made alone: its rows, sums and estimates."""
+    plain = _plain(engine)
+    alone = plain.build_rollup(engine.rollup, ["y", "used"], by=["commune", "sex"])
+    want = plain.with_rollup(alone).mean("y", by=["commune", "sex"])
+    other = f"{engine.rollup}_urban"
+    try:
+        both = plain.build_rollups([(engine.rollup, ["commune", "sex"]), (other, ["province", "urban"])],
+                                   ["y", "used"])
+        assert [r.table for r in both] == [engine.rollup, other]
+        assert both[0].keys == alone.keys and both[0].rows == both[1].rows == alone.rows == len(_sample())
+        assert both[0].groups == alone.groups and both[0].binary == alone.binary == ("used",)
+        sample = _sample()
+        assert both[1].groups == len(sample.drop_duplicates(["stratum", "commune", "province", "urban"]))
+        _same(plain.with_rollup(both[0]).mean("y", by=["commune", "sex"]), want, ["commune", "sex"], SAME)
+        urban = plain.with_rollup(both[1])
+        _same(urban.mean("y", by="urban"), plain.mean("y", by="urban"), ["urban"], SAME)
+        _same(urban.proportion("used", by="province"), plain.proportion("used", by="province"), ["province", "used"],
+              SAME)
+        with engine.connect() as conn:
+            tables = sqlalchemy.inspect(conn).get_table_names()
+        assert f"{engine.rollup}__sets" not in tables and f"{other}__new" not in tables
+    finally:
+        with engine.begin() as conn:
+            for table in (other, f"{other}__about"):
+                conn.execute(sqlalchemy.text(f'DROP TABLE IF EXISTS "{table}"'))

@@ -34,6 +34,7 @@ from web.research import (
 pytestmark = pytest.mark.both_backends  # the join reads JSON in each dialect's own way
 
 SLUG = "digital-skills"
+OTHERS = ("area_type", "ethnicity", "urban_rural", "education", "income")  #: the demo's groups besides sex and age band
 
 
 def _made(app):
@@ -51,7 +52,8 @@ def _made(app):
         downloads.keep_rows(SLUG)
         assert in_database.stale_rows(session, SLUG, stamp.newest) == 0
         levels = [in_database.level_column("dsi_level", code) for code in "012345"]
-        served = in_database.design(session, SLUG, key, stamp.newest, ["at_least_basic", "dsi_index", *levels])
+        served = in_database.design(session, SLUG, key, stamp.newest, ["at_least_basic", "dsi_index", *levels],
+                                    OTHERS)
         rows = pd.read_sql_query(text(served.relation), session.connection())
     return data, served, rows
 
@@ -64,8 +66,10 @@ def test_the_database_gives_every_response_of_the_design_its_weight_and_groups(a
     mine = rows.set_index("response_id").sort_index()
     assert mine.index.tolist() == memory.index.tolist()
     assert mine["weight"].to_numpy() == pytest.approx(memory["weight"].to_numpy(), rel=1e-9)
-    for name in ("stratum", "psu", "sex", "age_band"):
-        assert mine[name].tolist() == memory[name].astype(object).where(memory[name].notna(), None).tolist(), name
+    for name in ("stratum", "psu", "sex", "age_band", *OTHERS):
+        assert mine[name].astype(object).where(mine[name].notna(), None).tolist() == \
+            memory[name].astype(object).where(memory[name].notna(), None).tolist(), name
+    assert all(mine[name].nunique() >= 2 for name in OTHERS)
     assert mine["ward_code"].astype("int64").tolist() == memory["ward_code"].astype("int64").tolist()
     assert mine["province_code"].astype("int64").tolist() == memory["province_code"].astype("int64").tolist()
     assert mine["dsi_index"].to_numpy() == pytest.approx(memory["dsi_index"].to_numpy(dtype=float), nan_ok=True)
@@ -76,7 +80,8 @@ def test_the_database_gives_every_response_of_the_design_its_weight_and_groups(a
         assert mine[f"dsi_level={code}"].to_numpy(dtype=float) == pytest.approx(want, nan_ok=True), code
 
 
-@pytest.mark.parametrize("by", [["ward_code"], ["province_code"], ["former_district"], ["sex", "age_band"], []])
+@pytest.mark.parametrize("by", [["ward_code"], ["province_code"], ["former_district"], ["sex", "age_band"], [],
+                                ["education"], ["ward_code", "area_type"], ["province_code", "urban_rural"]])
 def test_a_share_and_a_score_are_the_designs_in_memory(app, load_demo, by):
     load_demo(8)
     data, served, _ = _made(app)
@@ -129,8 +134,53 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     memory = data.design.proportion("at_least_basic", by="former_district", ci_method="logit")
     shown = memory[memory["at_least_basic"] == 1].sort_values("n", ascending=False).iloc[0]
     assert f"{shown['estimate'] * 100:.1f}".replace(".", ",") in text
-    for bad in ("by=education", "by=nope", "level=%3Cscript%3E", "indicator=%27%3B--"):
+    for bad in ("by=sex&by2=education", "by=nope", "level=%3Cscript%3E", "indicator=%27%3B--"):
         assert client.get(f"/research/{SLUG}?{bad}&lang=en").status_code == 404, bad  # not offered at this size
+
+
+def test_other_groups_of_a_large_survey_are_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
+    """Education, ethnicity, income, urban/rural as answered and the ward's type, each in a roll-up of its own by area
+    (one scan with the others): a share and a score by each group, and by ward and group, are those of the design in
+    memory (estimate, interval, n, and people for a share); a group is not crossed with sex or age band at this size
+    (404 on the page, 422 on the API), and the page names its values in each language."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    client.get(f"/research/{SLUG}?lang=en")
+    _wait(app)
+    with app.test_request_context():
+        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+    compared = {"province": 0, "ward": 0}
+    for group in OTHERS:
+        for name, level in (("at_least_basic", "province"), ("dsi_index", "ward")):
+            body = client.get(f"/api/v1/results/{SLUG}?indicator={name}&by={group}&level={level}").get_json()
+            assert body["by"] == [group] and body["computed"] == "database", (group, name)
+            keys = [group] if level == "province" else ["ward_code", group]
+            design = data.design
+            memory = (design.proportion(name, by=keys, ci_method="logit") if name == "at_least_basic"
+                      else design.mean(name, by=keys))
+            if name == "at_least_basic":
+                memory = memory[pd.to_numeric(memory[name]) == 1]
+            memory = memory.assign(**{k: memory[k].map(lambda v: str(weighting.code(v))) for k in keys})
+            shown = pd.DataFrame([r for r in body["rows"] if r["reliability"] != "suppressed"])
+            assert len(shown) >= 2 or level == "ward", (group, name)  # ethnicity by ward: every minority cell small
+            compared[level] += len(shown)
+            if shown.empty:
+                continue
+            shown = shown.assign(**{k: shown[k].map(lambda v: str(weighting.code(v))) for k in keys})
+            both = shown.merge(memory, on=keys, suffixes=("", "_memory"))
+            assert len(both) == len(shown), (group, name)
+            for column in ("estimate", "ci_low", "ci_high", "n"):
+                assert both[column].to_numpy(dtype=float) == pytest.approx(
+                    both[f"{column}_memory"].to_numpy(dtype=float), rel=1e-9, nan_ok=True), (group, name, column)
+    assert compared["province"] >= 10 and compared["ward"] >= 50
+    assert client.get(f"/research/{SLUG}?indicator=dsi_index&by=sex&by2=education&lang=en").status_code == 404
+    assert client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index&by=education&by2=age_band").status_code == 422
+    en = client.get(f"/research/{SLUG}?indicator=at_least_basic&by=area_type&lang=en").get_data(as_text=True)
+    vi = client.get(f"/research/{SLUG}?indicator=at_least_basic&by=area_type&lang=vi").get_data(as_text=True)
+    assert '<option value="education"' in en and "Urban wards (phường)" in en and "Rural communes (xã)" in en
+    assert "Phường (đô thị)" in vi and "Xã (nông thôn)" in vi
 
 
 def test_a_categorical_indicator_of_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
@@ -210,7 +260,7 @@ def test_the_chart_and_table_files_of_a_large_survey_come_from_the_database(app,
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     page = client.get(f"/research/{SLUG}?{asked}&lang=en").get_data(as_text=True)
     assert "/chart.png?" in page and "/table.xlsx?" in page and "Charts, rankings" not in page
-    assert client.get(f"/research/{SLUG}/table.csv?by=education&lang=en").status_code == 404
+    assert client.get(f"/research/{SLUG}/table.csv?by=age_band&by2=education&lang=en").status_code == 404
     with app.app_context():
         exported = db.session().exec(select(AuditEvent.target).where(AuditEvent.action == "export")).all()
     assert any(name.endswith(".csv") for name in exported) and any(name.endswith(".xlsx") for name in exported)

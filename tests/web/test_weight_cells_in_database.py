@@ -175,8 +175,8 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
         en = client.get(f"/research/{SLUG}/disclosure?lang=en")
         assert en.status_code == 409
         assert "more than 100 responses" in en.get_data(as_text=True)
-        assert "its results, who-is-left-behind, small-area and weighting pages show its indicators by area, sex and " \
-            "age band" in en.get_data(as_text=True)
+        assert "its results, who-is-left-behind, small-area and weighting pages show its indicators by area and " \
+            "group" in en.get_data(as_text=True)
         assert "An administrator can still download its full data file" in en.get_data(as_text=True)
         assert "KHAOSAT_" not in en.get_data(as_text=True)  # the README names the setting; the page does not
     vi = client.get(f"/research/{SLUG}/disclosure?lang=vi")

@@ -185,8 +185,9 @@ def _results_path() -> dict[str, Any]:
         "as_of": _nullable("string"), "updating": {"type": "boolean"},
         "computed": {"type": "string", "enum": ["database"],
                      "description": "Present for a survey over the server's in-memory limit: its figures come from "
-                                    "a roll-up in the database (share and score indicators, by area, sex and age "
-                                    "band, and the model-based ward estimates of `estimator=fh`; `streams=both` answers 409 at that size)"},
+                                    "a roll-up in the database (by area, sex and age band, or by area and another "
+                                    "group, and the model-based ward estimates of `estimator=fh`; `streams=both` "
+                                    "answers 409 at that size)"},
         "synthetic": {"type": "boolean", "description": "True when the data are the synthetic demo"},
         "notice": {"type": "string", "description": "With synthetic: the notice to show beside the numbers"}}}
     return {"/api/v1/results/{slug}": {"get": {

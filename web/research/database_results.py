@@ -3,13 +3,15 @@
 Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` responses the weighted design is not made in memory
 (:class:`web.research.weighting.TooLarge`); the results page and ``/api/v1/results/<slug>`` then read the survey's
 roll-up in the database (:mod:`web.research.in_database`): every share, score and categorical indicator (a level's
-share from its 0/1 column), by the whole area, province or ward, by sex and age band, with the same intervals,
+share from its 0/1 column), by the whole area, province or ward, by sex and age band or by another group (each in a
+roll-up of its own by area, not crossed with sex or age band), with the same intervals,
 reliability flags and suppression as a survey weighed in memory; by former district too where the province has
 its conversion table. The first view queues the weighting run that makes
 the roll-up and says it is being prepared; a roll-up older only by new responses is served labelled with its time
 while a new run adds them. Its chart and the table's CSV and XLSX are drawn from the same table, and its left-behind
-ranking from the same roll-up (:mod:`web.research.ranking`); :func:`read_or_404` reads the question of each. Other
-groups and the other research pages are not offered at this size (they answer 409 and say so).
+ranking from the same roll-up (:mod:`web.research.ranking`), its small-area and weighting pages too;
+:func:`read_or_404` reads the question of each. The other research pages are not offered at this size (they answer
+409 and say so).
 """
 
 from __future__ import annotations
@@ -49,9 +51,12 @@ def read(slug: str, args, figures: in_database.Served, *, api: bool = False) -> 
     instrument = query.load_instrument(slug)
     provinces = survey_provinces(db.read_session(), slug)
     levels = tuple(lv for lv in query.offered_levels(provinces) if lv in LEVELS)
-    return query.asked(slug, instrument, None, args, in_database.offered(figures, instrument, language()),
-                       in_database.groups(figures), levels, provinces, api=api, pending=figures.pending,
-                       figures=figures)
+    asked = query.asked(slug, instrument, None, args, in_database.offered(figures, instrument, language()),
+                        in_database.groups(figures), levels, provinces, api=api, pending=figures.pending,
+                        figures=figures)
+    if figures.covering(asked.columns) is None:  # another group is not crossed with sex or age band at this size
+        raise query.BadQuery("by2")
+    return asked
 
 
 def read_or_404(slug: str, args) -> query.Query:

@@ -17,7 +17,8 @@ weight here until the next weighting run renders it again; :func:`stale_rows` co
 
 The pages read a roll-up (:mod:`analysis.rollup`), not the rows: the survey's weighting run (:func:`refresh`)
 sums every share and score indicator, and each level of a categorical one as a 0/1 indicator of its own
-(:func:`level_column`), per stratum x PSU x ward x sex x age band in one scan, and
+(:func:`level_column`), per stratum x PSU x ward x sex x age band in one scan (which also makes a roll-up by area
+and each of :data:`OTHER_GROUPS`: :func:`group_table`, :meth:`Served.covering`), and
 :func:`served` attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a
 few hundred thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
 older only by new responses (then labelled with its time, a new run queued); an exclusion or new margins make it
@@ -32,7 +33,7 @@ import datetime as dt
 import hashlib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Float, String, and_, case, cast, delete, func, insert, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import JSONB
@@ -50,13 +51,17 @@ from web.cache import cached
 from web.models import Response, ResponseCsv, WeightCell
 from web.privacy.suppression import table_family
 from web.research import derived, results, weighting
-from web.research.variables import Indicator
+from web.research.variables import GROUP_NAMES, Indicator
 from web.research.weight_cells import Cells
 from web.research.weighting import Stamp, data_stamp_of, snapshot_key
-from web.tables import NONPROBABILITY, PROBABILITY, kept_responses, survey_versions
+from web.tables import NONPROBABILITY, PROBABILITY, division_types, kept_responses, survey_versions
 
 #: the domains a design estimated by the database offers, besides the whole area
 DOMAINS = ("ward_code", "province_code", "former_district", "sex", "age_band")
+AREAS = ("ward_code", "province_code", "former_district")  #: the area levels every roll-up holds
+#: the other groups, each in a roll-up of its own by area (:func:`group_table`), not crossed with sex and age band: the
+#: ward's type (phường or xã), and the answers of those names
+OTHER_GROUPS = ("area_type", "ethnicity", "urban_rural", "education", "disability", "income")
 
 
 def publish(session: Session, key: str, cells: Cells, provinces: areas.Provinces) -> int:
@@ -132,18 +137,33 @@ def _column(dialect: str, document, name: str):
     return _number(dialect, document, name)
 
 
-def relation(session: Session, slug: str, key: str, newest: int, indicators: Sequence[str]) -> str:
+def relation(session: Session, slug: str, key: str, newest: int, indicators: Sequence[str],
+             groups: Sequence[str] = ()) -> str:
     """The ``SELECT`` (text, values inlined) of the served design's rows of ``slug``: responses up to id ``newest``
     given their weight by the cells :func:`publish` wrote under ``key``, with ``indicators`` read from their
-    derived values. Made once for the same survey versions, data and indicators (compiling it took 0.2 s of a
-    request's CPU for 66 indicators)."""
+    derived values and ``groups`` (of :data:`OTHER_GROUPS`) as code text. Made once for the same survey versions,
+    data, indicators and groups (compiling it took 0.2 s of a request's CPU for 66 indicators)."""
     engine = session.get_bind()
     versions = tuple(version_id for version_id, _ in survey_versions(session, slug))
-    return cached("derived", ("relation", engine.dialect.name, slug, key, newest, tuple(indicators), versions),
-                  lambda: _relation(engine, key, newest, indicators, versions))
+    return cached("derived", ("relation", engine.dialect.name, slug, key, newest, tuple(indicators), tuple(groups),
+                              versions),
+                  lambda: _relation(engine, key, newest, indicators, versions, groups))
 
 
-def _relation(engine, key: str, newest: int, indicators: Sequence[str], versions: Sequence[int]) -> str:
+def _group(dialect: str, document, answers, name: str):
+    """The group ``name`` of a response as code text: the ward's type (urban for a phường, rural for a xã or special
+    zone, as :mod:`web.tables` derives it), else the derived value or answer of that name (NULL when it has none)."""
+    if name == "area_type":
+        urban = sorted(code for code, kind in division_types().items() if kind == "phường")
+        return case((Response.__table__.c.ward_code.in_(urban), literal("urban")), else_=literal("rural"))
+    if dialect == "postgresql":
+        return func.coalesce(document.op("->>")(literal(name)), answers.op("->>")(literal(name)))
+    path = f'$."{name}"'
+    return func.coalesce(cast(func.json_extract(document, path), String), cast(func.json_extract(answers, path), String))
+
+
+def _relation(engine, key: str, newest: int, indicators: Sequence[str], versions: Sequence[int],
+              groups: Sequence[str] = ()) -> str:
     r, kept = Response.__table__, ResponseCsv.__table__
     cell, alone = WeightCell.__table__.alias("cell"), WeightCell.__table__.alias("alone")
     weight = func.coalesce(alone.c.weight, cell.c.weight)
@@ -156,10 +176,11 @@ def _relation(engine, key: str, newest: int, indicators: Sequence[str], versions
                weight.label("weight")]
     joined = r.join(kept, kept.c.response_id == r.c.id)
     document = r.c.scores
-    if engine.dialect.name == "postgresql" and indicators:
+    if engine.dialect.name == "postgresql" and (indicators or set(groups) - {"area_type"}):
         parsed = select(cast(r.c.scores, JSONB).label("doc")).correlate(r).offset(0).lateral("parsed")  # once a row
         joined, document = joined.join(parsed, true()), parsed.c.doc
     columns += [_column(engine.dialect.name, document, name).label(name) for name in indicators]
+    columns += [_group(engine.dialect.name, document, r.c.answers, name).label(name) for name in groups]
     joined = (joined
               .outerjoin(alone, and_(alone.c.key == key, alone.c.response_id == r.c.id))
               .outerjoin(cell, and_(cell.c.key == key, cell.c.response_id == -1, cell.c.stream == kept.c.stream,
@@ -187,9 +208,10 @@ def stale_rows(session: Session, slug: str, newest: int) -> int:
     return int(session.execute(query).scalar_one())
 
 
-def design(session: Session, slug: str, key: str, newest: int, indicators: Sequence[str]) -> SqlDesign:
+def design(session: Session, slug: str, key: str, newest: int, indicators: Sequence[str],
+           groups: Sequence[str] = ()) -> SqlDesign:
     """The served design of ``slug`` in the database, as the design in memory is specified."""
-    return SqlDesign(session.get_bind(), relation(session, slug, key, newest, indicators), weights="weight",
+    return SqlDesign(session.get_bind(), relation(session, slug, key, newest, indicators, groups), weights="weight",
                      strata="stratum", psu="psu", lonely_psu="adjust")
 
 
@@ -199,6 +221,19 @@ ROLLUP_PREFIX = "khaosat_rollup_"
 def rollup_table(key: str) -> str:
     """The name of the roll-up table of the survey whose snapshot key is ``key``."""
     return ROLLUP_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def group_table(key: str, group: str) -> str:
+    """The name of the roll-up by area and ``group`` (one of :data:`OTHER_GROUPS`) of the survey of ``key``."""
+    return f"{rollup_table(key)}_{group}"
+
+
+def other_groups(instrument: surveys.Instrument, indicators: Sequence[str]) -> list[str]:
+    """The groups of :data:`OTHER_GROUPS` a survey's responses can have: the ward's type, and the answers its
+    instrument asks, but those that are also among its roll-up's ``indicators`` (a 0/1 answer such as disability:
+    a roll-up's column holds one or the other)."""
+    asked = {v.name for v in instrument.variables} - set(indicators)
+    return [g for g in OTHER_GROUPS if g == "area_type" or g in asked]
 
 
 LEVEL = "="  #: between a categorical indicator's name and a level's code in the roll-up's name of that level
@@ -238,8 +273,10 @@ def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cell
     note = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)], "as_of": as_of.isoformat(),
             "slug": slug, "method": "raked" if raked else "base", "weights": cells.report,
             "stream": PROBABILITY if (t["stream"] == PROBABILITY).any() or not len(t) else NONPROBABILITY}
-    return design(session, slug, key, stamp.newest, names).build_rollup(rollup_table(key), names, by=DOMAINS,
-                                                                         note=note)
+    others = other_groups(instrument, names)
+    note["groups"] = others
+    tables = [(rollup_table(key), DOMAINS), *((group_table(key, g), (*AREAS, g)) for g in others)]
+    return design(session, slug, key, stamp.newest, names, others).build_rollups(tables, names, note=note)[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,6 +288,16 @@ class Served:
     stamp: Stamp  #: the data it was made from
     as_of: dt.datetime  #: when those data were read (UTC)
     pending: bool  #: newer responses have arrived since (a run will add them)
+    others: tuple[Rollup, ...] = ()  #: the roll-ups by area and one other group each (:data:`OTHER_GROUPS`)
+
+    def covering(self, columns: Sequence[str]) -> Served | None:
+        """The figures of the roll-up holding every one of ``columns`` (an area level and groups): these, or those by
+        area and another group (:func:`group_table`); None where no roll-up crosses them (another group by sex)."""
+        wanted = {c for c in columns if c}
+        if wanted <= set(self.rollup.keys):
+            return self
+        found = next((r for r in self.others if wanted <= set(r.keys)), None)
+        return None if found is None else replace(self, design=self.design.with_rollup(found), rollup=found, others=())
 
     @property
     def stream(self) -> str:
@@ -305,8 +352,14 @@ def served(session: Session, slug: str, provinces: areas.Provinces) -> Served | 
                                                                                                       provinces)
     if theirs != now and not theirs.only_newer(now):
         return None
-    made = design(session, slug, key, theirs.newest, rollup.indicators).with_rollup(rollup)
-    return Served(made, rollup, theirs, dt.datetime.fromisoformat(note["as_of"]), theirs != now)
+    others = []
+    for group in note.get("groups", ()):
+        try:
+            others.append(open_rollup(engine, group_table(key, group), engine.dialect.identifier_preparer.quote))
+        except SQLAlchemyError:  # made by an older version of this code: that group is not offered
+            continue
+    made = design(session, slug, key, theirs.newest, rollup.indicators, note.get("groups", ())).with_rollup(rollup)
+    return Served(made, rollup, theirs, dt.datetime.fromisoformat(note["as_of"]), theirs != now, tuple(others))
 
 
 def offered(served: Served, instrument: surveys.Instrument, lang: str) -> list[Indicator]:
@@ -336,9 +389,15 @@ def counted_column(served: Served, name: str) -> str:
 
 
 def groups(served: Served) -> list[str]:
-    """The groups of the roll-up with data (sex, age band)."""
+    """The groups with data, in the order the pages in memory offer them (:data:`web.research.variables.GROUP_NAMES`):
+    sex and age band, crossed in the roll-up, and each of :data:`OTHER_GROUPS` in its own."""
     present = served.sums(["nr"], ["sex", "age_band"])
-    return [g for g in ("sex", "age_band") if present[g].notna().any()]
+    found = {g for g in ("sex", "age_band") if present[g].notna().any()}
+    for rollup in served.others:
+        group = rollup.keys[-1]
+        if served.covering([group]).sums(["nr"], [group])[group].notna().any():
+            found.add(group)
+    return [g for g in GROUP_NAMES if g in found]
 
 
 def estimate(served: Served, indicator: Indicator, by: list[str], min_cell: int | None = None,
@@ -347,9 +406,10 @@ def estimate(served: Served, indicator: Indicator, by: list[str], min_cell: int 
     gives it from a design in memory: reliability flagged, cells with fewer than ``min_cell`` respondents (default:
     ``MIN_CELL_COUNT``) suppressed and, with ``family_groups``, those the protected tables hide besides them."""
     by = [b for b in by if b]
+    served = served.covering(by)
 
     def compute() -> pd.DataFrame:
-        protect = family(served, indicator.name, family_groups) if family_groups is not None else None
+        protect = None if family_groups is None else family(served, indicator.name, family_groups)
         return results.finished(_estimates(served, indicator, by), indicator, by, min_cell, family=protect)
 
     groups = None if family_groups is None else tuple(family_groups)
@@ -364,7 +424,7 @@ def unweighted_vs_weighted(served: Served, indicator: Indicator, by: str | None,
     roll-up's sum of values over its count of respondents."""
     weighted = estimate(served, indicator, [by] if by else [], family_groups=family_groups)
     total, count = Rollup.column(indicator.name, "sy"), Rollup.column(indicator.name, "nv")
-    sums = served.sums([total, count], [by] if by else [])
+    sums = served.covering([by]).sums([total, count], [by] if by else [])
     with np.errstate(invalid="ignore", divide="ignore"):
         plain = (sums[total] / sums[count]).to_numpy(dtype="float64")
     return results.beside(weighted, pd.Series(plain, index=sums[by]) if by else float(plain[0]), by)
@@ -419,14 +479,17 @@ def _population(served: Served, name: str, by: list[str], rows: pd.DataFrame) ->
 
 
 def family(served: Served, name: str, family_groups: Sequence[str]):
-    """The protected tables of the indicator over the roll-up's counts of its respondents (made once per roll-up)."""
+    """The protected tables of the indicator over the roll-up's counts of its respondents (made once per roll-up): by
+    area, sex and age band; by area and another group over the roll-up of that group, which holds its tables (one
+    group each: another group is not crossed with sex or age band at this size)."""
     def build():
         areas_held = [c for c in ("province_code", "former_district", "ward_code") if c in served.rollup.keys]
-        columns = [*areas_held, *[g for g in family_groups if g in ("sex", "age_band")]]
+        held = [g for g in family_groups if g in served.rollup.keys]
+        columns = [*areas_held, *held]
         counted = Rollup.column(counted_column(served, name), "nv")
         counts = served.sums([counted], columns)
         records = counts[counts[counted] > 0]
-        return table_family(records[columns], list(family_groups), counts=records[counted].to_numpy(dtype="int64"))
+        return table_family(records[columns], held, counts=records[counted].to_numpy(dtype="int64"))
 
     return cached("derived", ("rollup_family", *served.token, name, tuple(family_groups)), build)
 

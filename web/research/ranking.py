@@ -108,7 +108,10 @@ def _ranked(q: query.Query, column: str) -> pd.DataFrame:
 
 
 def _groups(q: query.Query) -> list[str]:
-    """The groups the ranking crosses (urban/rural as answered is left out where the ward type is known)."""
+    """The groups the ranking crosses (urban/rural as answered is left out where the ward type is known); over the
+    in-memory limit, those its roll-up crosses (sex and age band)."""
+    if q.figures is not None:
+        return [g for g in q.groups if g in q.figures.rollup.keys]
     return [g for g in q.groups if g != "urban_rural" or "area_type" not in q.groups]
 
 
@@ -233,7 +236,7 @@ def left_behind_page(slug: str):
         return redirect(url_for("research.small_area_page", slug=slug, indicator=q.indicator.name if q.indicator else None))
     q.offered = [i for i in q.offered if not i.categorical]  # a distribution has no ranking
     area, group = request.args.get("area", ""), request.args.get("group", "")
-    if group and group not in q.groups:
+    if group and group not in _groups(q):
         abort(404)
     report = _cached_ranking(q)
     report = pd.DataFrame() if report is None else report  # read, not changed: no copy
@@ -253,7 +256,7 @@ def left_behind_page(slug: str):
                            whole=query.whole_label(q.provinces),
                            compared=sentences.comparison(q.provinces)["whole"],
                            total=len(shown), flagged=int(report["left_behind"].sum()) if len(report) else 0,
-                           area=area, group=group, wards=[(c, names.get(c, str(c))) for c in present],
+                           area=area, group=group, groups=_groups(q), wards=[(c, names.get(c, str(c))) for c in present],
                            group_names=variables.GROUP_NAMES, page=page, pages=pages, page_args=args,
                            show_all=request.args.get("all") == "1", overall=report.attrs.get("overall"),
                            dropped=report.attrs.get("duplicates_dropped", 0),
