@@ -7,11 +7,13 @@ import re
 
 import pandas as pd
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
-from web import db
+from tests.web.test_weighting_jobs import _wait
+from web import catalog, db
 from web.auth import hash_password
-from web.models import User, WardAssignment
+from web.models import Response, User, WardAssignment
+from web.research import brief, database_results, query, weighting
 from web.research.weighting import weighted
 
 
@@ -105,3 +107,51 @@ def test_an_admin_assigns_a_ward_to_a_ward_official(app, client, demo):
     with app.app_context():
         assert db.session().exec(select(WardAssignment.ward_code).where(WardAssignment.user_id == official.id)
                                  ).all() == [mine]
+
+
+@pytest.mark.both_backends
+def test_the_brief_of_a_survey_over_the_in_memory_limit_is_the_design_in_memorys(app, client, accounts, demo,
+                                                                                   tmp_path):
+    """Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` the brief reads the roll-up in the database: the ward's
+    respondents, each headline indicator's estimate, interval, people and n, and the city's value, are those of
+    the design in memory; it says so when its figures are being prepared, and a ward official reads their own."""
+    with app.app_context():  # the wards with the most responses, read without weighing them in memory
+        counted = db.session().exec(select(Response.ward_code, func.count()).group_by(Response.ward_code)
+                                    .order_by(func.count().desc(), Response.ward_code)).all()
+    ward, other = int(counted[0][0]), int(counted[1][0])
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    accounts.login("researcher")
+    first = client.get(f"/research/digital-skills/ward/{ward}?lang=en")
+    assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
+    _wait(app)
+    en = client.get(f"/research/digital-skills/ward/{ward}?lang=en").get_data(as_text=True)
+    assert "Figures as of" in en and "Groups furthest behind" in en
+    with app.test_request_context(query_string={"lang": "en"}):
+        data = weighting.build(db.session(), "digital-skills", catalog.survey_provinces(db.session(), "digital-skills"))
+        memory = brief.lines(query.read("digital-skills", {}, data=data), ward)
+        respondents = int((data.frame["ward_code"] == ward).sum())
+    assert f"{respondents} residents of the ward answered" in en
+    rows = {" ".join(r[0]): r for r in _cells(en)}
+    shown = [line for line in memory if line.estimate is not None]
+    assert len(shown) >= 2 and any(line.share for line in shown) and not all(line.share for line in shown)
+    for line in shown:
+        row = rows[str(line.label)]
+        if line.share:
+            assert row[1] == [f"{line.estimate * 100:.0f}%", f"{line.ci_low * 100:.0f}%", "–",
+                              f"{line.ci_high * 100:.0f}%"], line.label
+            assert row[2] == ["≈", f"{line.people:,.0f}", f"{line.people_low:,.0f}", "–", f"{line.people_high:,.0f}"]
+        assert row[-1] == [str(line.n)], line.label
+    with app.test_request_context(query_string={"lang": "en"}):
+        figures = database_results.served("digital-skills")
+        served = brief.lines(database_results.read("digital-skills", {}, figures), ward)
+    for got, want in zip(served, memory, strict=True):
+        assert (got.label, got.n, got.share) == (want.label, want.n, want.share)
+        for name in ("estimate", "ci_low", "ci_high", "city", "people"):
+            if getattr(want, name) is None:  # a cell too small to show, or no count of people for a score
+                assert getattr(got, name) is None, (want.label, name)
+            else:
+                assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-9), (want.label, name)
+    _official(app, client, ward)
+    assert client.get(f"/research/digital-skills/ward/{ward}?lang=vi").status_code == 200
+    assert client.get(f"/research/digital-skills/ward/{other}?lang=vi").status_code == 403

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
+from tests.web.test_weighting_jobs import _wait
 from web import db
 from web.admin.views import province_wards
-from web.models import User, WardAssignment
+from web.models import Response, User, WardAssignment
 from web.research.weighting import weighted
 
 
@@ -88,3 +89,29 @@ def test_a_supervisor_without_wards_is_told_so(app, accounts, demo):
     supervisor = _supervisor(app, accounts, [])
     page = supervisor.get("/research/digital-skills/my-wards?lang=en").get_data(as_text=True)
     assert "No ward is assigned to you yet." in page and "results-table" not in page
+
+
+def test_over_the_in_memory_limit_a_supervisor_sees_the_databases_figures_for_their_wards(app, accounts, client,
+                                                                                          load_demo, tmp_path):
+    """A survey over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD``: the supervisor's page reads the roll-up as the
+    researchers' does, and shows the same rows for their wards only."""
+    load_demo(8)
+    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
+                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    with app.app_context():  # the wards with the most responses, read without weighing them in memory
+        counted = db.session().exec(select(Response.ward_code, func.count()).group_by(Response.ward_code)
+                                    .order_by(func.count().desc(), Response.ward_code)).all()
+    mine = [int(counted[0][0]), int(counted[1][0])]
+    supervisor = _supervisor(app, accounts, mine)
+    waiting = supervisor.get("/research/digital-skills/my-wards?lang=en")
+    assert waiting.status_code == 200 and "being prepared" in waiting.get_data(as_text=True)
+    _wait(app)
+    accounts.login("researcher")
+    researcher = _rows(client.get("/research/digital-skills?level=ward&lang=en").get_data(as_text=True))
+    page = supervisor.get("/research/digital-skills/my-wards?lang=en").get_data(as_text=True)
+    shown = _rows(page)
+    with app.test_request_context():
+        names = province_wards()
+    assert len(shown) == 2 and "Figures as of" in page and any(row[0] != ["–"] for row in shown.values())
+    for cell, columns in shown.items():
+        assert any(names[w] in cell for w in mine) and columns == researcher[cell], cell

@@ -21,6 +21,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlmodel import select
 
 import surveys
+from analysis import SurveyDesign
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from surveys import areas, collation
@@ -29,7 +30,7 @@ from web.auth import requesting_user, role_required
 from web.catalog import reported_version, survey_provinces
 from web.i18n import _
 from web.models import Role, Survey, WardAssignment
-from web.research import bp, derived, query, ranking, results, variables
+from web.research import bp, database_results, derived, query, ranking, results, variables
 
 #: the derived indicators a brief shows, at most this many (headline first)
 MAX_INDICATORS = 5
@@ -65,8 +66,10 @@ def allowed_wards() -> set[int] | None:
 
 
 def _estimates(design, indicator: variables.Indicator) -> tuple[pd.DataFrame, float]:
-    """The indicator by ward (estimate, ci_low, ci_high, n) and its city value."""
-    design = results.prepared(design, indicator)  # a view with the indicator as numbers: the cached design is shared
+    """The indicator by ward (estimate, ci_low, ci_high, n) and its city value, from the design in memory or the
+    database's (:class:`analysis.sql.SqlDesign`, whose indicators are numbers already)."""
+    if isinstance(design, SurveyDesign):  # a view with the indicator as numbers: the cached design is shared
+        design = results.prepared(design, indicator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if indicator.share:
@@ -77,21 +80,37 @@ def _estimates(design, indicator: variables.Indicator) -> tuple[pd.DataFrame, fl
         else:
             table = design.mean(indicator.name, by="ward_code")
             city = design.mean(indicator.name)["estimate"]
+    table = table.assign(ward_code=pd.to_numeric(table["ward_code"]).astype("int64"))
     return table.set_index("ward_code"), float(city.iloc[0]) if len(city) else np.nan
+
+
+def in_ward(q: query.Query, ward: int) -> tuple[int, float]:
+    """The ward's respondents and their sum of weights (its estimated adult population), from the design in memory
+    or the roll-up of a survey over the in-memory limit."""
+    if q.figures is not None:
+        sums = q.figures.sums(["nr", "swall"], ["ward_code"])
+        row = sums[pd.to_numeric(sums["ward_code"]) == ward]
+        return (int(row["nr"].iloc[0]), float(row["swall"].iloc[0])) if len(row) else (0, 0.0)
+    frame = q.data.frame
+    respondents = int((frame["ward_code"] == ward).sum()) if "ward_code" in frame else 0
+    design = q.data.design
+    if design is None:
+        return respondents, 0.0
+    return respondents, float(design.weights[(design.data["ward_code"] == ward).to_numpy()].sum())
 
 
 def lines(q: query.Query, ward: int) -> list[Line]:
     """The brief's indicators for ``ward`` (cells with fewer than the minimum respondents left empty)."""
-    design = q.data.design
+    design = query.design(q)
     if design is None:
         return []
-    frame = design.data
-    people = float(design.weights[(frame["ward_code"] == ward).to_numpy()].sum())
+    people = in_ward(q, ward)[1]
     minimum = current_app.config["MIN_CELL_COUNT"]
     out = []
     named = [i for i in q.offered if i.name in derived.HEADLINE][:MAX_INDICATORS]
     for indicator in named:
-        table, city = _estimates(design, indicator)
+        table, city = query.derived(q, ("brief", indicator.name), lambda i=indicator: _estimates(design, i),
+                                    aside=False)
         row = table.loc[ward] if ward in table.index else None
         n = int(row["n"]) if row is not None else 0
         if row is None or n < minimum:
@@ -172,9 +191,8 @@ def ward_brief(slug: str, ward_code: int):
     allowed = allowed_wards()
     if allowed is not None and ward_code not in allowed:
         abort(403)
-    q = query.read_or_404(slug, {})
-    frame = q.data.frame
-    respondents = int((frame["ward_code"] == ward_code).sum()) if "ward_code" in frame else 0
+    q = database_results.read_or_404(slug, {})
+    respondents = in_ward(q, ward_code)[0]
     found = lines(q, ward_code)
     headline = next((line for line in found if line.estimate is not None), None)
     province = areas.province_of(ward_code)

@@ -376,7 +376,7 @@ def offered(served: Served, instrument: surveys.Instrument, lang: str) -> list[I
         if kind == derived.SHARE and not binary:
             continue
         found.append(Indicator(name, info.label, kind, "", info.levels))
-    headline = [i for i in found if i.name in derived.HEADLINE]
+    headline = [i for name in derived.HEADLINE for i in found if i.name == name]  # in the order of the pages in memory
     return headline + [i for i in found if i.name not in derived.HEADLINE]
 
 

@@ -20,7 +20,7 @@ from web.admin.views import province_wards
 from web.auth import role_required
 from web.catalog import reported_version
 from web.models import Role, Survey
-from web.research import bp, charts, query, variables
+from web.research import bp, charts, database_results, query, variables
 from web.research.variables import GROUP_NAMES
 
 
@@ -50,8 +50,8 @@ def _wards_shown(scope: set[int] | None) -> tuple[set[int] | None, int | None]:
 def ward_results(slug: str):
     scope = scope_wards()
     shown, ward = _wards_shown(scope)
-    q = query.read_or_404(slug, {"indicator": request.args.get("indicator", ""), "level": "ward",
-                                 "by": request.args.get("by", "")})
+    q = database_results.read_or_404(slug, {"indicator": request.args.get("indicator", ""), "level": "ward",
+                                            "by": request.args.get("by", "")})
     table = query.table(q)
     if shown is not None and len(table):
         table = table[pd.to_numeric(table["ward_code"], errors="coerce").isin(sorted(shown))].reset_index(drop=True)
