@@ -41,7 +41,7 @@ from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from analysis.policies import CIMethod, LonelyPSU, coerce
 from analysis.results import Estimate
-from analysis.rollup import PER_INDICATOR, Rollup, build, build_sets, open_rollup, select_sets_sql, select_sql
+from analysis.rollup import PER_INDICATOR, Rollup, build, build_sets, open_rollup, select_sql
 from analysis.structure import as_list, build_stages, degf_by
 from analysis.variance import Influence, Stage, multistage_vcov
 
@@ -112,13 +112,11 @@ class SqlDesign:
 
     def build_rollups(self, tables: Sequence[tuple[str, Sequence[str]]], indicators: Sequence[str],
                       note: dict | None = None) -> list[Rollup]:
-        """Write several roll-ups as :meth:`build_rollup` writes one, each ``(table, by)``, from one scan of the rows
-        on PostgreSQL (:func:`analysis.rollup.select_sets_sql`): for domains that are not crossed with each other,
-        each in a roll-up of its own of a few rows a PSU, rather than all crossed in one."""
+        """Write several roll-ups as :meth:`build_rollup` writes one, each ``(table, by)``, reading the rows once
+        (:func:`analysis.rollup.build_sets`): for domains that are not crossed with each other, each in a roll-up of
+        its own of a few rows a PSU, rather than all crossed in one."""
         keyed = [(table, self._keys(list(by))) for table, by in tables]
-        select = select_sets_sql(self._source(), [keys for _, keys in keyed], list(indicators), self._weight(),
-                                 self._q, self.engine.dialect.name)
-        return build_sets(self.engine, keyed, select, list(indicators), self._q, note)
+        return build_sets(self.engine, keyed, self._source(), list(indicators), self._weight(), self._q, note)
 
     def with_rollup(self, rollup: Rollup | str) -> SqlDesign:
         """This design reading ``rollup`` (or the roll-up last built as the table of that name, by any

@@ -140,7 +140,7 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
 
 def test_other_groups_of_a_large_survey_are_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
     """Education, ethnicity, income, urban/rural as answered and the ward's type, each in a roll-up of its own by area
-    (one scan with the others): a share and a score by each group, and by ward and group, are those of the design in
+    (read with the others from one temporary table of the rows): a share and a score by each group, and by ward and group, are those of the design in
     memory (estimate, interval, n, and people for a share); a group is not crossed with sex or age band at this size
     (404 on the page, 422 on the API), and the page names its values in each language."""
     load_demo(8)
