@@ -54,8 +54,10 @@ def read(slug: str, args, figures: in_database.Served, *, api: bool = False) -> 
     asked = query.asked(slug, instrument, None, args, in_database.offered(figures, instrument, language()),
                         in_database.groups(figures), levels, provinces, api=api, pending=figures.pending,
                         figures=figures)
-    if figures.covering(asked.columns) is None:  # another group is not crossed with sex or age band at this size
-        raise query.BadQuery("by2")
+    if figures.covering(asked.columns) is None:  # another group is not crossed with sex or age band at this size:
+        if api:  # the API says so; a page shows the first group, and says why not the second
+            raise query.BadQuery("by2")
+        asked.not_crossed, asked.by2 = asked.by2, ""
     return asked
 
 

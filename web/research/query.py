@@ -59,6 +59,7 @@ class Query:
     pending: bool = False  #: newer responses are being added to ``data`` in the background
     #: a survey over the in-memory limit (``data`` None): its roll-up in the database (:mod:`web.research.in_database`)
     figures: in_database.Served | None = None
+    not_crossed: str = ""  #: a group asked for (``by2``) that the roll-up does not cross with ``by``: left out
 
     @property
     def columns(self) -> list[str]:
