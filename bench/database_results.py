@@ -91,16 +91,17 @@ def forget(rows: int) -> None:
     engine.dispose()
 
 
-def rollup_size(rows: int) -> tuple[int, int]:
-    """(rows of the roll-up, its size in bytes)."""
+def rollup_size(rows: int) -> tuple[list[int], int]:
+    """(rows of each roll-up, the main one first; their size in bytes together)."""
     engine = create_engine(normalise_database_url(database_url(rows)))
     with engine.connect() as conn:
-        name = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND "
-                                 "tablename LIKE 'khaosat\\_rollup\\_%' AND tablename NOT LIKE '%\\_\\_about'")).scalar()
-        groups = conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar()
-        size = conn.execute(text("SELECT pg_total_relation_size(:n)"), {"n": name}).scalar()
+        names = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND "
+                                  "tablename LIKE 'khaosat\\_rollup\\_%' AND tablename NOT LIKE '%\\_\\_about' "
+                                  "ORDER BY length(tablename), tablename")).scalars().all()
+        groups = [int(conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar()) for name in names]
+        size = sum(int(conn.execute(text("SELECT pg_total_relation_size(:n)"), {"n": n}).scalar()) for n in names)
     engine.dispose()
-    return int(groups), int(size)
+    return groups, size
 
 
 def peak_memory(pids: list[int]) -> list[int]:
@@ -137,8 +138,8 @@ def main() -> None:
         first = next(iter(PAGES.values()))
         ready, slowest = client.ready(first)
         groups, size = rollup_size(args.rows)
-        print(f"ready after {ready:.1f} s (slowest answer meanwhile {slowest:.3f} s); roll-up {groups:,} rows, "
-              f"{size / 2**20:.1f} MiB", flush=True)
+        print(f"ready after {ready:.1f} s (slowest answer meanwhile {slowest:.3f} s); roll-ups "
+              f"{', '.join(f'{g:,}' for g in groups)} rows, {size / 2**20:.1f} MiB", flush=True)
         print(f"{'page':24} {'cold':>8} {'warm p50':>9} {'warm p95':>9} {'app CPU':>8} {'db CPU':>8}")
         for name, path in PAGES.items():
             cold = timed(client, meter, path)
