@@ -50,6 +50,15 @@ __all__ = ["SqlDesign", "FULL_VCOV_COLUMNS"]
 FULL_VCOV_COLUMNS = 400  #: above this many estimates, only their variances are computed
 
 
+def _split_levels(frame: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """A roll-up's grouped sums of a 0/1 ``variable`` (``sw``, ``nv``, ``swy``, ``sy`` per group) as the sums of its
+    level 1 (those of ``w y`` and of ``y``) and of its level 0 (the rest): :meth:`SqlDesign._levels_from_rollup`."""
+    one = frame.assign(**{variable: 1, "sw": frame["swy"], "nv": frame["sy"]})
+    zero = frame.assign(**{variable: 0, "sw": frame["sw"] - frame["swy"], "nv": frame["nv"] - frame["sy"],
+                           "nr": 0.0, "swall": 0.0})
+    return pd.concat([zero, one], ignore_index=True).drop(columns=["swy", "sy"])
+
+
 class SqlDesign:
     """A survey design whose rows stay in a SQL table; estimators push their sums down to SQL.
 
@@ -192,11 +201,30 @@ class SqlDesign:
         its rows of non-zero weight (``nw``: which units a domain has) with both, as the rows' groups have them."""
         cols = [f"SUM({c}) AS {c}" for c in ("nw", "nr", "swall")]
         cols += [f"SUM({self._q(Rollup.column(variable, s))}) AS {s}" for s in ("sw", "nv", "swy", "sy")]
-        frame = self._grouped(self._q(self.rollup.table), self._keys(group), cols, ["swy"], ["sy"])
-        one = frame.assign(**{variable: 1, "sw": frame["swy"], "nv": frame["sy"]})
-        zero = frame.assign(**{variable: 0, "sw": frame["sw"] - frame["swy"], "nv": frame["nv"] - frame["sy"],
-                               "nr": 0.0, "swall": 0.0})
-        return pd.concat([zero, one], ignore_index=True).drop(columns=["swy", "sy"])
+        return _split_levels(self._grouped(self._q(self.rollup.table), self._keys(group), cols, ["swy"], ["sy"]),
+                             variable)
+
+    def proportions(self, variables: Sequence[str], by: str | Sequence[str] | None = None,
+                    ci_method: CIMethod | str = "logit", level: float = 0.95) -> dict[str, pd.DataFrame]:
+        """:meth:`proportion` of each of ``variables``; from one ``GROUP BY`` of the roll-up when it serves every one
+        (the 0/1 indicators of a categorical variable's levels: one query instead of one a level)."""
+        group = as_list(by)
+        if self.rollup is None or not all(self.rollup.covers(self._keys(group), v, proportion=True) for v in variables):
+            return {v: self.proportion(v, by, ci_method, level) for v in variables}
+        stats = ("sw", "nv", "swy", "sy")
+        cols = [f"SUM({c}) AS {c}" for c in ("nw", "nr", "swall")]
+        cols += [f"SUM({self._q(Rollup.column(v, s))}) AS {self._q(f'{s}_{i}')}" for i, v in enumerate(variables)
+                 for s in stats]
+        every = self._grouped(self._q(self.rollup.table), self._keys(group), cols,
+                              [f"{s}_{i}" for i in range(len(variables)) for s in ("sw", "swy")],
+                              [f"{s}_{i}" for i in range(len(variables)) for s in ("nv", "sy")])
+        common = [*self._keys(group), "nw", "nr", "swall", *(["cell"] if "cell" in every else [])]
+        out = {}
+        for i, v in enumerate(variables):
+            frame = every[common].assign(**{s: every[f"{s}_{i}"] for s in stats})
+            out[v] = self._proportion_of(_split_levels(frame, v), v, by, coerce(CIMethod, ci_method, "ci_method"),
+                                         level)
+        return out
 
     def _grouped(self, source: str, keys: list[str], cols: list[str], weighted: list[str],
                  plain: list[str]) -> pd.DataFrame:
@@ -204,12 +232,14 @@ class SqlDesign:
         key_sql = ", ".join(self._q(k) for k in keys)
         frame = self._query(f"SELECT {key_sql}, {', '.join(cols)} FROM {source} GROUP BY {key_sql}")
         for c in ["sw", "nv", "nw", "nr", "swall", *weighted, *plain]:  # a sum over no row is NULL
-            frame[c] = pd.to_numeric(frame[c]).astype(float).fillna(0.0)
+            if c in frame:
+                frame[c] = pd.to_numeric(frame[c]).astype(float).fillna(0.0)
         if self.raking is not None:
             frame["cell"] = self.raking.cells(frame)
             factor = self.raking.factor[frame["cell"].to_numpy()]
             for c in ["sw", "swall", *weighted]:
-                frame[c] = frame[c] * factor
+                if c in frame:
+                    frame[c] = frame[c] * factor
         return frame
 
     def _variance(self, stages: list[Stage], frame: pd.DataFrame, infl: Influence,
@@ -295,6 +325,11 @@ class SqlDesign:
             frame = self._levels_from_rollup(variable, group)
         else:
             frame = self._aggregate({}, f"{self._q(variable)} IS NOT NULL", [*group, variable])
+        return self._proportion_of(frame, variable, by, method, level)
+
+    def _proportion_of(self, frame: pd.DataFrame, variable: str, by: str | Sequence[str] | None, method: CIMethod,
+                       level: float) -> pd.DataFrame:
+        """:meth:`proportion` from the grouped sums of ``variable``'s levels (``frame``)."""
         stages = self._stages(frame)
         dom = domains(frame, by)
         lcodes, levels = pd.factorize(frame[variable], sort=True, use_na_sentinel=True)

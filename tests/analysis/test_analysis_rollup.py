@@ -232,3 +232,22 @@ def test_several_rollups_from_one_select_are_each_its_own(engine) -> None:
         with engine.begin() as conn:
             for table in (other, f"{other}__about"):
                 conn.execute(sqlalchemy.text(f'DROP TABLE IF EXISTS "{table}"'))
+
+
+@pytest.mark.parametrize("raked", [True, False])
+def test_proportions_of_several_indicators_in_one_query_are_each_ones(engine, raked) -> None:
+    """The shares of several 0/1 indicators (the levels of a categorical one) read in one GROUP BY of the roll-up are
+    those read one by one, raked or not; an indicator the roll-up does not serve is read as it would be alone."""
+    plain = _plain(engine)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'ALTER TABLE "{engine.sample}" ADD COLUMN low DOUBLE PRECISION'))
+        conn.execute(sqlalchemy.text(f'UPDATE "{engine.sample}" SET low = CASE WHEN y < 45 THEN 1.0 ELSE 0.0 END'))
+    served = plain.with_rollup(plain.build_rollup(engine.rollup, ["y", "used", "low"], by=DOMAINS, cells=CELLS))
+    served = served.rake(_margins()) if raked else served
+    for by in (None, "commune", ["province", "sex"]):
+        keys = [by] if isinstance(by, str) else list(by or [])
+        together = served.proportions(["used", "low"], by=by)
+        for name in ("used", "low"):
+            _same_shares(together[name], served.proportion(name, by=by), [*keys, name], 0.0)
+    mixed = served.proportions(["used", "urban"], by="province")  # urban: not in the roll-up, read from the rows
+    _same_shares(mixed["urban"], served.proportion("urban", by="province"), ["province", "urban"], 0.0)

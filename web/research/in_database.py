@@ -454,11 +454,12 @@ def _levels(served: Served, indicator: Indicator, by: list[str]) -> pd.DataFrame
     held = [(code, level_column(indicator.name, code)) for code, _label in indicator.levels
             if level_column(indicator.name, code) in served.rollup.indicators]
     totals = served.sums([Rollup.column(column, "swy") for _code, column in held], [])
+    had = [(order, code, column) for order, (code, column) in enumerate(held)
+           if totals[Rollup.column(column, "swy")].iloc[0] > 0]
+    shares = served.design.proportions([column for _, _, column in had], by=by or None, ci_method=results.CI_METHOD)
     parts = []
-    for order, (code, column) in enumerate(held):
-        if not totals[Rollup.column(column, "swy")].iloc[0] > 0:
-            continue
-        share = served.design.proportion(column, by=by or None, ci_method=results.CI_METHOD)
+    for order, code, column in had:  # one GROUP BY of the roll-up for every level
+        share = shares[column]
         share = share[pd.to_numeric(share[column]) == 1].drop(columns=[column])
         share.attrs = {}  # the estimator's variance matrix: not for pages
         parts.append(share.assign(**{indicator.name: code, "_order": order}))
