@@ -107,21 +107,25 @@ def build(engine, table: str, select: str, keys: Sequence[str], indicators: Sequ
 def build_sets(engine, tables: Sequence[tuple[str, Sequence[str]]], source: str, indicators: Sequence[str],
                weight: str, q: Callable[[str], str], note: dict | None = None) -> list[Rollup]:
     """Make each roll-up of ``tables`` (its table and keys) of ``source`` in one transaction, as :func:`build` makes
-    one: ``source`` is read once into a temporary table (its indicators worked out once a row: reading them from
-    JSON is most of a scan's cost), and each roll-up is one ``GROUP BY`` of it. On PostgreSQL by hashing, not
+    one: ``source`` is read once into a table of its own, dropped at the end (its indicators worked out once a row:
+    reading them from JSON is most of a scan's cost; about 370 MB a million rows of 66 indicators), and each roll-up
+    is one ``GROUP BY`` of it. On PostgreSQL by hashing, not
     sorting: a sort of 10,000,000 rows a few hundred columns wide, for each roll-up, took longer than an hour, and
     ``GROUPING SETS`` sorts once per set."""
     from sqlalchemy import text
 
     built_at = dt.datetime.now(dt.UTC)
-    rows = "khaosat_rollup_rows"
+    rows = f"{tables[0][0]}__rows"
     made = []
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL enable_sort = off"))  # the planner's count of groups is far too high
             conn.execute(text("SET LOCAL work_mem = '256MB'"))  # a hash table over this spills to disk
+            kind = "UNLOGGED"  # not TEMPORARY: a temporary table is read by one process, this by parallel workers
+        else:
+            kind = "TEMPORARY"
         conn.execute(text(f"DROP TABLE IF EXISTS {q(rows)}"))
-        conn.execute(text(f"CREATE TEMPORARY TABLE {q(rows)} AS SELECT * FROM {source}"))
+        conn.execute(text(f"CREATE {kind} TABLE {q(rows)} AS SELECT * FROM {source}"))
         for table, keys in tables:
             made.append(_swapped(conn, table, select_sql(q(rows), keys, indicators, weight, q), keys, indicators,
                                  built_at, q, note))

@@ -206,7 +206,7 @@ def test_the_left_behind_ranking_from_the_rollups_groups_is_the_rows(engine, ind
 
 
 def test_several_rollups_from_one_select_are_each_its_own(engine) -> None:
-    """Roll-ups of groupings not crossed with each other, made at once (the rows read once into a temporary table,
+    """Roll-ups of groupings not crossed with each other, made at once (the rows read once into a table of their own,
     each roll-up a GROUP BY of it), each equal to the roll-up made alone: its rows, sums and estimates."""
     plain = _plain(engine)
     alone = plain.build_rollup(engine.rollup, ["y", "used"], by=["commune", "sex"])
@@ -227,7 +227,7 @@ def test_several_rollups_from_one_select_are_each_its_own(engine) -> None:
               SAME)
         with engine.connect() as conn:
             tables = sqlalchemy.inspect(conn).get_table_names()
-        assert "khaosat_rollup_rows" not in tables and f"{other}__new" not in tables
+        assert f"{engine.rollup}__rows" not in tables and f"{other}__new" not in tables
     finally:
         with engine.begin() as conn:
             for table in (other, f"{other}__about"):

@@ -140,10 +140,10 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
 
 def test_other_groups_of_a_large_survey_are_the_design_in_memorys(app, load_demo, client, accounts, tmp_path):
     """Education, ethnicity, income, urban/rural as answered and the ward's type, each in a roll-up of its own by area
-    (read with the others from one temporary table of the rows): a share and a score by each group, and by ward and group, are those of the design in
-    memory (estimate, interval, n, and people for a share); a group is not crossed with sex or age band at this size
-    (the page shows the first group and says why, the API answers 422), and the page names its values in each
-    language."""
+    (read with the others from one table of the rows): a share and a score by each group, and by ward and group, are
+    those of the design in memory (estimate, interval, n, and people for a share); a group is not crossed with sex or
+    age band at this size (the page shows the first group and says why, the API answers 422), and the page names its
+    values in each language."""
     load_demo(8)
     app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
                       KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))

@@ -17,8 +17,9 @@ weight here until the next weighting run renders it again; :func:`stale_rows` co
 
 The pages read a roll-up (:mod:`analysis.rollup`), not the rows: the survey's weighting run (:func:`refresh`)
 sums every share and score indicator, and each level of a categorical one as a 0/1 indicator of its own
-(:func:`level_column`), per stratum x PSU x ward x sex x age band, reading the rows once (into a temporary table, which also makes a
-roll-up by area and each of :data:`OTHER_GROUPS`: :func:`group_table`, :meth:`Served.covering`), and
+(:func:`level_column`), per stratum x PSU x ward x sex x age band, reading the rows once (into a table of their
+own, which also makes a roll-up by area and each of :data:`OTHER_GROUPS`: :func:`group_table`,
+:meth:`Served.covering`), and
 :func:`served` attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a
 few hundred thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
 older only by new responses (then labelled with its time, a new run queued); an exclusion or new margins make it
