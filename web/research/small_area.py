@@ -74,11 +74,15 @@ def compute(q: query.Query, province: int | None = None) -> SmallArea:
     """The model for the query's indicator over one province's communes (cached on the weighted data until
     responses or covariates change)."""
     province = chosen_province(q, None) if province is None else province
+    return query.derived(q, _model_key(q, province), lambda: _compute(q, province), aside=False)
+
+
+def _model_key(q: query.Query, province: int) -> tuple:
+    """What the model of the query's indicator over ``province`` is made from, besides the design: its covariates."""
     stamp = db.session().exec(select(func.count(WardCovariate.id), func.max(WardCovariate.uploaded_at))
                               .where(WardCovariate.province_code == province)).one()
-    key = ("small_area", q.indicator.name if q.indicator else "", province, tuple(stamp),
-           current_app.config["MIN_CELL_COUNT"])
-    return query.derived(q, key, lambda: _compute(q, province), aside=False)
+    return ("small_area", q.indicator.name if q.indicator else "", province, tuple(stamp),
+            current_app.config["MIN_CELL_COUNT"])
 
 
 def _compute(q: query.Query, province: int) -> SmallArea:
@@ -248,14 +252,18 @@ def small_area_page(slug: str):
 @role_required(Role.researcher)
 def small_area_chart(slug: str):
     q = database_results.read_or_404(slug, {**request.args.to_dict(), "level": "ward"})
-    result = compute(q, chosen_province(q, request.args.get("province")))
+    province = chosen_province(q, request.args.get("province"))
+    result = compute(q, province)
     if result.fit is None:
         return Response(status=404)
-    table = result.table.assign(ward=list(query.label(q, result.table[["ward_code"]].copy())["ward"]))
-    body = side_by_side_chart(table, scale=q.scale, title=str(q.indicator.label),
-                              labels=(_("Direct (survey only)"), _("Model-based (small-area)")),
-                              axis_label=_("Percent") if result.share else _("Score"),
-                              decimal=decimal_symbol())
+
+    def drawn() -> bytes:  # 0.55 s for 126 wards: once per model, language and province
+        table = result.table.assign(ward=list(query.label(q, result.table[["ward_code"]].copy())["ward"]))
+        return side_by_side_chart(table, scale=q.scale, title=str(q.indicator.label),
+                                  labels=(_("Direct (survey only)"), _("Model-based (small-area)")),
+                                  axis_label=_("Percent") if result.share else _("Score"), decimal=decimal_symbol())
+
+    body = query.derived(q, (*_model_key(q, province), "chart", language()), drawn, aside=False)
     return Response(body, mimetype="image/png")
 
 
