@@ -16,6 +16,7 @@ from sqlalchemy import text, update
 from sqlmodel import select
 
 from analysis.left_behind import left_behind
+from tests.web.over_the_limit import in_memory, over_the_limit, served_and_in_memory
 from tests.web.test_weighting_jobs import _wait
 from tests.web.xlsx_files import read_xlsx
 from web import catalog, db
@@ -108,8 +109,7 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     it has run, the page shows the table from the database's roll-up, in the reader's language, with the numbers of
     the design in memory, and the other pages still say why they are not offered."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     first = client.get(f"/research/{SLUG}?lang=en")
     assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
@@ -119,8 +119,7 @@ def test_the_results_page_of_a_large_survey_comes_from_the_database(app, load_de
     assert page.status_code == 200, text
     assert "computed by the database" in text and "Figures as of" in text
     assert '<p class="stream probability"><strong>Probability sample</strong>' in text  # which stream, as in memory
-    with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+    data = in_memory(app)
     memory = data.design.proportion("at_least_basic", by="ward_code", ci_method="logit")
     memory = memory[memory["at_least_basic"] == 1]
     shown = memory.sort_values("n", ascending=False).iloc[0]
@@ -145,13 +144,7 @@ def test_other_groups_of_a_large_survey_are_the_design_in_memorys(app, load_demo
     age band at this size (the page shows the first group and says why, the API answers 422), and the page names its
     values in each language."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
-    accounts.login("researcher")
-    client.get(f"/research/{SLUG}?lang=en")
-    _wait(app)
-    with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+    data = served_and_in_memory(app, client, accounts, tmp_path)
     compared = {"province": 0, "ward": 0}
     for group in OTHERS:
         for name, level in (("at_least_basic", "province"), ("dsi_index", "ward")):
@@ -194,13 +187,8 @@ def test_a_categorical_indicator_of_a_large_survey_is_the_design_in_memorys(app,
     people, from each level's 0/1 column in the roll-up, are the design in memory's, overall, by sex and by ward,
     levels in their order; its page, chart and API show it."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
-    accounts.login("researcher")
-    client.get(f"/research/{SLUG}?lang=en")
-    _wait(app)
+    data = served_and_in_memory(app, client, accounts, tmp_path)
     with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
         indicator = next(i for i in variables.indicators(query.load_instrument(SLUG), data, "en")
                          if i.name == "dsi_level")
     assert indicator.categorical
@@ -238,8 +226,7 @@ def test_the_chart_and_table_files_of_a_large_survey_come_from_the_database(app,
     """The chart (SVG, PNG) and the table's CSV and XLSX of a survey over the threshold hold the rows its page and API
     show, the stream they come from on every row, and an audit record of each file."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     asked = "indicator=at_least_basic&level=ward"
     assert "being prepared" in client.get(f"/research/{SLUG}/table.csv?{asked}&lang=en").get_data(as_text=True)
@@ -277,8 +264,7 @@ def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, cli
     """``/api/v1/results`` of a survey over the threshold: 202 while its figures are prepared, then the rows of the
     design in memory, said to be computed by the database; what it does not offer at its size is a 422 or a 409."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     assert client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic").status_code == 202
     _wait(app)
@@ -286,8 +272,7 @@ def test_the_api_of_a_large_survey_answers_from_the_database(app, load_demo, cli
     body = answer.get_json()
     assert answer.status_code == 200 and body["computed"] == "database" and body["level"] == "ward"
     assert body["weights"] == "raked" and body["stream"] == "probability" and body["as_of"]
-    with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
+    data = in_memory(app)
     memory = data.design.proportion("at_least_basic", by="ward_code", ci_method="logit")
     memory = memory[memory["at_least_basic"] == 1].set_index("ward_code")
     shown = [row for row in body["rows"] if row["reliability"] != "suppressed"]
@@ -308,8 +293,7 @@ def test_the_small_area_estimates_of_a_large_survey_are_the_design_in_memorys(ap
     variance, are those made from the design in memory (API ``estimator=fh``), for a share and a score; its page and
     chart show them, in each language, and the results page links to them."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     first = client.get(f"/research/{SLUG}/small-area?indicator=at_least_basic&lang=en")
     assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
@@ -320,8 +304,8 @@ def test_the_small_area_estimates_of_a_large_survey_are_the_design_in_memorys(ap
     vi = client.get(f"/research/{SLUG}/small-area?indicator=dsi_index&lang=vi").get_data(as_text=True)
     chart = client.get(f"/research/{SLUG}/small-area/chart.png?indicator=at_least_basic")
     results_page = client.get(f"/research/{SLUG}?indicator=at_least_basic&level=ward&lang=en").get_data(as_text=True)
+    data = in_memory(app)
     with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
         memory = {name: small_area.api_rows(query.read(SLUG, {"indicator": name, "level": "ward"}, api=True,
                                                        data=data)) for name in fh}
     for name, body in fh.items():
@@ -350,8 +334,7 @@ def test_the_weighting_page_of_a_large_survey_is_the_design_in_memorys(app, load
     smallest and largest weight), made from the database's cross-table, and the weighted estimate beside the
     unweighted one by sex, from the roll-up, are those of the design in memory; in each language."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     first = client.get(f"/research/{SLUG}/weighting?lang=en")
     assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
@@ -360,8 +343,8 @@ def test_the_weighting_page_of_a_large_survey_is_the_design_in_memorys(app, load
     vi = client.get(f"/research/{SLUG}/weighting?indicator=dsi_index&lang=vi").get_data(as_text=True)
     assert en.status_code == 200
     page = en.get_data(as_text=True)
+    data = in_memory(app)
     with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
         offered = variables.indicators(query.load_instrument(SLUG), data, "en")
         indicator = next(i for i in offered if i.name == "at_least_basic")
         with app.test_request_context(query_string={"lang": "en"}):
@@ -399,13 +382,12 @@ def test_who_is_left_behind_in_a_large_survey_is_the_design_in_memorys(app, load
     from the roll-up's groups, is the ranking of the design in memory over the same groups, for a share and a score:
     every cell's estimate, gap to the whole city, its SE, q-value, n and flag; its page says so in both languages."""
     load_demo(32)  # most wards have 30 respondents: their cells are tested, not withheld
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     assert "being prepared" in client.get(f"/research/{SLUG}/left-behind?lang=en").get_data(as_text=True)
     _wait(app)
+    data = in_memory(app)
     with app.test_request_context():
-        data = weighting.build(db.session(), SLUG, catalog.survey_provinces(db.session(), SLUG))
         offered = variables.indicators(query.load_instrument(SLUG), data, "en")
     for name in ("at_least_basic", "dsi_index"):
         indicator = next(i for i in offered if i.name == name)
@@ -456,8 +438,7 @@ def test_a_large_self_selected_survey_says_so(app, load_demo, client, accounts, 
         session = db.session()
         session.exec(update(Response).values(psu=None))
         session.commit()
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     client.get(f"/research/{SLUG}?lang=en")
     _wait(app)

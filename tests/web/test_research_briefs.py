@@ -7,13 +7,14 @@ import re
 
 import pandas as pd
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
+from tests.web.over_the_limit import busiest_wards, in_memory, over_the_limit
 from tests.web.test_weighting_jobs import _wait
-from web import catalog, db
+from web import db
 from web.auth import hash_password
-from web.models import Response, User, WardAssignment
-from web.research import brief, database_results, query, weighting
+from web.models import User, WardAssignment
+from web.research import brief, database_results, query
 from web.research.weighting import weighted
 
 
@@ -115,12 +116,8 @@ def test_the_brief_of_a_survey_over_the_in_memory_limit_is_the_design_in_memorys
     """Over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD`` the brief reads the roll-up in the database: the ward's
     respondents, each headline indicator's estimate, interval, people and n, and the city's value, are those of
     the design in memory; it says so when its figures are being prepared, and a ward official reads their own."""
-    with app.app_context():  # the wards with the most responses, read without weighing them in memory
-        counted = db.session().exec(select(Response.ward_code, func.count()).group_by(Response.ward_code)
-                                    .order_by(func.count().desc(), Response.ward_code)).all()
-    ward, other = int(counted[0][0]), int(counted[1][0])
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    ward, other = busiest_wards(app)[:2]
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     first = client.get(f"/research/digital-skills/ward/{ward}?lang=en")
     assert first.status_code == 200 and "being prepared" in first.get_data(as_text=True)
@@ -128,7 +125,7 @@ def test_the_brief_of_a_survey_over_the_in_memory_limit_is_the_design_in_memorys
     en = client.get(f"/research/digital-skills/ward/{ward}?lang=en").get_data(as_text=True)
     assert "Figures as of" in en and "Groups furthest behind" in en
     with app.test_request_context(query_string={"lang": "en"}):
-        data = weighting.build(db.session(), "digital-skills", catalog.survey_provinces(db.session(), "digital-skills"))
+        data = in_memory(app)
         memory = brief.lines(query.read("digital-skills", {}, data=data), ward)
         respondents = int((data.frame["ward_code"] == ward).sum())
     assert f"{respondents} residents of the ward answered" in en

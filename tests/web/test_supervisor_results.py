@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
+from tests.web.over_the_limit import busiest_wards, over_the_limit
 from tests.web.test_weighting_jobs import _wait
 from web import db
 from web.admin.views import province_wards
-from web.models import Response, User, WardAssignment
+from web.models import User, WardAssignment
 from web.research.weighting import weighted
 
 
@@ -96,12 +97,8 @@ def test_over_the_in_memory_limit_a_supervisor_sees_the_databases_figures_for_th
     """A survey over ``KHAOSAT_CELLS_IN_DATABASE_THRESHOLD``: the supervisor's page reads the roll-up as the
     researchers' does, and shows the same rows for their wards only."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
-    with app.app_context():  # the wards with the most responses, read without weighing them in memory
-        counted = db.session().exec(select(Response.ward_code, func.count()).group_by(Response.ward_code)
-                                    .order_by(func.count().desc(), Response.ward_code)).all()
-    mine = [int(counted[0][0]), int(counted[1][0])]
+    over_the_limit(app, tmp_path)
+    mine = busiest_wards(app)[:2]
     supervisor = _supervisor(app, accounts, mine)
     waiting = supervisor.get("/research/digital-skills/my-wards?lang=en")
     assert waiting.status_code == 200 and "being prepared" in waiting.get_data(as_text=True)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
+from tests.web.over_the_limit import over_the_limit
 from tests.web.test_national import national  # noqa: F401 - the national demo fixture
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db, jobs, national_demo
@@ -168,8 +169,7 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
     (tests/web/test_estimates_in_database.py), queue the one run; the full data file is still downloaded, with its
     weights."""
     load_demo(8)
-    app.config.update(KHAOSAT_CELLS_IN_DATABASE_THRESHOLD=100, KHAOSAT_WEIGHTING_JOB_THRESHOLD=50,
-                      KHAOSAT_JOB_DIR=str(tmp_path / "jobs"))
+    over_the_limit(app, tmp_path)
     accounts.login("researcher")
     for _ in range(2):
         en = client.get(f"/research/{SLUG}/disclosure?lang=en")

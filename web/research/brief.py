@@ -21,7 +21,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlmodel import select
 
 import surveys
-from analysis import SurveyDesign
 from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from surveys import areas, collation
@@ -67,9 +66,8 @@ def allowed_wards() -> set[int] | None:
 
 def _estimates(design, indicator: variables.Indicator) -> tuple[pd.DataFrame, float]:
     """The indicator by ward (estimate, ci_low, ci_high, n) and its city value, from the design in memory or the
-    database's (:class:`analysis.sql.SqlDesign`, whose indicators are numbers already)."""
-    if isinstance(design, SurveyDesign):  # a view with the indicator as numbers: the cached design is shared
-        design = results.prepared(design, indicator)
+    database's (:class:`analysis.sql.SqlDesign`)."""
+    design = results.prepared(design, indicator)  # a view with the indicator as numbers: the cached design is shared
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if indicator.share:

@@ -58,9 +58,12 @@ def prepared(design: SurveyDesign, indicator: Indicator) -> SurveyDesign:
     """A view of the cached design with a categorical indicator as code text and any other as numbers
     (the group columns were coded when the design was built: :func:`web.research.weighting.calibrate`).
 
-    The cached design is never changed: requests share it, and the exports read its frame.
+    The cached design is never changed: requests share it, and the exports read its frame. A design in the
+    database (:class:`analysis.sql.SqlDesign`, no frame) is returned as it is: its indicators are numbers there.
     """
-    data = design.data
+    data = getattr(design, "data", None)
+    if data is None:
+        return design
     if indicator.categorical and pd.api.types.is_numeric_dtype(data[indicator.name]):
         column = data[indicator.name].map(code)
     elif not indicator.categorical and not pd.api.types.is_numeric_dtype(data[indicator.name]):
