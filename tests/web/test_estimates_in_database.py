@@ -363,7 +363,11 @@ def test_the_weighting_page_of_a_large_survey_is_the_design_in_memorys(app, load
     for row, want in zip(compared, memory.sort_values("sex").itertuples(), strict=True):
         assert row[1] == f"{want.estimate * 100:.1f}" and row[3] == f"{want.unweighted * 100:.1f}"
         assert row[4] == f"{want.difference * 100:+.1f}" and row[5] == f"{want.n:,}"
-    assert "Figures as of" in page and "These weights were made at" not in page
+    assert "Figures as of" in page and "These weights were made at" not in page and "Weighted (%)" in page
+    for bad in ("indicator=%27%3B--", "by=nope", "by=%3Cscript%3E"):  # not offered: a 404, nothing computed
+        assert client.get(f"/research/{SLUG}/weighting?{bad}&lang=en").status_code == 404, bad
+        assert client.get(f"/research/{SLUG}/small-area?{bad}&lang=en").status_code == 404, bad
+    assert client.get(f"/research/{SLUG}/small-area?province=%27%3B--&lang=en").status_code == 200  # its own
     assert "Số liệu tính đến" in vi and "Hệ số thiết kế do gia quyền" in vi
 
 
