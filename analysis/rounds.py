@@ -27,18 +27,22 @@ __all__ = ["round_change", "comparable_versions"]
 
 
 def round_change(design: SurveyDesign, variable: str, round_column: str, first, second,
-                 by: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+                 by: str | Sequence[str] | None = None, level: float = 0.95,
+                 respondents: str | None = None) -> pd.DataFrame:
     """The mean of ``variable`` in round ``first`` and round ``second`` and their difference, by ``by``.
 
     Returns one row per ``by`` level: the ``by`` columns, first, second, change (second - first), se,
     ci_low, ci_high (normal quantile, as ``confint(svycontrast(...))``), covariance (of the two rounds'
     means), n_first, n_second. The change is an :class:`analysis.results.Estimate` like any other, so its
-    interval and frame come from the one place every estimator's do.
+    interval and frame come from the one place every estimator's do. ``respondents``: a column of how many
+    respondents each row stands for (a roll-up's groups, :func:`analysis.rollup.as_design`), else one a row.
     """
     groups = [] if by is None else [by] if isinstance(by, str) else list(by)
     table = design.mean(variable, by=[round_column, *groups], level=level)
     vcov = table.attrs["vcov"]
     table = table.reset_index(drop=True)
+    if respondents is not None:
+        table["n"] = _respondents(design, variable, [round_column, *groups], respondents, table)
     firsts, seconds = [], []
     keys = table[groups].drop_duplicates().itertuples(index=False) if groups else [()]
     for key in keys:
@@ -81,3 +85,14 @@ def comparable_versions(first: dict[str, dict], second: dict[str, dict]) -> dict
         elif list(first[name].get("codes") or []) != list(second[name].get("codes") or []):
             out[name] = "codes"
     return out
+
+
+def _respondents(design: SurveyDesign, variable: str, keys: list[str], respondents: str,
+                 table: pd.DataFrame) -> np.ndarray:
+    """For each row of ``table`` (a domain of ``keys``), the sum of ``respondents`` over the rows with a value of
+    ``variable`` there."""
+    rows = pd.DataFrame({k: design.column(k) for k in keys})
+    rows["_n"] = design.column(respondents).to_numpy(dtype="float64")
+    rows = rows[design.column(variable).notna().to_numpy()]
+    counted = rows.groupby(keys, dropna=True, sort=False)["_n"].sum()
+    return counted.reindex(pd.MultiIndex.from_frame(table[keys])).to_numpy(dtype="float64")

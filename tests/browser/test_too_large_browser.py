@@ -2,7 +2,7 @@
 prepared, reloads itself, then shows the table the database computed and its chart (the phone's narrow one on a
 phone), labelled with its time, in the reader's language, without pushing a phone's page sideways; its left-behind
 ranking words the cells furthest behind; its model-based ward estimates are linked from the table by ward and show
-every ward and their chart; its weighting page shows the steps of its weights; a page not offered at that size says why under a short heading, with no
+every ward and their chart; its weighting page shows the steps of its weights; its rounds page offers the groups crossed with round; a page not offered at that size says why under a short heading, with no
 setting's name in it. With ``KHAOSAT_SCREENSHOTS=DIR`` the pages are saved there as PNG files."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ SAYS = {"vi": "Quản trị viên vẫn có thể tải tệp dữ liệu đầy
         "en": "An administrator can still download its full data file"}
 FROM_DATABASE = {"vi": "do cơ sở dữ liệu tính", "en": "computed by the database"}
 AS_OF = {"vi": "Số liệu tính đến", "en": "Figures as of"}
+GROUPS_BY_ROUND = {"vi": ["Nhóm tuổi", "Giới tính"], "en": ["Age band", "Sex"]}
 BEHIND = {"vi": "thấp hơn", "en": "below"}  #: a left-behind cell's sentence compares it with the whole city
 
 
@@ -81,6 +82,13 @@ def test_a_survey_too_large_for_memory_gets_its_results_from_the_database(live_a
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"weighting-in-database-{width}-{lang}.png"), full_page=True)
+    page.goto(f"{base}/research/digital-skills/rounds?indicator=dsi_index&first=1&second=2&by=sex&lang={lang}")
+    assert AS_OF[lang] in page.locator("p.as-of").inner_text()  # the rounds' page is served too, from the roll-up
+    assert page.locator("table").first.locator("tbody tr").count() == 2  # the demo's two rounds
+    assert page.locator("#by option").all_inner_texts()[1:] == GROUPS_BY_ROUND[lang]  # those crossed with round
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"rounds-in-database-{width}-{lang}.png"), full_page=True)
     answer = page.goto(f"{base}/research/digital-skills/disclosure?lang={lang}")
     assert answer.status == 409
     assert page.locator("h1").inner_text() == HEADING[lang]

@@ -5,6 +5,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import warnings
@@ -16,11 +17,13 @@ from sqlalchemy import text, update
 from sqlmodel import select
 
 from analysis.left_behind import left_behind
+from analysis.rounds import round_change
 from tests.web.over_the_limit import in_memory, over_the_limit, served_and_in_memory
+from tests.web.test_research_rounds import _two_rounds
 from tests.web.test_weighting_jobs import _wait
 from tests.web.xlsx_files import read_xlsx
 from web import catalog, db
-from web.models import AuditEvent, Response
+from web.models import AuditEvent, Response, SurveyRound
 from web.research import (
     downloads,
     in_database,
@@ -450,3 +453,54 @@ def test_a_large_self_selected_survey_says_so(app, load_demo, client, accounts, 
     assert '<p class="stream nonprobability"><strong>Self-selected (QR/link), not representative</strong>' in text
     body = client.get(f"/api/v1/results/{SLUG}?indicator=at_least_basic").get_json()
     assert body["stream"] == "nonprobability" and body["rows"]
+
+
+def test_the_change_between_rounds_of_a_large_survey_is_the_design_in_memorys(app, load_demo, client, accounts,
+                                                                              tmp_path):
+    """Over the threshold the weighting run also makes a roll-up by round (with area, sex and age band), so results by
+    round and the rounds page come from the database: a share's and a score's change between two rounds, overall and
+    by sex and age band (each round's estimate, the change, its SE and interval, each round's respondents) are those of
+    the design in memory, as the page prints them; a group the roll-up does not cross with round says so, in each
+    language; and moving a round's first day makes the figures again."""
+    load_demo(8)
+    _two_rounds(app)
+    data = served_and_in_memory(app, client, accounts, tmp_path)
+    for name, by in (("at_least_basic", ""), ("dsi_index", ""), ("at_least_basic", "sex"), ("dsi_index", "age_band")):
+        page = client.get(f"/research/{SLUG}/rounds?indicator={name}&first=1&second=2&by={by}&lang=en")
+        assert page.status_code == 200
+        rows = _rows(page.get_data(as_text=True), "Standard error")
+        memory = round_change(data.design, name, "round", "1", "2", by=by or None)
+        assert len(rows) == len(memory) >= (2 if by else 1), (name, by)
+        scale = 100 if name == "at_least_basic" else 1
+        for row, want in zip(rows, memory.itertuples(), strict=True):
+            numbers = row[1:] if by else row
+            assert numbers == [f"{want.first * scale:,.1f}", f"{want.second * scale:,.1f}",
+                               f"{want.change * scale:,.1f}", f"{want.se * scale:,.1f}",
+                               f"{want.ci_low * scale:,.1f} – {want.ci_high * scale:,.1f}",
+                               f"{want.n_first} / {want.n_second}"], (name, by)
+    body = client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index&by=round&by2=sex").get_json()
+    assert body["computed"] == "database"
+    memory = data.design.mean("dsi_index", by=["round", "sex"])
+    memory.attrs = {}
+    shown = pd.DataFrame(body["rows"]).astype({"round": str, "sex": str})
+    both = shown.merge(memory.astype({"round": str, "sex": str}), on=["round", "sex"], suffixes=("", "_memory"))
+    assert len(both) == len(memory) == 4
+    for column in ("estimate", "ci_low", "ci_high", "n"):
+        assert both[column].to_numpy(dtype=float) == pytest.approx(both[f"{column}_memory"].to_numpy(dtype=float),
+                                                                   rel=1e-9), column
+    en = client.get(f"/research/{SLUG}/rounds?indicator=dsi_index&first=1&second=2&by=education&lang=en")
+    assert "At this size rounds are not compared by education" in en.get_data(as_text=True)
+    assert '<option value="education"' not in en.get_data(as_text=True)
+    vi = client.get(f"/research/{SLUG}/rounds?indicator=dsi_index&first=1&second=2&by=sex&lang=vi")
+    assert "Sai số chuẩn" in vi.get_data(as_text=True) and "Số liệu tính đến" in vi.get_data(as_text=True)
+    with app.app_context():
+        session = db.session()
+        first = session.exec(select(SurveyRound).where(SurveyRound.number == 1)).one()
+        first.starts_on = dt.date(2026, 3, 11)  # the responses of 10 March leave round 1
+        session.add(first)
+        session.commit()
+    again = client.get(f"/research/{SLUG}/rounds?indicator=dsi_index&first=1&second=2&lang=en")
+    assert "being prepared" in again.get_data(as_text=True)
+    _wait(app)
+    page = client.get(f"/research/{SLUG}/rounds?indicator=dsi_index&first=1&second=2&lang=en").get_data(as_text=True)
+    assert "These rounds have no responses to compare." in page

@@ -165,7 +165,7 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
     """Over the threshold the pages whose figures the database does not compute (the disclosure risk of the
     protected files, and the API's two streams side by side) answer 409 and why, in the reader's language, and queue
     no weighting run (before, every visit queued a run that made only the cells, and the page said "being prepared"
-    for ever); the results, small-area and weighting pages and the API, whose figures the database computes
+    for ever); the results, small-area, weighting and rounds pages and the API, whose figures the database computes
     (tests/web/test_estimates_in_database.py), queue the one run; the full data file is still downloaded, with its
     weights."""
     load_demo(8)
@@ -175,8 +175,8 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
         en = client.get(f"/research/{SLUG}/disclosure?lang=en")
         assert en.status_code == 409
         assert "more than 100 responses" in en.get_data(as_text=True)
-        assert "its results, who-is-left-behind, small-area and weighting pages show its indicators by area and " \
-            "group" in en.get_data(as_text=True)
+        assert "its results, who-is-left-behind, small-area, weighting and rounds pages show its indicators by " \
+            "area and group" in en.get_data(as_text=True)
         assert "An administrator can still download its full data file" in en.get_data(as_text=True)
         assert "KHAOSAT_" not in en.get_data(as_text=True)  # the README names the setting; the page does not
     vi = client.get(f"/research/{SLUG}/disclosure?lang=vi")
@@ -187,7 +187,7 @@ def test_a_survey_too_large_for_its_design_in_memory_says_so_and_queues_no_run(a
         assert db.session().exec(select(func.count()).select_from(Job)).one() == 0
     assert client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index").status_code == 202
     assert client.get(f"/api/v1/results/{SLUG}?indicator=dsi_index&estimator=fh").status_code == 202
-    for page in ("", "/small-area", "/weighting"):
+    for page in ("", "/small-area", "/weighting", "/rounds"):
         results = client.get(f"/research/{SLUG}{page}?lang=vi")
         assert results.status_code == 200 and "chuẩn bị" in results.get_data(as_text=True)
     with app.app_context():

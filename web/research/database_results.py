@@ -9,7 +9,7 @@ reliability flags and suppression as a survey weighed in memory; by former distr
 its conversion table. The first view queues the weighting run that makes
 the roll-up and says it is being prepared; a roll-up older only by new responses is served labelled with its time
 while a new run adds them. Its chart and the table's CSV and XLSX are drawn from the same table, and its left-behind
-ranking from the same roll-up (:mod:`web.research.ranking`), its small-area and weighting pages too;
+ranking from the same roll-up (:mod:`web.research.ranking`), its small-area, weighting and rounds pages too;
 :func:`read_or_404` reads the question of each. The other research pages are not offered at this size (they answer
 409 and say so).
 """

@@ -19,9 +19,9 @@ The pages read a roll-up (:mod:`analysis.rollup`), not the rows: the survey's we
 sums every share and score indicator, and each level of a categorical one as a 0/1 indicator of its own
 (:func:`level_column`), per stratum x PSU x ward x sex x age band, reading the rows once (into a table of their
 own, which also makes a roll-up by area and each of :data:`OTHER_GROUPS`: :func:`group_table`,
-:meth:`Served.covering`), and
-:func:`served` attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a
-few hundred thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
+:meth:`Served.covering`; for a survey with rounds, one by area, sex, age band and round), and :func:`served`
+attaches it, so that a table by province, ward, sex or age band is a ``GROUP BY`` of that table (a few hundred
+thousand rows for 10,000,000 responses). It is served while it was made from the data as they are, or
 older only by new responses (then labelled with its time, a new run queued); an exclusion or new margins make it
 stale until the next run. :func:`estimate` gives the results table of the pages in memory, with the same rules
 (:func:`web.research.results.finished`: reliability, small cells suppressed with the cells that would give them
@@ -36,7 +36,22 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Float, String, and_, case, cast, delete, func, insert, literal, or_, select, text, true
+from sqlalchemy import (
+    DateTime,
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -54,7 +69,7 @@ from web.privacy.suppression import table_family
 from web.research import derived, results, weighting
 from web.research.variables import GROUP_NAMES, Indicator
 from web.research.weight_cells import Cells
-from web.research.weighting import Stamp, data_stamp_of, snapshot_key
+from web.research.weighting import Stamp, data_stamp_of, round_bounds, snapshot_key, survey_rounds
 from web.tables import NONPROBABILITY, PROBABILITY, division_types, kept_responses, survey_versions
 
 #: the domains a design estimated by the database offers, besides the whole area
@@ -146,14 +161,21 @@ def relation(session: Session, slug: str, key: str, newest: int, indicators: Seq
     data, indicators and groups (compiling it took 0.2 s of a request's CPU for 66 indicators)."""
     engine = session.get_bind()
     versions = tuple(version_id for version_id, _ in survey_versions(session, slug))
+    rounds = tuple(round_bounds(survey_rounds(session, slug))) if "round" in groups else ()
     return cached("derived", ("relation", engine.dialect.name, slug, key, newest, tuple(indicators), tuple(groups),
-                              versions),
-                  lambda: _relation(engine, key, newest, indicators, versions, groups))
+                              versions, rounds),
+                  lambda: _relation(engine, key, newest, indicators, versions, groups, rounds))
 
 
-def _group(dialect: str, document, answers, name: str):
+def _group(dialect: str, document, answers, name: str, rounds: Sequence[tuple] = ()):
     """The group ``name`` of a response as code text: the ward's type (urban for a phường, rural for a xã or special
-    zone, as :mod:`web.tables` derives it), else the derived value or answer of that name (NULL when it has none)."""
+    zone, as :mod:`web.tables` derives it), the round whose days hold its submission (``rounds``:
+    :func:`web.research.weighting.round_bounds`), else the derived value or answer of that name (NULL when it has
+    none)."""
+    if name == "round":
+        at = Response.__table__.c.submitted_at
+        return case(*((and_(at >= _instant(dialect, start), at < _instant(dialect, end)), literal(code))
+                      for code, start, end in rounds), else_=None) if rounds else literal(None, String)
     if name == "area_type":
         urban = sorted(code for code, kind in division_types().items() if kind == "phường")
         return case((Response.__table__.c.ward_code.in_(urban), literal("urban")), else_=literal("rural"))
@@ -163,8 +185,17 @@ def _group(dialect: str, document, answers, name: str):
     return func.coalesce(cast(func.json_extract(document, path), String), cast(func.json_extract(answers, path), String))
 
 
+def _instant(dialect: str, at: dt.datetime):
+    """A UTC instant as the literal its dialect compares with ``submitted_at`` (a ``timestamptz`` on PostgreSQL; on
+    SQLite the UTC time as text, in the form SQLAlchemy writes it)."""
+    at = at.astimezone(dt.UTC)
+    if dialect == "postgresql":
+        return cast(literal(at.isoformat(sep=" ")), DateTime(timezone=True))
+    return literal(at.strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+
 def _relation(engine, key: str, newest: int, indicators: Sequence[str], versions: Sequence[int],
-              groups: Sequence[str] = ()) -> str:
+              groups: Sequence[str] = (), rounds: Sequence[tuple] = ()) -> str:
     r, kept = Response.__table__, ResponseCsv.__table__
     cell, alone = WeightCell.__table__.alias("cell"), WeightCell.__table__.alias("alone")
     weight = func.coalesce(alone.c.weight, cell.c.weight)
@@ -177,11 +208,11 @@ def _relation(engine, key: str, newest: int, indicators: Sequence[str], versions
                weight.label("weight")]
     joined = r.join(kept, kept.c.response_id == r.c.id)
     document = r.c.scores
-    if engine.dialect.name == "postgresql" and (indicators or set(groups) - {"area_type"}):
+    if engine.dialect.name == "postgresql" and (indicators or set(groups) - {"area_type", "round"}):
         parsed = select(cast(r.c.scores, JSONB).label("doc")).correlate(r).offset(0).lateral("parsed")  # once a row
         joined, document = joined.join(parsed, true()), parsed.c.doc
     columns += [_column(engine.dialect.name, document, name).label(name) for name in indicators]
-    columns += [_group(engine.dialect.name, document, r.c.answers, name).label(name) for name in groups]
+    columns += [_group(engine.dialect.name, document, r.c.answers, name, rounds).label(name) for name in groups]
     joined = (joined
               .outerjoin(alone, and_(alone.c.key == key, alone.c.response_id == r.c.id))
               .outerjoin(cell, and_(cell.c.key == key, cell.c.response_id == -1, cell.c.stream == kept.c.stream,
@@ -274,9 +305,10 @@ def refresh(session: Session, slug: str, provinces: areas.Provinces, cells: Cell
     note = {"stamp": [stamp.data_version, stamp.newest, list(stamp.margins)], "as_of": as_of.isoformat(),
             "slug": slug, "method": "raked" if raked else "base", "weights": cells.report,
             "stream": PROBABILITY if (t["stream"] == PROBABILITY).any() or not len(t) else NONPROBABILITY}
-    others = other_groups(instrument, names)
+    others = other_groups(instrument, names) + (["round"] if survey_rounds(session, slug) else [])
     note["groups"] = others
-    tables = [(rollup_table(key), DOMAINS), *((group_table(key, g), (*AREAS, g)) for g in others)]
+    tables = [(rollup_table(key), DOMAINS),
+              *((group_table(key, g), (*(DOMAINS if g == "round" else AREAS), g)) for g in others)]
     return design(session, slug, key, stamp.newest, names, others).build_rollups(tables, names, note=note)[0]
 
 

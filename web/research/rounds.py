@@ -23,6 +23,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import InputRequired, Length
 
 from analysis.errors import DesignError
+from analysis.rollup import RESPONDENTS
 from analysis.rounds import comparable_versions, round_change
 from surveys.questions import kind
 from web import audit, db
@@ -31,7 +32,7 @@ from web.auth import requesting_user, role_required
 from web.catalog import instrument_of
 from web.i18n import _, format_day, format_decimal, language, lazy_gettext, local_zone, ngettext
 from web.models import Response, Role, Survey, SurveyRound, SurveyVersion
-from web.research import bp, query, variables
+from web.research import bp, database_results, in_database, query, variables
 
 
 class RoundForm(FlaskForm):
@@ -97,7 +98,8 @@ def _versions_by_round(session, survey: Survey, rounds: list[SurveyRound]) -> di
 def rounds_page(slug: str):
     session = db.session()
     survey = session.exec(select(Survey).where(Survey.slug == slug)).first()
-    q = query.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
+    q = database_results.read_or_404(slug, {k: v for k, v in request.args.items() if k in ("indicator", "by")})
+    q.offered = [i for i in q.offered if not i.categorical]  # a change is of a mean or a share
     form = RoundForm()
 
     user = requesting_user()
@@ -108,14 +110,9 @@ def rounds_page(slug: str):
                                .order_by(SurveyRound.number)).all())
     first, second = request.args.get("first", ""), request.args.get("second", "")
     change, problem, flags = None, None, {}
-    if q.indicator is not None and first and second and first != second and q.data.design is not None:
-        if "round" not in q.data.frame:
-            problem = _("No response falls in these rounds.")
-        else:
-            try:
-                change = round_change(q.data.design, q.indicator.name, "round", first, second, by=q.by or None)
-            except (DesignError, KeyError, ValueError):
-                problem = _("These rounds have no responses to compare.")
+    if q.indicator is not None and first and second and first != second \
+            and (q.figures is not None or q.data.design is not None):
+        change, problem = _change(q, first, second)
         by_round = _versions_by_round(session, survey, [r for r in rounds if str(r.number) in (first, second)])
         if len(by_round) == 2:
             flags = comparable_versions(by_round[int(first)], by_round[int(second)])
@@ -123,7 +120,36 @@ def rounds_page(slug: str):
         change["cell"] = change[q.by].map(lambda v: variables.value_label(q.instrument, q.by, v, language()))
     return render_template("research/rounds.html", q=q, instrument=q.instrument, rounds=rounds, form=form,
                            first=first, second=second, change=change, problem=problem, flags=flags,
-                           group_names=variables.GROUP_NAMES, held={r.id: responses_in(session, r) for r in rounds})
+                           group_names=variables.GROUP_NAMES, held={r.id: responses_in(session, r) for r in rounds},
+                           compared_by=[g for g in q.groups if g != "round" and (
+                               q.figures is None or q.figures.covering(["round", g]) is not None)])
+
+
+def _change(q: query.Query, first: str, second: str):
+    """The change of the query's indicator between rounds ``first`` and ``second`` (by its group), from the design in
+    memory or, over the in-memory limit, from the roll-up by round (its groups standing for their respondents: the
+    same means and linearisation); else None and why not, in the reader's language."""
+    if q.indicator.categorical:
+        return None, _("Choose a share or a score: the change of a distribution is read level by level on the "
+                       "results page by round.")
+    if q.figures is None:
+        design, counted = q.data.design, None
+        has_rounds = "round" in q.data.frame
+    else:
+        served = q.figures.covering(["round", q.by])
+        if served is None and q.figures.covering(["round"]) is not None:
+            return None, _("At this size rounds are not compared by %(group)s: choose no group, sex or age band.",
+                           group=str(variables.GROUP_NAMES[q.by]).lower())
+        has_rounds = served is not None and "round" in served.rollup.keys
+        design = in_database.groups_design(served, q.indicator.name) if has_rounds else None
+        counted = RESPONDENTS
+    if not has_rounds:
+        return None, _("No response falls in these rounds.")
+    try:
+        return round_change(design, q.indicator.name, "round", first, second, by=q.by or None,
+                            respondents=counted), None
+    except (DesignError, KeyError, ValueError):
+        return None, _("These rounds have no responses to compare.")
 
 
 def _dates_fit(session, survey_id: int, form, round_id: int | None = None) -> bool:

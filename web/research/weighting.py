@@ -31,7 +31,7 @@ import hashlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -274,9 +274,25 @@ def data_stamp_of(session: Session, slug: str, province: areas.Provinces) -> Sta
                            .where(PopulationMargin.province_code.in_(areas.province_codes(province)))).one()
     by_province = session.exec(select(func.count(ProvinceMargin.id), func.max(ProvinceMargin.uploaded_at))
                                .where(ProvinceMargin.province_code.in_(areas.province_codes(province)))).one()
-    fieldwork = (*session.exec(select(func.count(Visit.id), func.max(Visit.id))).one(), *session.exec(
-        select(func.count(SurveyRound.id), func.max(SurveyRound.id), func.max(SurveyRound.ends_on))).one())
+    rounds = hashlib.sha256(repr([(r.number, str(r.starts_on), str(r.ends_on))
+                                  for r in survey_rounds(session, slug)]).encode()).hexdigest()[:16]
+    fieldwork = (*session.exec(select(func.count(Visit.id), func.max(Visit.id))).one(), rounds)
     return Stamp(*data, tuple(str(m) for m in (*margins, *by_province, *fieldwork)))
+
+
+def survey_rounds(session: Session, slug: str) -> list[SurveyRound]:
+    """The survey's rounds, by number (their dates are in the weights' stamp: moving any day of any round makes the
+    figures by round again)."""
+    return list(session.exec(select(SurveyRound).join(Survey, Survey.id == SurveyRound.survey_id)
+                             .where(Survey.slug == slug).order_by(SurveyRound.number)).all())
+
+
+def round_bounds(rounds: Sequence[SurveyRound]) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """Each round's number (text) and the UTC instants its local days start and end (the end excluded): a response
+    submitted at ``t`` belongs to the round with ``start <= t < end``."""
+    zone = ZoneInfo(current_app.config["KHAOSAT_TIMEZONE"])
+    return [(str(r.number), dt.datetime.combine(r.starts_on, dt.time(), zone).astimezone(dt.UTC),
+             dt.datetime.combine(r.ends_on + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)) for r in rounds]
 
 
 def _other_lists(session: Session, slug: str, province: areas.Provinces) -> tuple[int, int]:
@@ -543,15 +559,13 @@ def official_stream(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def with_rounds(session: Session, slug: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with a ``round`` column (the round whose dates hold the local submission date), when the
     survey has rounds; responses outside every round have none."""
-    rounds = session.exec(select(SurveyRound).join(Survey, Survey.id == SurveyRound.survey_id)
-                          .where(Survey.slug == slug).order_by(SurveyRound.number)).all()
+    rounds = survey_rounds(session, slug)
     if not rounds or frame.empty:
         return frame
-    day = pd.to_datetime(frame["submitted_at"], utc=True).dt.tz_convert(
-        ZoneInfo(current_app.config["KHAOSAT_TIMEZONE"])).dt.date
+    at = pd.to_datetime(frame["submitted_at"], utc=True)
     number = pd.Series(np.nan, index=frame.index, dtype=object)
-    for r in rounds:
-        number = number.where(~((day >= r.starts_on) & (day <= r.ends_on)), str(r.number))
+    for code, start, end in round_bounds(rounds):
+        number = number.where(~((at >= start) & (at < end)), code)
     return frame.assign(round=number)
 
 

@@ -169,7 +169,7 @@ def too_large(error: weighting.TooLarge):
     """A survey too large for its design in memory: 409 and why, for a page, a chart and the API alike."""
     message = _("This survey has more than %(limit)s responses, more than this server weighs in memory for results "
                 "pages (about 4 GiB of memory for every million responses), so this page is not shown for it; its "
-                "results, who-is-left-behind, small-area and weighting pages show its indicators by area and group, "
+                "results, who-is-left-behind, small-area, weighting and rounds pages show its indicators by area and group, "
                 "computed by the database. An administrator can still download its full data file, with each response's weight, and "
                 "can raise this limit in the server's settings on a server with more memory.",
                 limit=format_decimal(error.limit))
