@@ -32,7 +32,7 @@ from analysis.lazy import pandas as pd
 from analysis.policies import LonelyPSU, coerce
 from analysis.sql import SqlDesign
 from analysis.structure import as_list, column
-from analysis.variance import Influence, multistage_vcov
+from analysis.variance import Columns, Influence, multistage_vcov
 
 __all__ = ["SurveyDesign", "as_list"]
 
@@ -121,15 +121,16 @@ class SurveyDesign:
     def is_calibrated(self) -> bool:
         return bool(self.steps)
 
-    def vcov(self, infl: Influence | list[Influence]) -> np.ndarray:
-        """Variance matrix of the totals of ``infl`` (calibration residuals first, as ``svyrecvar``)."""
+    def vcov(self, infl: Influence | list[Influence], pairs: list[tuple[Columns, Columns]] | None = None) -> np.ndarray:
+        """Variance matrix of the totals of ``infl`` (calibration residuals first, as ``svyrecvar``); with ``pairs``,
+        only those entries (:func:`analysis.variance.multistage_vcov`)."""
         if self.steps:
             blocks = infl if isinstance(infl, list) else [infl]
             x = np.hstack([b.dense() for b in blocks])
             for step in self.steps:
                 x = step.adjust(x)
             infl = Influence(x)
-        return multistage_vcov(self.stages, infl, self.lonely_psu)
+        return multistage_vcov(self.stages, infl, self.lonely_psu, pairs=pairs)
 
     def degf(self, mask: np.ndarray | None = None) -> int:
         """Design degrees of freedom: PSUs minus strata among rows with non-zero weight (R's ``degf``)."""

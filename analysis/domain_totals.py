@@ -5,6 +5,11 @@ the rest of the population) is linearised from the joint totals ``[Y, W, Y_1..Y_
 (delta method, as R's ``svycontrast``). The t-tests of :mod:`analysis.hypothesis`, the left-behind
 cells and the D-index and tree of :mod:`analysis.inequality` all start here.
 
+A domain's mean and its gap take, of the totals' variance matrix, only the variances of ``(Y, W, Y_k, W_k)``
+for each domain ``k``: :func:`ratio_totals` with ``blocks=True`` computes those ``K`` 4 x 4 blocks alone, in
+O(PSUs x K) where the whole matrix takes O(PSUs x K^2) (0.59 s of a 1.8 s left-behind ranking of 756 cells
+over 1,900 PSUs); :func:`domain_means` and :func:`mean_differences` read either.
+
 References
 ----------
 Lumley, T. (2010). *Complex Surveys*. Wiley, sections 2.4 and 3.3 (``svycontrast``).
@@ -28,8 +33,9 @@ __all__ = ["ratio_totals", "domain_means", "mean_differences"]
 AGAINST = ("rest", "overall")
 
 
-def ratio_totals(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains):
-    """Totals ``[Y, W, Y_1..Y_K, W_1..W_K]`` (overall, then per domain) and their variance matrix."""
+def ratio_totals(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domains, blocks: bool = False):
+    """Totals ``[Y, W, Y_1..Y_K, W_1..W_K]`` (overall, then per domain) and their variance matrix or, with
+    ``blocks``, each domain's variance matrix of ``(Y, W, Y_k, W_k)``, shape (K, 4, 4)."""
     w = np.where(ok, design.weights, 0.0)
     wd = dom.only_members(w)
     overall = Influence(np.column_stack([w * y, w]))
@@ -37,50 +43,66 @@ def ratio_totals(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domai
     t = np.concatenate([[np.sum(w * y), w.sum()],
                         np.bincount(dom.safe_codes(), weights=wd * y, minlength=dom.size),
                         np.bincount(dom.safe_codes(), weights=wd, minlength=dom.size)])
-    v = design.vcov([overall, by_domain])
     k = dom.size
+    if blocks:
+        return t, _variance_blocks(design, [overall, by_domain], k)
+    v = design.vcov([overall, by_domain])
     order = np.concatenate([[0, 1], 2 + 2 * np.arange(k), 3 + 2 * np.arange(k)])
     return t, v[np.ix_(order, order)]
 
 
-def _mean_gradient(t: np.ndarray, k: int):
-    """Each domain mean's gradient: two non-zero entries, at ``Y_k`` and ``W_k``.
+#: the entries of the (Y, W, Y_k, W_k) blocks computed (the rest by symmetry), and the influence's columns they are
+#: the covariances of: Y and W (0, 1), every Y_k (2, 4, ...), every W_k (3, 5, ...)
+_BLOCK = ((0, 0), (0, 1), (1, 1), (2, 2), (2, 3), (3, 3), (0, 2), (0, 3), (1, 2), (1, 3))
+_COLUMNS = (0, 1, slice(2, None, 2), slice(3, None, 2))
 
-    Returns the positions of those entries in ``t`` and their values.
-    """
-    yk, wk = t[2:2 + k], t[2 + k:]
-    idx = np.arange(k)
-    return 2 + idx, 2 + k + idx, 1 / wk, -yk / wk**2
+
+def _variance_blocks(design: SurveyDesign, infl: list[Influence], k: int) -> np.ndarray:
+    """The (K, 4, 4) blocks of the variance of ``[overall (Y, W), by_domain (Y_1, W_1, ..., Y_K, W_K)]``."""
+    entries = design.vcov(infl, pairs=[(_COLUMNS[i], _COLUMNS[j]) for i, j in _BLOCK])
+    out = np.empty((k, 4, 4))
+    at = 0
+    for i, j in _BLOCK:
+        size = 1 if i < 2 and j < 2 else k
+        out[:, i, j] = out[:, j, i] = entries[at:at + size]
+        at += size
+    return out
+
+
+def _as_blocks(v: np.ndarray, k: int) -> np.ndarray:
+    """The (K, 4, 4) blocks of a whole variance matrix of :func:`ratio_totals` (or the blocks themselves)."""
+    if v.ndim == 3:
+        return v
+    index = np.empty((k, 4), dtype=np.int64)
+    index[:, 0], index[:, 1], index[:, 2], index[:, 3] = 0, 1, 2 + np.arange(k), 2 + k + np.arange(k)
+    return v[index[:, :, None], index[:, None, :]]
 
 
 def domain_means(t: np.ndarray, v: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Domain means ``Y_k / W_k`` and their variances from the totals of :func:`ratio_totals`."""
-    a, b, ga, gb = _mean_gradient(t, k)
-    # g' V g from those two entries only: O(k), where the dense quadratic form took O(k^3) (28 s for 500 cells)
-    return t[2:2 + k] / t[2 + k:], ga**2 * v[a, a] + 2 * ga * gb * v[a, b] + gb**2 * v[b, b]
+    """Domain means ``Y_k / W_k`` and their variances from the totals of :func:`ratio_totals` (either variance)."""
+    b = _as_blocks(v, k)
+    yk, wk = t[2:2 + k], t[2 + k:]
+    ga, gb = 1 / wk, -yk / wk**2  # a mean's gradient: two non-zero entries, at Y_k and W_k
+    var = ga**2 * b[:, 2, 2] + 2 * ga * gb * b[:, 2, 3] + gb**2 * b[:, 3, 3]
+    return yk / wk, np.maximum(var, 0.0)  # a quadratic form of a variance: below 0 only by rounding
 
 
 def mean_differences(t: np.ndarray, v: np.ndarray, k: int, against: str) -> tuple[np.ndarray, np.ndarray]:
     """Each domain mean minus the overall mean (``"overall"``) or the rest's (``"rest"``), with
-    delta-method variances."""
+    delta-method variances (from either variance of :func:`ratio_totals`)."""
     if against not in AGAINST:
         raise DesignError(f"against={against!r} is not allowed; choose one of {AGAINST}")
+    b = _as_blocks(v, k)
     y, w, yk, wk = t[0], t[1], t[2:2 + k], t[2 + k:]
-    a, b, ga, gb = _mean_gradient(t, k)
-    idx = np.arange(k)
-    grads = np.zeros((len(t), k))
-    grads[a, idx] = ga
-    grads[b, idx] = gb
+    grads = np.zeros((k, 4))  # each difference's gradient over (Y, W, Y_k, W_k)
+    grads[:, 2], grads[:, 3] = 1 / wk, -yk / wk**2
     if against == "overall":
         est = yk / wk - y / w
-        grads[0, :] -= 1 / w
-        grads[1, :] += y / w**2
+        grads[:, 0], grads[:, 1] = -1 / w, y / w**2
     else:
         yr, wr = y - yk, w - wk
         est = yk / wk - yr / wr
-        grads[0, :] -= 1 / wr
-        grads[1, :] += yr / wr**2
-        grads[a, idx] += 1 / wr
-        grads[b, idx] -= yr / wr**2
-    var = np.sum(grads * (v @ grads), axis=0)  # diag(G' V G): BLAS, where einsum's loop took seconds
-    return est, var
+        grads[:, 0], grads[:, 1] = -1 / wr, yr / wr**2
+        grads[:, 2] += 1 / wr
+        grads[:, 3] -= yr / wr**2
+    return est, np.maximum(np.einsum("ki,kij,kj->k", grads, b, grads), 0.0)  # below 0 only by rounding

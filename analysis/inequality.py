@@ -126,7 +126,7 @@ def circumstance_tree(design: SurveyDesign, indicator: str, circumstances: Seque
         leaf_codes[leaf.rows] = i
     names = [" & ".join(f"{c} in {{{', '.join(v)}}}" for c, v in leaf.conditions) or "all" for leaf in leaves]
     dom = Domains(leaf_codes, pd.DataFrame({"leaf": names}))
-    t, v = ratio_totals(design, y, ok, dom)
+    t, v = ratio_totals(design, y, ok, dom, blocks=True)
     est, var = domain_means(t, v, dom.size)
     gap, gap_var = mean_differences(t, v, dom.size, "overall")
     df = float(design.degf(ok))

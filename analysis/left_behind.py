@@ -100,7 +100,7 @@ def _cells(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, cell_type: str, 
            target: float | None, share: bool, level: float, counts: np.ndarray) -> pd.DataFrame:
     """One partition's cells: estimate with its interval, n, population, df, cv, gap and gap_se."""
     dom = domains(design.data, cols)
-    t, v = ratio_totals(design, y, ok, dom)
+    t, v = ratio_totals(design, y, ok, dom, blocks=True)
     est, var = domain_means(t, v, dom.size)
     if target is None:
         gap, gap_var = mean_differences(t, v, dom.size, "overall")

@@ -29,6 +29,7 @@ Lohr, S. L. (2019). *Sampling: Design and Analysis*, 2nd ed. CRC, sections 6.6 a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analysis.errors import LonelyPSUError
@@ -40,6 +41,9 @@ __all__ = ["Stage", "Influence", "unit_totals", "multistage_vcov", "group_sums",
 
 #: above this many columns, sums by group are one sparse product rather than a bincount per column
 WIDE = 16
+
+#: a column of the influence (its index) or evenly spaced columns (a slice): see :func:`multistage_vcov`'s ``pairs``
+Columns = int | slice
 
 
 def group_sums(group: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
@@ -138,13 +142,19 @@ class Influence:
         return out
 
 
-def unit_totals(unit: np.ndarray, n_units: int, infl: Influence) -> np.ndarray:
-    """Sum influence values to units: an array of shape (n_units, n_columns)."""
+def unit_totals(unit: np.ndarray, n_units: int, infl: Influence, as_sparse: bool = False):
+    """Sum influence values to units: an array of shape (n_units, n_columns); ``as_sparse``: a sparse matrix (CSC),
+    whose domain columns hold only the units the domain reaches."""
     values = infl.values
     m = values.shape[1]
     if infl.codes is None:
-        return group_sums(unit, values, n_units)
+        sums = group_sums(unit, values, n_units)
+        return sparse.csc_matrix(sums) if as_sparse else sums
     k = infl.n_domains
+    if as_sparse:
+        rows = np.repeat(unit, m)
+        columns = (infl.codes[:, None] * m + np.arange(m)[None, :]).ravel()
+        return sparse.coo_matrix((values.ravel(), (rows, columns)), shape=(n_units, k * m)).tocsc()  # sums repeats
     key = unit * k + infl.codes
     out = np.empty((n_units, k, m))
     for j in range(m):
@@ -188,17 +198,25 @@ def _average_inflation(stage: Stage, lonely_mask: np.ndarray) -> np.ndarray:
     return ratio[group]
 
 
-def _first_stage_average(stage: Stage, totals: np.ndarray) -> np.ndarray:
-    """Per-column ``nstrat / nokstrat`` at stage 1, counting strata the column (domain) reaches.
+def _first_stage_average(stage: Stage, totals) -> np.ndarray:
+    """Per-column ``nstrat / nokstrat`` at stage 1, counting strata the column (domain) reaches (``totals`` dense or
+    sparse).
 
     R's ``svyby`` subsets the design, so ``onestage`` only sees strata with rows in the domain.
     """
-    present = np.zeros((stage.n_strata, totals.shape[1]))
-    _row_group_sum(present, stage.unit_stratum, (totals != 0).astype(float))
-    present = present > 0
     lonely = (stage.n_units == 1) & ~(stage.fraction_complement() < SELF_REPRESENTING)
-    nstrat = present.sum(axis=0)
-    nok = (present & ~lonely[:, None]).sum(axis=0)
+    if sparse.issparse(totals):
+        reached = totals.copy()
+        reached.data = (reached.data != 0).astype(float)
+        present = (_indicator(stage) @ reached) > 0
+        nstrat = np.asarray(present.sum(axis=0), dtype=float).ravel()
+        nok = np.asarray(present[np.flatnonzero(~lonely)].sum(axis=0), dtype=float).ravel()
+    else:
+        present = np.zeros((stage.n_strata, totals.shape[1]))
+        _row_group_sum(present, stage.unit_stratum, (totals != 0).astype(float))
+        present = present > 0
+        nstrat = present.sum(axis=0)
+        nok = (present & ~lonely[:, None]).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(nok > 0, nstrat / nok, 1.0)
 
@@ -220,12 +238,49 @@ def _stage_vcov(stage: Stage, totals: np.ndarray, lonely: LonelyPSU, multiplier:
     return v
 
 
+def _stage_entries(stage: Stage, totals, lonely: LonelyPSU, multiplier: np.ndarray,
+                   pairs: Sequence[tuple[Columns, Columns]]) -> np.ndarray:
+    """The entries ``pairs`` of :func:`_stage_vcov`'s matrix from sparse unit ``totals`` (CSC), in O(non-zeros).
+
+    Centring a unit's totals on its stratum's mean ``m_h`` (where the stratum is centred) and weighting by the
+    stratum's factor ``f_h`` gives ``sum_u f_h (z_ua - m_ha)(z_ub - m_hb) = sum_u f_h z_ua z_ub - sum_h f_h n_h m_ha
+    m_hb``: two sparse products instead of the dense centred matrix, whose every domain column is filled by the
+    centring only in the strata the domain reaches."""
+    factor, centred = _stratum_weights(stage, lonely, multiplier)
+    n = stage.n_units.astype(float)
+    means = sparse.diags(1.0 / n) @ (_indicator(stage) @ totals)
+    unit_weight, stratum_weight = factor[stage.unit_stratum], np.where(centred, factor * n, 0.0)
+    root = np.sqrt(_first_stage_average(stage, totals)) \
+        if lonely is LonelyPSU.AVERAGE and stage.stratum_parent is None else None
+    totals, means = sparse.csc_matrix(totals), sparse.csc_matrix(means)
+    return np.concatenate([
+        (_products(totals, unit_weight, a, b) - _products(means, stratum_weight, a, b))
+        * (1.0 if root is None else root[a] * root[b]) for a, b in pairs])
+
+
+def _products(z, weight: np.ndarray, a: Columns, b: Columns) -> np.ndarray:
+    """``sum_rows weight * z[:, a] * z[:, b]`` for columns ``a`` and ``b`` of the sparse ``z`` taken in step (an index
+    with a slice: that column with each of the slice's)."""
+    if isinstance(b, int) and not isinstance(a, int):
+        a, b = b, a
+    if isinstance(a, int):
+        column = weight * z[:, [a]].toarray().ravel()
+        return np.atleast_1d(np.asarray(z[:, [b]].T @ column if isinstance(b, int) else z[:, b].T @ column).ravel())
+    return np.asarray(z[:, a].multiply(z[:, b]).T @ weight).ravel()
+
+
+def _indicator(stage: Stage):
+    """The sparse stratum x unit indicator matrix of ``stage``."""
+    units = len(stage.unit_stratum)
+    return sparse.csr_matrix((np.ones(units), (stage.unit_stratum, np.arange(units))), shape=(stage.n_strata, units))
+
+
 def _row_group_sum(out: np.ndarray, group: np.ndarray, rows: np.ndarray) -> None:
     out[:] = group_sums(group, rows, out.shape[0])
 
 
 def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lonely: LonelyPSU,
-                    diagonal: bool = False) -> np.ndarray:
+                    diagonal: bool = False, pairs: Sequence[tuple[Columns, Columns]] | None = None) -> np.ndarray:
     """Variance-covariance matrix of the totals of ``infl``'s columns (R's ``multistage``).
 
     Parameters
@@ -238,14 +293,18 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
         Policy for strata holding one unit.
     diagonal : bool
         Only the variances (the diagonal), in O(units x p) instead of O(units x p^2).
+    pairs : list of (int or slice, int or slice), optional
+        Only these entries: for ``(a, b)``, the covariances of columns ``a`` and ``b`` taken in step (two slices
+        of one length, or a column and a slice: its covariance with each), one after the other in one array, in
+        O(units x entries).
 
     Returns
     -------
-    ndarray, shape (p, p), or (p,) with ``diagonal``
+    ndarray, shape (p, p), (p,) with ``diagonal``, or (entries,) with ``pairs``
     """
     blocks = infl if isinstance(infl, list) else [infl]
     p = sum(b.n_columns for b in blocks)
-    v = np.zeros(p if diagonal else (p, p))
+    v = 0.0 if pairs is not None else np.zeros(p if diagonal else (p, p))
     multiplier = np.ones(stages[0].n_strata)
     for depth, stage in enumerate(stages):
         if depth > 0:
@@ -256,6 +315,11 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
             multiplier = (multiplier * above.sampling_fraction())[parent_stratum]
             if not np.any(multiplier > 0):
                 break
-        totals = np.hstack([unit_totals(stage.unit, stage.n_unit_codes, b) for b in blocks])
-        v += _stage_vcov(stage, totals, lonely, multiplier, diagonal)
+        if pairs is not None:
+            totals = sparse.hstack([unit_totals(stage.unit, stage.n_unit_codes, b, as_sparse=True) for b in blocks],
+                                   format="csc")
+            v += _stage_entries(stage, totals, lonely, multiplier, pairs)
+        else:
+            totals = np.hstack([unit_totals(stage.unit, stage.n_unit_codes, b) for b in blocks])
+            v += _stage_vcov(stage, totals, lonely, multiplier, diagonal)
     return v
