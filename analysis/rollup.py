@@ -157,12 +157,14 @@ def _swapped(conn, table: str, select: str, keys: Sequence[str], indicators: Seq
 
 
 def _analysed(engine, made: Sequence[Rollup], q: Callable[[str], str]) -> None:
+    """The statistics of each roll-up's keys, which the planner's estimates of a ``GROUP BY`` of them read (those of
+    every column, a few hundred sums, took 4-8 s a roll-up of 19,000 rows on a slow host, against 0.25 s)."""
     if engine.dialect.name == "postgresql":
         from sqlalchemy import text
 
         with engine.begin() as conn:
             for rollup in made:
-                conn.execute(text(f"ANALYZE {q(rollup.table)}"))
+                conn.execute(text(f"ANALYZE {q(rollup.table)} ({', '.join(q(k) for k in rollup.keys)})"))
 
 
 def open_rollup(engine, table: str, q: Callable[[str], str]) -> Rollup:
