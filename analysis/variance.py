@@ -221,8 +221,7 @@ def _first_stage_average(stage: Stage, totals) -> np.ndarray:
         return np.where(nok > 0, nstrat / nok, 1.0)
 
 
-def _stage_vcov(stage: Stage, totals: np.ndarray, lonely: LonelyPSU, multiplier: np.ndarray,
-                diagonal: bool) -> np.ndarray:
+def _stage_vcov(stage: Stage, totals: np.ndarray, lonely: LonelyPSU, multiplier: np.ndarray) -> np.ndarray:
     factor, centred = _stratum_weights(stage, lonely, multiplier)
     s = stage.unit_stratum
     sums = np.zeros((stage.n_strata, totals.shape[1]))
@@ -231,42 +230,38 @@ def _stage_vcov(stage: Stage, totals: np.ndarray, lonely: LonelyPSU, multiplier:
     centred_totals = totals - np.where(centred[s][:, None], means[s], 0.0)
     keep = factor[s] > 0
     x = centred_totals[keep] * np.sqrt(factor[s][keep])[:, None]
-    v = np.einsum("ij,ij->j", x, x) if diagonal else x.T @ x
+    v = x.T @ x
     if lonely is LonelyPSU.AVERAGE and stage.stratum_parent is None:
         root = np.sqrt(_first_stage_average(stage, totals))
-        v = v * root**2 if diagonal else v * root[:, None] * root[None, :]
+        v = v * root[:, None] * root[None, :]
     return v
 
 
 def _stage_entries(stage: Stage, totals, lonely: LonelyPSU, multiplier: np.ndarray,
                    pairs: Sequence[tuple[Columns, Columns]]) -> np.ndarray:
-    """The entries ``pairs`` of :func:`_stage_vcov`'s matrix from sparse unit ``totals`` (CSC), in O(non-zeros).
-
-    Centring a unit's totals on its stratum's mean ``m_h`` (where the stratum is centred) and weighting by the
-    stratum's factor ``f_h`` gives ``sum_u f_h (z_ua - m_ha)(z_ub - m_hb) = sum_u f_h z_ua z_ub - sum_h f_h n_h m_ha
-    m_hb``: two sparse products instead of the dense centred matrix, whose every domain column is filled by the
-    centring only in the strata the domain reaches."""
+    """The entries ``pairs`` of :func:`_stage_vcov`'s matrix from sparse unit ``totals``: the same centring (a unit's
+    totals less its stratum's means, where the stratum is centred), weighting and products, on a sparse matrix that
+    holds, of a domain's column, only the units of the strata the domain reaches (a ward's domain: its ward's PSUs),
+    where the dense one holds every unit of every column."""
     factor, centred = _stratum_weights(stage, lonely, multiplier)
-    n = stage.n_units.astype(float)
-    means = sparse.diags(1.0 / n) @ (_indicator(stage) @ totals)
-    unit_weight, stratum_weight = factor[stage.unit_stratum], np.where(centred, factor * n, 0.0)
+    indicator = _indicator(stage)
+    means = sparse.diags(np.where(centred, 1.0 / stage.n_units, 0.0)) @ (indicator @ totals)
+    x = sparse.diags(np.sqrt(factor[stage.unit_stratum])) @ (totals - indicator.T @ means)
+    x = sparse.csc_matrix(x)
     root = np.sqrt(_first_stage_average(stage, totals)) \
         if lonely is LonelyPSU.AVERAGE and stage.stratum_parent is None else None
-    totals, means = sparse.csc_matrix(totals), sparse.csc_matrix(means)
-    return np.concatenate([
-        (_products(totals, unit_weight, a, b) - _products(means, stratum_weight, a, b))
-        * (1.0 if root is None else root[a] * root[b]) for a, b in pairs])
+    return np.concatenate([_products(x, a, b) * (1.0 if root is None else root[a] * root[b]) for a, b in pairs])
 
 
-def _products(z, weight: np.ndarray, a: Columns, b: Columns) -> np.ndarray:
-    """``sum_rows weight * z[:, a] * z[:, b]`` for columns ``a`` and ``b`` of the sparse ``z`` taken in step (an index
-    with a slice: that column with each of the slice's)."""
+def _products(x, a: Columns, b: Columns) -> np.ndarray:
+    """``sum_rows x[:, a] * x[:, b]`` for columns ``a`` and ``b`` of the sparse ``x`` taken in step (an index with a
+    slice: that column with each of the slice's)."""
     if isinstance(b, int) and not isinstance(a, int):
         a, b = b, a
     if isinstance(a, int):
-        column = weight * z[:, [a]].toarray().ravel()
-        return np.atleast_1d(np.asarray(z[:, [b]].T @ column if isinstance(b, int) else z[:, b].T @ column).ravel())
-    return np.asarray(z[:, a].multiply(z[:, b]).T @ weight).ravel()
+        column = x[:, [a]].toarray().ravel()
+        return np.atleast_1d(np.asarray(x[:, [b] if isinstance(b, int) else b].T @ column).ravel())
+    return np.asarray(x[:, a].multiply(x[:, b]).sum(axis=0)).ravel()
 
 
 def _indicator(stage: Stage):
@@ -292,7 +287,7 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
     lonely : LonelyPSU
         Policy for strata holding one unit.
     diagonal : bool
-        Only the variances (the diagonal), in O(units x p) instead of O(units x p^2).
+        Only the variances (the diagonal): ``pairs`` of every column with itself, in O(non-zeros).
     pairs : list of (int or slice, int or slice), optional
         Only these entries: for ``(a, b)``, the covariances of columns ``a`` and ``b`` taken in step (two slices
         of one length, or a column and a slice: its covariance with each), one after the other in one array, in
@@ -304,7 +299,9 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
     """
     blocks = infl if isinstance(infl, list) else [infl]
     p = sum(b.n_columns for b in blocks)
-    v = 0.0 if pairs is not None else np.zeros(p if diagonal else (p, p))
+    if diagonal:
+        pairs = [(slice(0, p), slice(0, p))]
+    v = 0.0 if pairs is not None else np.zeros((p, p))
     multiplier = np.ones(stages[0].n_strata)
     for depth, stage in enumerate(stages):
         if depth > 0:
@@ -321,5 +318,5 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
             v += _stage_entries(stage, totals, lonely, multiplier, pairs)
         else:
             totals = np.hstack([unit_totals(stage.unit, stage.n_unit_codes, b) for b in blocks])
-            v += _stage_vcov(stage, totals, lonely, multiplier, diagonal)
+            v += _stage_vcov(stage, totals, lonely, multiplier)
     return v
