@@ -151,11 +151,18 @@ def unit_totals(unit: np.ndarray, n_units: int, infl: Influence, as_sparse: bool
         sums = group_sums(unit, values, n_units)
         return sparse.csc_matrix(sums) if as_sparse else sums
     k = infl.n_domains
-    if as_sparse:
+    if as_sparse and len(unit) < n_units * k:  # fewer rows than unit x domain cells: the rows' entries, summed
         rows = np.repeat(unit, m)
         columns = (infl.codes[:, None] * m + np.arange(m)[None, :]).ravel()
-        return sparse.coo_matrix((values.ravel(), (rows, columns)), shape=(n_units, k * m)).tocsc()  # sums repeats
+        return sparse.coo_matrix((values.ravel(), (rows, columns)), shape=(n_units, k * m)).tocsc()
     key = unit * k + infl.codes
+    if as_sparse:  # more: summed by bincount into the cells (no sort), then the cells any row reached
+        sums = [np.bincount(key, weights=values[:, j], minlength=n_units * k) for j in range(m)]
+        cell = np.flatnonzero(np.bincount(key, minlength=n_units * k))
+        data = np.column_stack([column[cell] for column in sums]).ravel()
+        indices = ((cell % k)[:, None] * m + np.arange(m)[None, :]).ravel()
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(cell // k, minlength=n_units) * m)])
+        return sparse.csr_matrix((data, indices, indptr), shape=(n_units, k * m))
     out = np.empty((n_units, k, m))
     for j in range(m):
         out[:, :, j] = np.bincount(key, weights=values[:, j], minlength=n_units * k).reshape(n_units, k)
@@ -238,8 +245,8 @@ def _stage_vcov(stage: Stage, totals: np.ndarray, lonely: LonelyPSU, multiplier:
 
 
 def _stage_entries(stage: Stage, totals, lonely: LonelyPSU, multiplier: np.ndarray,
-                   pairs: Sequence[tuple[Columns, Columns]]) -> np.ndarray:
-    """The entries ``pairs`` of :func:`_stage_vcov`'s matrix from sparse unit ``totals``: the same centring (a unit's
+                   pairs: Sequence[tuple[Columns, Columns]] | None) -> np.ndarray:
+    """:func:`_stage_vcov`'s matrix (or its entries ``pairs``) from sparse unit ``totals``: the same centring (a unit's
     totals less its stratum's means, where the stratum is centred), weighting and products, on a sparse matrix that
     holds, of a domain's column, only the units of the strata the domain reaches (a ward's domain: its ward's PSUs),
     where the dense one holds every unit of every column."""
@@ -250,6 +257,9 @@ def _stage_entries(stage: Stage, totals, lonely: LonelyPSU, multiplier: np.ndarr
     x = sparse.csc_matrix(x)
     root = np.sqrt(_first_stage_average(stage, totals)) \
         if lonely is LonelyPSU.AVERAGE and stage.stratum_parent is None else None
+    if pairs is None:
+        v = (x.T @ x).toarray()
+        return v if root is None else v * root[:, None] * root[None, :]
     return np.concatenate([_products(x, a, b) * (1.0 if root is None else root[a] * root[b]) for a, b in pairs])
 
 
@@ -287,7 +297,7 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
     lonely : LonelyPSU
         Policy for strata holding one unit.
     diagonal : bool
-        Only the variances (the diagonal): ``pairs`` of every column with itself, in O(non-zeros).
+        Only the variances (the diagonal): ``pairs`` of every column with itself.
     pairs : list of (int or slice, int or slice), optional
         Only these entries: for ``(a, b)``, the covariances of columns ``a`` and ``b`` taken in step (two slices
         of one length, or a column and a slice: its covariance with each), one after the other in one array, in
@@ -296,11 +306,15 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
     Returns
     -------
     ndarray, shape (p, p), (p,) with ``diagonal``, or (entries,) with ``pairs``
+
+    With influence by domain (a column per domain) or ``pairs``, the units' totals are a sparse matrix
+    (:func:`_stage_entries`), whose work grows with the units each domain's strata hold; otherwise dense.
     """
     blocks = infl if isinstance(infl, list) else [infl]
     p = sum(b.n_columns for b in blocks)
     if diagonal:
         pairs = [(slice(0, p), slice(0, p))]
+    by_domain = pairs is not None or any(b.codes is not None for b in blocks)  # sparse: a column per domain
     v = 0.0 if pairs is not None else np.zeros((p, p))
     multiplier = np.ones(stages[0].n_strata)
     for depth, stage in enumerate(stages):
@@ -312,7 +326,7 @@ def multistage_vcov(stages: list[Stage], infl: Influence | list[Influence], lone
             multiplier = (multiplier * above.sampling_fraction())[parent_stratum]
             if not np.any(multiplier > 0):
                 break
-        if pairs is not None:
+        if by_domain:
             totals = sparse.hstack([unit_totals(stage.unit, stage.n_unit_codes, b, as_sparse=True) for b in blocks],
                                    format="csc")
             v += _stage_entries(stage, totals, lonely, multiplier, pairs)
