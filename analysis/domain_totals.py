@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from analysis.domains import Domains
 from analysis.errors import DesignError
 from analysis.lazy import numpy as np
-from analysis.variance import Influence
+from analysis.variance import SPARSE_COLUMNS, Influence
 
 if TYPE_CHECKING:
     from analysis.design import SurveyDesign
@@ -44,11 +44,12 @@ def ratio_totals(design: SurveyDesign, y: np.ndarray, ok: np.ndarray, dom: Domai
                         np.bincount(dom.safe_codes(), weights=wd * y, minlength=dom.size),
                         np.bincount(dom.safe_codes(), weights=wd, minlength=dom.size)])
     k = dom.size
-    if blocks:
+    if blocks and 2 + 2 * k > SPARSE_COLUMNS:  # few domains: their blocks are read off the whole matrix, made faster
         return t, _variance_blocks(design, [overall, by_domain], k)
     v = design.vcov([overall, by_domain])
     order = np.concatenate([[0, 1], 2 + 2 * np.arange(k), 3 + 2 * np.arange(k)])
-    return t, v[np.ix_(order, order)]
+    v = v[np.ix_(order, order)]
+    return t, _as_blocks(v, k) if blocks else v
 
 
 #: the entries of the (Y, W, Y_k, W_k) blocks computed (the rest by symmetry), and the influence's columns they are
