@@ -50,6 +50,7 @@ from web.collect import bp as collect_bp
 from web.home import bp as home_bp
 from web.privacy import bp as privacy_bp
 from web.research import bp as research_bp
+from analysis.design import warm_up as estimates_warm_up
 from web.research.charts import warm_up
 from web.respond import bp as respond_bp
 
@@ -91,9 +92,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _warm_up_worker() -> None:
-    """In a gunicorn worker, draw a chart before the first request, so that its first chart is not slow."""
+    """In a gunicorn worker, draw a chart and make a small estimate before the first request, so that its first chart
+    and its first research page are not slow (they loaded matplotlib, pandas and scipy's statistics)."""
     if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
         warm_up()
+        estimates_warm_up()
 
 
 def favicon():

@@ -85,3 +85,17 @@ def test_the_app_starts_without_the_heavy_libraries(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
                          capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+@pytest.mark.parametrize("server", ["gunicorn/23.0.0", ""])
+def test_a_gunicorn_worker_loads_the_statistics_before_its_first_request(tmp_path, server):
+    """A gunicorn worker makes a small estimate as it starts (its first research page then does not load pandas and
+    scipy's statistics: seconds on a slow host); any other process leaves them to the first page that needs them."""
+    script = ("import sys; from web import create_app; "
+              f"create_app({{'DATABASE_URL': 'sqlite:///{tmp_path}/db.sqlite', 'SECRET_KEY': 'x'}}); "
+              "print(all(m in sys.modules for m in ('pandas', 'scipy.stats', 'scipy.sparse', 'matplotlib')))")
+    env = {"PATH": "/usr/bin:/bin", "SERVER_SOFTWARE": server, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("True" if server else "False")
