@@ -195,15 +195,3 @@ class SurveyDesign:
     def domain_test(self, variable: str, domain: str, against: str = "rest", level: float = 0.95) -> pd.DataFrame:
         return hypothesis.domain_test(self, variable, domain, against=against, level=level)
 
-
-def warm_up() -> None:
-    """Make a share with its logit interval and a mean by a group, with a left-behind ranking, on four rows, so that a
-    process's first estimate does not also pay for loading pandas, scipy's statistics and sparse matrices (2.8 s of a
-    served 1,000,000-response survey's first page on a slow host): gunicorn workers call it when they start."""
-    from analysis.left_behind import left_behind
-
-    rows = pd.DataFrame({"y": [0.0, 1.0, 1.0, 0.0], "g": ["a", "a", "b", "b"], "w": [1.0, 2.0, 1.0, 2.0],
-                         "psu": [1, 2, 3, 4]})
-    design = SurveyDesign(rows, weights="w", psu="psu")
-    design.proportion("y", by="g", ci_method="logit")
-    left_behind(design, "y", areas="g", groups=[])

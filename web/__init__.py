@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 import web.blas_threads  # noqa: F401 - first of the project's imports: before anything loads NumPy
+from analysis import warm_up as estimates_warm_up
 from surveys import areas
 from web import (
     auth,
@@ -50,7 +51,6 @@ from web.collect import bp as collect_bp
 from web.home import bp as home_bp
 from web.privacy import bp as privacy_bp
 from web.research import bp as research_bp
-from analysis.design import warm_up as estimates_warm_up
 from web.research.charts import warm_up
 from web.respond import bp as respond_bp
 
