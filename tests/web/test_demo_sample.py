@@ -36,6 +36,10 @@ def test_the_demo_has_a_frame_a_drawn_sample_with_outcomes_and_rounds(app, clien
     assert "Draw 1, seed 20261126" in sample and "RR1" in sample
     rounds = html.unescape(client.get("/research/digital-skills/rounds?lang=en").get_data(as_text=True))
     assert "Đợt 1 (demo)" in rounds and "Delete round 2" in rounds and "Delete round 1" not in rounds
+    change = html.unescape(client.get("/research/digital-skills/rounds?lang=en&indicator=dsi_index&first=1&second=2")
+                           .get_data(as_text=True))
+    assert "These rounds have no responses to compare." in change  # the second round is planned: no one answered it
+    assert "only in the first round" not in change  # nor are its questions said to differ
 
 
 

@@ -114,7 +114,7 @@ def rounds_page(slug: str):
             and (q.figures is not None or q.data.design is not None):
         change, problem = _change(q, first, second)
         by_round = _versions_by_round(session, survey, [r for r in rounds if str(r.number) in (first, second)])
-        if len(by_round) == 2:
+        if len(by_round) == 2 and all(by_round.values()):  # a round no one answered yet has no versions to compare
             flags = comparable_versions(by_round[int(first)], by_round[int(second)])
     if change is not None and q.by:
         change["cell"] = change[q.by].map(lambda v: variables.value_label(q.instrument, q.by, v, language()))
