@@ -194,4 +194,3 @@ class SurveyDesign:
 
     def domain_test(self, variable: str, domain: str, against: str = "rest", level: float = 0.95) -> pd.DataFrame:
         return hypothesis.domain_test(self, variable, domain, against=against, level=level)
-

@@ -9,7 +9,7 @@ A domain's mean and its gap take, of the totals' variance matrix, only the varia
 for each domain ``k``: :func:`ratio_totals` with ``blocks=True`` computes those ``K`` 4 x 4 blocks alone, from
 sparse unit totals (:func:`analysis.variance.multistage_vcov`'s ``pairs``), where the whole matrix from dense ones
 takes O(PSUs x K^2): the six partitions of a left-behind ranking over a roll-up's 10,101 PSUs (756 cells by ward and
-age band) spent 0.57 s there, 0.15 s now. :func:`domain_means` and :func:`mean_differences` read either.
+age band) spent 0.57 s there, 0.15 s now. :func:`domain_means` and :func:`mean_differences` read the blocks.
 
 References
 ----------
@@ -72,29 +72,25 @@ def _variance_blocks(design: SurveyDesign, infl: list[Influence], k: int) -> np.
 
 
 def _as_blocks(v: np.ndarray, k: int) -> np.ndarray:
-    """The (K, 4, 4) blocks of a whole variance matrix of :func:`ratio_totals` (or the blocks themselves)."""
-    if v.ndim == 3:
-        return v
+    """The (K, 4, 4) blocks of a whole variance matrix of :func:`ratio_totals`."""
     index = np.empty((k, 4), dtype=np.int64)
     index[:, 0], index[:, 1], index[:, 2], index[:, 3] = 0, 1, 2 + np.arange(k), 2 + k + np.arange(k)
     return v[index[:, :, None], index[:, None, :]]
 
 
-def domain_means(t: np.ndarray, v: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Domain means ``Y_k / W_k`` and their variances from the totals of :func:`ratio_totals` (either variance)."""
-    b = _as_blocks(v, k)
+def domain_means(t: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Domain means ``Y_k / W_k`` and their variances from the totals and blocks of :func:`ratio_totals`."""
     yk, wk = t[2:2 + k], t[2 + k:]
     ga, gb = 1 / wk, -yk / wk**2  # a mean's gradient: two non-zero entries, at Y_k and W_k
     var = ga**2 * b[:, 2, 2] + 2 * ga * gb * b[:, 2, 3] + gb**2 * b[:, 3, 3]
     return yk / wk, np.maximum(var, 0.0)  # a quadratic form of a variance: below 0 only by rounding
 
 
-def mean_differences(t: np.ndarray, v: np.ndarray, k: int, against: str) -> tuple[np.ndarray, np.ndarray]:
+def mean_differences(t: np.ndarray, b: np.ndarray, k: int, against: str) -> tuple[np.ndarray, np.ndarray]:
     """Each domain mean minus the overall mean (``"overall"``) or the rest's (``"rest"``), with
-    delta-method variances (from either variance of :func:`ratio_totals`)."""
+    delta-method variances (from the totals and blocks of :func:`ratio_totals`)."""
     if against not in AGAINST:
         raise DesignError(f"against={against!r} is not allowed; choose one of {AGAINST}")
-    b = _as_blocks(v, k)
     y, w, yk, wk = t[0], t[1], t[2:2 + k], t[2 + k:]
     grads = np.zeros((k, 4))  # each difference's gradient over (Y, W, Y_k, W_k)
     grads[:, 2], grads[:, 3] = 1 / wk, -yk / wk**2

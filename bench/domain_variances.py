@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from analysis import SurveyDesign  # noqa: E402
-from analysis.domain_totals import mean_differences, ratio_totals  # noqa: E402
+from analysis.domain_totals import _as_blocks, mean_differences, ratio_totals  # noqa: E402
 from analysis.domains import domains  # noqa: E402
 from analysis.estimators import numeric  # noqa: E402
 from analysis.variance import Influence, _stage_vcov, unit_totals  # noqa: E402
@@ -54,7 +54,7 @@ def main() -> None:
 
         def gaps(blocks: bool, dom=dom):
             t, v = ratio_totals(design, y, ok, dom, blocks=blocks)
-            return mean_differences(t, v, dom.size, "overall")[1]
+            return mean_differences(t, v if blocks else _as_blocks(v, dom.size), dom.size, "overall")[1]
 
         def dense(dom=dom):  # the whole matrix as it was made before 28 November: the units' totals dense (one stage)
             w = np.where(ok, design.weights, 0.0)
