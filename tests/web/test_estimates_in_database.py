@@ -493,6 +493,12 @@ def test_the_change_between_rounds_of_a_large_survey_is_the_design_in_memorys(ap
     assert '<option value="education"' not in en.get_data(as_text=True)
     vi = client.get(f"/research/{SLUG}/rounds?indicator=dsi_index&first=1&second=2&by=sex&lang=vi")
     assert "Sai số chuẩn" in vi.get_data(as_text=True) and "Số liệu tính đến" in vi.get_data(as_text=True)
+    hostile = client.get(f"/research/{SLUG}/rounds?indicator=dsi_index&first=%27%3B--&second=2&lang=en")
+    assert hostile.status_code == 200 and "These rounds have no responses to compare." in hostile.get_data(as_text=True)
+    levels = client.get(f"/research/{SLUG}/rounds?indicator=dsi_level&first=1&second=2&lang=en")
+    assert levels.status_code == 200 and "Choose a share or a score" in levels.get_data(as_text=True)
+    for bad in ("by=nope", "indicator=%3Cscript%3E"):  # not offered: a 404, nothing computed
+        assert client.get(f"/research/{SLUG}/rounds?{bad}&first=1&second=2&lang=en").status_code == 404, bad
     with app.app_context():
         session = db.session()
         first = session.exec(select(SurveyRound).where(SurveyRound.number == 1)).one()

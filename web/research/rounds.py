@@ -30,9 +30,10 @@ from web import audit, db
 from web.admin.forms import WholeNumber
 from web.auth import requesting_user, role_required
 from web.catalog import instrument_of
-from web.i18n import _, format_day, format_decimal, language, lazy_gettext, local_zone, ngettext
+from web.i18n import _, format_day, format_decimal, language, lazy_gettext, ngettext
 from web.models import Response, Role, Survey, SurveyRound, SurveyVersion
 from web.research import bp, database_results, in_database, query, variables
+from web.research.weighting import round_bounds
 
 
 class RoundForm(FlaskForm):
@@ -52,19 +53,17 @@ class EditRoundForm(FlaskForm):
     ends_on = DateField(lazy_gettext("Last day"), validators=[InputRequired(message=lazy_gettext("Enter a date."))])
 
 
-def _in_round(survey_id: int, starts_on: dt.date, ends_on: dt.date):
-    """The condition "a response of this survey submitted between these local days" (for a query's where)."""
-    zone = local_zone()
-    start = dt.datetime.combine(starts_on, dt.time(), zone)
-    end = dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time(), zone)
-    return (SurveyVersion.survey_id == survey_id) & (Response.submitted_at >= start) & (Response.submitted_at < end)
+def _in_round(r: SurveyRound):
+    """The condition "a response of the round's survey submitted in its local days" (for a query's where)."""
+    _number, start, end = round_bounds([r])[0]
+    return (SurveyVersion.survey_id == r.survey_id) & (Response.submitted_at >= start) & (Response.submitted_at < end)
 
 
 def responses_in(session, r: SurveyRound) -> int:
     """How many responses fall in round ``r``'s dates."""
     return session.exec(select(func.count(Response.id)).join(
         SurveyVersion, SurveyVersion.id == Response.survey_version_id).where(
-        _in_round(r.survey_id, r.starts_on, r.ends_on))).one()
+        _in_round(r))).one()
 
 
 def overlapping(session, survey_id: int, starts_on: dt.date, ends_on: dt.date, other_than: int | None = None
@@ -83,7 +82,7 @@ def _versions_by_round(session, survey: Survey, rounds: list[SurveyRound]) -> di
     for r in rounds:
         ids = set(session.exec(select(Response.survey_version_id).join(
             SurveyVersion, SurveyVersion.id == Response.survey_version_id).where(
-            _in_round(survey.id, r.starts_on, r.ends_on))).all())
+            _in_round(r))).all())
         questions: dict[str, dict] = {}
         for version in session.exec(select(SurveyVersion).where(SurveyVersion.id.in_(ids))).all():
             for q in instrument_of(version).questions:
@@ -133,18 +132,17 @@ def _change(q: query.Query, first: str, second: str):
         return None, _("Choose a share or a score: the change of a distribution is read level by level on the "
                        "results page by round.")
     if q.figures is None:
+        if "round" not in q.data.frame:
+            return None, _("No response falls in these rounds.")
         design, counted = q.data.design, None
-        has_rounds = "round" in q.data.frame
     else:
         served = q.figures.covering(["round", q.by])
-        if served is None and q.figures.covering(["round"]) is not None:
+        if served is None and q.figures.covering(["round"]) is None:
+            return None, _("No response falls in these rounds.")
+        if served is None:
             return None, _("At this size rounds are not compared by %(group)s: choose no group, sex or age band.",
                            group=str(variables.GROUP_NAMES[q.by]).lower())
-        has_rounds = served is not None and "round" in served.rollup.keys
-        design = in_database.groups_design(served, q.indicator.name) if has_rounds else None
-        counted = RESPONDENTS
-    if not has_rounds:
-        return None, _("No response falls in these rounds.")
+        design, counted = in_database.groups_design(served, q.indicator.name), RESPONDENTS
     try:
         return round_change(design, q.indicator.name, "round", first, second, by=q.by or None,
                             respondents=counted), None

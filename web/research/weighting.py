@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import copy_current_request_context, current_app, g, has_request_context
 from sqlalchemy import case, func, text
@@ -48,6 +47,7 @@ from surveys.messages import Message
 from web import background
 from web.area_codes import MixedCodeLists
 from web.cache import AppCache, app_cache, cached
+from web.i18n import local_zone
 from web.models import PopulationMargin, ProvinceMargin, Response, Survey, SurveyRound, SurveyVersion, Visit
 from web.research import raking, snapshots
 from web.sampling import nonresponse_factors
@@ -290,7 +290,7 @@ def survey_rounds(session: Session, slug: str) -> list[SurveyRound]:
 def round_bounds(rounds: Sequence[SurveyRound]) -> list[tuple[str, dt.datetime, dt.datetime]]:
     """Each round's number (text) and the UTC instants its local days start and end (the end excluded): a response
     submitted at ``t`` belongs to the round with ``start <= t < end``."""
-    zone = ZoneInfo(current_app.config["KHAOSAT_TIMEZONE"])
+    zone = local_zone()
     return [(str(r.number), dt.datetime.combine(r.starts_on, dt.time(), zone).astimezone(dt.UTC),
              dt.datetime.combine(r.ends_on + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)) for r in rounds]
 
