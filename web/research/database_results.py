@@ -10,8 +10,9 @@ its conversion table. The first view queues the weighting run that makes
 the roll-up and says it is being prepared; a roll-up older only by new responses is served labelled with its time
 while a new run adds them. Its chart and the table's CSV and XLSX are drawn from the same table, and its left-behind
 ranking from the same roll-up (:mod:`web.research.ranking`), its small-area, weighting and rounds pages too;
-:func:`read_or_404` reads the question of each. The other research pages are not offered at this size (they answer
-409 and say so).
+:func:`read_or_404` reads the question of each. The disclosure-risk page and the protected files read the records
+themselves (:mod:`web.research.releases_in_database`); the two streams side by side are not offered at this size
+(409, and why).
 """
 
 from __future__ import annotations

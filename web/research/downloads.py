@@ -27,7 +27,17 @@ from web.auth import requesting_user, role_required
 from web.catalog import survey_provinces, ward_names
 from web.i18n import _, format_decimal, language, ngettext
 from web.models import Role
-from web.research import bp, codebook, exports, fragments, query, releases, risk_report, weight_cells
+from web.research import (
+    bp,
+    codebook,
+    exports,
+    fragments,
+    query,
+    releases,
+    releases_in_database,
+    risk_report,
+    weight_cells,
+)
 from web.research.margins import (
     compare,
     compare_provinces,
@@ -41,7 +51,7 @@ from web.research.margins import (
     stored_rows,
 )
 from web.research.views import XLSX, attachment, export_attachment
-from web.research.weighting import margins_frame, province_margins_frame
+from web.research.weighting import margins_frame, province_margins_frame, too_large
 from web.tables import iter_frames, response_count, response_ids, roster_frame
 
 FORMATS = {
@@ -134,6 +144,11 @@ def release(slug: str, fmt: str, tier: str, chunk_rows: int = 10000,
     if tier == releases.FULL:
         made, total = releases.Release(releases.FULL, [], "ward_code", {}), response_count(session, slug)
         cells = weight_cells.served(session, slug, provinces)
+    elif too_large(response_count(session, slug)):  # no design in memory: its records' keys, read chunk by chunk
+        cells = weight_cells.served(session, slug, provinces)
+        frame, apart = releases_in_database.records(session, slug, provinces, instrument, cells)
+        ids = [i for i in response_ids(session, slug) if i not in apart]
+        made, total = releases.protect(frame, instrument, tier, ids), len(ids)
     else:
         data = query.read_or_404(slug, {}).data
         apart = _kept_apart(data)
@@ -233,12 +248,18 @@ def large_survey(slug: str) -> bool:
 @role_required(Role.researcher)
 def disclosure(slug: str):
     """The disclosure-risk report of the scientific-use and public-use files, before and after protection."""
-    q = query.read_or_404(slug, {})
-    ids = response_ids(db.read_session(), slug)
-    made = [releases.release(q.data, q.instrument, tier, ids) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
-    return render_template("research/disclosure.html", instrument=q.instrument, releases=made,
+    session = db.session()
+    instrument, measured = query.load_instrument(slug), None
+    if too_large(response_count(session, slug)):  # measured in the background at this size
+        measured = releases_in_database.measured(session, slug, survey_provinces(session, slug), instrument)
+        made = measured.releases
+    else:
+        q = query.read_or_404(slug, {})
+        ids = response_ids(db.read_session(), slug)
+        made = [releases.release(q.data, instrument, tier, ids) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
+    return render_template("research/disclosure.html", instrument=instrument, releases=made, measured=measured,
                            reports=[risk_report.rows(m) for m in made], formats=list(FORMATS),
-                           rosters=list(codebook.rosters(q.instrument)),
+                           rosters=list(codebook.rosters(instrument)),
                            is_admin=requesting_user().role == Role.admin.value,
                            min_cell=current_app.config["MIN_CELL_COUNT"],
                            protection=current_app.config["TABLE_PROTECTION"])

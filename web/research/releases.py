@@ -77,6 +77,25 @@ class Release:
     level_counts: dict = field(default_factory=dict)  #: public: area level -> share of records below k
     sources: dict = field(default_factory=dict)  #: derived key -> the answers it is computed from (blanked with it)
 
+    def report(self) -> dict:
+        """What the disclosure-risk report shows of it, as JSON (:meth:`from_report` reads it back): no record."""
+        return {"tier": self.tier, "keys": self.keys, "area_level": self.area_level, "target": self.target,
+                "before": None if self.before is None else self.before.as_dict(),
+                "after": None if self.after is None else self.after.as_dict(), "suppressed": self.suppressed,
+                "removed": self.removed, "top_coded": self.top_coded, "level_counts": self.level_counts,
+                "sources": self.sources}
+
+    @classmethod
+    def from_report(cls, report: dict) -> Release:
+        def risk(measured: dict | None) -> Risk | None:
+            if measured is None:
+                return None
+            below = {int(k): v for k, v in measured["below_k"].items()}
+            return Risk(**{**measured, "below_k": below}, per_record=pd.DataFrame())
+        return cls(report["tier"], report["keys"], report["area_level"], report["target"], risk(report["before"]),
+                   risk(report["after"]), report["suppressed"], removed=report["removed"],
+                   top_coded=report["top_coded"], level_counts=report["level_counts"], sources=report["sources"])
+
     def summary(self) -> dict:
         """For the audit log: which file and how risky it is."""
         out = {"tier": self.tier, "area_level": self.area_level, **self.target}
@@ -114,19 +133,21 @@ def release(data: Weighted, instrument: surveys.Instrument, tier: str, ids: Sequ
     """The tier's release of this weighted design (computed once; thread-safe). ``ids`` are every response
     the file holds (:func:`web.tables.response_ids`): those outside the design (no ward, so not weighted)
     get release numbers too."""
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; tiers: {TIERS}")
     config = current_app.config
     key = ("release", tier, float(config["SCIENTIFIC_MAX_RISK"]), int(config["PUBLIC_K"]))
+    return data.derived((*key, instrument.version), lambda: protect(data.frame, instrument, tier, ids))
 
-    def build() -> Release:
-        builder = {SCIENTIFIC: _scientific, PUBLIC: _public, FULL: _full}[tier]
-        made = builder(data.frame, instrument, config)
-        made.release_ids = _release_ids(data.frame, ids) if tier != FULL else {}
-        made.sources = sources(instrument, made.keys)
-        return made
 
-    return data.derived((*key, instrument.version), build)
+def protect(frame: pd.DataFrame, instrument: surveys.Instrument, tier: str, ids: Sequence[int] = ()) -> Release:
+    """The tier's release of the records of ``frame`` (a weighted design's rows: ``response_id``, the final
+    ``weight``, the area columns and the quasi-identifiers), with the app's settings; ``ids`` as :func:`release`."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; tiers: {TIERS}")
+    builder = {SCIENTIFIC: _scientific, PUBLIC: _public, FULL: _full}[tier]
+    made = builder(frame, instrument, current_app.config)
+    made.release_ids = _release_ids(frame, ids) if tier != FULL else {}
+    made.sources = sources(instrument, made.keys)
+    return made
 
 
 def _release_ids(frame: pd.DataFrame, more: Sequence[int]) -> dict:

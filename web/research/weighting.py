@@ -628,7 +628,7 @@ def code(value) -> str | None:
     return str(value)
 
 
-def _coded(frame: pd.DataFrame) -> pd.DataFrame:
+def coded_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its group columns as code text, as every table and ranking reads them."""
     return frame.assign(**{g: frame[g].map(code).astype(object) for g in GROUP_COLUMNS if g in frame.columns})
 
@@ -678,7 +678,7 @@ def calibrate(frame: pd.DataFrame, margins: pd.DataFrame, by_province: pd.DataFr
     frame = frame[frame["ward_code"].notna()].copy() if "ward_code" in frame else frame.copy()
     if frame.empty:
         return _made(frame, None, "base", [])
-    frame = _coded(frame).astype({"ward_code": int})
+    frame = coded_groups(frame).astype({"ward_code": int})
     steps = _base_weights(frame)
     problem = raking.unweightable(frame["psu"].nunique(), margins, by_province, frame.columns)
     if problem is not None:  # with one sampling unit weights exist, standard errors cannot: no design

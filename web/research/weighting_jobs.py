@@ -38,7 +38,10 @@ PREPARING = lazy_gettext("The figures are being prepared: a large survey's weigh
 WAITING = {"loading": lazy_gettext("The figures are being loaded: this server has just started and reads the survey's "
                                    "last complete weights before it shows them."),
            "computing": lazy_gettext("The figures are being computed: a large survey's table or ranking takes a few "
-                                     "seconds the first time it is asked for.")}
+                                     "seconds the first time it is asked for."),
+           "disclosure": lazy_gettext("The disclosure risk is being measured: a large survey's records are read and "
+                                      "protected once, in the background, before the risk of its data files can be "
+                                      "shown.")}
 RETRY = {"loading": RETRY_SECONDS, "computing": 2}  #: seconds before asking again, by what is waited for
 
 
@@ -143,7 +146,7 @@ def being_prepared(error: weighting.BeingPrepared):
     itself (a meta refresh, no script) and says how many responses are read; a chart 202 and that page when it is
     downloaded, an image saying that it is being drawn when a page shows it."""
     run: Job | weighting.Preparing = error.run
-    what = run.what if isinstance(run, weighting.Preparing) else "run"
+    what = run.what if isinstance(run, weighting.Preparing) else run.kind  # a job: its kind
     message, seconds = WAITING.get(what, PREPARING), RETRY.get(what, RETRY_SECONDS)
     if errors.wants_json():
         reply = jsonify(status="preparing", done_rows=run.done_rows or 0, total_rows=run.total_rows or 0,
@@ -167,12 +170,12 @@ def being_prepared(error: weighting.BeingPrepared):
 @bp.app_errorhandler(weighting.TooLarge)
 def too_large(error: weighting.TooLarge):
     """A survey too large for its design in memory: 409 and why, for a page, a chart and the API alike."""
-    message = _("This survey has more than %(limit)s responses, more than this server weighs in memory for results "
-                "pages (about 4 GiB of memory for every million responses), so this page is not shown for it; its "
-                "results, who-is-left-behind, small-area, weighting and rounds pages show its indicators by area and group, "
-                "computed by the database. An administrator can still download its full data file, with each response's weight, and "
-                "can raise this limit in the server's settings on a server with more memory.",
-                limit=format_decimal(error.limit))
+    message = _("This survey has more than %(limit)s responses, more than this server weighs in memory (about 4 GiB of "
+                "memory for every million responses), so this is not offered for it. Its results, who-is-left-behind, "
+                "small-area, weighting, rounds and disclosure-risk pages show its indicators by area and group, "
+                "computed by the database, and its data files can be downloaded; the two streams side by side are "
+                "not offered at this size. An administrator can raise this limit in the server's settings on a "
+                "server with more memory.", limit=format_decimal(error.limit))
     if errors.wants_json():
         return errors.refuse(409, message)
     title = _("Too many responses for results pages on this server")
