@@ -35,7 +35,7 @@ R package sdcMicro. Journal of Statistical Software, 67(4).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from analysis.lazy import numpy as np
@@ -76,7 +76,8 @@ def _blocks(codes: np.ndarray):
     def near(row: np.ndarray) -> np.ndarray:
         if not codes.shape[1] or row[b] == MISSING:
             return everyone
-        return np.union1d(where.get(int(row[b]), missing[:0]), missing)
+        same = where.get(int(row[b]), missing[:0])
+        return np.union1d(same, missing) if len(missing) else same  # sorted either way; union1d sorts again
 
     return near
 
@@ -200,14 +201,47 @@ def _suppress_record(codes: np.ndarray, i: int, w: np.ndarray, allowed: list[int
         suppressed.append(v)
 
 
-def _candidates(codes: np.ndarray, i: int, kept: list[int]) -> np.ndarray:
-    """The records that can ever match record ``i``: those agreeing on the keys never suppressed (or
-    missing there); comparing only these makes suppression in a file kept at ward level ~30x faster."""
+def _grouped(codes: np.ndarray, kept: list[int]) -> np.ndarray:
+    """An order of the records that puts those of each combination of the kept keys together, each combination's in
+    their own order, and those missing a kept key (rare) last."""
     if not kept:
         return np.arange(len(codes))
     sub = codes[:, kept]
-    row = sub[i]
-    return np.flatnonzero(((sub == row) | (sub == MISSING) | (row == MISSING)).all(axis=1))
+    incomplete = (sub == MISSING).any(axis=1)
+    whole = np.flatnonzero(~incomplete)
+    _, which = np.unique(sub[whole], axis=0, return_inverse=True)
+    return np.r_[whole[np.argsort(which.reshape(-1), kind="stable")], np.flatnonzero(incomplete)]
+
+
+def _candidates(codes: np.ndarray, kept: list[int]):
+    """A function giving, for record ``i`` of ``codes`` in :func:`_grouped` order, the records that can ever match it:
+    those agreeing on the keys never suppressed (or missing there), in order. Comparing only these makes suppression
+    in a file kept at ward level ~30x faster. They are a slice when no kept key is missing anywhere: the record at
+    risk is then compared with a view of them, not a copy, and they are never looked for among all the records (at
+    1,000,000 records, that search and the copy were most of the time)."""
+    everyone = np.arange(len(codes))
+    if not kept:
+        return lambda i: slice(0, len(codes))
+    sub = codes[:, kept]
+    incomplete = (sub == MISSING).any(axis=1)
+    complete = int((~incomplete).sum())  # the records missing a kept key come last
+    starts = np.r_[0, np.flatnonzero((sub[1:complete] != sub[:complete - 1]).any(axis=1)) + 1] if complete else \
+        np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], complete]
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    partial = np.flatnonzero(incomplete)
+
+    def matching(rows: np.ndarray, row: np.ndarray) -> np.ndarray:
+        block = sub[rows]
+        return rows[((block == row) | (block == MISSING) | (row == MISSING)).all(axis=1)]
+
+    def candidates(i: int) -> slice | np.ndarray:
+        if incomplete[i]:
+            return matching(everyone, sub[i])
+        same = slice(int(starts[group[i]]), int(ends[group[i]]))
+        return same if not len(partial) else np.union1d(everyone[same], matching(partial, sub[i]))
+
+    return candidates
 
 
 @dataclass(frozen=True)
@@ -231,6 +265,13 @@ def _suppression_order(names: list[str], codes: np.ndarray, importance: Sequence
     return list(reversed(ranked)) + [v for v in _default_order(codes) if v not in ranked]
 
 
+def _target(k: int | None, threshold: float | None) -> Callable[[int, float], bool]:
+    """Whether a record whose key ``f`` records of weight ``F`` share is safe: k-anonymity, or a risk threshold."""
+    if k is not None:
+        return lambda f, big_f: f >= k
+    return lambda f, big_f: float(individual_risk([f], [big_f])[0]) <= threshold
+
+
 def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequence[float] | None = None,
                       threshold: float | None = None, importance: Sequence[str] | None = None,
                       keep: Sequence[str] = (), max_rounds: int = 20) -> Suppression:
@@ -249,29 +290,30 @@ def local_suppression(keys: pd.DataFrame, k: int | None = None, *, weights: Sequ
     if (k is None) == (threshold is None):
         raise ValueError("give either k (k-anonymity) or threshold (individual risk), not both")
     names = list(keys.columns)
-    codes = _codes(keys)
-    original = codes.copy()
-    w = np.ones(len(keys)) if weights is None or k is not None else np.asarray(weights, dtype=float)
-    order = [v for v in _suppression_order(names, codes, importance) if names[v] not in keep]
     kept = [names.index(n) for n in keep]
-    if k is not None:
-        def done(f: int, big_f: float) -> bool:
-            return f >= k
-    else:
-        def done(f: int, big_f: float) -> bool:
-            return float(individual_risk([f], [big_f])[0]) <= threshold
+    codes = _codes(keys)
+    at = _grouped(codes, kept)  # worked on in this order, each record at risk taken in its own order (``at``)
+    codes, given = codes[at], keys.iloc[at]
+    original = codes.copy()
+    w = np.ones(len(keys)) if weights is None or k is not None else np.asarray(weights, dtype=float)[at]
+    order = [v for v in _suppression_order(names, codes, importance) if names[v] not in keep]
+    done, strict = _target(k, threshold), importance is not None
+    candidates = _candidates(codes, kept)  # the kept keys never change
     for _ in range(max_rounds):
-        current = _decoded(keys, codes, original)
-        counts = frequencies(current, None if k is not None else w)
+        counts = frequencies(_decoded(given, codes, original), None if k is not None else w)
         risk = individual_risk(counts["f"], counts["F"])
-        bad = counts["f"].to_numpy() < k if k is not None else risk > threshold
-        if not bad.any():
+        bad = np.flatnonzero(counts["f"].to_numpy() < k if k is not None else risk > threshold)
+        if not len(bad):
             break
-        for i in np.flatnonzero(bad)[np.argsort(-risk[bad], kind="stable")]:
-            rows = _candidates(codes, int(i), kept)
-            block = codes[rows]
-            _suppress_record(block, int(np.searchsorted(rows, i)), w[rows], order, done, importance is not None)
-            codes[i] = block[np.searchsorted(rows, i)]
+        for i in bad[np.lexsort((at[bad], -risk[bad]))]:  # riskiest first, then in the records' order
+            rows = candidates(int(i))
+            if isinstance(rows, slice):  # a view: record i is suppressed in place
+                _suppress_record(codes[rows], int(i) - rows.start, w[rows], order, done, strict)
+                continue
+            block, local = codes[rows], int(np.searchsorted(rows, i))
+            _suppress_record(block, local, w[rows], order, done, strict)
+            codes[i] = block[local]
+    codes[at], original[at] = codes.copy(), original.copy()  # back in the records' order
     protected = _decoded(keys, codes, original)
     changed = (codes == MISSING) & (original != MISSING)
     rows, columns = np.nonzero(changed)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
+from analysis import disclosure
 from analysis.cell_suppression import TOTAL, Relation, TableFamily, audit, protection_distance
 from analysis.disclosure import frequencies, individual_risk, local_suppression, measure_risk
 
@@ -69,6 +70,34 @@ def test_local_suppression_spares_the_most_important_key_when_others_suffice():
     done = local_suppression(keys, k=3, importance=["area", "sex", "age", "education"])
     assert done.suppressed["area"] == 0
     assert (frequencies(done.keys)["f"] >= 3).all()
+
+
+def _every_record(codes: np.ndarray, kept: list[int]):
+    """The records that can match record ``i`` found by comparing it with every record: the plain scan."""
+    sub = codes[:, kept]
+
+    def candidates(i: int) -> np.ndarray:
+        row = sub[i]
+        return np.flatnonzero(((sub == row) | (sub == disclosure.MISSING) | (row == disclosure.MISSING)).all(axis=1))
+    return candidates
+
+
+@pytest.mark.parametrize("target", [{"k": 3}, {"threshold": 0.05}], ids=["k", "risk"])
+def test_suppression_with_a_kept_key_is_that_of_a_plain_scan(monkeypatch, target):
+    """A key kept (the ward of the scientific-use file) is never suppressed; the records each record is compared
+    with, listed once per kept value, are those a scan of every record finds, a missing kept value (which matches
+    every value) included: the file is the same value for value."""
+    keys, w = _survey_keys(n=600, seed=5)
+    keys = keys.astype(object)
+    keys.loc[keys.index[::50], "area"] = None
+    weights = w if "threshold" in target else None
+    listed = local_suppression(keys, weights=weights, keep=["area"], **target)
+    monkeypatch.setattr(disclosure, "_candidates", _every_record)
+    scanned = local_suppression(keys, weights=weights, keep=["area"], **target)
+    pd.testing.assert_frame_equal(listed.keys, scanned.keys)
+    assert listed.suppressed == scanned.suppressed and listed.suppressed["area"] == 0
+    assert sum(listed.suppressed.values()) > 20
+    assert listed.keys["area"].isna().sum() == keys["area"].isna().sum()
 
 
 def test_k_of_one_changes_nothing():
