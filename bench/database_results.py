@@ -17,6 +17,8 @@ roll-up has the rows a survey of that size would give it. The server runs with
 * per page: the first request after the roll-up is served (cold: the page's sums read from the roll-up), then the
   median and 95th percentile of ``--repeat`` requests (warm), wall seconds, and the CPU seconds of the gunicorn
   workers and of the PostgreSQL backends per request;
+* with ``--disclosure``, the disclosure-risk page: seconds from its first view until it shows the report measured in
+  the background (every record's quasi-identifiers read and both protected files' suppression), then its views;
 * the peak memory (VmHWM) of each worker.
 """
 
@@ -112,12 +114,24 @@ def peak_memory(pids: list[int]) -> list[int]:
     return out
 
 
+def disclosure(client: Client, meter: CpuMeter, repeat: int) -> None:
+    """The disclosure-risk page: from its first view (which queues the job that reads every record's quasi-identifiers
+    and protects both files) until it shows the report, then its views."""
+    path = "/research/digital-skills/disclosure"
+    ready, slowest = client.ready(path)
+    walls = [timed(client, meter, path)[0] for _ in range(repeat)]
+    print(f"disclosure-risk page: measured and shown after {ready:.1f} s (slowest answer meanwhile {slowest:.3f} s); "
+          f"then p50 {statistics.median(walls):.3f} s, p95 {p95(walls):.3f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the figures an earlier run made (pages only)")
     parser.add_argument("--split", type=int, default=20, help="PSUs each demo PSU becomes in the copies")
+    parser.add_argument("--disclosure", action="store_true",
+                        help="then the disclosure-risk page: its background measurement, then its views")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     research_pages.DATABASE = "khaosat_dbpages_{rows}"
@@ -148,6 +162,8 @@ def main() -> None:
             print(f"{name:24} {cold[0]:8.3f} {statistics.median(walls):9.3f} {p95(walls):9.3f} "
                   f"{statistics.median(w[1] for w in warm):8.3f} {statistics.median(w[2] for w in warm):8.3f}",
                   flush=True)
+        if args.disclosure:
+            disclosure(client, meter, args.repeat)
         print(f"peak memory of the workers: {', '.join(f'{m} MiB' for m in peak_memory(meter.workers))}")
     finally:
         stop(server)

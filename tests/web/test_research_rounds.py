@@ -47,6 +47,9 @@ def test_change_between_rounds_with_its_standard_error(app, client, accounts, lo
         expected = round_change(data.design, "at_least_basic", "round", "1", "2").iloc[0]
     change = f"{expected['change'] * 100:,.1f}"
     assert change in text
+    # the table counts what each round received, the estimates the weighted official responses: both said
+    assert "Responses received" in text and "so the n below may be smaller" in text
+    assert f"{int(expected['n_first'])} / {int(expected['n_second'])}" in text
     by_round = client.get("/research/digital-skills?lang=en&indicator=at_least_basic&by=round")
     assert by_round.status_code == 200 and "Round 1" in html.unescape(by_round.get_data(as_text=True))
     vietnamese = html.unescape(client.get("/research/digital-skills/rounds?lang=vi&indicator=at_least_basic"
