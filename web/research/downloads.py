@@ -51,7 +51,7 @@ from web.research.margins import (
     stored_rows,
 )
 from web.research.views import XLSX, attachment, export_attachment
-from web.research.weighting import margins_frame, province_margins_frame, too_large
+from web.research.weighting import TooLarge, margins_frame, province_margins_frame, too_large
 from web.tables import iter_frames, response_count, response_ids, roster_frame
 
 FORMATS = {
@@ -250,11 +250,12 @@ def disclosure(slug: str):
     """The disclosure-risk report of the scientific-use and public-use files, before and after protection."""
     session = db.session()
     instrument, measured = query.load_instrument(slug), None
-    if too_large(response_count(session, slug)):  # measured in the background at this size
+    try:
+        q = query.read_or_404(slug, {})
+    except TooLarge:  # measured in the background at this size (known too large in O(1): no count of the responses)
         measured = releases_in_database.measured(session, slug, survey_provinces(session, slug), instrument)
         made = measured.releases
     else:
-        q = query.read_or_404(slug, {})
         ids = response_ids(db.read_session(), slug)
         made = [releases.release(q.data, instrument, tier, ids) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
     return render_template("research/disclosure.html", instrument=instrument, releases=made, measured=measured,
