@@ -158,3 +158,42 @@ def test_the_disclosure_page_of_a_large_survey_is_measured_in_the_background(app
         assert len(db.session().exec(select(Job).where(Job.kind == releases_in_database.KIND)).all()) == 2
     assert _wait_for_disclosure(app).status == "done"
     assert "Newer responses" not in client.get(f"/research/{SLUG}/disclosure?lang=en").get_data(as_text=True)
+
+
+def _disclosure_jobs(app) -> int:
+    with app.app_context():
+        return len(db.session().exec(select(Job).where(Job.kind == releases_in_database.KIND)).all())
+
+
+def test_a_lost_report_is_measured_again_and_a_failed_measurement_says_so(app, client, accounts, demo, tmp_path):
+    """A report gone from the shared store (Redis forgets what it keeps after a while) is measured again, not waited
+    for: the page said "being measured" for ever. A measurement that failed is said in the reader's language, with a
+    link to measure again, and is not queued again by the page itself (whose meta refresh would start one every few
+    seconds)."""
+    served_and_in_memory(app, client, accounts, tmp_path)
+    client.get(f"/research/{SLUG}/disclosure?lang=en")
+    assert _wait_for_disclosure(app).status == "done"
+    with app.app_context():
+        db.session().exec(delete(WeightSnapshot).where(WeightSnapshot.key.like("%:disclosure")))
+        db.session().commit()
+    again = client.get(f"/research/{SLUG}/disclosure?lang=en").get_data(as_text=True)
+    assert "The disclosure risk is being measured" in again and _disclosure_jobs(app) == 2
+    assert _wait_for_disclosure(app).status == "done"
+    assert "Figures as of" in client.get(f"/research/{SLUG}/disclosure?lang=en").get_data(as_text=True)
+
+    with app.app_context():  # the last measurement failed, and left no report
+        session = db.session()
+        session.exec(delete(WeightSnapshot).where(WeightSnapshot.key.like("%:disclosure")))
+        job = session.exec(select(Job).where(Job.kind == releases_in_database.KIND).order_by(Job.created_at.desc())).first()
+        job.status = "failed"
+        session.add(job)
+        session.commit()
+    for lang, said in (("en", "could not be measured"), ("vi", "Không đo được rủi ro nhận diện")):
+        page = client.get(f"/research/{SLUG}/disclosure?lang={lang}")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and said in text and "again=1" in text and "<table>" not in text
+    assert _disclosure_jobs(app) == 2  # none queued by the page itself
+    measuring = client.get(f"/research/{SLUG}/disclosure?lang=en&again=1").get_data(as_text=True)
+    assert "The disclosure risk is being measured" in measuring and _disclosure_jobs(app) == 3
+    assert _wait_for_disclosure(app).status == "done"
+    assert "Figures as of" in client.get(f"/research/{SLUG}/disclosure?lang=en").get_data(as_text=True)

@@ -249,16 +249,21 @@ def large_survey(slug: str) -> bool:
 def disclosure(slug: str):
     """The disclosure-risk report of the scientific-use and public-use files, before and after protection."""
     session = db.session()
-    instrument, measured = query.load_instrument(slug), None
+    instrument, measured, failed = query.load_instrument(slug), None, False
     try:
         q = query.read_or_404(slug, {})
     except TooLarge:  # measured in the background at this size (known too large in O(1): no count of the responses)
-        measured = releases_in_database.measured(session, slug, survey_provinces(session, slug), instrument)
-        made = measured.releases
+        try:
+            measured = releases_in_database.measured(session, slug, survey_provinces(session, slug), instrument,
+                                                     again=request.args.get("again") == "1")
+            made = measured.releases
+        except releases_in_database.MeasurementFailed:
+            made, failed = [], True
     else:
         ids = response_ids(db.read_session(), slug)
         made = [releases.release(q.data, instrument, tier, ids) for tier in (releases.SCIENTIFIC, releases.PUBLIC)]
     return render_template("research/disclosure.html", instrument=instrument, releases=made, measured=measured,
+                           failed=failed,
                            reports=[risk_report.rows(m) for m in made], formats=list(FORMATS),
                            rosters=list(codebook.rosters(instrument)),
                            is_admin=requesting_user().role == Role.admin.value,

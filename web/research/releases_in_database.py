@@ -134,25 +134,35 @@ def report(session: Session, slug: str, provinces: areas.Provinces, instrument: 
                     dt.datetime.fromisoformat(saved["as_of"]), theirs != now, theirs.newest)
 
 
-def measured(session: Session, slug: str, provinces: areas.Provinces, instrument: surveys.Instrument) -> Measured:
+class MeasurementFailed(Exception):
+    """The last measurement of these weights failed (the page says so, and offers to measure again)."""
+
+
+def measured(session: Session, slug: str, provinces: areas.Provinces, instrument: surveys.Instrument,
+             again: bool = False) -> Measured:
     """:func:`report`. The served weights are brought up to date as the results pages do
     (:func:`web.research.database_results.served`: a weighting run when new responses have arrived), and a
-    ``disclosure`` job is queued when they hold responses the report does not (unless one is waiting or under way, or
-    one was queued for these weights already); while there is no report to show meanwhile,
-    :class:`web.research.weighting.BeingPrepared` is raised with the job: the page says the risk is being measured.
+    ``disclosure`` job is queued when they hold responses the report does not, unless one is waiting or under way, or
+    one already measured these weights (then only when its report is gone, or ``again`` after it failed).
 
-    :raise BeingPrepared: also while the survey's first weights are being made
+    :raise BeingPrepared: while there is no report to show: with the job measuring it, or the run making the survey's
+        first weights
+    :raise MeasurementFailed: when there is none because the last measurement of these weights failed
     """
     weights = database_results.served(slug).stamp  # the weights a new measurement would read
     found = report(session, slug, provinces, instrument, data_stamp_of(session, slug, provinces))
-    run = None
-    if found is None or found.newest < weights.newest:
-        params = {"slug": slug, "provinces": list(areas.province_codes(provinces))}
-        run = jobs.latest(KIND, **params)
-        waiting = run is not None and run.status in (JobStatus.queued, JobStatus.running)
-        if not waiting and (run is None or run.params.get("weights") != _stamp_json(weights)):
-            run = jobs.submit(KIND, {**params, "lang": language(), "weights": _stamp_json(weights)},
-                              requesting_user(), f"disclosure risk {slug}")
+    if found is not None and found.newest >= weights.newest:
+        return found
+    params = {"slug": slug, "provinces": list(areas.province_codes(provinces))}
+    run = jobs.latest(KIND, **params)
+    waiting = run is not None and run.status in (JobStatus.queued, JobStatus.running)
+    these = run is not None and run.params.get("weights") == _stamp_json(weights)
+    failed = these and run.status == JobStatus.failed
+    if not waiting and (not these or (found is None and (not failed or again))):
+        run = jobs.submit(KIND, {**params, "lang": language(), "weights": _stamp_json(weights)}, requesting_user(),
+                          f"disclosure risk {slug}")
+    elif found is None and failed:
+        raise MeasurementFailed
     if found is None:
         raise BeingPrepared(run)
     return found
