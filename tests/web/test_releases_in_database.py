@@ -11,13 +11,14 @@ import time
 
 import pandas as pd
 import pytest
-from sqlmodel import delete, select
+from sqlmodel import delete, select, update
 
+from tests.web.helpers import add_self_selected
 from tests.web.over_the_limit import SLUG, over_the_limit, served_and_in_memory
 from tests.web.test_cache import _copy_of_a_response
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db
-from web.models import Job, WeightSnapshot
+from web.models import Job, Response, WeightSnapshot
 from web.research import query, releases, releases_in_database, weight_cells
 from web.tables import response_ids
 
@@ -94,9 +95,20 @@ def test_the_protected_releases_of_a_large_survey_are_the_design_in_memorys(app,
 def test_the_protected_files_of_a_large_survey_are_those_made_in_memory(app, client, accounts, demo, tmp_path):
     """The scientific- and public-use files downloaded over the limit hold the rows of the files made in memory
     (release numbers aside), suppressed values and weights included; the direct download of a large file is still
-    prepared in the background."""
+    prepared in the background. Self-selected responses (QR posters), some without a ward, are left out of both alike."""
+    assert add_self_selected(app) > 100
+    with app.app_context():
+        session = db.session()
+        session.exec(update(Response).where(Response.uuid.like("qr-%"), Response.id % 5 == 0).values(ward_code=None))
+        session.commit()
     headers = {"Authorization": f"Bearer {accounts.token('researcher')}"}
     small = {tier: _file(client, headers, tier) for tier in ("scientific", "public")}
+    with app.app_context():
+        kept = set(response_ids(db.session(), SLUG))
+        sampled = set(db.session().exec(select(Response.id).where(Response.psu.is_not(None))).all())
+        apart = set(db.session().exec(select(Response.id).where(Response.psu.is_(None),
+                                                                Response.ward_code.is_(None))).all())
+    assert len(small["scientific"]) == len(kept & sampled) and kept & apart  # the self-selected, ward or not, left out
     _forget_design(app)
     served_and_in_memory(app, client, accounts, tmp_path)
     for tier, memory in small.items():

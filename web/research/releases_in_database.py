@@ -54,11 +54,10 @@ KEPT = ("response_id", "weight", "ward_code", "province_code", "former_district"
 
 
 def _kept(chunk: pd.DataFrame, cells: weight_cells.Cells, rosters: Sequence[str]) -> pd.DataFrame:
-    """A chunk's rows with a ward, their final weight, and only the columns a protected file's release reads; each
+    """A chunk's rows with their final weight, and only the columns a protected file's release reads; each
     column's values made shared objects (a chunk's few distinct sexes, not one object a row: at 1,000,000 records a
     text object a value took 850 MB), the groups as code text (:func:`web.research.weighting.code`)."""
     chunk = chunk.assign(weight=cells.weights(chunk).to_numpy())  # its base weight is read first, by the cells
-    chunk = chunk[chunk["ward_code"].notna()]
     names = [c for c in (*KEPT, *releases.QUASI_IDENTIFIERS, *rosters) if c in chunk.columns]
     out = {}
     for name in names:
@@ -90,7 +89,9 @@ def records(session: Session, slug: str, provinces: areas.Provinces, instrument:
     if chosen.any():
         apart = set(frame.loc[~chosen, "response_id"].astype("int64").tolist())
         frame = frame[chosen]
-    frame = frame[frame["weight"].notna()]  # responses newer than the served weights are not in the design yet
+    # the design's rows have a ward (a self-selected response without one is kept apart all the same), and responses
+    # newer than the served weights are not in it yet
+    frame = frame[frame["ward_code"].notna() & frame["weight"].notna()]
     return frame.reset_index(drop=True).astype({"ward_code": int}), apart
 
 
