@@ -16,6 +16,7 @@ from sqlmodel import delete, select, update
 from tests.web.helpers import add_self_selected
 from tests.web.over_the_limit import SLUG, over_the_limit, served_and_in_memory
 from tests.web.test_cache import _copy_of_a_response
+from tests.web.test_jobs import prepare, wait
 from tests.web.test_weighting_jobs import _wait
 from web import catalog, db
 from web.models import Job, Response, WeightSnapshot
@@ -33,12 +34,26 @@ def demo(app, load_demo):
     app.config["SCIENTIFIC_MAX_RISK"] = MAX_RISK
 
 
+PATHS = {"scientific": "export", "public": "export-public"}
+
+
 def _file(client, headers, tier: str) -> pd.DataFrame:
-    """A protected CSV file as a table, its rows in an order that does not depend on the random release numbers."""
-    path = {"scientific": "export", "public": "export-public"}[tier]
-    answer = client.get(f"/research/{SLUG}/{path}.csv?lang=en", headers=headers)
+    """A protected CSV file downloaded directly, as :func:`_table` reads it."""
+    answer = client.get(f"/research/{SLUG}/{PATHS[tier]}.csv?lang=en", headers=headers)
     assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
-    frame = pd.read_csv(io.BytesIO(answer.data), encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    return _table(answer.data)
+
+
+def _prepared(client, tier: str) -> pd.DataFrame:
+    """A protected CSV file prepared in the background (the downloads page's "Prepare"), as :func:`_table` reads it."""
+    status = wait(client, prepare(client, "csv", tier, lang="en"), seconds=120)
+    assert status["status"] == "done", status
+    return _table(client.get(status["file_url"]).data)
+
+
+def _table(data: bytes) -> pd.DataFrame:
+    """A protected CSV file as a table, its rows in an order that does not depend on the random release numbers."""
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     assert sorted(frame["id"]) == list(range(1, len(frame) + 1))  # release numbers
     rest = [c for c in frame.columns if c != "id"]
     return frame[rest].sort_values(rest, na_position="last").reset_index(drop=True)
@@ -94,8 +109,8 @@ def test_the_protected_releases_of_a_large_survey_are_the_design_in_memorys(app,
 
 def test_the_protected_files_of_a_large_survey_are_those_made_in_memory(app, client, accounts, demo, tmp_path):
     """The scientific- and public-use files downloaded over the limit hold the rows of the files made in memory
-    (release numbers aside), suppressed values and weights included; the direct download of a large file is still
-    prepared in the background. Self-selected responses (QR posters), some without a ward, are left out of both alike."""
+    (release numbers aside), suppressed values and weights included; they are prepared in the background (a script's
+    direct download is refused with why, in every language). Self-selected responses (QR posters), some without a ward, are left out of both alike."""
     assert add_self_selected(app) > 100
     with app.app_context():
         session = db.session()
@@ -111,8 +126,12 @@ def test_the_protected_files_of_a_large_survey_are_those_made_in_memory(app, cli
     assert len(small["scientific"]) == len(kept & sampled) and kept & apart  # the self-selected, ward or not, left out
     _forget_design(app)
     served_and_in_memory(app, client, accounts, tmp_path)
+    for path in PATHS.values():  # a script's direct download would outlast the server's request timeout
+        refused = client.get(f"/research/{SLUG}/{path}.csv", headers=headers)
+        assert refused.status_code == 409 and "downloads page" in str(refused.get_json())
+        assert "trang tải dữ liệu" in str(refused.get_json())
     for tier, memory in small.items():
-        made = _file(client, headers, tier)
+        made = _prepared(client, tier)
         assert list(made.columns) == list(memory.columns) and len(made) == len(memory)
         numbers = made.select_dtypes("number").columns
         pd.testing.assert_frame_equal(made.drop(columns=numbers), memory.drop(columns=numbers))

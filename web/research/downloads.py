@@ -22,10 +22,10 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField
 
 from surveys import areas
-from web import db, synthetic
+from web import db, errors, synthetic
 from web.auth import requesting_user, role_required
 from web.catalog import survey_provinces, ward_names
-from web.i18n import _, format_decimal, language, ngettext
+from web.i18n import _, format_decimal, language, lazy_gettext, ngettext
 from web.models import Role
 from web.research import (
     bp,
@@ -224,7 +224,17 @@ def release_file(made: Download) -> tuple[str, str, str]:
     return archive, "application/zip", f"{stem}-{fmt}.zip"
 
 
+#: why a script's direct download of a protected file of a survey over the in-memory limit is refused: protecting its
+#: records takes minutes, longer than a server lets a request run (gunicorn's 30 s); the page prepares it as a job
+PREPARED_ONLY = lazy_gettext("This survey is too large for its scientific- and public-use files to be made while a "
+                             "download waits: their records are protected in the background, which takes minutes. "
+                             "Prepare the file on the survey's downloads page; it appears under “Your downloads” when "
+                             "it is ready. The full data file can still be downloaded directly.")
+
+
 def _release_download(slug: str, fmt: str, tier: str):
+    if request.headers.get("Authorization") and tier != releases.FULL and too_large(response_count(db.session(), slug)):
+        return errors.refuse(409, PREPARED_ONLY)
     if not request.headers.get("Authorization") and large_survey(slug):
         flash(_("This file holds more than %(n)s responses: it is prepared in the background. Choose "
                 "“Prepare” below; it appears under “Your downloads” when it is ready.",
