@@ -10,7 +10,7 @@ the served weighting cells (:func:`web.research.weight_cells.served`: the weight
 Its rows are the design in memory's (the official stream's responses with a ward, in the same order, group values
 as code text), so :func:`web.research.releases.protect` makes the same release from them: the same values
 suppressed, the same risk before and after, the same public weights (``tests/web/test_releases_in_database.py``
-checks each against the design in memory). The values are shared objects, a few hundred bytes a record at most.
+checks each against the design in memory). Each group value is one text object shared by its records (:func:`web.research.weighting.coded`).
 
 Measuring and protecting a million records takes minutes, so it is never done in a person's request: a file is
 prepared in the background at that size (:mod:`web.research.prepared`), and the disclosure-risk page reads the
@@ -29,7 +29,6 @@ from flask import current_app
 from sqlmodel import Session
 
 import surveys
-from analysis.lazy import numpy as np
 from analysis.lazy import pandas as pd
 from surveys import areas
 from web import db, jobs
@@ -38,10 +37,9 @@ from web.i18n import language
 from web.models import JobStatus
 from web.research import database_results, query, releases, snapshots, weight_cells
 from web.research.weighting import (
-    GROUP_COLUMNS,
     BeingPrepared,
     Stamp,
-    code,
+    coded_groups,
     data_stamp_of,
     snapshot_key,
     with_former_district,
@@ -54,21 +52,10 @@ KEPT = ("response_id", "weight", "ward_code", "province_code", "former_district"
 
 
 def _kept(chunk: pd.DataFrame, cells: weight_cells.Cells, rosters: Sequence[str]) -> pd.DataFrame:
-    """A chunk's rows with their final weight, and only the columns a protected file's release reads; each
-    column's values made shared objects (a chunk's few distinct sexes, not one object a row: at 1,000,000 records a
-    text object a value took 850 MB), the groups as code text (:func:`web.research.weighting.code`)."""
+    """A chunk's rows with their final weight, only the columns a protected file's release reads, and the groups as
+    code text (:func:`web.research.weighting.coded_groups`, as the design in memory holds them)."""
     chunk = chunk.assign(weight=cells.weights(chunk).to_numpy())  # its base weight is read first, by the cells
-    names = [c for c in (*KEPT, *releases.QUASI_IDENTIFIERS, *rosters) if c in chunk.columns]
-    out = {}
-    for name in names:
-        column = chunk[name]
-        if name in GROUP_COLUMNS or column.dtype == object:  # a group as its code text, as the design in memory's
-            codes, distinct = pd.factorize(column, use_na_sentinel=True)
-            values = [code(v) for v in distinct] if name in GROUP_COLUMNS else list(distinct)
-            values = [np.nan if v is None else v for v in values]  # missing as NaN, as in the table in memory
-            column = pd.Series(np.array([*values, np.nan], dtype=object)[codes], index=column.index, dtype=object)
-        out[name] = column
-    return pd.DataFrame(out, index=chunk.index)
+    return coded_groups(chunk[[c for c in (*KEPT, *releases.QUASI_IDENTIFIERS, *rosters) if c in chunk.columns]])
 
 
 def records(session: Session, slug: str, provinces: areas.Provinces, instrument: surveys.Instrument,

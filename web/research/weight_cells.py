@@ -41,7 +41,7 @@ from web.research.weighting import (
     Weighted,
     check_code_lists,
     chosen_margins,
-    code,
+    coded,
     current,
     data_stamp_of,
     snapshot_key,
@@ -95,13 +95,10 @@ class Cells:
 
 
 def _texts(column, index: pd.Index) -> pd.Series:
-    """Each value as its code text (:func:`web.research.weighting.code`), missing as "": the code of each
-    distinct value once (a chunk holds a handful)."""
+    """Each value as its code text (:func:`web.research.weighting.coded`), missing as ""."""
     if column is None:
         return pd.Series("", index=index, dtype=object)
-    numbers, distinct = pd.factorize(pd.Series(column, index=index), use_na_sentinel=True)
-    texts = np.array([c if (c := code(value)) is not None else "" for value in distinct] + [""], dtype=object)
-    return pd.Series(texts[numbers], index=index, dtype=object)
+    return coded(pd.Series(column, index=index), missing="")
 
 
 def cell_keys(frame: pd.DataFrame, base: str) -> pd.DataFrame:

@@ -628,9 +628,18 @@ def code(value) -> str | None:
     return str(value)
 
 
+def coded(column: pd.Series, missing: object = np.nan) -> pd.Series:
+    """Each value of ``column`` as its code text (:func:`code`), ``missing`` where it has none: each distinct value
+    coded once and its text one object shared by the rows that have it (coded row by row, a million records' group
+    columns took 850 MB of memory instead of 515)."""
+    numbers, distinct = pd.factorize(column, use_na_sentinel=True)
+    texts = np.array([missing if (c := code(value)) is None else c for value in distinct] + [missing], dtype=object)
+    return pd.Series(texts[numbers], index=column.index, dtype=object)
+
+
 def coded_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its group columns as code text, as every table and ranking reads them."""
-    return frame.assign(**{g: frame[g].map(code).astype(object) for g in GROUP_COLUMNS if g in frame.columns})
+    return frame.assign(**{g: coded(frame[g]) for g in GROUP_COLUMNS if g in frame.columns})
 
 
 def _facts(frame: pd.DataFrame) -> dict[str, tuple[bool, bool]]:
