@@ -223,6 +223,9 @@ def test_a_lost_report_is_measured_again_and_a_failed_measurement_says_so(app, c
         page = client.get(f"/research/{SLUG}/disclosure?lang={lang}")
         text = page.get_data(as_text=True)
         assert page.status_code == 200 and said in text and "again=1" in text and "<table>" not in text
+    hostile = client.get(f"/research/{SLUG}/disclosure?lang=en&again=%3Cscript%3E")  # only again=1 measures again
+    assert hostile.status_code == 200 and "could not be measured" in hostile.get_data(as_text=True)
+    assert "<script>" not in hostile.get_data(as_text=True)
     assert _disclosure_jobs(app) == 2  # none queued by the page itself
     measuring = client.get(f"/research/{SLUG}/disclosure?lang=en&again=1").get_data(as_text=True)
     assert "The disclosure risk is being measured" in measuring and _disclosure_jobs(app) == 3
