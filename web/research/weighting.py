@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -628,7 +629,7 @@ def code(value) -> str | None:
     return str(value)
 
 
-def coded(column: pd.Series, missing: object = np.nan) -> pd.Series:
+def coded(column: pd.Series, missing: object = math.nan) -> pd.Series:
     """Each value of ``column`` as its code text (:func:`code`), ``missing`` where it has none: each distinct value
     coded once and its text one object shared by the rows that have it (coded row by row, a million records' group
     columns took 850 MB of memory instead of 515)."""
